@@ -1,0 +1,108 @@
+/**
+ * Injectable time source. Every timer of the stack (t0..t3, select timeouts, reconnect back-off)
+ * goes through a {@link Clock}, so tests drive time with {@link VirtualClock} instead of sleeping.
+ */
+
+/** Opaque timer handle. */
+export interface TimerHandle {
+  readonly id: number;
+}
+
+/** A source of time and timers. */
+export interface Clock {
+  /** Milliseconds on a monotonic scale. */
+  now(): number;
+  /** Run `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(h: TimerHandle | undefined): void;
+}
+
+/** The real clock: `performance.now()` and Node timers (unref'd, so they never keep a process alive on their own). */
+export const systemClock: Clock = (() => {
+  let seq = 0;
+  const timers = new Map<number, NodeJS.Timeout>();
+  return {
+    now: () => performance.now(),
+    setTimeout(fn, ms) {
+      const id = ++seq;
+      const t = setTimeout(() => {
+        timers.delete(id);
+        fn();
+      }, ms);
+      t.unref?.();
+      timers.set(id, t);
+      return { id };
+    },
+    clearTimeout(h) {
+      if (!h) return;
+      const t = timers.get(h.id);
+      if (t) {
+        clearTimeout(t);
+        timers.delete(h.id);
+      }
+    },
+  };
+})();
+
+/**
+ * A clock that only moves when told to. Timers fire in deadline order during {@link advance}.
+ *
+ * @example
+ * ```ts
+ * import { VirtualClock } from 'iec104';
+ * const clock = new VirtualClock();
+ * let fired = 0;
+ * clock.setTimeout(() => fired++, 15_000);
+ * clock.advance(14_999); // fired === 0
+ * clock.advance(1);      // fired === 1
+ * ```
+ */
+export class VirtualClock implements Clock {
+  private t = 0;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void; seq: number }>();
+
+  constructor(start = 0) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = ++this.seq;
+    this.timers.set(id, { at: this.t + Math.max(0, ms), fn, seq: id });
+    return { id };
+  }
+  clearTimeout(h: TimerHandle | undefined): void {
+    if (h) this.timers.delete(h.id);
+  }
+  /** Number of pending timers. */
+  get pending(): number {
+    return this.timers.size;
+  }
+  /** Deadline of the next timer, or undefined. */
+  nextDeadline(): number | undefined {
+    let best: number | undefined;
+    for (const v of this.timers.values()) if (best === undefined || v.at < best) best = v.at;
+    return best;
+  }
+  /** Move time forward by `ms`, firing due timers in order (timers set by fired timers fire too when due). */
+  advance(ms: number): void {
+    const target = this.t + ms;
+    for (;;) {
+      let nextId = -1;
+      let next: { at: number; fn: () => void; seq: number } | undefined;
+      for (const [id, v] of this.timers) {
+        if (v.at <= target && (next === undefined || v.at < next.at || (v.at === next.at && v.seq < next.seq))) {
+          next = v;
+          nextId = id;
+        }
+      }
+      if (!next) break;
+      this.timers.delete(nextId);
+      this.t = next.at;
+      next.fn();
+    }
+    this.t = target;
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * iec104: IEC 60870-5-104 toolkit.
+ * @packageDocumentation
+ */
+export * from './codec/index.js';
+export * from './clock.js';
+export * from './log.js';
