@@ -49,12 +49,15 @@ export const systemClock: Clock = (() => {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { VirtualClock } from 'iec104';
  * const clock = new VirtualClock();
  * let fired = 0;
  * clock.setTimeout(() => fired++, 15_000);
- * clock.advance(14_999); // fired === 0
- * clock.advance(1);      // fired === 1
+ * clock.advance(14_999);
+ * assert.equal(fired, 0);
+ * clock.advance(1);
+ * assert.equal(fired, 1);
  * ```
  */
 export class VirtualClock implements Clock {

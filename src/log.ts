@@ -53,11 +53,12 @@ export interface LoggerOptions {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { createLogger } from 'iec104';
  * const lines: string[] = [];
  * const log = createLogger({ write: (l) => lines.push(l), time: () => 't' });
  * log.child({ conn: 1 }).log('info', 'link.started', 'data transfer started');
- * // lines[0] === '{"time":"t","level":"info","event":"link.started","msg":"data transfer started","conn":1}'
+ * assert.equal(lines[0], '{"time":"t","level":"info","event":"link.started","msg":"data transfer started","conn":1}');
  * ```
  */
 export function createLogger(opts: LoggerOptions = {}, base: Record<string, unknown> = {}): Logger {

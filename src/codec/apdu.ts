@@ -17,9 +17,13 @@ export type Apdu =
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { decodeApdu } from 'iec104';
  * const r = decodeApdu(Uint8Array.from([0x68, 0x04, 0x07, 0x00, 0x00, 0x00]));
- * // r.ok === true, r.value.apci => { format: 'U', uFunction: 'STARTDT_ACT' }
+ * assert.ok(r.ok);
+ * assert.deepEqual(r.value.apci, { format: 'U', uFunction: 'STARTDT_ACT' });
+ * const bad = decodeApdu(Uint8Array.from([0x68, 0x02, 0x07, 0x00]));
+ * assert.ok(!bad.ok && bad.error.code === 'E_APDU_LENGTH' && bad.error.offset === 1);
  * ```
  */
 export function decodeApdu(b: Uint8Array, o: CodecOptions = IEC104_OPTIONS, checks = true): DecodeResult<Apdu> {
@@ -45,12 +49,13 @@ export function decodeApdu(b: Uint8Array, o: CodecOptions = IEC104_OPTIONS, chec
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { encodeApdu } from 'iec104';
  * const bytes = encodeApdu({
  *   apci: { format: 'I', sendSeq: 0, recvSeq: 0 },
  *   asdu: { typeId: 100, sq: false, cot: 6, negative: false, test: false, originator: 0, ca: 1, objects: [{ ioa: 0, qoi: 20 }] },
  * });
- * // 68 0E 00 00 00 00 64 01 06 00 01 00 00 00 00 14
+ * assert.equal(Buffer.from(bytes).toString('hex'), '680e0000000064010600010000000014');
  * ```
  */
 export function encodeApdu(a: Apdu, o: CodecOptions = IEC104_OPTIONS): Uint8Array {

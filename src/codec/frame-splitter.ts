@@ -18,12 +18,13 @@ export interface SplitterEvents {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
  * import { ApduSplitter } from 'iec104';
  * const frames: number[][] = [];
  * const s = new ApduSplitter({ frame: (f) => frames.push([...f]) });
  * s.push(Uint8Array.from([0x68, 0x04, 0x07]));
  * s.push(Uint8Array.from([0x00, 0x00, 0x00, 0x68, 0x04, 0x0b, 0, 0, 0]));
- * // frames: [[0x68,4,7,0,0,0], [0x68,4,0x0b,0,0,0]]
+ * assert.deepEqual(frames, [[0x68, 4, 7, 0, 0, 0], [0x68, 4, 0x0b, 0, 0, 0]]);
  * ```
  */
 export class ApduSplitter {

@@ -6,6 +6,7 @@
  */
 import type { Asdu } from '../codec/asdu.js';
 import type { CodecOptions } from '../codec/options.js';
+import type { CodecError } from '../codec/errors.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 
@@ -56,6 +57,8 @@ export type LinkCloseCode =
 export interface LinkCloseReason {
   code: LinkCloseCode;
   message: string;
+  /** (addition) For `E_MALFORMED`: the codec error naming the field and byte offset. */
+  error?: CodecError;
 }
 
 /** Outputs of the link machine. */

@@ -1,0 +1,59 @@
+/**
+ * Writes INTEROPERABILITY.md: the interoperability list in the form of clause 9 of
+ * IEC 60870-5-104. The type-identification section is generated from the codec's type table;
+ * `npm test` checks the committed file is current (test/docs/interop.test.ts).
+ * Usage: node --import tsx scripts/gen-interop.ts [--check]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { allTypes } from '../src/codec/type-table.js';
+import { cotShortName } from '../src/codec/cause.js';
+
+/** Compact list of causes: `1,2,3,20-36`. */
+function causes(set: ReadonlySet<number>): string {
+  const v = [...set].filter((c) => c < 44).sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < v.length; i++) {
+    let j = i;
+    while (j + 1 < v.length && v[j + 1] === v[j] + 1) j++;
+    parts.push(j - i >= 2 ? `${v[i]}-${v[j]}` : v.slice(i, j + 1).join(','));
+    i = j;
+  }
+  return parts.join(',');
+}
+
+export function typeSection(): string {
+  const rows = allTypes().map((t) => {
+    const layout = t.raw ? '(raw octets kept)' : t.fields.map((f) => f.ie).join(' + ') || '(IOA only)';
+    const support = t.raw ? 'raw' : t.iec101Only ? 'yes (codec; 101-only type)' : 'yes';
+    return `| ${t.id} | ${t.name} | ${t.description} | ${layout} | ${t.timeTag === 'none' ? '' : t.timeTag} | ${t.sqAllowed ? 'yes' : 'no'} | ${causes(t.causes)} | ${support} |`;
+  });
+  return [
+    '| id | name | description | elements | time tag | SQ=1 | causes (+44-47 mirrored) | codec |',
+    '|---:|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    'Reserved (22-29, 42-44, 52-57, 65-69, 71-80, 88-89, 96-99, 108-109, 114-119) and private (128-255) type identifications decode to a raw object that keeps the octets and re-encodes byte-identical, with the warning `W_TYPE_RESERVED`.',
+    '',
+    `Cause names: ${[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 20, 37, 44, 45, 46, 47].map((c) => `${c} ${cotShortName(c)}`).join(', ')}.`,
+  ].join('\n');
+}
+
+const path = fileURLToPath(new URL('../INTEROPERABILITY.md', import.meta.url));
+const begin = '<!-- types:begin -->';
+const end = '<!-- types:end -->';
+
+export function render(doc: string): string {
+  return doc.slice(0, doc.indexOf(begin) + begin.length) + '\n' + typeSection() + '\n' + doc.slice(doc.indexOf(end));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const doc = readFileSync(path, 'utf8');
+  const next = render(doc);
+  if (process.argv.includes('--check')) {
+    if (next !== doc) {
+      console.error('INTEROPERABILITY.md is out of date: run node --import tsx scripts/gen-interop.ts');
+      process.exit(1);
+    }
+  } else writeFileSync(path, next);
+}
