@@ -5,3 +5,5 @@
 export * from './codec/index.js';
 export * from './clock.js';
 export * from './log.js';
+export * from './link/index.js';
+export * from './transport/index.js';

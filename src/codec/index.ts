@@ -8,3 +8,5 @@ export * from './cause.js';
 export * from './type-table.js';
 export * from './asdu.js';
 export * from './apdu.js';
+export * from './explain.js';
+export * from './json-view.js';

@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './params.js';
+export * from './link.js';

@@ -1,0 +1,370 @@
+/**
+ * Binds a byte stream (a `net.Socket`, a `tls.TLSSocket`, any `Duplex`) to a {@link Link}, plus
+ * TCP connect (bounded by t0) and listen helpers. Role-agnostic: the controlled station
+ * (src/station) and the controlling station (src/master) build on these.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { type Clock, systemClock } from '../clock.js';
+import { type Logger, nullLogger } from '../log.js';
+import { Link } from '../link/link.js';
+import { DEFAULT_LINK_PARAMETERS, type LinkEvents, type LinkOptions } from '../link/types.js';
+
+/** Events of a bound link: those of {@link LinkEvents} except `write`, which goes to the stream. */
+export type StreamLinkEvents = Omit<LinkEvents, 'write'>;
+
+/** Options of {@link bindLink}. */
+export interface BindLinkOptions extends LinkOptions {
+  /**
+   * Close the link with `E_BUFFER_LIMIT` when more than this many bytes wait in the stream's write
+   * buffer (a peer that does not read). Default 16 MiB (k=32767 full frames need about 8.2 MiB).
+   */
+  maxWriteBuffer?: number;
+  /** Grace period for a locally closed link's stream to end before it is destroyed (ms, default 2000). */
+  endTimeout?: number;
+}
+
+/** Default of {@link BindLinkOptions.maxWriteBuffer}. */
+export const DEFAULT_MAX_WRITE_BUFFER = 16 * 1024 * 1024;
+
+interface SocketLike extends Duplex {
+  setNoDelay?(noDelay?: boolean): unknown;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/**
+ * `host:port` of a socket's peer (`[v6]:port` for IPv6, `stream` for a stream without address), for logs.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { PassThrough } from 'node:stream';
+ * import { describePeer } from 'iec104';
+ * assert.equal(describePeer(new PassThrough()), 'stream');
+ * ```
+ */
+export function describePeer(socket: Duplex): string {
+  const s = socket as SocketLike;
+  if (s.remoteAddress === undefined) return 'stream';
+  return s.remoteAddress.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
+}
+
+/**
+ * Bind a connected stream to a new {@link Link} and open it: stream data goes to `link.receive`
+ * (a handler that throws closes the link with `E_LOCAL`), the link's writes are gathered within one
+ * tick and written as one chunk, stream end/error calls `link.transportClosed()`, and the link's
+ * close ends (`E_LOCAL`) or destroys (any other reason) the stream.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { PassThrough } from 'node:stream';
+ * import { bindLink } from 'iec104';
+ * const stream = new PassThrough();
+ * const link = bindLink(stream, { role: 'controlled' }, { asdu: () => {}, close: () => {} });
+ * assert.equal(link.state, 'stopped');
+ * link.close();
+ * assert.equal(link.state, 'closed');
+ * ```
+ */
+export function bindLink(socket: Duplex, options: BindLinkOptions, events: StreamLinkEvents): Link {
+  const s = socket as SocketLike;
+  const clock = options.clock ?? systemClock;
+  const peer = describePeer(socket);
+  const log = (options.logger ?? nullLogger).child({ peer });
+  const maxWrite = options.maxWriteBuffer ?? DEFAULT_MAX_WRITE_BUFFER;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let scheduled = false;
+  let lastError: Error | undefined;
+  let link: Link | undefined;
+
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const chunks = pending;
+    const n = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, n));
+    if (socket.writableLength > maxWrite && link && link.state !== 'closed') {
+      log.log('warn', 'tcp.write_buffer', 'peer does not read: write buffer limit reached', { bytes: socket.writableLength, limit: maxWrite });
+      link.close({ code: 'E_BUFFER_LIMIT', message: `write buffer holds ${socket.writableLength} bytes, over the limit of ${maxWrite}` });
+    }
+  };
+
+  const l = new Link({ ...options, logger: options.logger ? log : undefined }, {
+    ...events,
+    write(bytes) {
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(flush);
+      }
+    },
+    close(reason, unacknowledged) {
+      try {
+        events.close(reason, unacknowledged);
+      } finally {
+        if (reason.code === 'E_LOCAL') {
+          flush();
+          if (!socket.destroyed) {
+            socket.end();
+            const t = clock.setTimeout(() => socket.destroy(), options.endTimeout ?? 2000);
+            socket.once('close', () => clock.clearTimeout(t));
+          }
+        } else {
+          pending = [];
+          pendingBytes = 0;
+          socket.destroy();
+        }
+        log.log(reason.code === 'E_LOCAL' || reason.code === 'E_PEER_CLOSED' ? 'info' : 'warn', 'tcp.link_closed', reason.message, { code: reason.code });
+      }
+    },
+  });
+  link = l;
+
+  s.setNoDelay?.(true);
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      l.receive(chunk);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      log.log('error', 'tcp.handler_error', `a link event handler threw: ${msg}`, { error: e });
+      l.close(`a link event handler threw: ${msg}`);
+    }
+  });
+  socket.on('error', (err: Error) => {
+    lastError = err;
+    log.log('debug', 'tcp.error', err.message, { error: err });
+  });
+  socket.on('close', () => {
+    log.log('debug', 'tcp.closed', 'stream closed');
+    l.transportClosed(lastError ? `transport error: ${lastError.message}` : 'transport closed');
+  });
+  log.log('info', 'tcp.connected', `connection with ${peer}`);
+  if (socket.destroyed) l.transportClosed('transport closed before binding');
+  else l.open();
+  return l;
+}
+
+/**
+ * Connecting took longer than t0.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { PassThrough } from 'node:stream';
+ * import { connectTcp, TcpConnectTimeoutError, VirtualClock } from 'iec104';
+ * const clock = new VirtualClock();
+ * const p = connectTcp('127.0.0.1', 2404, { t0: 1_000, clock, connect: () => new PassThrough() });
+ * clock.advance(1_000);
+ * await assert.rejects(p, TcpConnectTimeoutError);
+ * ```
+ */
+export class TcpConnectTimeoutError extends Error {
+  override readonly name = 'TcpConnectTimeoutError';
+  readonly code = 'E_T0_TIMEOUT' as const;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly t0: number,
+  ) {
+    super(`connection to ${host}:${port} not established within t0 (${t0} ms)`);
+  }
+}
+
+/** Options of {@link connectTcp}. */
+export interface ConnectTcpOptions {
+  /** Connection establishment time-out (ms). Default 30 000 (IEC 60870-5-104 t0). */
+  t0?: number;
+  clock?: Clock;
+  logger?: Logger;
+  /** Connect with TLS using these options (waits for `secureConnect`). */
+  tls?: tls.ConnectionOptions;
+  /** Local address to bind. */
+  localAddress?: string;
+  /** Stream factory (tests, proxies); `readyEvent` names its ready event (default `connect`). */
+  connect?: (host: string, port: number) => Duplex;
+  readyEvent?: string;
+}
+
+/**
+ * Open a TCP (or TLS) connection, bounded by t0. Rejects with {@link TcpConnectTimeoutError}
+ * after t0, or with the socket error (e.g. `ECONNREFUSED`). Resolves with the connected stream,
+ * ready for {@link bindLink}.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { connectTcp, listenTcp } from 'iec104';
+ * const server = await listenTcp({ host: '127.0.0.1', port: 0, link: { role: 'controlled' } }, (c) => {
+ *   c.bind({ asdu: () => {}, close: () => {} });
+ * });
+ * const socket = await connectTcp('127.0.0.1', server.port, { t0: 5_000 });
+ * assert.equal(socket.remotePort, server.port);
+ * socket.destroy();
+ * await server.close();
+ * ```
+ */
+export function connectTcp(host: string, port: number, opts: ConnectTcpOptions = {}): Promise<net.Socket> {
+  const clock = opts.clock ?? systemClock;
+  const t0 = opts.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
+  const log = (opts.logger ?? nullLogger).child({ peer: `${host}:${port}` });
+  return new Promise<net.Socket>((resolve, reject) => {
+    let socket: Duplex;
+    let ready: string;
+    if (opts.connect) {
+      socket = opts.connect(host, port);
+      ready = opts.readyEvent ?? 'connect';
+    } else if (opts.tls) {
+      socket = tls.connect({ ...opts.tls, host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+      ready = 'secureConnect';
+    } else {
+      socket = net.connect({ host, port, localAddress: opts.localAddress });
+      ready = 'connect';
+    }
+    let done = false;
+    const finish = (err?: Error): void => {
+      if (done) return;
+      done = true;
+      clock.clearTimeout(timer);
+      socket.off(ready, onReady);
+      socket.off('error', onError);
+      if (err) {
+        socket.destroy();
+        log.log('warn', 'tcp.connect_failed', err.message, { error: err });
+        reject(err);
+      } else {
+        log.log('info', 'tcp.connect', 'connected');
+        resolve(socket as net.Socket);
+      }
+    };
+    const onReady = (): void => finish();
+    const onError = (err: Error): void => finish(err);
+    const timer = clock.setTimeout(() => finish(new TcpConnectTimeoutError(host, port, t0)), t0);
+    socket.once(ready, onReady);
+    socket.once('error', onError);
+  });
+}
+
+/** A connection accepted by {@link listenTcp}. */
+export interface AcceptedConnection {
+  socket: net.Socket;
+  remoteAddress: string;
+  remotePort: number;
+  /**
+   * Bind the connection to a new link (options default to the server's `link` options). Call it
+   * synchronously in the connection handler; a connection left unbound is closed.
+   */
+  bind(events: StreamLinkEvents, options?: Partial<BindLinkOptions>): Link;
+}
+
+/** Options of {@link listenTcp}. */
+export interface ListenTcpOptions {
+  host?: string;
+  /** Port (0 = any free port). Default 2404. */
+  port?: number;
+  /** Link options of accepted connections. */
+  link: BindLinkOptions;
+  /** TLS: accept TLS connections with these options. */
+  tls?: tls.TlsOptions;
+  /** Refuse connections beyond this number (default unlimited). */
+  maxConnections?: number;
+  logger?: Logger;
+}
+
+/** A listening server whose connections are bound to links. */
+export interface TcpLinkServer {
+  server: net.Server;
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** Links of open connections. */
+  readonly links: ReadonlySet<Link>;
+  /** Stop listening and close every link (`E_LOCAL`). */
+  close(): Promise<void>;
+}
+
+/**
+ * Listen for TCP (or TLS) connections; `onConnection` binds each with `conn.bind(events)`.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { listenTcp } from 'iec104';
+ * const srv = await listenTcp({ host: '127.0.0.1', port: 0, link: { role: 'controlled' } }, (conn) => {
+ *   conn.bind({ asdu: () => {}, close: () => {} });
+ * });
+ * assert.ok(srv.port > 0);
+ * await srv.close();
+ * ```
+ */
+export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedConnection) => void): Promise<TcpLinkServer> {
+  const log = (opts.logger ?? nullLogger).child({ listener: `${opts.host ?? '*'}:${opts.port ?? 2404}` });
+  const links = new Set<Link>();
+  const sockets = new Set<net.Socket>();
+  const handle = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (opts.maxConnections !== undefined && links.size >= opts.maxConnections) {
+      log.log('warn', 'tcp.refused', 'connection refused: maxConnections reached', { peer: describePeer(socket), max: opts.maxConnections });
+      socket.destroy();
+      return;
+    }
+    let link: Link | undefined;
+    const conn: AcceptedConnection = {
+      socket,
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      bind(events, options) {
+        if (link) throw new Error('connection already bound');
+        const l = bindLink(socket, { ...opts.link, ...options }, {
+          ...events,
+          close(reason, unacknowledged) {
+            links.delete(l);
+            events.close(reason, unacknowledged);
+          },
+        });
+        link = l;
+        if (l.state !== 'closed') links.add(l);
+        return l;
+      },
+    };
+    try {
+      onConnection(conn);
+    } catch (e) {
+      log.log('error', 'tcp.accept_error', `connection handler threw: ${e instanceof Error ? e.message : String(e)}`, { error: e });
+      if (link) link.close('connection handler threw');
+    }
+    if (!link) {
+      log.log('info', 'tcp.unbound', 'connection not bound by the handler: closed', { peer: describePeer(socket) });
+      socket.destroy();
+    }
+  };
+  const server = opts.tls ? tls.createServer(opts.tls, handle) : net.createServer(handle);
+  return new Promise<TcpLinkServer>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 2404, opts.host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => log.log('error', 'tcp.server_error', err.message, { error: err }));
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 2404);
+      log.log('info', 'tcp.listening', `listening on port ${port}`);
+      resolve({
+        server,
+        port,
+        links,
+        close: () =>
+          new Promise<void>((res) => {
+            for (const l of [...links]) l.close('server closing');
+            for (const s of sockets) s.destroy();
+            server.close(() => res());
+          }),
+      });
+    });
+  });
+}
