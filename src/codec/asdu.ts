@@ -19,7 +19,7 @@ export interface InformationObject {
 
 /** Application service data unit. */
 export interface Asdu<O extends InformationObject = InformationObject> {
-  /** Type identification 1..255. */
+  /** Type identification 1..255 (0, 'not used' by the standard, is decoded raw with W_TYPE_RESERVED). */
   typeId: number;
   /** VSQ SQ bit: objects are a sequence starting at the first IOA. */
   sq: boolean;
@@ -101,14 +101,15 @@ export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: Codec
   const body = end - p;
   if (n === 0) {
     if (body !== 0) return fail('E_ASDU_LENGTH', p, 'VSQ', `no octets after the header when VSQ number is 0`, `${body} octets`);
-  } else if (info.elementSize > 0) {
+  } else if (!info.fields.some((f) => f.size === 0)) {
+    // fixed-size objects (elementSize may be 0: C_RD_NA_1 objects are an IOA only)
     const need = sq ? ioaSize + n * info.elementSize : n * (ioaSize + info.elementSize);
     if (body !== need) {
       return fail(body < need ? 'E_TRUNCATED' : 'E_ASDU_LENGTH', body < need ? end : p + need, 'information objects',
         `${need} octets for ${n} object(s) of ${info.name} (SQ=${sq ? 1 : 0}, IOA ${ioaSize} octets, element ${info.elementSize} octets)`, `${body} octets`);
     }
-  } else if (body < n * ioaSize) {
-    return fail('E_TRUNCATED', end, 'information objects', `at least ${n * ioaSize} octets for ${n} IOA(s)`, `${body} octets`);
+  } else if (body < (sq ? ioaSize : n * ioaSize)) {
+    return fail('E_TRUNCATED', end, 'information objects', `at least ${sq ? ioaSize : n * ioaSize} octets for ${n} object(s)`, `${body} octets`);
   }
 
   const fields = info.fields;
@@ -161,10 +162,13 @@ function semanticChecks(info: TypeInfo, a: Asdu, w: Warnings, start: number, o: 
   }
   if (a.ca === 0) w.warn('W_RESERVED_VALUE', start + 2 + o.cotSize, 'common address', 'common address 0 is not used');
   if (info.category === 'process-monitor' || info.category === 'process-control' || info.category === 'protection') {
-    const ioaOffset = start + headerSize(o);
-    for (const obj of a.objects) {
-      if (obj.ioa === 0) {
-        w.warn('W_IOA_ZERO', ioaOffset, 'IOA', `IOA 0 (irrelevant) used with process type ${info.name}`);
+    const first = start + headerSize(o);
+    const objs = a.objects;
+    for (let i = 0; i < objs.length; i++) {
+      if (objs[i].ioa === 0) {
+        // SQ=1 carries one IOA (so only object 0 can be 0); SQ=0 objects are evenly spaced for fixed layouts
+        const at = a.sq || info.elementSize === 0 ? first : first + i * (o.ioaSize + info.elementSize);
+        w.warn('W_IOA_ZERO', at, `object[${i}].IOA`, `IOA 0 (irrelevant) used with process type ${info.name}`);
         break;
       }
     }
@@ -219,7 +223,7 @@ export function encodeAsduInto(a: Asdu, b: Uint8Array, offset: number, o: CodecO
   const raw = info === undefined || info.raw;
   const n = raw ? checkInt(a.rawCount ?? 0, 0, 127, 'VSQ number') : a.objects.length;
   if (n > 127) throw new CodecError('E_VALUE_RANGE', 0, 'VSQ number', 'at most 127 objects', String(n));
-  b[p++] = checkInt(a.typeId, 1, 255, 'type identification');
+  b[p++] = checkInt(a.typeId, 0, 255, 'type identification'); // 0 ('not used') is decoded raw, so it must re-encode
   b[p++] = n | (a.sq ? 0x80 : 0);
   b[p++] = checkInt(a.cot, 0, 63, 'cause of transmission') | (a.negative ? 0x40 : 0) | (a.test ? 0x80 : 0);
   if (o.cotSize === 2) b[p++] = checkInt(a.originator ?? 0, 0, 255, 'originator address');

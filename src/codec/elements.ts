@@ -158,6 +158,15 @@ function readF32(b: Uint8Array, o: number): number {
   }
   return f32[0];
 }
+/** Shortest decimal text that reads back as the same float32 (0.1, not 0.10000000149011612). */
+export function formatF32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(v);
+}
 function writeF32(v: number, b: Uint8Array, o: number): void {
   f32[0] = v;
   if (LITTLE) {
@@ -317,7 +326,7 @@ export const R32: FieldCodec = {
     if (typeof v !== 'number') bad('R32', 'number', v);
     writeF32(v, b, o);
   },
-  explain: (b, o) => `float ${readF32(b, o)}`,
+  explain: (b, o) => `float ${formatF32(readF32(b, o))}`,
 };
 
 export const BCR: FieldCodec = {

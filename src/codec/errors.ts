@@ -73,7 +73,15 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: Codec
 
 /** @internal */
 export function fail<T>(code: CodecErrorCode, offset: number, field: string, expected: string, found: string): DecodeResult<T> {
-  return { ok: false, error: new CodecError(code, offset, field, expected, found) };
+  // Decode errors are returned, never thrown, so a stack trace carries no information; capturing
+  // one made the error path ~10x slower than a successful decode (hostile traffic is mostly errors).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return { ok: false, error: new CodecError(code, offset, field, expected, found) };
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** @internal hex of a byte for messages */

@@ -139,11 +139,11 @@ export function cp56ToDate(t: Cp56Time, utc = true, century = 2000): Date {
   return new Date(y, t.month - 1, t.day, t.hour, t.minute, 0, t.ms);
 }
 
-/** ISO-like text of a CP56Time2a as sent (no time zone conversion), e.g. `2026-11-21 13:05:07.123 SU IV`. */
+/** ISO-like text of a CP56Time2a as sent (no time zone conversion; century rule 2000 + year), e.g. `2026-11-21 13:05:07.123 SU IV`. */
 export function formatCp56(t: Cp56Time): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const s = Math.floor(t.ms / 1000);
-  let out = `20${p(t.year)}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}:${p(s)}.${p(t.ms % 1000, 3)}`;
+  let out = `${2000 + t.year}-${p(t.month)}-${p(t.day)} ${p(t.hour)}:${p(t.minute)}:${p(s)}.${p(t.ms % 1000, 3)}`;
   if (t.dayOfWeek) out += ` (dow ${t.dayOfWeek})`;
   if (t.summerTime) out += ' SU';
   if (t.invalid) out += ' IV';

@@ -42,7 +42,9 @@ const INRO = [20, ...range(21, 36)];
 const REQCO = [37, ...range(38, 41)];
 const C = {
   status: [2, 3, 5, 11, 12, ...INRO],
-  bitstring: [2, 3, 5, ...INRO],
+  // M_BO_NA_1 also allows retrem/retloc (11, 12): IEC 60870-5-101 COT table as reproduced by Snort 3's iec104 inspector
+  // (iec104_parse_apdu.cc, case IEC104_ASDU_M_BO_NA_1); a bitstring is the return information of C_BO_NA_1.
+  bitstring: [2, 3, 5, 11, 12, ...INRO],
   measured: [1, 2, 3, 5, ...INRO],
   statusTimed: [3, 5, 11, 12],
   measuredTimed: [3, 5],
