@@ -7,3 +7,4 @@ export * from './clock.js';
 export * from './log.js';
 export * from './link/index.js';
 export * from './transport/index.js';
+export * from './master/index.js';

@@ -23,8 +23,10 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ min: 1_
  *
  * @example
  * ```ts
- * backoffDelay(1, { min: 1000, max: 8000, factor: 2, jitter: 0 }); // 1000
- * backoffDelay(5, { min: 1000, max: 8000, factor: 2, jitter: 0 }); // 8000
+ * import assert from 'node:assert/strict';
+ * import { backoffDelay } from 'iec104';
+ * assert.equal(backoffDelay(1, { min: 1000, max: 8000, factor: 2, jitter: 0 }), 1000);
+ * assert.equal(backoffDelay(5, { min: 1000, max: 8000, factor: 2, jitter: 0 }), 8000);
  * ```
  */
 export function backoffDelay(attempt: number, o: BackoffOptions, random: () => number = Math.random): number {

@@ -73,10 +73,12 @@ export function isMonitorData(asdu: Asdu): boolean {
  *
  * @example
  * ```ts
+ * import assert from 'node:assert/strict';
+ * import { PointImage } from 'iec104';
  * const image = new PointImage();
  * image.update({ typeId: 13, sq: false, cot: 3, negative: false, test: false, originator: 0, ca: 1,
  *   objects: [{ ioa: 100, value: 1.5, quality: { iv: false, nt: false, sb: false, bl: false, ov: false } }] });
- * image.get(1, 100)?.value; // 1.5
+ * assert.equal(image.get(1, 100)?.value, 1.5);
  * ```
  */
 export class PointImage {

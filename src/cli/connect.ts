@@ -1,0 +1,274 @@
+/**
+ * `iec104 connect HOST[:PORT]`: connect as controlling station, STARTDT, general interrogation,
+ * then show the data live (a redrawn table on a terminal, appended lines otherwise, or JSON lines).
+ */
+import { parseArgs } from 'node:util';
+import type { Asdu } from '../codec/asdu.js';
+import { typeInfo } from '../codec/type-table.js';
+import { type Clock, systemClock } from '../clock.js';
+import { type LogLevel, createLogger, nullLogger } from '../log.js';
+import type { Connector } from '../master/connection.js';
+import { MasterError } from '../master/errors.js';
+import { POINT_COLUMNS, formatTable, pointCells, pointToJson, rttText } from '../master/format.js';
+import { ControllingStation } from '../master/master.js';
+import { PointImage, toPointValues } from '../master/points.js';
+import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import type { CliCommand } from './command.js';
+
+const HELP = `usage: iec104 connect HOST[:PORT] [options]
+
+Connect to a controlled station (outstation) as controlling station, start data transfer
+(STARTDT), send a general interrogation (C_IC_NA_1, QOI 20) and show every received
+object live until interrupted (Ctrl-C).
+
+options:
+  --ca N            common address for the interrogation (default 65535, the broadcast
+                    address; answers from any common address are shown)
+  --no-gi           do not send the general interrogation
+  --qoi N           qualifier of interrogation, 20 (station) or 21..36 (group 1..16)
+  --json            one JSON line per received object on stdout:
+                    {"ca","ioa","type","typeId","value","quality","time","cot"}
+                    (quality: list of set flags, [] when good; time: ISO text or null)
+  --table           redraw a table of the last value of every point (default on a terminal)
+  --lines           append one line per received object (default when not a terminal)
+  --reconnect       reconnect with back-off when the connection is lost (default: exit 5)
+  --duration MS     stop after MS milliseconds
+  --t0 MS           connection establishment time-out (default 30000)
+  --timeout MS      time allowed for the interrogation's confirmation and termination
+                    (default 15000 and 60000)
+  --port N          port, when not given as HOST:PORT (default ${IEC104_PORT})
+  --log-level L     write link/master logs to stderr: debug, info, warn, error
+  -h, --help        this text
+
+example:
+  $ iec104 connect 10.0.0.5 --ca 1
+  $ iec104 connect 10.0.0.5:2404 --json | jq 'select(.type == "M_ME_NC_1")'
+
+Status messages (connected, interrogation confirmed/terminated with round-trip times,
+disconnections) go to stderr.
+
+exit codes:
+  0  stopped (Ctrl-C or --duration)
+  2  usage error
+  5  connection failure, or connection lost without --reconnect`;
+
+/** Parsed `iec104 connect` arguments. */
+export interface ConnectArgs {
+  host: string;
+  port: number;
+  /** Common address for the interrogation. */
+  ca: number;
+  gi: boolean;
+  qoi: number;
+  json: boolean;
+  /** `table` redraws, `lines` appends; undefined = by terminal. */
+  view: 'table' | 'lines' | undefined;
+  reconnect: boolean;
+  duration?: number;
+  t0?: number;
+  timeout?: number;
+  logLevel?: LogLevel;
+}
+
+/** A bad command line; the message says what. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Parse an integer option within bounds. */
+export function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : /^0x[0-9a-f]+$/i.test(v.trim()) ? Number.parseInt(v, 16) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, not '${v}'`);
+  return n;
+}
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Parse `iec104 connect` arguments. Throws {@link UsageError}. */
+export function parseConnectArgs(argv: string[]): ConnectArgs {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ca: { type: 'string' },
+        'no-gi': { type: 'boolean' },
+        qoi: { type: 'string' },
+        json: { type: 'boolean' },
+        table: { type: 'boolean' },
+        lines: { type: 'boolean' },
+        reconnect: { type: 'boolean' },
+        duration: { type: 'string' },
+        t0: { type: 'string' },
+        timeout: { type: 'string' },
+        port: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  const o = v.values;
+  if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
+  let hp;
+  try {
+    hp = parseHostPort(v.positionals[0], intOption('port', o.port, 1, 65535) ?? IEC104_PORT);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+  if (o.table && (o.lines || o.json)) throw new UsageError('--table cannot be combined with --lines or --json');
+  const level = o['log-level'];
+  if (level !== undefined && !LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  const a: ConnectArgs = {
+    host: hp.host,
+    port: hp.port,
+    ca: intOption('ca', o.ca, 0, 65535) ?? 65535,
+    gi: !o['no-gi'],
+    qoi: intOption('qoi', o.qoi, 20, 36) ?? 20,
+    json: o.json ?? false,
+    view: o.table ? 'table' : o.lines ? 'lines' : undefined,
+    reconnect: o.reconnect ?? false,
+  };
+  const duration = intOption('duration', o.duration, 1, 2 ** 31);
+  if (duration !== undefined) a.duration = duration;
+  const t0 = intOption('t0', o.t0, 1, 2 ** 31);
+  if (t0 !== undefined) a.t0 = t0;
+  const timeout = intOption('timeout', o.timeout, 1, 2 ** 31);
+  if (timeout !== undefined) a.timeout = timeout;
+  if (level !== undefined) a.logLevel = level as LogLevel;
+  return a;
+}
+
+/** Where `runConnect` writes and how it connects; {@link command} uses the process's. */
+export interface ConnectIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  /** Whether stdout is a terminal (then the table view is the default). */
+  isTTY: boolean;
+  /** Stops the session (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Connector factory (default: TCP). */
+  connector?: (host: string, port: number) => Connector;
+  clock?: Clock;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Run `iec104 connect` with `argv` (the arguments after `connect`). Resolves to the exit code
+ * (0 stopped, 2 usage, 5 connection failure or lost).
+ */
+export async function runConnect(argv: string[], io: ConnectIo): Promise<number> {
+  let args: ConnectArgs;
+  try {
+    args = parseConnectArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr.write(`iec104 connect: ${e.message}\n\nRun 'iec104 connect --help' for usage.\n`);
+    return 2;
+  }
+  const clock = io.clock ?? systemClock;
+  const view = args.json ? 'json' : (args.view ?? (io.isTTY ? 'table' : 'lines'));
+  const logger = args.logLevel ? createLogger({ level: args.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }) : nullLogger;
+  const connector = (io.connector ?? tcpConnector)(args.host, args.port);
+  const master = new ControllingStation({
+    connector, clock, logger,
+    params: args.t0 !== undefined ? { t0: args.t0 } : undefined,
+    reconnect: args.reconnect,
+    requestTimeout: args.timeout, terminationTimeout: args.timeout,
+  });
+  const status = (s: string): void => {
+    io.stderr.write(`iec104 connect: ${s}\n`);
+  };
+  const image = new PointImage();
+  let lastDraw = 0;
+  let drawTimer: ReturnType<Clock['setTimeout']> | undefined;
+  const draw = (): void => {
+    drawTimer = undefined;
+    lastDraw = clock.now();
+    const rows = image.values().map(pointCells);
+    io.stdout.write(`\x1b[H\x1b[2J${args.host}:${args.port}  ${rows.length} points\n\n${formatTable(POINT_COLUMNS, rows)}\n`);
+  };
+  const onAsdu = (a: Asdu): void => {
+    // confirmations of our own requests are status, reported on stderr
+    if (typeInfo(a.typeId)?.direction === 'control') return;
+    const values = toPointValues(a, clock.now());
+    if (view === 'json') {
+      for (const p of values) io.stdout.write(JSON.stringify(pointToJson(p)) + '\n');
+    } else if (view === 'lines') {
+      for (const p of values) io.stdout.write(pointCells(p).filter((c, i) => i !== 6 || c !== '').join('  ') + '\n');
+    } else if (image.update(a, clock.now()) > 0 && drawTimer === undefined) {
+      // redraw at most 5 times a second
+      drawTimer = clock.setTimeout(draw, Math.max(0, 200 - (clock.now() - lastDraw)));
+    }
+  };
+  master.on('asdu', onAsdu);
+
+  return new Promise<number>((resolve) => {
+    let done = false;
+    let durationTimer: ReturnType<Clock['setTimeout']> | undefined;
+    const finish = (code: number): void => {
+      if (done) return;
+      done = true;
+      clock.clearTimeout(durationTimer);
+      clock.clearTimeout(drawTimer);
+      io.signal?.removeEventListener('abort', onAbort);
+      master.close().then(() => resolve(code), () => resolve(code));
+    };
+    const onAbort = (): void => finish(0);
+    if (io.signal?.aborted) {
+      finish(0);
+      return;
+    }
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    if (args.duration !== undefined) durationTimer = clock.setTimeout(() => finish(0), args.duration);
+
+    master.on('connected', () => status(`connected to ${args.host}:${args.port}`));
+    master.on('reconnecting', (i) => status(`reconnecting in ${i.delay} ms (attempt ${i.attempt})`));
+    master.on('connectFailed', (e) => {
+      if (args.reconnect) status(`connection failed: ${e.message}`);
+    });
+    master.on('disconnected', (r) => {
+      if (done) return;
+      status(`disconnected: ${r.code} ${r.message}`);
+      if (!args.reconnect) finish(5);
+    });
+    master.on('started', () => {
+      status('data transfer started');
+      if (!args.gi) return;
+      master.interrogation(args.ca, args.qoi).then(
+        (r) => status(`interrogation terminated: ${r.objects.length} objects (${rttText(r.rtt)})`),
+        (e: unknown) => {
+          if (e instanceof MasterError && e.code === 'E_NEGATIVE') status(`interrogation refused: ${errText(e)}`);
+          else if (!done) status(`interrogation: ${errText(e)}`);
+        },
+      );
+    });
+    master.connect().then(
+      () => {},
+      (e: unknown) => {
+        if (done) return;
+        status(`connection failed: ${errText(e)}`);
+        finish(5);
+      },
+    );
+  });
+}
+
+/** The `connect` sub-command. */
+export const command: CliCommand = {
+  summary: 'connect as controlling station: STARTDT, interrogation, live data',
+  help: HELP,
+  run: (argv) => {
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => process.off('SIGINT', onSigint));
+  },
+};
+

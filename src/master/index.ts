@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './connection.js';
+export * from './backoff.js';
+export * from './points.js';
+export * from './master.js';
+export * from './tcp.js';

@@ -1,0 +1,1032 @@
+/**
+ * The controlling station (SCADA master, TCP client) of IEC 60870-5-104: connection management
+ * with reconnect back-off, awaitable requests matched to their confirmations, received data as
+ * values. It speaks in {@link Asdu} values; bytes are the link's and the codec's business.
+ */
+import { EventEmitter } from 'node:events';
+import type { Asdu, InformationObject } from '../codec/asdu.js';
+import { encodeAsdu } from '../codec/asdu.js';
+import { COT } from '../codec/cause.js';
+import { CodecError } from '../codec/errors.js';
+import { type CodecOptions, broadcastAddress, resolveOptions } from '../codec/options.js';
+import { cp56FromDate } from '../codec/time.js';
+import { typeInfo, typeName } from '../codec/type-table.js';
+import { type Clock, type TimerHandle, systemClock } from '../clock.js';
+import { type Logger, nullLogger } from '../log.js';
+import { DEFAULT_LINK_PARAMETERS, type LinkCloseReason, type LinkEvents, type LinkParameters, type LinkSnapshot, type LinkState } from '../link/types.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+import { Channel } from './channel.js';
+import type { Connector, MasterLink } from './connection.js';
+import { ConnectionLostError, MasterError, NegativeConfirmationError, type RequestKey, type RequestPhase, RequestTimeoutError } from './errors.js';
+import { PointImage, type PointValue, toPointValues } from './points.js';
+
+// ------------------------------------------------------------------------------------------------
+// public types
+
+/** Options of {@link ControllingStation}. Times in milliseconds. */
+export interface ControllingStationOptions {
+  /** Opens connections: `tcpConnector(host, port)` for TCP, or an in-memory connector in tests. */
+  connector: Connector;
+  /** Time source for t0, request timeouts, back-off and round-trip times. Default: the system clock. */
+  clock?: Clock;
+  /** Structured logs (events `master.*`). Default: discard. */
+  logger?: Logger;
+  /** APCI parameters for the link (k, w, t0..t3). t0 bounds each connection attempt. */
+  params?: Partial<LinkParameters>;
+  /** ASDU field widths (default IEC 104: COT 2, CA 2, IOA 3). */
+  codec?: Partial<CodecOptions>;
+  /** Send STARTDT act as soon as connected. Default true. */
+  startDt?: boolean;
+  /** Reconnect after a failed attempt or a lost connection: false, true (default policy) or a policy. Default true. */
+  reconnect?: boolean | Partial<BackoffOptions>;
+  /** Random source for the back-off jitter, [0, 1). Default Math.random. */
+  random?: () => number;
+  /** Time allowed from a request to its confirmation (or response). Default 15 000. */
+  requestTimeout?: number;
+  /** Time allowed from the confirmation to the termination (`until: 'actterm'`). Default 60 000. */
+  terminationTimeout?: number;
+  /** Requests held while the link's send window is full. Default 256. */
+  queueLimit?: number;
+  /** Keep a live point image of received monitor data ({@link ControllingStation.points}). Default false. */
+  pointImage?: boolean;
+  /** Originator address put in every sent ASDU (COT 2 octets). Default 0. */
+  originator?: number;
+  /** Wall clock for time tags (C_CS_NA_1, C_TS_TA_1, commands with time tag). Default `() => new Date()`. */
+  wallClock?: () => Date;
+  /** Buffer of each `asdus()` iterator; the oldest item is dropped beyond it. Default 10 000. */
+  iteratorBuffer?: number;
+}
+
+/** Connection state of the master. */
+export type MasterState =
+  | 'idle' // not connecting (before connect(), or after a failure without reconnect)
+  | 'connecting' // a connection attempt is under way
+  | 'connected' // transport and link up, data transfer not started
+  | 'started' // data transfer started: requests can be sent
+  | 'reconnecting' // waiting for the back-off delay before the next attempt
+  | 'closed'; // close() was called
+
+/** Events of {@link ControllingStation} (a typed EventEmitter). */
+export type ControllingStationEventMap = {
+  /** A connection attempt begins (`attempt` counts retries since the last success, 0 first). */
+  connecting: [info: { attempt: number }];
+  /** Transport connected. */
+  connected: [];
+  /** Data transfer started (STARTDT confirmed). */
+  started: [];
+  /** Data transfer stopped (STOPDT confirmed). */
+  stopped: [];
+  /** The connection closed, with the link's reason. */
+  disconnected: [reason: LinkCloseReason];
+  /** A connection attempt failed. */
+  connectFailed: [error: MasterError];
+  /** The next attempt is scheduled after `delay` ms. */
+  reconnecting: [info: { delay: number; attempt: number }];
+  /** Every received ASDU, decoded. */
+  asdu: [asdu: Asdu];
+  /** Every APDU received or sent (raw octets), for traces. */
+  frame: [direction: 'in' | 'out', bytes: Uint8Array];
+  /** close() finished. */
+  closed: [];
+};
+
+/** Common options of a request. */
+export interface RequestOptions {
+  /** Override the confirmation timeout (ms). */
+  timeout?: number;
+  /** Override the termination timeout (ms, from the confirmation). */
+  terminationTimeout?: number;
+  /** Resolve at the confirmation (`actcon`, default for commands) or the termination (`actterm`, default for interrogations). */
+  until?: 'actcon' | 'actterm';
+  /** Cancel the request (rejects with `E_ABORTED`; nothing is sent to the station). */
+  signal?: AbortSignal;
+  /** Set the T (test) bit of the sent ASDU. */
+  test?: boolean;
+}
+
+/** Options of process commands (C_SC .. C_BO). */
+export interface CommandOptions extends RequestOptions {
+  /** Send the time-tagged variant (58..64): `true` = now (wall clock), or the given Date. */
+  time?: boolean | Date;
+  /** Qualifier of command QU 0..31 (single, double, regulating step): 0 default, 1 short, 2 long pulse, 3 persistent. */
+  qu?: number;
+  /** Qualifier of set-point command QL 0..127. */
+  ql?: number;
+  /** Send the select only (S/E=1). */
+  select?: boolean;
+  /** Select before operate: select, await a positive ACT_CON, then execute. */
+  sbo?: boolean;
+}
+
+/** Round-trip times in milliseconds, measured on the master's clock from the moment the request was sent. */
+export interface RoundTrip {
+  /** Request -> activation (or deactivation) confirmation. */
+  actCon?: number;
+  /** Request -> activation termination. */
+  actTerm?: number;
+  /** Read request -> the requested object. */
+  response?: number;
+}
+
+/** Outcome of a positive request. */
+export interface RequestResult {
+  request: RequestKey;
+  /** The ASDU that was sent. */
+  sent: Asdu;
+  /** The confirmation (ACT_CON / DEACT_CON), when received. */
+  confirmation?: Asdu;
+  /** The termination (ACT_TERM), when received. */
+  termination?: Asdu;
+  rtt: RoundTrip;
+}
+
+/** Outcome of a command; with select-before-operate, `select` is the select's outcome. */
+export interface CommandResult extends RequestResult {
+  select?: RequestResult;
+}
+
+/** Outcome of an (counter) interrogation: the objects received with the interrogation's cause. */
+export interface InterrogationResult extends RequestResult {
+  /** Data ASDUs received with cause 20..36 (or 37..41), in order. */
+  asdus: Asdu[];
+  /** Their objects as values. */
+  objects: PointValue[];
+}
+
+/** Outcome of a read command: the requested object. */
+export interface ReadResult extends RequestResult {
+  response: Asdu;
+  value: PointValue;
+}
+
+/** Double command state: OFF (1) or ON (2). */
+export type DoubleCommandValue = 'off' | 'on' | 1 | 2;
+/** Regulating step: next step LOWER (1) or HIGHER (2). */
+export type StepCommandValue = 'lower' | 'higher' | 1 | 2;
+
+/** Counters for observability. */
+export interface MasterCounters {
+  /** Requests accepted (sent or queued). */
+  requests: number;
+  /** Positive confirmations. */
+  confirmations: number;
+  /** Terminations. */
+  terminations: number;
+  /** Negative confirmations. */
+  negatives: number;
+  /** Requests that timed out. */
+  timeouts: number;
+  /** Requests refused locally (pending duplicate, queue full, not connected, invalid). */
+  refused: number;
+  /** Requests ended by a lost connection. */
+  lost: number;
+  /** Requests that waited in the queue for the window. */
+  queued: number;
+  /** ASDUs received. */
+  asdusIn: number;
+  /** ASDUs dropped by slow `asdus()` consumers. */
+  dropped: number;
+  /** Successful connections. */
+  connects: number;
+  /** Failed connection attempts. */
+  connectFailures: number;
+  /** Connections that closed. */
+  disconnects: number;
+}
+
+/** Live state of the master. */
+export interface MasterSnapshot {
+  state: MasterState;
+  /** The link's snapshot while connected. */
+  link?: LinkSnapshot;
+  /** Open requests (sent or queued). */
+  pending: number;
+  /** Requests waiting for the send window. */
+  queued: number;
+  /** Failed attempts since the last successful connection. */
+  reconnectAttempt: number;
+  counters: MasterCounters;
+}
+
+// ------------------------------------------------------------------------------------------------
+// internals
+
+type Kind = 'command' | 'interrogation' | 'counter' | 'read';
+type Step = 'select' | 'execute' | 'request';
+
+interface Pending {
+  id: number;
+  key: RequestKey;
+  keyStr: string;
+  asdu: Asdu;
+  kind: Kind;
+  step: Step;
+  until: 'actcon' | 'actterm';
+  /** Cause of the data an interrogation collects. */
+  dataCot?: number;
+  /** Monitor type a read expects (any when undefined). */
+  readType?: number;
+  state: 'queued' | 'sent' | 'done';
+  submittedAt: number;
+  sentAt?: number;
+  confirmation?: Asdu;
+  termination?: Asdu;
+  rtt: RoundTrip;
+  asdus: Asdu[];
+  objects: PointValue[];
+  timer?: TimerHandle;
+  termTimeout: number;
+  resolve(r: RequestResult): void;
+  reject(e: MasterError): void;
+  cleanup?: () => void;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(e: Error): void;
+}
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+const CONTROL_BASE_TO_TIMED: Record<number, number> = { 45: 58, 46: 59, 47: 60, 48: 61, 49: 62, 50: 63, 51: 64 };
+const TIMED_COMMANDS = new Set([58, 59, 60, 61, 62, 63, 64]);
+const QU_TYPES = new Set([45, 46, 47, 58, 59, 60]);
+const QL_TYPES = new Set([48, 49, 50, 61, 62, 63]);
+const isRefusal = (cot: number): boolean => cot >= COT.UNKNOWN_TYPE && cot <= COT.UNKNOWN_IOA;
+
+function checkInt(v: unknown, min: number, max: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new MasterError('E_INVALID', `${what} must be an integer ${min}..${max}, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * The controlling station: connects (bounded by t0), starts data transfer, reconnects with
+ * exponential back-off, and sends awaitable requests that resolve at the confirmation or the
+ * termination and reject with typed errors.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { ControllingStation, listenTcp, tcpConnector } from 'iec104';
+ * // a minimal controlled station on loopback: confirms and terminates every activation
+ * const server = await listenTcp({ host: '127.0.0.1', port: 0, link: { role: 'controlled' } }, (conn) => {
+ *   const link = conn.bind({
+ *     asdu: (a) => {
+ *       link.send({ ...a, cot: 7 });
+ *       link.send({ ...a, cot: 10 });
+ *     },
+ *     close: () => {},
+ *   });
+ * });
+ * const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', server.port), reconnect: false });
+ * await master.connect(); // TCP, then STARTDT act/con
+ * const r = await master.single(1, 5000, true, { until: 'actterm' });
+ * assert.equal(r.confirmation?.cot, 7);
+ * assert.equal(r.termination?.cot, 10);
+ * assert.ok(r.rtt.actTerm !== undefined && r.rtt.actTerm >= 0);
+ * await master.close();
+ * await server.close();
+ * ```
+ */
+export class ControllingStation extends EventEmitter<ControllingStationEventMap> {
+  private readonly connector: Connector;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly params: Partial<LinkParameters>;
+  private readonly codec: CodecOptions;
+  private readonly t0: number;
+  private readonly startDt: boolean;
+  private readonly backoff: BackoffOptions | undefined;
+  private readonly random: () => number;
+  private readonly requestTimeout: number;
+  private readonly terminationTimeout: number;
+  private readonly queueLimit: number;
+  private readonly originator: number;
+  private readonly wallClock: () => Date;
+  private readonly iteratorBuffer: number;
+  private readonly image: PointImage | undefined;
+
+  private _state: MasterState = 'idle';
+  private link: MasterLink | undefined;
+  private linkState: LinkState = 'closed';
+  private gen = 0;
+  private attemptNo = 0;
+  private attemptAbort: AbortController | undefined;
+  private attemptTimer: TimerHandle | undefined;
+  private reconnectTimer: TimerHandle | undefined;
+  private ready: Deferred | undefined;
+  private startWaiters: Deferred[] = [];
+  private stopWaiters: Deferred[] = [];
+  private closeWaiters: Array<() => void> = [];
+  private closed = false;
+  private seq = 0;
+  private testCounter = 0;
+  private readonly pending = new Map<string, Pending>();
+  private readonly queue: Pending[] = [];
+  private readonly channels = new Set<Channel<Asdu>>();
+  private readonly _counters: MasterCounters = {
+    requests: 0, confirmations: 0, terminations: 0, negatives: 0, timeouts: 0, refused: 0, lost: 0, queued: 0,
+    asdusIn: 0, dropped: 0, connects: 0, connectFailures: 0, disconnects: 0,
+  };
+
+  constructor(options: ControllingStationOptions) {
+    super();
+    this.connector = options.connector;
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.logger ?? nullLogger).child({ component: 'master' });
+    this.params = { ...options.params };
+    this.codec = resolveOptions(options.codec);
+    this.t0 = options.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
+    this.startDt = options.startDt ?? true;
+    const rc = options.reconnect ?? true;
+    this.backoff = rc === false ? undefined : { ...DEFAULT_BACKOFF, ...(rc === true ? {} : rc) };
+    this.random = options.random ?? Math.random;
+    this.requestTimeout = options.requestTimeout ?? 15_000;
+    this.terminationTimeout = options.terminationTimeout ?? 60_000;
+    this.queueLimit = options.queueLimit ?? 256;
+    this.originator = options.originator ?? 0;
+    this.wallClock = options.wallClock ?? (() => new Date());
+    this.iteratorBuffer = options.iteratorBuffer ?? 10_000;
+    this.image = options.pointImage ? new PointImage() : undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // connection
+
+  /** Current connection state. */
+  get state(): MasterState {
+    return this._state;
+  }
+
+  /** The live point image, when enabled with `pointImage: true`. */
+  get points(): PointImage | undefined {
+    return this.image;
+  }
+
+  /** Counters since construction (a copy). */
+  get counters(): MasterCounters {
+    return { ...this._counters };
+  }
+
+  /** Live state: connection, link snapshot, open requests, counters. */
+  snapshot(): MasterSnapshot {
+    const s: MasterSnapshot = { state: this._state, pending: this.pending.size, queued: this.queue.length, reconnectAttempt: this.attemptNo, counters: this.counters };
+    if (this.link) s.link = this.link.snapshot();
+    return s;
+  }
+
+  /**
+   * Connect (and start data transfer unless `startDt: false`). Resolves once started (or connected).
+   * Without reconnect, rejects with `E_CONNECT_FAILED` when the attempt fails (t0 elapsed, refused,
+   * STARTDT not confirmed); with reconnect, keeps trying and rejects only on close().
+   */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new MasterError('E_CLOSED', 'the controlling station is closed'));
+    if (this.ready) return this.ready.promise;
+    if (this._state === 'started' || (this._state === 'connected' && !this.startDt)) return Promise.resolve();
+    this.ready = deferred();
+    const p = this.ready.promise;
+    if (this._state === 'idle') this.attempt();
+    else if (this._state === 'connected' && this.link) this.startDataTransfer().catch(() => {});
+    return p;
+  }
+
+  /** Send STARTDT act and resolve when confirmed. */
+  startDataTransfer(): Promise<void> {
+    if (!this.link) return Promise.reject(new MasterError('E_NOT_CONNECTED', 'not connected'));
+    if (this.linkState === 'started') return Promise.resolve();
+    const d = deferred();
+    this.startWaiters.push(d);
+    if (this.linkState !== 'starting') this.link.start();
+    return d.promise;
+  }
+
+  /** Send STOPDT act and resolve when confirmed. Open requests are rejected then. */
+  stopDataTransfer(): Promise<void> {
+    if (!this.link) return Promise.reject(new MasterError('E_NOT_CONNECTED', 'not connected'));
+    if (this.linkState === 'stopped') return Promise.resolve();
+    const d = deferred();
+    this.stopWaiters.push(d);
+    if (this.linkState !== 'stopping') this.link.stop();
+    return d.promise;
+  }
+
+  /**
+   * Close the connection for good: no reconnect, open requests reject with `E_CLOSED`, `asdus()`
+   * iterators end. Resolves when the link has closed.
+   */
+  close(): Promise<void> {
+    if (this.closed && !this.link) return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    if (!this.closed) {
+      this.closed = true;
+      this.log.log('info', 'master.close', 'closing');
+      this.clock.clearTimeout(this.reconnectTimer);
+      this.clock.clearTimeout(this.attemptTimer);
+      this.attemptAbort?.abort();
+      this.failAll(() => new MasterError('E_CLOSED', 'the controlling station was closed'));
+      this.ready?.reject(new MasterError('E_CLOSED', 'closed before the connection was ready'));
+      this.ready = undefined;
+      for (const c of [...this.channels]) c.end();
+      this.setState('closed');
+    }
+    if (this.link) this.link.close();
+    else this.finishClose();
+    return done;
+  }
+
+  private finishClose(): void {
+    const ws = this.closeWaiters.splice(0);
+    if (ws.length === 0) return;
+    for (const w of ws) w();
+    this.emitSafe('closed');
+  }
+
+  private setState(s: MasterState): void {
+    this._state = s;
+  }
+
+  private attempt(): void {
+    if (this.closed) return;
+    const gen = ++this.gen;
+    const ac = new AbortController();
+    this.attemptAbort = ac;
+    this.linkState = 'stopped';
+    this.setState('connecting');
+    this.log.log('info', 'master.connecting', 'connecting', { attempt: this.attemptNo });
+    this.emitSafe('connecting', { attempt: this.attemptNo });
+    let settled = false;
+    let link: MasterLink | undefined;
+    const fail = (err: MasterError): void => {
+      if (settled) return;
+      settled = true;
+      this.clock.clearTimeout(this.attemptTimer);
+      ac.abort();
+      if (link) link.close();
+      if (this.closed) return;
+      this.connectFailed(err);
+    };
+    this.attemptTimer = this.clock.setTimeout(() => fail(new MasterError('E_CONNECT_FAILED', `no connection within t0 = ${this.t0} ms`)), this.t0);
+    const events = this.linkEvents(gen, (reason) => fail(new MasterError('E_CONNECT_FAILED', `connection closed while opening: ${reason.code} ${reason.message}`)));
+    let promise: Promise<MasterLink>;
+    try {
+      promise = this.connector({
+        linkOptions: { role: 'controlling', params: this.params, clock: this.clock, codec: this.codec, logger: this.log.child({ component: 'link' }) },
+        events,
+        timeout: this.t0,
+        signal: ac.signal,
+        clock: this.clock,
+        logger: this.log,
+      });
+    } catch (e) {
+      promise = Promise.reject(e);
+    }
+    promise.then(
+      (l) => {
+        link = l;
+        if (settled || gen !== this.gen || this.closed) {
+          settled = true;
+          l.close();
+          return;
+        }
+        settled = true;
+        this.clock.clearTimeout(this.attemptTimer);
+        this.attemptAbort = undefined;
+        this.link = l;
+        this._counters.connects++;
+        this.setState('connected');
+        this.log.log('info', 'master.connected', 'connected');
+        this.emitSafe('connected');
+        if (this.startDt) {
+          if (this.linkState === 'started') this.onStarted();
+          else if (this.linkState !== 'starting') l.start();
+        } else {
+          this.attemptNo = 0;
+          this.ready?.resolve();
+          this.ready = undefined;
+        }
+      },
+      (e: unknown) => fail(e instanceof MasterError ? e : new MasterError('E_CONNECT_FAILED', e instanceof Error ? e.message : String(e))),
+    );
+  }
+
+  private connectFailed(err: MasterError): void {
+    this._counters.connectFailures++;
+    this.log.log('warn', 'master.connect_failed', err.message, { attempt: this.attemptNo });
+    this.emitSafe('connectFailed', err);
+    this.afterLoss(err);
+  }
+
+  /** After a failed attempt or a lost connection: reconnect, or give up. */
+  private afterLoss(err: MasterError): void {
+    if (this.closed) return;
+    if (this.backoff) {
+      this.attemptNo++;
+      const delay = backoffDelay(this.attemptNo, this.backoff, this.random);
+      this.setState('reconnecting');
+      this.log.log('info', 'master.reconnecting', `reconnecting in ${delay} ms`, { delay, attempt: this.attemptNo });
+      this.emitSafe('reconnecting', { delay, attempt: this.attemptNo });
+      this.reconnectTimer = this.clock.setTimeout(() => {
+        this.reconnectTimer = undefined;
+        this.attempt();
+      }, delay);
+    } else {
+      this.setState('idle');
+      this.ready?.reject(err);
+      this.ready = undefined;
+    }
+  }
+
+  private linkEvents(gen: number, failOpening: (reason: LinkCloseReason) => void): LinkEvents {
+    const live = (): boolean => gen === this.gen;
+    return {
+      write: () => {
+        // bytes go to the transport; the connector handles them
+      },
+      asdu: (asdu) => {
+        if (live()) this.onAsdu(asdu);
+      },
+      stateChange: (state, previous) => {
+        if (!live()) return;
+        this.linkState = state;
+        this.log.log('debug', 'master.link_state', `link ${previous} -> ${state}`, { state, previous });
+        if (!this.link) return;
+        if (state === 'started') this.onStarted();
+        else if (state === 'stopped' && (previous === 'stopping' || previous === 'started')) this.onStopped();
+      },
+      drain: () => {
+        if (live()) this.flush();
+      },
+      close: (reason) => {
+        if (!live()) return;
+        this.linkState = 'closed';
+        if (!this.link) {
+          failOpening(reason);
+          this.finishClose();
+          return;
+        }
+        this.onLinkClosed(reason);
+      },
+      frame: (direction, bytes) => {
+        if (live()) this.emitSafe('frame', direction, bytes);
+      },
+    };
+  }
+
+  private onStarted(): void {
+    this.attemptNo = 0;
+    this.setState('started');
+    this.log.log('info', 'master.started', 'data transfer started');
+    this.emitSafe('started');
+    this.ready?.resolve();
+    this.ready = undefined;
+    for (const d of this.startWaiters.splice(0)) d.resolve();
+    this.flush();
+  }
+
+  private onStopped(): void {
+    this.setState('connected');
+    this.log.log('info', 'master.stopped', 'data transfer stopped');
+    this.failAll(() => new MasterError('E_NOT_CONNECTED', 'data transfer was stopped'));
+    this.emitSafe('stopped');
+    for (const d of this.stopWaiters.splice(0)) d.resolve();
+  }
+
+  private onLinkClosed(reason: LinkCloseReason): void {
+    this.link = undefined;
+    this._counters.disconnects++;
+    const level = reason.code === 'E_LOCAL' ? 'info' : 'warn';
+    this.log.log(level, 'master.disconnected', `connection closed: ${reason.code} ${reason.message}`, { code: reason.code });
+    const lost = this.pending.size;
+    this.failAll((p) => (this.closed ? new MasterError('E_CLOSED', 'the controlling station was closed') : new ConnectionLostError(p.key, reason)));
+    if (!this.closed) this._counters.lost += lost;
+    const err = new MasterError('E_CONNECT_FAILED', `connection closed: ${reason.code} ${reason.message}`);
+    for (const d of this.startWaiters.splice(0)) d.reject(err);
+    for (const d of this.stopWaiters.splice(0)) d.reject(err);
+    this.emitSafe('disconnected', reason);
+    if (this.closed) {
+      this.finishClose();
+      return;
+    }
+    this.afterLoss(err);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // received data
+
+  /**
+   * Every received ASDU, as an async iterator. Each call makes an independent consumer with its
+   * own bounded buffer (oldest dropped when full); iteration ends at close().
+   */
+  asdus(options: { bufferLimit?: number } = {}): AsyncIterableIterator<Asdu> {
+    const c = new Channel<Asdu>(options.bufferLimit ?? this.iteratorBuffer, (ch) => this.channels.delete(ch));
+    if (this.closed) c.end();
+    else this.channels.add(c);
+    return c;
+  }
+
+  private onAsdu(asdu: Asdu): void {
+    this._counters.asdusIn++;
+    const now = this.clock.now();
+    this.image?.update(asdu, now);
+    this.match(asdu, now);
+    this.emitSafe('asdu', asdu);
+    for (const c of this.channels) if (!c.push(asdu)) this._counters.dropped++;
+  }
+
+  private emitSafe<K extends keyof ControllingStationEventMap>(event: K, ...args: ControllingStationEventMap[K]): void {
+    try {
+      (this.emit as (e: K, ...a: ControllingStationEventMap[K]) => boolean)(event, ...args);
+    } catch (e) {
+      this.log.log('error', 'master.handler_error', `a '${String(event)}' handler threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // matching
+
+  private caMatches(p: Pending, ca: number): boolean {
+    return p.key.ca === ca || p.key.ca === broadcastAddress(this.codec);
+  }
+
+  private match(asdu: Asdu, now: number): void {
+    const cot = asdu.cot;
+    if (cot === COT.ACTIVATION_CON || cot === COT.DEACTIVATION_CON || cot === COT.ACTIVATION_TERMINATION || isRefusal(cot) || (asdu.negative && typeInfo(asdu.typeId)?.direction === 'control')) {
+      const p = this.findRequest(asdu);
+      if (p) {
+        this.onAnswer(p, asdu, now);
+        return;
+      }
+    }
+    if (cot >= COT.INTERROGATED_STATION && cot <= 41) {
+      for (const p of this.pending.values()) {
+        if (p.state === 'sent' && p.dataCot === cot && this.caMatches(p, asdu.ca)) {
+          p.asdus.push(asdu);
+          for (const v of toPointValues(asdu, now)) p.objects.push(v);
+        }
+      }
+      return;
+    }
+    if (cot === COT.REQUEST) {
+      for (const p of this.pending.values()) {
+        if (p.state !== 'sent' || p.kind !== 'read' || !this.caMatches(p, asdu.ca)) continue;
+        if (p.readType !== undefined ? asdu.typeId !== p.readType : asdu.typeId === 102) continue;
+        const obj = asdu.objects.find((o) => o.ioa === p.key.ioa);
+        if (!obj) continue;
+        p.rtt.response = now - (p.sentAt ?? p.submittedAt);
+        this._counters.confirmations++;
+        const value = toPointValues({ ...asdu, objects: [obj] }, now)[0];
+        const r: ReadResult = { request: p.key, sent: p.asdu, rtt: p.rtt, response: asdu, value };
+        this.finish(p, r);
+        return;
+      }
+    }
+  }
+
+  private findRequest(asdu: Asdu): Pending | undefined {
+    const ioa = asdu.objects.length > 0 ? asdu.objects[0].ioa : undefined;
+    const cot = asdu.cot;
+    const family = cot === COT.DEACTIVATION_CON ? COT.DEACTIVATION : cot === COT.ACTIVATION_CON || cot === COT.ACTIVATION_TERMINATION ? COT.ACTIVATION : undefined;
+    let loose: Pending | undefined;
+    for (const p of this.pending.values()) {
+      if (p.state !== 'sent' || p.asdu.typeId !== asdu.typeId || !this.caMatches(p, asdu.ca)) continue;
+      if (family !== undefined && p.key.cot !== family) continue;
+      if (ioa === p.key.ioa) return p;
+      // an empty ASDU (no object, no IOA): tolerated, matched by type, CA and cause
+      if (ioa === undefined && loose === undefined) loose = p;
+    }
+    return loose;
+  }
+
+  private onAnswer(p: Pending, asdu: Asdu, now: number): void {
+    const rtt = now - (p.sentAt ?? p.submittedAt);
+    if (asdu.negative || isRefusal(asdu.cot)) {
+      this._counters.negatives++;
+      this.log.log('warn', 'master.negative', `negative confirmation of ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}: cause ${asdu.cot}`, { request: p.key, cot: asdu.cot, rtt, step: p.step });
+      this.finish(p, new NegativeConfirmationError(p.key, asdu, rtt, p.step));
+      return;
+    }
+    if (asdu.cot === COT.ACTIVATION_CON || asdu.cot === COT.DEACTIVATION_CON) {
+      if (p.confirmation) {
+        this.log.log('warn', 'master.duplicate_confirmation', 'a second confirmation for the same request was ignored', { request: p.key });
+        return;
+      }
+      p.confirmation = asdu;
+      p.rtt.actCon = rtt;
+      this._counters.confirmations++;
+      this.log.log('debug', 'master.confirmation', `confirmation after ${rtt} ms`, { request: p.key, rtt });
+      if (p.until === 'actcon' || asdu.cot === COT.DEACTIVATION_CON) {
+        this.finish(p, this.result(p));
+        return;
+      }
+      this.clock.clearTimeout(p.timer);
+      p.timer = this.clock.setTimeout(() => this.onTimeout(p), p.termTimeout);
+      return;
+    }
+    // ACT_TERM
+    if (!p.confirmation) this.log.log('warn', 'master.term_without_con', 'termination received without a confirmation first', { request: p.key });
+    p.termination = asdu;
+    p.rtt.actTerm = rtt;
+    this._counters.terminations++;
+    this.log.log('debug', 'master.termination', `termination after ${rtt} ms`, { request: p.key, rtt });
+    this.finish(p, this.result(p));
+  }
+
+  private result(p: Pending): RequestResult {
+    const r: RequestResult = { request: p.key, sent: p.asdu, rtt: p.rtt };
+    if (p.confirmation) r.confirmation = p.confirmation;
+    if (p.termination) r.termination = p.termination;
+    if (p.kind === 'interrogation' || p.kind === 'counter') {
+      const ir: InterrogationResult = { ...r, asdus: p.asdus, objects: p.objects };
+      return ir;
+    }
+    return r;
+  }
+
+  private onTimeout(p: Pending): void {
+    if (p.state === 'done') return;
+    const phase: RequestPhase = p.kind === 'read' ? 'response' : p.confirmation ? 'actterm' : 'actcon';
+    const elapsed = this.clock.now() - (p.sentAt ?? p.submittedAt);
+    this._counters.timeouts++;
+    this.log.log('warn', 'master.timeout', `no ${phase} within ${Math.round(elapsed)} ms`, { request: p.key, phase, step: p.step });
+    this.finish(p, new RequestTimeoutError(p.key, phase, elapsed, p.rtt.actCon, p.step));
+  }
+
+  private finish(p: Pending, outcome: RequestResult | MasterError): void {
+    if (p.state === 'done') return;
+    p.state = 'done';
+    this.clock.clearTimeout(p.timer);
+    p.cleanup?.();
+    if (this.pending.get(p.keyStr) === p) this.pending.delete(p.keyStr);
+    const qi = this.queue.indexOf(p);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    if (outcome instanceof MasterError) p.reject(outcome);
+    else p.resolve(outcome);
+  }
+
+  private failAll(make: (p: Pending) => MasterError): void {
+    for (const p of [...this.pending.values()]) this.finish(p, make(p));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // sending
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.link && this.linkState === 'started') {
+      const p = this.queue[0];
+      if (!this.trySend(p)) break;
+      if (this.queue[0] === p) this.queue.shift();
+    }
+  }
+
+  private trySend(p: Pending): boolean {
+    const link = this.link;
+    if (!link) return false;
+    p.state = 'sent';
+    p.sentAt = this.clock.now();
+    let ok: boolean;
+    try {
+      ok = link.send(p.asdu, p.id);
+    } catch (e) {
+      p.state = 'queued';
+      p.sentAt = undefined;
+      this._counters.refused++;
+      this.finish(p, new MasterError('E_INVALID', `the link refused the ASDU: ${e instanceof Error ? e.message : String(e)}`));
+      return true;
+    }
+    if (!ok && p.state === 'sent') {
+      p.state = 'queued';
+      p.sentAt = undefined;
+    }
+    if (ok) this.log.log('debug', 'master.sent', `sent ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}`, { request: p.key, step: p.step });
+    return ok;
+  }
+
+  private refuse<T>(code: 'E_REQUEST_PENDING' | 'E_NOT_CONNECTED' | 'E_QUEUE_FULL' | 'E_CLOSED' | 'E_INVALID' | 'E_ABORTED', message: string): Promise<T> {
+    this._counters.refused++;
+    this.log.log('warn', 'master.refused', message, { code });
+    return Promise.reject(new MasterError(code, message));
+  }
+
+  /**
+   * Send a request ASDU and track it. The single entry point of every request helper.
+   * @internal
+   */
+  private submit<R extends RequestResult>(
+    typeId: number, ca: number, ioa: number, object: Record<string, unknown>, cot: number,
+    kind: Kind, step: Step, opts: RequestOptions, extra: { dataCot?: number; readType?: number } = {},
+  ): Promise<R> {
+    if (this.closed) return this.refuse('E_CLOSED', 'the controlling station is closed');
+    const key: RequestKey = { typeId, ca, ioa, cot };
+    const keyStr = `${typeId}/${ca}/${ioa}/${cot}`;
+    const asdu: Asdu = {
+      typeId, sq: false, cot, negative: false, test: opts.test ?? false, originator: this.originator, ca,
+      objects: [{ ...object, ioa } as InformationObject],
+    };
+    try {
+      encodeAsdu(asdu, this.codec);
+    } catch (e) {
+      return this.refuse('E_INVALID', `cannot build ${typeName(typeId)}: ${e instanceof CodecError ? e.message : String(e)}`);
+    }
+    if (opts.signal?.aborted) return this.refuse('E_ABORTED', 'aborted before sending');
+    if (!this.link || this.linkState !== 'started') return this.refuse('E_NOT_CONNECTED', `cannot send ${typeName(typeId)}: data transfer is not started (state ${this._state})`);
+    if (this.pending.has(keyStr)) {
+      return this.refuse('E_REQUEST_PENDING', `an identical request is still open: ${typeName(typeId)} CA ${ca} IOA ${ioa} cause ${cot}`);
+    }
+    // always try the link first when nothing waits: a refused send arms its `drain`
+    const sendNow = this.queue.length === 0;
+    if (!sendNow && this.queue.length >= this.queueLimit) return this.refuse('E_QUEUE_FULL', `send window full and ${this.queueLimit} requests queued`);
+
+    return new Promise<R>((resolve, reject) => {
+      const p: Pending = {
+        id: ++this.seq, key, keyStr, asdu, kind, step,
+        until: opts.until ?? (kind === 'interrogation' || kind === 'counter' ? 'actterm' : 'actcon'),
+        dataCot: extra.dataCot, readType: extra.readType,
+        state: 'queued', submittedAt: this.clock.now(), rtt: {}, asdus: [], objects: [],
+        termTimeout: opts.terminationTimeout ?? this.terminationTimeout,
+        resolve: resolve as (r: RequestResult) => void,
+        reject,
+      };
+      this.pending.set(keyStr, p);
+      this._counters.requests++;
+      p.timer = this.clock.setTimeout(() => this.onTimeout(p), opts.timeout ?? this.requestTimeout);
+      const signal = opts.signal;
+      if (signal) {
+        const onAbort = (): void => this.finish(p, new MasterError('E_ABORTED', 'request aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        p.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      if (sendNow && this.trySend(p)) return;
+      if (p.state !== 'queued') return;
+      if (this.queue.length >= this.queueLimit) {
+        this._counters.refused++;
+        this.finish(p, new MasterError('E_QUEUE_FULL', `send window full and ${this.queueLimit} requests queued`));
+        return;
+      }
+      this._counters.queued++;
+      this.queue.push(p);
+      this.log.log('debug', 'master.queued', 'send window full: request queued', { request: key, queued: this.queue.length });
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // system commands
+
+  /**
+   * Interrogation (C_IC_NA_1) of station (`qoi` 20) or group n (`qoi` 20+n). Resolves at ACT_TERM
+   * (by default) with the objects received with cause `qoi`. Tolerates an empty terminating ASDU
+   * and a termination without data.
+   */
+  interrogation(ca: number, qoi = 20, opts: RequestOptions = {}): Promise<InterrogationResult> {
+    try {
+      checkInt(qoi, 0, 255, 'QOI');
+    } catch (e) {
+      return this.refuse('E_INVALID', (e as Error).message);
+    }
+    return this.submit<InterrogationResult>(100, ca, 0, { qoi }, COT.ACTIVATION, 'interrogation', 'request', opts, { dataCot: qoi });
+  }
+
+  /**
+   * Counter interrogation (C_CI_NA_1). `rqt` 5 = general (data cause 37), 1..4 = group (37+n);
+   * `frz` 0 read, 1 freeze, 2 freeze and reset, 3 reset. Resolves at ACT_TERM by default with the
+   * counters received.
+   */
+  counterInterrogation(ca: number, qcc: { rqt?: number; frz?: number } = {}, opts: RequestOptions = {}): Promise<InterrogationResult> {
+    const rqt = qcc.rqt ?? 5;
+    const frz = qcc.frz ?? 0;
+    try {
+      checkInt(rqt, 0, 63, 'RQT');
+      checkInt(frz, 0, 3, 'FRZ');
+    } catch (e) {
+      return this.refuse('E_INVALID', (e as Error).message);
+    }
+    const dataCot = rqt === 5 ? COT.REQUESTED_COUNTER_GENERAL : rqt >= 1 && rqt <= 4 ? COT.REQUESTED_COUNTER_GENERAL + rqt : undefined;
+    return this.submit<InterrogationResult>(101, ca, 0, { rqt, frz }, COT.ACTIVATION, 'counter', 'request', opts, { dataCot });
+  }
+
+  /**
+   * Read command (C_RD_NA_1): resolves with the object of `ioa` the station sends back with cause 5
+   * (of type `typeId` when given).
+   */
+  read(ca: number, ioa: number, typeId?: number, opts: Omit<RequestOptions, 'until'> = {}): Promise<ReadResult> {
+    return this.submit<ReadResult>(102, ca, ioa, {}, COT.REQUEST, 'read', 'request', opts, { readType: typeId });
+  }
+
+  /** Clock synchronisation (C_CS_NA_1) with `date` (default: the wall clock now). Resolves at ACT_CON. */
+  clockSync(ca: number, date?: Date, opts: RequestOptions = {}): Promise<RequestResult> {
+    return this.submit(103, ca, 0, { time: cp56FromDate(date ?? this.wallClock()) }, COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  /** Test command with time tag (C_TS_TA_1); the test sequence counter increases with every call. Resolves at ACT_CON. */
+  testCommand(ca: number, opts: RequestOptions = {}): Promise<RequestResult> {
+    const counter = this.testCounter;
+    this.testCounter = (this.testCounter + 1) & 0xffff;
+    return this.submit(107, ca, 0, { counter, time: cp56FromDate(this.wallClock()) }, COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  /** Reset process command (C_RP_NA_1): `qrp` 1 general reset, 2 reset of pending time-tagged information. */
+  resetProcess(ca: number, qrp = 1, opts: RequestOptions = {}): Promise<RequestResult> {
+    try {
+      checkInt(qrp, 0, 255, 'QRP');
+    } catch (e) {
+      return this.refuse('E_INVALID', (e as Error).message);
+    }
+    return this.submit(105, ca, 0, { qrp }, COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // process commands
+
+  /**
+   * Any process command (45..51, 58..64) to `ca`/`ioa`. `object` holds the element properties
+   * (`value`, `qu`, `ql`); `opts.time` selects the time-tagged variant, `opts.select` sends a select,
+   * `opts.sbo` runs select-before-operate.
+   */
+  command(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: CommandOptions = {}): Promise<CommandResult> {
+    if (opts.sbo) return this.selectBeforeOperate(typeId, ca, ioa, object, opts);
+    return this.commandStep(typeId, ca, ioa, object, opts, opts.select ? 'select' : 'request');
+  }
+
+  /**
+   * Select before operate: send the command with S/E=1, await a positive ACT_CON, then send it
+   * with S/E=0 and await its answer (`opts.until`). A refused or unanswered select rejects
+   * (`NegativeConfirmationError`/`RequestTimeoutError` with `step: 'select'`) and nothing is executed.
+   */
+  async selectBeforeOperate(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: CommandOptions = {}): Promise<CommandResult> {
+    const select = await this.commandStep(typeId, ca, ioa, object, { ...opts, until: 'actcon' }, 'select');
+    const execute = await this.commandStep(typeId, ca, ioa, object, opts, 'execute');
+    return { ...execute, select };
+  }
+
+  private commandStep(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: CommandOptions, step: Step): Promise<CommandResult> {
+    let t = typeId;
+    const obj: Record<string, unknown> = { ...object };
+    try {
+      if (opts.time !== undefined && opts.time !== false) {
+        if (CONTROL_BASE_TO_TIMED[t] !== undefined) t = CONTROL_BASE_TO_TIMED[t];
+        if (!TIMED_COMMANDS.has(t)) throw new MasterError('E_INVALID', `${typeName(typeId)} has no time-tagged variant`);
+      }
+      if (CONTROL_BASE_TO_TIMED[t] === undefined && !TIMED_COMMANDS.has(t)) throw new MasterError('E_INVALID', `${typeName(typeId)} is not a process command (45..51, 58..64)`);
+      if (TIMED_COMMANDS.has(t) && obj.time === undefined) obj.time = cp56FromDate(opts.time instanceof Date ? opts.time : this.wallClock());
+      if (opts.qu !== undefined) {
+        if (!QU_TYPES.has(t)) throw new MasterError('E_INVALID', `QU applies to single, double and regulating step commands, not ${typeName(t)}`);
+        obj.qu = checkInt(opts.qu, 0, 31, 'QU');
+      }
+      if (opts.ql !== undefined) {
+        if (!QL_TYPES.has(t)) throw new MasterError('E_INVALID', `QL applies to set-point commands, not ${typeName(t)}`);
+        obj.ql = checkInt(opts.ql, 0, 127, 'QL');
+      }
+      if (t !== 51 && t !== 64) obj.select = step === 'select';
+      else if (step === 'select') throw new MasterError('E_INVALID', 'bitstring commands have no select (no S/E bit)');
+    } catch (e) {
+      return this.refuse('E_INVALID', e instanceof Error ? e.message : String(e));
+    }
+    return this.submit<CommandResult>(t, ca, ioa, obj, COT.ACTIVATION, 'command', step, opts);
+  }
+
+  /** Single command (C_SC_NA_1, or C_SC_TA_1 with `time`). */
+  single(ca: number, ioa: number, value: boolean, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.command(45, ca, ioa, { value }, opts);
+  }
+
+  /** Double command (C_DC_NA_1 / C_DC_TA_1): `'off'` (1) or `'on'` (2). */
+  double(ca: number, ioa: number, value: DoubleCommandValue, opts: CommandOptions = {}): Promise<CommandResult> {
+    const v = value === 'off' ? 1 : value === 'on' ? 2 : value;
+    return this.command(46, ca, ioa, { value: v }, opts);
+  }
+
+  /** Regulating step command (C_RC_NA_1 / C_RC_TA_1): `'lower'` (1) or `'higher'` (2). */
+  regulatingStep(ca: number, ioa: number, value: StepCommandValue, opts: CommandOptions = {}): Promise<CommandResult> {
+    const v = value === 'lower' ? 1 : value === 'higher' ? 2 : value;
+    return this.command(47, ca, ioa, { value: v }, opts);
+  }
+
+  /** Set-point command, normalized value -1..+1 (C_SE_NA_1 / C_SE_TA_1). */
+  setpointNormalized(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.command(48, ca, ioa, { value }, opts);
+  }
+
+  /** Set-point command, scaled value -32768..32767 (C_SE_NB_1 / C_SE_TB_1). */
+  setpointScaled(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.command(49, ca, ioa, { value }, opts);
+  }
+
+  /** Set-point command, short floating point (C_SE_NC_1 / C_SE_TC_1). */
+  setpointFloat(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.command(50, ca, ioa, { value }, opts);
+  }
+
+  /** Bitstring of 32 bit command (C_BO_NA_1 / C_BO_TA_1), value 0..0xFFFFFFFF. No select. */
+  bitstring(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
+    return this.command(51, ca, ioa, { value }, opts);
+  }
+}
