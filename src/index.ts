@@ -8,3 +8,4 @@ export * from './log.js';
 export * from './link/index.js';
 export * from './transport/index.js';
 export * from './master/index.js';
+export * from './station/index.js';

@@ -1,0 +1,377 @@
+/**
+ * Station configuration files (YAML or JSON) for the RTU simulator: parsing and validation with
+ * messages that name the path in the file, e.g. `points[3].type: unknown type 'M_XX'`.
+ *
+ * ```yaml
+ * station:                 # all optional
+ *   commonAddresses: [1]
+ *   link: { k: 12, w: 8, t1: 15000, t2: 10000, t3: 20000 }
+ *   cyclicPeriodMs: 10000
+ *   backgroundPeriodMs: 0
+ *   selectTimeoutMs: 10000
+ *   maxCommandAgeMs: 10000
+ *   endOfInitialization: station      # station | connection | none
+ *   eventQueue: { capacity: 10000, overflow: drop-oldest }
+ *   utc: true
+ * listen: { host: 0.0.0.0, port: 2404 }
+ * points:
+ *   - { ca: 1, ioa: 1001, type: M_DP_NA_1, name: Q0 breaker, value: 2, groups: [1],
+ *       simulate: { kind: toggle, periodMs: 30000, probability: 0.2 } }
+ * commands:
+ *   - { ca: 1, ioa: 5001, type: C_DC_NA_1, mode: sbo,
+ *       behaviour: { result: accept, delayMs: 800, feedback: { ioa: 1001 } } }
+ * ```
+ */
+import { parse as parseYaml } from 'yaml';
+import { typeInfo, TypeId } from '../codec/type-table.js';
+import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
+import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
+import type { EndOfInitializationMode, StationOptions } from './station.js';
+
+/** How a simulated point changes. */
+export type Simulation =
+  /** numeric points: value += uniform(-step, +step), kept in [min, max] */
+  | { kind: 'random-walk'; periodMs: number; step: number; min?: number; max?: number }
+  /** single/double points: flip (OFF↔ON) with `probability` (default 1) each period */
+  | { kind: 'toggle'; periodMs: number; probability?: number }
+  /** numeric points: offset + amplitude × sin(2π t / wavePeriodMs) */
+  | { kind: 'periodic'; periodMs: number; offset: number; amplitude: number; wavePeriodMs: number }
+  /** counters (and numeric points): value += increment each period */
+  | { kind: 'counter'; periodMs: number; increment: number };
+
+/** A simulation bound to a point. */
+export interface PointSimulation {
+  ca: number;
+  ioa: number;
+  simulation: Simulation;
+}
+
+/** A validated configuration file. */
+export interface StationFileConfig {
+  /** Options for `createStation` (without clock, logger, handlers). */
+  station: StationOptions;
+  listen: { host: string; port: number };
+  simulations: PointSimulation[];
+}
+
+/** A configuration problem; `path` names where in the file (e.g. `points[3].type`). */
+export class StationConfigError extends Error {
+  override readonly name = 'StationConfigError';
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(path ? `${path}: ${problem}` : problem);
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v));
+
+function obj(v: unknown, path: string): Obj {
+  if (!isObj(v)) throw new StationConfigError(path, `expected a mapping, got ${show(v)}`);
+  return v;
+}
+function keys(o: Obj, path: string, allowed: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new StationConfigError(path ? `${path}.${k}` : k, `unknown key (allowed: ${allowed.join(', ')})`);
+}
+function int(v: unknown, path: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new StationConfigError(path, `expected an integer ${min}..${max}, got ${show(v)}`);
+  return v;
+}
+function num(v: unknown, path: string, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new StationConfigError(path, `expected a number${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got ${show(v)}`);
+  return v;
+}
+function bool(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') throw new StationConfigError(path, `expected true or false, got ${show(v)}`);
+  return v;
+}
+function str(v: unknown, path: string): string {
+  if (typeof v !== 'string') throw new StationConfigError(path, `expected a string, got ${show(v)}`);
+  return v;
+}
+function oneOf<T extends string>(v: unknown, path: string, options: readonly T[]): T {
+  if (typeof v !== 'string' || !options.includes(v as T)) throw new StationConfigError(path, `expected one of ${options.join(', ')}, got ${show(v)}`);
+  return v as T;
+}
+function arr(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v)) throw new StationConfigError(path, `expected a list, got ${show(v)}`);
+  return v;
+}
+function opt<T>(o: Obj, k: string, path: string, f: (v: unknown, p: string) => T): T | undefined {
+  return o[k] === undefined ? undefined : f(o[k], path ? `${path}.${k}` : k);
+}
+
+/** A type given by mnemonic (`M_SP_NA_1`) or number. */
+function typeRef(v: unknown, path: string, accept: (id: number) => boolean, what: string): number {
+  let id: number | undefined;
+  if (typeof v === 'number' && Number.isInteger(v)) id = v;
+  else if (typeof v === 'string') {
+    id = (TypeId as Readonly<Record<string, number>>)[v.trim().toUpperCase()];
+    if (id === undefined && /^\d+$/.test(v.trim())) id = Number(v.trim());
+    if (id === undefined) throw new StationConfigError(path, `unknown type ${show(v)}`);
+  } else throw new StationConfigError(path, `expected a type name like M_SP_NA_1 or a number, got ${show(v)}`);
+  if (!accept(id)) throw new StationConfigError(path, `${typeInfo(id)?.name ?? `type ${id}`} is not ${what}`);
+  return id;
+}
+
+const POINT_KEYS = ['ca', 'ioa', 'type', 'eventType', 'name', 'value', 'quality', 'interrogation', 'groups', 'counterGroup', 'cyclic', 'background', 'spontaneous', 'simulate'] as const;
+const NUMERIC: readonly PointKind[] = ['normalized', 'normalized-no-quality', 'scaled', 'float', 'step', 'counter', 'bitstring'];
+
+function simulation(v: unknown, path: string, kind: PointKind): Simulation {
+  const o = obj(v, path);
+  const k = oneOf(o.kind, `${path}.kind`, ['random-walk', 'toggle', 'periodic', 'counter'] as const);
+  const periodMs = num(o.periodMs, `${path}.periodMs`, 10);
+  const need = (ok: boolean, what: string) => {
+    if (!ok) throw new StationConfigError(`${path}.kind`, `'${k}' needs ${what} point, this one is ${kind}`);
+  };
+  switch (k) {
+    case 'random-walk': {
+      keys(o, path, ['kind', 'periodMs', 'step', 'min', 'max']);
+      need(NUMERIC.includes(kind) && kind !== 'counter' && kind !== 'bitstring', 'a measured value or step position');
+      const s: Simulation = { kind: k, periodMs, step: num(o.step, `${path}.step`, 0) };
+      const min = opt(o, 'min', path, (x, p) => num(x, p));
+      const max = opt(o, 'max', path, (x, p) => num(x, p));
+      if (min !== undefined) s.min = min;
+      if (max !== undefined) s.max = max;
+      if (min !== undefined && max !== undefined && min > max) throw new StationConfigError(`${path}.min`, `min ${min} is greater than max ${max}`);
+      return s;
+    }
+    case 'toggle': {
+      keys(o, path, ['kind', 'periodMs', 'probability']);
+      need(kind === 'single' || kind === 'double', 'a single or double');
+      const s: Simulation = { kind: k, periodMs };
+      const p = opt(o, 'probability', path, (x, q) => num(x, q, 0, 1));
+      if (p !== undefined) s.probability = p;
+      return s;
+    }
+    case 'periodic':
+      keys(o, path, ['kind', 'periodMs', 'offset', 'amplitude', 'wavePeriodMs']);
+      need(NUMERIC.includes(kind) && kind !== 'counter' && kind !== 'bitstring', 'a measured value or step position');
+      return { kind: k, periodMs, offset: num(o.offset ?? 0, `${path}.offset`), amplitude: num(o.amplitude, `${path}.amplitude`), wavePeriodMs: num(o.wavePeriodMs, `${path}.wavePeriodMs`, 1) };
+    case 'counter':
+      keys(o, path, ['kind', 'periodMs', 'increment']);
+      need(NUMERIC.includes(kind), 'a counter or numeric');
+      return { kind: k, periodMs, increment: num(o.increment ?? 1, `${path}.increment`) };
+  }
+}
+
+function point(v: unknown, path: string): { p: PointConfig; sim?: Simulation } {
+  const o = obj(v, path);
+  keys(o, path, POINT_KEYS);
+  const ca = int(o.ca, `${path}.ca`, 1, 0xfffe);
+  const ioa = int(o.ioa, `${path}.ioa`, 1, 0xffffff);
+  const type = typeRef(o.type, `${path}.type`, (id) => MONITOR_POINT_TYPES.includes(id), 'a monitor point type');
+  const p: PointConfig = { ca, ioa, type };
+  const eventType = opt(o, 'eventType', path, (x, q) => typeRef(x, q, (id) => MONITOR_POINT_TYPES.includes(id), 'a monitor point type'));
+  let kind: PointKind;
+  try {
+    kind = resolvePointTypes(type, eventType).kind;
+  } catch (e) {
+    throw new StationConfigError(`${path}.eventType`, (e as Error).message);
+  }
+  if (eventType !== undefined) p.eventType = eventType;
+  const name = opt(o, 'name', path, str);
+  if (name !== undefined) p.name = name;
+  if (o.value !== undefined) {
+    try {
+      p.value = normalizeValue(kind, o.value);
+    } catch (e) {
+      throw new StationConfigError(`${path}.value`, (e as PointError).message);
+    }
+  }
+  if (o.quality !== undefined) {
+    try {
+      p.quality = normalizeQuality(o.quality);
+    } catch (e) {
+      throw new StationConfigError(`${path}.quality`, (e as PointError).message);
+    }
+  }
+  const b = (k: 'interrogation' | 'cyclic' | 'background' | 'spontaneous') => {
+    const x = opt(o, k, path, bool);
+    if (x !== undefined) p[k] = x;
+  };
+  b('interrogation');
+  b('cyclic');
+  b('background');
+  b('spontaneous');
+  const groups = opt(o, 'groups', path, arr);
+  if (groups) p.groups = groups.map((g, i) => int(g, `${path}.groups[${i}]`, 1, 16));
+  const cg = opt(o, 'counterGroup', path, (x, q) => int(x, q, 1, 4));
+  if (cg !== undefined) p.counterGroup = cg;
+  const sim = opt(o, 'simulate', path, (x, q) => simulation(x, q, kind));
+  return sim ? { p, sim } : { p };
+}
+
+function feedback(v: unknown, path: string): CommandFeedback {
+  const o = obj(v, path);
+  keys(o, path, ['ca', 'ioa', 'value', 'from', 'min', 'max']);
+  const fb: CommandFeedback = { ioa: int(o.ioa, `${path}.ioa`, 1, 0xffffff) };
+  const ca = opt(o, 'ca', path, (x, p) => int(x, p, 1, 0xfffe));
+  if (ca !== undefined) fb.ca = ca;
+  if (o.value !== undefined) fb.value = o.value as CommandFeedback['value'];
+  const from = opt(o, 'from', path, (x, p) => oneOf(x, p, ['command', 'step'] as const));
+  if (from !== undefined) fb.from = from;
+  const min = opt(o, 'min', path, (x, p) => int(x, p, -64, 63));
+  const max = opt(o, 'max', path, (x, p) => int(x, p, -64, 63));
+  if (min !== undefined) fb.min = min;
+  if (max !== undefined) fb.max = max;
+  return fb;
+}
+
+function command(v: unknown, path: string): CommandPointConfig {
+  const o = obj(v, path);
+  keys(o, path, ['ca', 'ioa', 'type', 'mode', 'name', 'behaviour']);
+  const c: CommandPointConfig = {
+    ca: int(o.ca, `${path}.ca`, 1, 0xfffe),
+    ioa: int(o.ioa, `${path}.ioa`, 1, 0xffffff),
+    type: typeRef(o.type, `${path}.type`, (id) => commandKindOf(id) !== undefined, 'a process command type (C_SC/DC/RC/SE/BO)'),
+  };
+  const mode = opt(o, 'mode', path, (x, p) => oneOf<CommandMode>(x, p, ['direct', 'sbo', 'both']));
+  if (mode !== undefined) c.mode = mode;
+  const name = opt(o, 'name', path, str);
+  if (name !== undefined) c.name = name;
+  if (o.behaviour !== undefined) {
+    const bp = `${path}.behaviour`;
+    const b = obj(o.behaviour, bp);
+    keys(b, bp, ['result', 'delayMs', 'feedback']);
+    const beh: CommandBehaviour = {};
+    const r = opt(b, 'result', bp, (x, p) => oneOf(x, p, ['accept', 'reject'] as const));
+    if (r !== undefined) beh.result = r;
+    const d = opt(b, 'delayMs', bp, (x, p) => num(x, p, 0));
+    if (d !== undefined) beh.delayMs = d;
+    const fb = opt(b, 'feedback', bp, feedback);
+    if (fb !== undefined) beh.feedback = fb;
+    c.behaviour = beh;
+  }
+  return c;
+}
+
+function stationSection(v: unknown, path: string): StationOptions {
+  const o = obj(v, path);
+  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun']);
+  const s: StationOptions = {};
+  const cas = opt(o, 'commonAddresses', path, arr);
+  if (cas) s.commonAddresses = cas.map((c, i) => int(c, `${path}.commonAddresses[${i}]`, 1, 0xfffe));
+  if (o.link !== undefined) {
+    const lp = `${path}.link`;
+    const l = obj(o.link, lp);
+    keys(l, lp, ['k', 'w', 't0', 't1', 't2', 't3']);
+    s.link = {};
+    for (const k of ['k', 'w'] as const) if (l[k] !== undefined) s.link[k] = int(l[k], `${lp}.${k}`, 1, 32767);
+    for (const k of ['t0', 't1', 't2', 't3'] as const) if (l[k] !== undefined) s.link[k] = num(l[k], `${lp}.${k}`, 1);
+    const k = s.link.k ?? 12;
+    if (s.link.w !== undefined && s.link.w > k) throw new StationConfigError(`${lp}.w`, `w (${s.link.w}) must not exceed k (${k})`);
+    const t1 = s.link.t1 ?? 15_000;
+    if (s.link.t2 !== undefined && s.link.t2 >= t1) throw new StationConfigError(`${lp}.t2`, `t2 (${s.link.t2}) must be less than t1 (${t1})`);
+  }
+  for (const k of ['cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs'] as const) {
+    const x = opt(o, k, path, (y, p) => num(y, p, 0));
+    if (x !== undefined) s[k] = x;
+  }
+  const ei = opt(o, 'endOfInitialization', path, (x, p) => oneOf<EndOfInitializationMode>(x, p, ['station', 'connection', 'none']));
+  if (ei !== undefined) s.endOfInitialization = ei;
+  const ic = opt(o, 'initializationCause', path, (x, p) => int(x, p, 0, 127));
+  if (ic !== undefined) s.initializationCause = ic;
+  if (o.eventQueue !== undefined) {
+    const qp = `${path}.eventQueue`;
+    const q = obj(o.eventQueue, qp);
+    keys(q, qp, ['capacity', 'overflow']);
+    s.eventQueue = {};
+    const cap = opt(q, 'capacity', qp, (x, p) => int(x, p, 1, 10_000_000));
+    if (cap !== undefined) s.eventQueue.capacity = cap;
+    const ov = opt(q, 'overflow', qp, (x, p) => oneOf(x, p, ['drop-oldest', 'drop-newest'] as const));
+    if (ov !== undefined) s.eventQueue.overflow = ov;
+  }
+  const utc = opt(o, 'utc', path, bool);
+  if (utc !== undefined) s.utc = utc;
+  const mc = opt(o, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
+  if (mc !== undefined) s.maxConnections = mc;
+  const sq = opt(o, 'sqMinRun', path, (x, p) => int(x, p, 2, 127));
+  if (sq !== undefined) s.sqMinRun = sq;
+  return s;
+}
+
+/**
+ * Validate a parsed configuration document. Throws {@link StationConfigError} naming the path of the
+ * first problem.
+ */
+export function validateStationConfig(doc: unknown): StationFileConfig {
+  const root = obj(doc ?? {}, '');
+  keys(root, '', ['station', 'listen', 'points', 'commands']);
+  const station = root.station === undefined ? {} : stationSection(root.station, 'station');
+  let listen = { host: '0.0.0.0', port: 2404 };
+  if (root.listen !== undefined) {
+    const l = obj(root.listen, 'listen');
+    keys(l, 'listen', ['host', 'port']);
+    listen = { host: opt(l, 'host', 'listen', str) ?? '0.0.0.0', port: opt(l, 'port', 'listen', (x, p) => int(x, p, 0, 65535)) ?? 2404 };
+  }
+  const points: PointConfig[] = [];
+  const simulations: PointSimulation[] = [];
+  const seen = new Map<string, string>();
+  arr(root.points ?? [], 'points').forEach((v, i) => {
+    const path = `points[${i}]`;
+    const { p, sim } = point(v, path);
+    const key = `${p.ca}:${p.ioa}`;
+    const prev = seen.get(key);
+    if (prev) throw new StationConfigError(`${path}.ioa`, `CA ${p.ca} IOA ${p.ioa} already used by ${prev}`);
+    seen.set(key, path);
+    points.push(p);
+    if (sim) simulations.push({ ca: p.ca, ioa: p.ioa, simulation: sim });
+  });
+  const commands: CommandPointConfig[] = [];
+  const seenCmd = new Map<string, string>();
+  arr(root.commands ?? [], 'commands').forEach((v, i) => {
+    const path = `commands[${i}]`;
+    const c = command(v, path);
+    const key = `${c.ca}:${c.ioa}`;
+    const prev = seenCmd.get(key);
+    if (prev) throw new StationConfigError(`${path}.ioa`, `CA ${c.ca} IOA ${c.ioa} already used by ${prev}`);
+    seenCmd.set(key, path);
+    const fb = c.behaviour?.feedback;
+    if (fb) {
+      const target = points.find((p) => p.ca === (fb.ca ?? c.ca) && p.ioa === fb.ioa);
+      if (!target) throw new StationConfigError(`${path}.behaviour.feedback.ioa`, `no point CA ${fb.ca ?? c.ca} IOA ${fb.ioa} is configured`);
+      const kind = resolvePointTypes(target.type, target.eventType).kind;
+      if (fb.from === 'step' && kind !== 'step') throw new StationConfigError(`${path}.behaviour.feedback.from`, `'step' needs a step position point (M_ST_*), CA ${target.ca} IOA ${target.ioa} is ${kind}`);
+      if (fb.value !== undefined) {
+        try {
+          fb.value = normalizeValue(kind, fb.value);
+        } catch (e) {
+          throw new StationConfigError(`${path}.behaviour.feedback.value`, (e as Error).message);
+        }
+      }
+    }
+    commands.push(c);
+  });
+  // point-level rules enforced by the database (cyclic types, groups, counters)
+  points.forEach((p, i) => {
+    try {
+      const info = resolvePointTypes(p.type, p.eventType);
+      const st = info.staticType === undefined ? undefined : typeInfo(info.staticType);
+      if (p.cyclic && !st?.causes.has(1)) throw new PointError(`${typeInfo(p.type)!.name} points cannot be sent cyclically (only M_ME_NA/NB/NC/ND)`);
+      if (p.counterGroup !== undefined && info.kind !== 'counter') throw new PointError('counterGroup is only for counter points');
+      if (p.groups?.length && (info.kind === 'counter' || !st?.causes.has(20))) throw new PointError(`${typeInfo(p.type)!.name} points cannot be in interrogation groups`);
+    } catch (e) {
+      throw new StationConfigError(`points[${i}]`, (e as Error).message);
+    }
+  });
+  return { station: { ...station, points, commands }, listen, simulations };
+}
+
+/**
+ * Parse and validate a configuration text. `format` defaults to JSON when the text starts with
+ * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}.
+ */
+export function parseStationConfig(text: string, format?: 'yaml' | 'json'): StationFileConfig {
+  let doc: unknown;
+  const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  try {
+    doc = f === 'json' ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new StationConfigError('', `not valid ${f.toUpperCase()}: ${(e as Error).message}`);
+  }
+  return validateStationConfig(doc);
+}

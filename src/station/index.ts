@@ -1,0 +1,12 @@
+/**
+ * Controlled station (RTU/IED): point database, event queue, procedures, TCP server.
+ * @packageDocumentation
+ */
+export * from './point-database.js';
+export * from './event-queue.js';
+export * from './packing.js';
+export * from './commands.js';
+export * from './session.js';
+export * from './station.js';
+export * from './config.js';
+export * from './simulator.js';

@@ -1,0 +1,674 @@
+/**
+ * One connection of a controlled station: the procedures of IEC 60870-5-104 / -101 clause 7.4 as
+ * seen from the station, at the ASDU level. A {@link StationSession} receives ASDUs from its link,
+ * answers them, and sends three streams in this order of priority:
+ *
+ * 1. `responses`: confirmations, interrogation data, read answers, M_EI_NA_1 (session-local FIFO);
+ * 2. events from the station's shared {@link EventQueue} (only the session that currently serves
+ *    the queue, see `ControlledStation`);
+ * 3. `background`: cyclic (COT 1) and background-scan (COT 2) data.
+ *
+ * Interrogation data is snapshotted when the request arrives and sent before any later event,
+ * so a value changing during an interrogation always ends with the event's (newer) value at the
+ * master. An ACT_TERM that follows a command's feedback update waits until that feedback event
+ * has been handed to the link (a barrier on the event sequence number).
+ */
+import type { Asdu, InformationObject } from '../codec/asdu.js';
+import { COT } from '../codec/cause.js';
+import type { CodecOptions } from '../codec/options.js';
+import { cp56ToDate, type Cp56Time } from '../codec/time.js';
+import { typeInfo, typeName } from '../codec/type-table.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
+import type { Logger } from '../log.js';
+import {
+  behaviourOutcome, commandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
+} from './commands.js';
+import { EventBatch, type EventQueue } from './event-queue.js';
+import { maxObjects, packObjects } from './packing.js';
+import { type StationPoint, pointObject, type TimeTagOptions } from './point-database.js';
+import type { PointDatabase } from './point-database.js';
+
+/** The part of `Link` (src/link/link.ts) a station session uses. `Link` satisfies it structurally. */
+export interface StationLink {
+  /** Whether `send` would accept an ASDU now. */
+  readonly canSend: boolean;
+  /** Send an ASDU in an I-frame; false when not started or the window is full (then `drain` follows). */
+  send(asdu: Asdu, tag?: unknown): boolean;
+  /** Close locally. */
+  close(reason?: string): void;
+  /** Live state. */
+  snapshot(): LinkSnapshot;
+}
+
+/** Counters of one session. */
+export interface SessionCounters {
+  asduIn: number;
+  asduOut: number;
+  eventsOut: number;
+  interrogations: number;
+  counterInterrogations: number;
+  reads: number;
+  commands: number;
+  commandsRejected: number;
+  /** Negative confirmations sent (P/N=1), including 44..47 mirrors. */
+  negative: number;
+  unknownType: number;
+  unknownCause: number;
+  unknownCa: number;
+  unknownIoa: number;
+  clockSyncs: number;
+  testCommands: number;
+  resets: number;
+  parameters: number;
+}
+
+/** Live view of one connection. */
+export interface SessionSnapshot {
+  id: number;
+  remote: string | undefined;
+  /** Link state, sequence numbers, deadlines, frame counters. */
+  link: LinkSnapshot;
+  /** Whether this connection currently serves the station's event queue. */
+  servesEvents: boolean;
+  /** ASDUs waiting in the session's own queues. */
+  queued: { responses: number; background: number };
+  /** Depth of the shared event queue. */
+  events: { pending: number; inFlight: number };
+  counters: SessionCounters;
+}
+
+/** Parameters given to the clock synchronisation handler. */
+export interface ClockSyncRequest {
+  /** The time received. */
+  time: Cp56Time;
+  /** The time received as a Date (UTC or local fields per the station's `utc` option). */
+  date: Date;
+  ca: number;
+  sessionId: number;
+}
+
+/** A received parameter of measured value (P_ME_NA/NB/NC_1) or parameter activation (P_AC_NA_1). */
+export interface ParameterRequest {
+  typeId: number;
+  ca: number;
+  ioa: number;
+  /** P_ME: the parameter value; P_AC: undefined. */
+  value?: number;
+  /** P_ME: kind of parameter (1 threshold, 2 smoothing, 3 low limit, 4 high limit). */
+  kpa?: number;
+  /** P_AC: qualifier of parameter activation. */
+  qpa?: number;
+  /** P_AC: true for activation (COT 6), false for deactivation (COT 8). */
+  activate?: boolean;
+  sessionId: number;
+}
+
+/** What a session needs from its station. Implemented by `ControlledStation`. */
+export interface SessionHost {
+  readonly db: PointDatabase;
+  readonly queue: EventQueue;
+  readonly clock: Clock;
+  readonly codec: CodecOptions;
+  readonly timeTags: TimeTagOptions;
+  readonly sqMinRun: number | undefined;
+  readonly selectTimeoutMs: number;
+  readonly maxCommandAgeMs: number;
+  /** Station time, ms since the epoch (wall time + clock synchronisation offset). */
+  now(): number;
+  commandPoint(ca: number, ioa: number): CommandPoint | undefined;
+  decide(cmd: StationCommand, cp: CommandPoint): CommandOutcome | undefined | Promise<CommandOutcome | undefined>;
+  applyFeedback(cmd: StationCommand, outcome: CommandOutcome & { result: 'accept' }): void;
+  clockSync(req: ClockSyncRequest): boolean;
+  resetProcess(qrp: number, ca: number, sessionId: number): boolean;
+  parameter(req: ParameterRequest): boolean;
+  /** Selection (SBO) registry, shared by all connections. */
+  selection(key: string): { cmd: StationCommand; sessionId: number } | undefined;
+  select(key: string, cmd: StationCommand, sessionId: number): void;
+  deselect(key: string): boolean;
+  servesEvents(s: StationSession): boolean;
+  sessionStarted(s: StationSession): void;
+  sessionStopped(s: StationSession): void;
+  sessionClosed(s: StationSession, reason: LinkCloseReason): void;
+  endOfInitializationPerConnection(): { cause: number; localChange: boolean } | undefined;
+}
+
+interface OutItem {
+  asdu: Asdu;
+  /** Interrogation job the item belongs to (deactivation removes them). */
+  job?: number;
+  /** Send only after every event with seq <= barrier was handed to a link. */
+  barrier?: number;
+  /** Called when handed to the link. */
+  sent?: () => void;
+}
+
+const SYSTEM_IOA0 = new Set([100, 101, 103, 104, 105, 107]);
+const BROADCAST_TYPES = new Set([100, 101, 103, 105]);
+const INCOMING_CAUSES: Record<number, readonly number[]> = {
+  100: [6, 8], 101: [6], 102: [5], 103: [6], 104: [6], 105: [6], 107: [6],
+  110: [6], 111: [6], 112: [6], 113: [6, 8],
+};
+for (const t of [45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64]) INCOMING_CAUSES[t] = [6, 8];
+
+function copyObject(o: InformationObject): InformationObject {
+  return { ...o };
+}
+
+/** The reply to `req`: same ASDU with another cause (and P/N), CA and objects optional. */
+export function mirrorAsdu(req: Asdu, cot: number, negative: boolean, ca = req.ca, objects: InformationObject[] = req.objects.map(copyObject)): Asdu {
+  const a: Asdu = { typeId: req.typeId, sq: req.sq, cot, negative, test: req.test, originator: req.originator, ca, objects };
+  if (req.raw) {
+    a.raw = req.raw;
+    a.rawCount = req.rawCount;
+  }
+  return a;
+}
+
+/** One connection of a controlled station. Created by `ControlledStation`. */
+export class StationSession {
+  private readonly responses: OutItem[] = [];
+  private readonly background: OutItem[] = [];
+  private pumping = false;
+  private pumpAgain = false;
+  private started = false;
+  private everStarted = false;
+  private closed = false;
+  private jobSeq = 0;
+  /** Running interrogation per CA: job id. */
+  private readonly interrogations = new Map<number, number>();
+  /** Commands being executed (accepted, ACT_TERM not yet sent), by object key. */
+  private readonly executing = new Map<string, { timer?: TimerHandle; cancelled: boolean }>();
+  /** Objects whose handler has not answered yet. */
+  private readonly deciding = new Set<string>();
+  private link: StationLink | undefined;
+  /** Counters. */
+  readonly counters: SessionCounters = {
+    asduIn: 0, asduOut: 0, eventsOut: 0, interrogations: 0, counterInterrogations: 0, reads: 0, commands: 0, commandsRejected: 0,
+    negative: 0, unknownType: 0, unknownCause: 0, unknownCa: 0, unknownIoa: 0, clockSyncs: 0, testCommands: 0, resets: 0, parameters: 0,
+  };
+
+  constructor(
+    /** Station-local connection id (1, 2, …). */
+    readonly id: number,
+    private readonly host: SessionHost,
+    private readonly log: Logger,
+    /** Remote address, when known. */
+    readonly remote?: string,
+  ) {}
+
+  /** Bind the link (done once by the station, right after constructing the link). */
+  bind(link: StationLink): void {
+    this.link = link;
+  }
+
+  /** Whether data transfer is started. */
+  get isStarted(): boolean {
+    return this.started;
+  }
+  /** Whether the connection is over. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Close the connection. */
+  close(reason = 'closed by station'): void {
+    this.link?.close(reason);
+  }
+
+  /** Live state. */
+  snapshot(): SessionSnapshot {
+    const q = this.host.queue;
+    return {
+      id: this.id,
+      remote: this.remote,
+      link: this.link!.snapshot(),
+      servesEvents: this.host.servesEvents(this),
+      queued: { responses: this.responses.length, background: this.background.length },
+      events: { pending: q.pending, inFlight: q.inFlight },
+      counters: { ...this.counters },
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // link events
+
+  /** Link `stateChange`. */
+  onStateChange(state: LinkState, previous: LinkState): void {
+    this.log.log('info', 'station.session.state', `data transfer ${state}`, { state, previous });
+    if (state === 'started') {
+      this.started = true;
+      if (!this.everStarted) {
+        this.everStarted = true;
+        const ei = this.host.endOfInitializationPerConnection();
+        if (ei) {
+          for (const ca of this.host.db.commonAddresses()) {
+            this.responses.push({ asdu: { typeId: 70, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
+          }
+        }
+      }
+      this.host.sessionStarted(this);
+      this.pump();
+    } else if (this.started) {
+      this.started = false;
+      this.host.sessionStopped(this);
+    }
+  }
+
+  /** Link `acknowledged`. */
+  onAcknowledged(tags: unknown[]): void {
+    for (const t of tags) if (t instanceof EventBatch && t.queue === this.host.queue) this.host.queue.acknowledge(t);
+  }
+
+  /** Link `close`: unacknowledged event batches go back to the station's queue. */
+  onClose(reason: LinkCloseReason, unacknowledged: unknown[]): void {
+    if (this.closed) return;
+    this.closed = true;
+    const batches = unacknowledged.filter((t): t is EventBatch => t instanceof EventBatch && t.queue === this.host.queue);
+    const n = this.host.queue.requeue(batches);
+    this.responses.length = 0;
+    this.background.length = 0;
+    this.started = false;
+    this.log.log('info', 'station.session.closed', `connection closed: ${reason.code} ${reason.message}`, { code: reason.code, requeued: n });
+    this.host.sessionClosed(this, reason);
+  }
+
+  /** Link `drain`. */
+  onDrain(): void {
+    this.pump();
+  }
+
+  /** Link `asdu`: a received ASDU. */
+  onAsdu(asdu: Asdu): void {
+    if (this.closed) return;
+    this.counters.asduIn++;
+    try {
+      this.dispatch(asdu);
+    } catch (e) {
+      this.log.log('error', 'station.session.error', `failed to handle ${typeName(asdu.typeId)}: ${e instanceof Error ? e.message : String(e)}`, { typeId: asdu.typeId, error: e });
+    }
+    this.pump();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // sending
+
+  /** Queue a session-local ASDU (responses stream) and send what the window allows. */
+  sendResponse(asdu: Asdu): void {
+    this.responses.push({ asdu });
+    this.pump();
+  }
+
+  /** Queue cyclic or background data unless the previous batch is still waiting. Returns whether queued. */
+  queueBackground(asdus: Asdu[]): boolean {
+    if (!this.started || this.background.length > 0) return false;
+    for (const a of asdus) this.background.push({ asdu: a });
+    this.pump();
+    return true;
+  }
+
+  /** Send as much as the link's window allows. */
+  pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    const link = this.link;
+    if (!link || this.closed || !this.started) return;
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        // send() is tried even with a full window: a refused send is what arms the link's `drain`
+        while (!this.closed) {
+          if (!this.sendOne(link)) break;
+        }
+      } while (this.pumpAgain && !this.closed);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private sendOne(link: StationLink): boolean {
+    const q = this.host.queue;
+    const serves = this.host.servesEvents(this);
+    const head = this.responses[0];
+    if (head && (head.barrier === undefined || !serves || !q.hasPendingUpTo(head.barrier))) {
+      this.responses.shift();
+      return this.transmit(link, head, undefined);
+    }
+    if (serves && q.pending > 0) {
+      const batch = q.take((a, b) => a.typeId === b.typeId && a.ca === b.ca && a.cot === b.cot, maxObjects(q.peek()!.typeId, false, this.host.codec));
+      if (!batch) return false;
+      const f = batch.events[0];
+      const asdu: Asdu = { typeId: f.typeId, sq: false, cot: f.cot, negative: false, test: false, originator: 0, ca: f.ca, objects: batch.events.map((e) => e.object) };
+      let ok = false;
+      try {
+        ok = link.send(asdu, batch);
+      } catch (e) {
+        q.acknowledge(batch); // cannot be encoded: never will be; do not loop on it
+        this.log.log('error', 'station.event.encode', `event cannot be encoded, dropped: ${e instanceof Error ? e.message : String(e)}`, { typeId: f.typeId, ca: f.ca, error: e });
+        return true;
+      }
+      if (!ok) {
+        q.untake(batch);
+        return false;
+      }
+      this.counters.asduOut++;
+      this.counters.eventsOut += batch.events.length;
+      return true;
+    }
+    if (head) {
+      this.responses.shift();
+      return this.transmit(link, head, undefined);
+    }
+    const bg = this.background.shift();
+    if (bg) return this.transmit(link, bg, undefined);
+    return false;
+  }
+
+  private transmit(link: StationLink, item: OutItem, tag: unknown): boolean {
+    let ok = false;
+    try {
+      ok = link.send(item.asdu, tag);
+    } catch (e) {
+      this.log.log('error', 'station.send.encode', `ASDU cannot be encoded, dropped: ${e instanceof Error ? e.message : String(e)}`, { typeId: item.asdu.typeId, error: e });
+      item.sent?.();
+      return true;
+    }
+    if (!ok) {
+      (item.asdu.cot === COT.PERIODIC || item.asdu.cot === COT.BACKGROUND ? this.background : this.responses).unshift(item);
+      return false;
+    }
+    this.counters.asduOut++;
+    if (item.asdu.negative) this.counters.negative++;
+    item.sent?.();
+    return true;
+  }
+
+  private reply(item: OutItem): void {
+    this.responses.push(item);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // dispatch
+
+  private negative(req: Asdu, cot: number, why: string): void {
+    if (cot === COT.UNKNOWN_TYPE) this.counters.unknownType++;
+    else if (cot === COT.UNKNOWN_CAUSE) this.counters.unknownCause++;
+    else if (cot === COT.UNKNOWN_CA) this.counters.unknownCa++;
+    else if (cot === COT.UNKNOWN_IOA) this.counters.unknownIoa++;
+    this.log.log('info', 'station.negative', `${typeName(req.typeId)} CA ${req.ca}: ${why} (COT ${cot})`, { typeId: req.typeId, ca: req.ca, cot: req.cot, reply: cot });
+    this.reply({ asdu: mirrorAsdu(req, cot, true) });
+  }
+
+  private dispatch(req: Asdu): void {
+    const t = req.typeId;
+    const info = typeInfo(t);
+    const causes = INCOMING_CAUSES[t];
+    if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
+    if (!causes.includes(req.cot) || req.negative) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
+    const broadcastCa = this.host.codec.caSize === 1 ? 0xff : 0xffff;
+    let cas: number[];
+    if (req.ca === broadcastCa && BROADCAST_TYPES.has(t)) cas = this.host.db.commonAddresses();
+    else if (this.host.db.hasCommonAddress(req.ca)) cas = [req.ca];
+    else return this.negative(req, COT.UNKNOWN_CA, `common address ${req.ca} not configured`);
+    const obj = req.objects[0];
+    if (obj === undefined || req.objects.length !== 1) return this.negative(req, COT.UNKNOWN_IOA, `${req.objects.length} information objects (expected 1)`);
+    if (SYSTEM_IOA0.has(t) && obj.ioa !== 0) return this.negative(req, COT.UNKNOWN_IOA, `IOA ${obj.ioa} (system commands use IOA 0)`);
+    switch (t) {
+      case 100: for (const ca of cas) this.interrogation(req, ca, obj); return;
+      case 101: for (const ca of cas) this.counterInterrogation(req, ca, obj); return;
+      case 102: return this.read(req, obj);
+      case 103: return this.clockSync(req, cas, obj);
+      case 104:
+      case 107:
+        this.counters.testCommands++;
+        return this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
+      case 105: return this.resetProcess(req, cas, obj);
+      case 110: case 111: case 112: return this.parameterMeasured(req, obj);
+      case 113: return this.parameterActivation(req, obj);
+      default:
+        if (isCommandType(t)) return this.command(req, obj);
+        return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
+    }
+  }
+
+  // ---- interrogation
+
+  private interrogation(req: Asdu, ca: number, obj: InformationObject): void {
+    const qoi = Number(obj.qoi);
+    if (req.cot === COT.DEACTIVATION) {
+      const job = this.interrogations.get(ca);
+      if (job === undefined) {
+        this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, true, ca) });
+        return;
+      }
+      this.interrogations.delete(ca);
+      for (let i = this.responses.length - 1; i >= 0; i--) if (this.responses[i].job === job) this.responses.splice(i, 1);
+      this.log.log('info', 'station.interrogation.deactivated', `interrogation of CA ${ca} deactivated`, { ca });
+      this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false, ca) });
+      return;
+    }
+    if (!(qoi >= 20 && qoi <= 36)) {
+      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
+      return;
+    }
+    this.counters.interrogations++;
+    const job = ++this.jobSeq;
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, qoi }]) });
+    const group = qoi - 20;
+    const pts = this.host.db.points(ca).filter((p) => (group === 0 ? p.interrogation : p.groups.has(group)));
+    for (const a of this.pack(pts, qoi, ca, req)) this.reply({ asdu: a, job });
+    this.interrogations.set(ca, job);
+    this.reply({
+      asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, qoi }]),
+      job,
+      sent: () => {
+        if (this.interrogations.get(ca) === job) this.interrogations.delete(ca);
+      },
+    });
+    this.log.log('debug', 'station.interrogation', `interrogation QOI ${qoi} of CA ${ca}: ${pts.length} point(s)`, { ca, qoi, points: pts.length });
+  }
+
+  /** ASDUs of the points' static types with cause `cot`, densely packed. */
+  pack(points: StationPoint[], cot: number, ca: number, req?: Asdu): Asdu[] {
+    const byType = new Map<number, InformationObject[]>();
+    for (const p of points) {
+      if (p.staticType === undefined) continue;
+      let l = byType.get(p.staticType);
+      if (!l) byType.set(p.staticType, (l = []));
+      l.push(pointObject(p, p.staticType, this.host.timeTags));
+    }
+    const out: Asdu[] = [];
+    for (const t of [...byType.keys()].sort((a, b) => a - b)) {
+      out.push(...packObjects(t, byType.get(t)!, { cot, ca, originator: req?.originator ?? 0, test: req?.test ?? false }, { codec: this.host.codec, sqMinRun: this.host.sqMinRun }));
+    }
+    return out;
+  }
+
+  // ---- counter interrogation
+
+  private counterInterrogation(req: Asdu, ca: number, obj: InformationObject): void {
+    const rqt = Number(obj.rqt);
+    const frz = Number(obj.frz ?? 0);
+    if (!(rqt >= 1 && rqt <= 5)) {
+      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
+      return;
+    }
+    this.counters.counterInterrogations++;
+    const counters = this.host.db.points(ca).filter((p) => p.kind === 'counter' && (rqt === 5 || p.counterGroup === rqt));
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, rqt, frz }]) });
+    const now = this.host.now();
+    const cot = rqt === 5 ? COT.REQUESTED_COUNTER_GENERAL : COT.REQUESTED_COUNTER_GROUP_1 + rqt - 1;
+    if (frz === 0) {
+      const byType = new Map<number, InformationObject[]>();
+      for (const p of counters) {
+        const type = p.type;
+        let l = byType.get(type);
+        if (!l) byType.set(type, (l = []));
+        l.push(pointObject(p, type, this.host.timeTags, p.frozen?.value ?? p.value, p.frozen?.time ?? now));
+      }
+      for (const t of [...byType.keys()].sort((a, b) => a - b)) {
+        for (const a of packObjects(t, byType.get(t)!, { cot, ca, originator: req.originator, test: req.test }, { codec: this.host.codec, sqMinRun: this.host.sqMinRun })) this.reply({ asdu: a });
+      }
+    } else {
+      for (const p of counters) {
+        const cur = p.value as { value: number; carry?: boolean; adjusted?: boolean; invalid?: boolean };
+        if (frz === 1 || frz === 2) p.frozen = { value: { ...cur }, sequence: ((p.frozen?.sequence ?? -1) + 1) & 31, time: now };
+        if (frz === 2 || frz === 3) {
+          p.value = { value: 0 };
+          p.time = now;
+        }
+      }
+    }
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, rqt, frz }]) });
+  }
+
+  // ---- read
+
+  private read(req: Asdu, obj: InformationObject): void {
+    const p = this.host.db.get(req.ca, obj.ioa);
+    const info = p?.staticType === undefined ? undefined : typeInfo(p.staticType);
+    if (!p || !info || !info.causes.has(COT.REQUEST)) return this.negative(req, COT.UNKNOWN_IOA, `no readable point at IOA ${obj.ioa}`);
+    this.counters.reads++;
+    this.reply({ asdu: { typeId: p.staticType!, sq: false, cot: COT.REQUEST, negative: false, test: req.test, originator: req.originator, ca: req.ca, objects: [pointObject(p, p.staticType!, this.host.timeTags)] } });
+  }
+
+  // ---- clock synchronisation, reset process
+
+  private clockSync(req: Asdu, cas: number[], obj: InformationObject): void {
+    const time = obj.time as Cp56Time;
+    const date = cp56ToDate(time, this.host.timeTags.utc);
+    const ok = Number.isFinite(date.getTime()) && this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id });
+    this.counters.clockSyncs++;
+    this.log.log('info', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${Number.isFinite(date.getTime()) ? date.toISOString() : 'invalid time'}`, { ok });
+    for (const ca of cas) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
+  }
+
+  private resetProcess(req: Asdu, cas: number[], obj: InformationObject): void {
+    const qrp = Number(obj.qrp);
+    this.counters.resets++;
+    for (const ca of cas) {
+      const ok = qrp >= 1 && this.host.resetProcess(qrp, ca, this.id);
+      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
+    }
+  }
+
+  // ---- parameters
+
+  private parameterMeasured(req: Asdu, obj: InformationObject): void {
+    if (!this.host.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
+    this.counters.parameters++;
+    const ok = this.host.parameter({ typeId: req.typeId, ca: req.ca, ioa: obj.ioa, value: Number(obj.value), kpa: Number(obj.kpa), sessionId: this.id });
+    if (ok) this.host.db.parameters.set(`${req.ca}:${obj.ioa}:${Number(obj.kpa)}`, { typeId: req.typeId, value: Number(obj.value), kpa: Number(obj.kpa), lpc: obj.lpc === true, pop: obj.pop === true });
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok) });
+  }
+
+  private parameterActivation(req: Asdu, obj: InformationObject): void {
+    const qpa = Number(obj.qpa);
+    if (!(qpa === 1 && obj.ioa === 0) && !this.host.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
+    this.counters.parameters++;
+    const activate = req.cot === COT.ACTIVATION;
+    const ok = qpa >= 1 && qpa <= 3 && this.host.parameter({ typeId: 113, ca: req.ca, ioa: obj.ioa, qpa, activate, sessionId: this.id });
+    if (ok) this.host.db.activations.set(`${req.ca}:${obj.ioa}:${qpa}`, activate);
+    this.reply({ asdu: mirrorAsdu(req, activate ? COT.ACTIVATION_CON : COT.DEACTIVATION_CON, !ok) });
+  }
+
+  // ---- process commands
+
+  private command(req: Asdu, obj: InformationObject): void {
+    const cp = this.host.commandPoint(req.ca, obj.ioa);
+    if (!cp) return this.negative(req, COT.UNKNOWN_IOA, `no command object at IOA ${obj.ioa}`);
+    this.counters.commands++;
+    const cmd = commandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
+    const key = `${req.ca}:${obj.ioa}`;
+    const refuse = (why: string, cot: number = COT.ACTIVATION_CON): void => {
+      this.counters.commandsRejected++;
+      this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
+      this.reply({ asdu: mirrorAsdu(req, cot, true) });
+    };
+    if (req.cot === COT.DEACTIVATION) {
+      const sel = this.host.selection(key);
+      const ex = this.executing.get(key);
+      if (ex) {
+        ex.cancelled = true;
+        if (ex.timer) this.host.clock.clearTimeout(ex.timer);
+        this.executing.delete(key);
+        this.log.log('info', 'station.command.cancelled', `execution of CA ${req.ca} IOA ${obj.ioa} cancelled by deactivation`, { ca: req.ca, ioa: obj.ioa });
+        this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false) });
+      } else if (sel && sel.sessionId === this.id) {
+        this.host.deselect(key);
+        this.log.log('info', 'station.command.deselected', `CA ${req.ca} IOA ${obj.ioa} deselected`, { ca: req.ca, ioa: obj.ioa });
+        this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false) });
+      } else {
+        refuse('nothing selected or executing to deactivate', COT.DEACTIVATION_CON);
+      }
+      return;
+    }
+    if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return refuse(`object takes ${typeName(cp.type)}`);
+    if (cmd.time !== undefined) {
+      const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
+      if (stale) return refuse(stale);
+    }
+    if (this.executing.has(key) || this.deciding.has(key)) return refuse('object busy (previous command still executing)');
+    const sel = this.host.selection(key);
+    if (cmd.select) {
+      if (cp.mode === 'direct') return refuse('object configured for direct execute only');
+      if (sel && sel.sessionId !== this.id) return refuse('object selected by another connection');
+    } else {
+      if (sel) {
+        if (sel.sessionId !== this.id) return refuse('object selected by another connection');
+        this.host.deselect(key);
+        if (!sameCommand(sel.cmd, cmd)) return refuse('execute does not match the selected command (type, value, qualifier)');
+      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring') return refuse('object requires select before operate: no valid selection');
+    }
+    this.deciding.add(key);
+    const finish = (outcome: CommandOutcome | undefined): void => {
+      this.deciding.delete(key);
+      const o = outcome ?? behaviourOutcome(cp.behaviour);
+      if (this.closed) return;
+      if (o.result !== 'accept') {
+        refuse(o.reason ?? 'rejected by handler');
+        this.pump();
+        return;
+      }
+      if (cmd.select) {
+        this.host.select(key, cmd, this.id);
+        this.log.log('info', 'station.command.selected', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} selected`, { ca: req.ca, ioa: obj.ioa, value: cmd.value });
+        this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
+        this.pump();
+        return;
+      }
+      this.log.log('info', 'station.command.executed', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} executing`, { ca: req.ca, ioa: obj.ioa, value: cmd.value, delayMs: o.delayMs ?? 0 });
+      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
+      const ex: { timer?: TimerHandle; cancelled: boolean } = { cancelled: false };
+      this.executing.set(key, ex);
+      const complete = (): void => {
+        if (ex.cancelled) return;
+        this.executing.delete(key);
+        this.host.applyFeedback(cmd, o);
+        if (this.closed) return;
+        this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.host.queue.lastSeq });
+        this.pump();
+      };
+      const delay = o.delayMs ?? 0;
+      if (delay > 0) ex.timer = this.host.clock.setTimeout(complete, delay);
+      else complete();
+      this.pump();
+    };
+    let r: CommandOutcome | undefined | Promise<CommandOutcome | undefined>;
+    try {
+      r = this.host.decide(cmd, cp);
+    } catch (e) {
+      this.log.log('error', 'station.command.handler', `command handler threw: ${e instanceof Error ? e.message : String(e)}`, { error: e });
+      r = { result: 'reject', reason: 'handler error' };
+    }
+    if (r instanceof Promise) {
+      r.then(finish, (e: unknown) => {
+        this.log.log('error', 'station.command.handler', `command handler failed: ${e instanceof Error ? e.message : String(e)}`, { error: e });
+        finish({ result: 'reject', reason: 'handler error' });
+      });
+    } else finish(r);
+  }
+}
