@@ -9,3 +9,5 @@ export * from './link/index.js';
 export * from './transport/index.js';
 export * from './master/index.js';
 export * from './station/index.js';
+export * from './monitor/index.js';
+export * from './capture/index.js';

@@ -42,7 +42,8 @@ exit codes:
   2  usage error, or the configuration file is missing or invalid (the message names the
      path in the file, e.g. points[3].type)`;
 
-function defaultConfigPath(): string {
+/** The bundled examples/substation.yaml (works from src/ and from dist/). */
+export function defaultConfigPath(): string {
   // src/cli/serve.ts or dist/src/cli/serve.js → package root
   const here = dirname(fileURLToPath(import.meta.url));
   const up = here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');

@@ -1,6 +1,8 @@
 /**
  * Text and JSON views of received values and request outcomes (used by the CLIs).
  */
+import { R32, formatF32 } from '../codec/elements.js';
+import { typeInfo } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { type JsonValue, cp56Iso, toJsonValue } from '../codec/json-view.js';
 import type { Cp24Time, Cp56Time } from '../codec/time.js';
@@ -69,7 +71,8 @@ export function valueText(p: PointValue): string {
   if ((p.typeId === 3 || p.typeId === 4 || p.typeId === 31) && typeof v === 'number') return ['INTERMEDIATE', 'OFF', 'ON', 'INDETERMINATE'][v] ?? String(v);
   if (p.typeId === 7 || p.typeId === 8 || p.typeId === 33) return `0x${(v as number).toString(16).padStart(8, '0')}`;
   if (v === undefined) return JSON.stringify(toJsonValue(valueOf(p)));
-  return typeof v === 'number' ? String(v) : JSON.stringify(v);
+  if (typeof v === 'number') return typeInfo(p.typeId)?.fields.includes(R32) ? formatF32(v) : String(v);
+  return JSON.stringify(v);
 }
 
 /** Columns of the text view. */

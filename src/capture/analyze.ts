@@ -1,0 +1,632 @@
+/**
+ * Per-APDU analysis of a capture: pcap / pcapng bytes in, one {@link ApduRecord} per APDU out.
+ *
+ * Pipeline: {@link CaptureReader} (file records) → {@link PacketDecoder} (link, IP, TCP) → flow
+ * table → {@link TcpDirection} (reassembly per direction) → codec `ApduSplitter` → `decodeApdu`.
+ *
+ * IEC 104 flows are recognised by port (2404 and `ports`), or heuristically on any port when the
+ * first bytes of a direction form a valid APDU. Flows on `tlsPorts` (19998, IEC 62351-3) are reported
+ * as encrypted with what their hellos show. The station is the side with the IEC 104 port; when that
+ * does not decide (both or neither side), the first APDU that shows a role (STARTDT act/con,
+ * monitor-direction types, activation vs confirmation causes) decides.
+ */
+import { decodeApdu, type Apdu } from '../codec/apdu.js';
+import type { CodecError } from '../codec/errors.js';
+import { ApduSplitter } from '../codec/frame-splitter.js';
+import { apduToJson, type ApduJson } from '../codec/json-view.js';
+import { octetsToHex } from '../codec/explain.js';
+import { type CodecOptions, IEC104_OPTIONS, resolveOptions } from '../codec/options.js';
+import { typeInfo } from '../codec/type-table.js';
+import { type CaptureIssue, type CaptureIssueCode, issue } from './issues.js';
+import { formatIp, formatEndpoint, PacketDecoder, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
+import { type CaptureFormat, CaptureReader, type CapturedPacket, formatPacketTime } from './reader.js';
+import { type ReassemblyOptions, type SegmentMeta, type StreamSink, TcpDirection } from './tcp-reassembly.js';
+import { looksLikeTls, parseTlsHello, type TlsInfo } from './tls.js';
+
+/** Direction of an APDU between the controlling station (master) and the controlled station. */
+export type ApduDirection = 'master→station' | 'station→master';
+
+/** One endpoint of a flow. */
+export interface Endpoint {
+  /** Address text (dotted IPv4 or compressed IPv6). */
+  ip: string;
+  port: number;
+  /** `ip:port`, IPv6 as `[addr]:port`. */
+  text: string;
+}
+
+/** One APDU found in the capture. */
+export interface ApduRecord {
+  /** Capture frame number (1-based, as Wireshark) of the segment that completed the APDU. */
+  frame: number;
+  /** Time of that frame, ISO 8601 UTC with the capture's precision (µs or ns). */
+  ts: string;
+  /** Sender `ip:port`. */
+  src: string;
+  /** Receiver `ip:port`. */
+  dst: string;
+  /** Who sent it, when known. */
+  direction: ApduDirection | undefined;
+  /** Flow index (0-based, order of first appearance in the capture). */
+  flow: number;
+  /** The decoded APDU, or absent when `error` is set. */
+  apdu?: Apdu;
+  /** Why the APDU could not be decoded. */
+  error?: CodecError;
+  /** The APDU octets (present on errors only; the splitter's buffer is reused otherwise). */
+  raw?: Uint8Array;
+  /** Sender and receiver endpoints (for filters). */
+  from: Endpoint;
+  to: Endpoint;
+}
+
+/** JSON form of an {@link ApduRecord} (`iec104 analyze --json`). */
+export interface ApduRecordJson {
+  frame: number;
+  ts: string;
+  src: string;
+  dst: string;
+  direction: ApduDirection | null;
+  flow: number;
+  apdu?: ApduJson;
+  error?: ReturnType<CodecError['toJSON']>;
+  /** Hex of the APDU octets, with `error`. */
+  raw?: string;
+}
+
+/** What kind of traffic a TCP flow carries. */
+export type FlowKind = 'iec104' | 'tls' | 'other' | 'pending';
+
+/** A TCP flow as the analyzer sees it. */
+export interface FlowInfo {
+  index: number;
+  /** The side that opened the connection (or the first sender when the handshake is missing). */
+  a: Endpoint;
+  b: Endpoint;
+  kind: FlowKind;
+  /** How the kind was decided. */
+  detectedBy?: 'port' | 'heuristic' | 'tls-port';
+  /** Which side is the controlled station, when known. */
+  station?: 'a' | 'b';
+  firstFrame: number;
+  lastFrame: number;
+  packets: number;
+  /** TCP payload octets a→b and b→a. */
+  payloadBytes: [number, number];
+  apdus: number;
+  decodeErrors: number;
+  /** For TLS flows: what the hellos show. */
+  tls?: TlsInfo;
+  /** Directions read in arrival order because sequence numbers do not advance. */
+  arrivalOrder: boolean;
+}
+
+/** Options of the analyzer. */
+export interface AnalyzeOptions {
+  /** TCP ports that carry IEC 104 (default [2404]). */
+  ports?: number[];
+  /** TCP ports of TLS-protected IEC 104 (default [19998]). */
+  tlsPorts?: number[];
+  /** Recognise IEC 104 on other ports from the first bytes (default true). */
+  heuristic?: boolean;
+  /** Field widths of the ASDU (default IEC 104: COT 2, CA 2, IOA 3). */
+  codec?: Partial<CodecOptions>;
+  /** Out-of-order buffering limits. */
+  reassembly?: ReassemblyOptions;
+}
+
+/** Callbacks of a {@link CaptureAnalyzer}. */
+export interface AnalyzeHandlers {
+  /** One APDU. */
+  record?(r: ApduRecord): void;
+  /** A problem in the file, a packet or a stream. */
+  issue?(i: CaptureIssue): void;
+  /** A flow's kind was decided (iec104, tls or other). */
+  flow?(f: FlowInfo): void;
+}
+
+/** Totals after (or during) an analysis. */
+export interface AnalyzeSummary {
+  format: CaptureFormat | undefined;
+  frames: number;
+  fileBytes: number;
+  tcpSegments: number;
+  /** Frames that were not TCP over IP (ARP, UDP, ...). */
+  otherFrames: number;
+  flows: FlowInfo[];
+  apdus: { total: number; I: number; S: number; U: number };
+  /** APDU count by type identification (I-frames). */
+  types: Record<number, number>;
+  /** U-frame count by function. */
+  uFunctions: Record<string, number>;
+  /** Undecodable APDUs by codec error code. */
+  decodeErrors: Record<string, number>;
+  /** Capture / packet / stream problems by code. */
+  issues: Partial<Record<CaptureIssueCode, number>>;
+}
+
+/** Bytes of a direction kept while deciding whether a flow carries IEC 104. */
+const PROBE_LIMIT = 2048;
+
+interface ProbeChunk {
+  data: Uint8Array;
+  meta: SegmentMeta;
+  dir: number;
+}
+
+class Flow {
+  readonly info: FlowInfo;
+  dirs: [TcpDirection, TcpDirection] | undefined;
+  splitters: [ApduSplitter, ApduSplitter] | undefined;
+  probe: ProbeChunk[] | undefined;
+  probeLen: [number, number] = [0, 0];
+  /** Direction index (0: a→b, 1: b→a) in which the station sends. */
+  stationDir: 0 | 1 | undefined;
+  closed: [boolean, boolean] = [false, false];
+  /** Key (IPv4: ip*65536+port; IPv6: hex/port) of side a. */
+  aKey: number | string = 0;
+  constructor(info: FlowInfo) {
+    this.info = info;
+  }
+}
+
+/** Role of the sender an APDU reveals, if any. */
+export function senderRole(a: Apdu): 'master' | 'station' | undefined {
+  if (a.apci.format === 'U') {
+    const f = a.apci.uFunction;
+    if (f === 'STARTDT_ACT' || f === 'STOPDT_ACT') return 'master';
+    if (f === 'STARTDT_CON' || f === 'STOPDT_CON') return 'station';
+    return undefined;
+  }
+  if (a.asdu === undefined) return undefined;
+  const t = typeInfo(a.asdu.typeId);
+  if (t === undefined) return undefined;
+  if (t.direction === 'monitor') return 'station';
+  const cot = a.asdu.cot;
+  if (t.direction === 'control') {
+    if (cot === 6 || cot === 8) return 'master';
+    if (cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47)) return 'station';
+  }
+  return undefined;
+}
+
+/**
+ * Streaming capture analyzer. Push file bytes in any chunking; records, issues and flow decisions
+ * come through the handlers. Never throws on bad input.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { CaptureAnalyzer, SynthSession, writePcap, encodeUFrame } from 'iec104';
+ * // a tiny capture: handshake, then STARTDT act / con
+ * const s = new SynthSession({ ip: '10.0.0.1', port: 50000 }, { ip: '10.0.0.2', port: 2404 }).handshake();
+ * s.send('client', encodeUFrame('STARTDT_ACT')).send('server', encodeUFrame('STARTDT_CON'));
+ * const file = writePcap(s.packets);
+ * const seen: string[] = [];
+ * const an = new CaptureAnalyzer({ record: (r) => seen.push(`${r.frame} ${r.direction} ${r.apdu?.apci.format}`) });
+ * an.push(file.subarray(0, 50)); // any chunking: a file, stdin, a live pipe
+ * an.push(file.subarray(50));
+ * an.end();
+ * assert.deepEqual(seen, ['4 master→station U', '5 station→master U']);
+ * assert.equal(an.summary().apdus.U, 2);
+ * ```
+ */
+export class CaptureAnalyzer {
+  private readonly reader: CaptureReader;
+  private readonly dec = new PacketDecoder();
+  private readonly v4 = new Map<number, Map<number, Flow>>();
+  private readonly v6 = new Map<string, Flow>();
+  private readonly flows: Flow[] = [];
+  private readonly ports: Set<number>;
+  private readonly tlsPorts: Set<number>;
+  private readonly heuristic: boolean;
+  private readonly codec: CodecOptions;
+  private readonly reassembly: ReassemblyOptions;
+  private readonly meta: SegmentMeta = { frame: 0, tsSec: 0, tsNsec: 0, tsDigits: 6 };
+  private readonly reportedLink = new Set<number>();
+  private lastMeta: SegmentMeta | undefined;
+  private tsFrame = -1;
+  private tsText = '';
+  private ended = false;
+  private readonly counts: AnalyzeSummary;
+  /** Meta of the bytes being pushed into a splitter. */
+  private cur: { flow: Flow; dir: number; meta: SegmentMeta } | undefined;
+
+  constructor(
+    private readonly h: AnalyzeHandlers,
+    opts: AnalyzeOptions = {},
+  ) {
+    this.ports = new Set(opts.ports ?? [2404]);
+    this.tlsPorts = new Set(opts.tlsPorts ?? [19998]);
+    this.heuristic = opts.heuristic ?? true;
+    this.codec = opts.codec ? resolveOptions(opts.codec) : IEC104_OPTIONS;
+    this.reassembly = opts.reassembly ?? {};
+    this.counts = { format: undefined, frames: 0, fileBytes: 0, tcpSegments: 0, otherFrames: 0, flows: [], apdus: { total: 0, I: 0, S: 0, U: 0 }, types: {}, uFunctions: {}, decodeErrors: {}, issues: {} };
+    this.reader = new CaptureReader({ packet: (p) => this.packet(p), issue: (i) => this.issue(i) });
+  }
+
+  /** Feed the next bytes of the capture file. */
+  push(chunk: Uint8Array): void {
+    this.reader.push(chunk);
+  }
+
+  /** End of file: flush buffered segments and partial APDUs of every flow. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.reader.end();
+    for (const f of this.flows) {
+      if (f.dirs) {
+        f.dirs[0].flush(this.lastMeta);
+        f.dirs[1].flush(this.lastMeta);
+      }
+      if (f.info.kind === 'pending') this.decideAtEnd(f);
+    }
+  }
+
+  /** Totals so far (complete after `end`). */
+  summary(): AnalyzeSummary {
+    const s = this.counts;
+    s.format = this.reader.format;
+    s.frames = this.reader.frames;
+    s.fileBytes = this.reader.bytes;
+    s.flows = this.flows.map((f) => ({ ...f.info, arrivalOrder: f.dirs ? f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder : f.info.arrivalOrder }));
+    return s;
+  }
+
+  private issue(i: CaptureIssue): void {
+    this.counts.issues[i.code] = (this.counts.issues[i.code] ?? 0) + 1;
+    this.h.issue?.(i);
+  }
+
+  private packet(p: CapturedPacket): void {
+    const m = this.meta;
+    m.frame = p.frame;
+    m.tsSec = p.tsSec;
+    m.tsNsec = p.tsNsec;
+    m.tsDigits = p.tsDigits;
+    this.lastMeta = m;
+    const r = this.dec.decode(p.linkType, p.data);
+    if (r !== 'ok') {
+      if (r === 'linktype') {
+        if (!this.reportedLink.has(p.linkType)) {
+          this.reportedLink.add(p.linkType);
+          this.issue(issue('E_CAP_LINKTYPE', `link type ${p.linkType} is not supported; its packets are skipped`, { frame: p.frame, fileOffset: p.fileOffset }));
+        }
+      } else if (r === 'error') {
+        this.issue(issue(this.dec.lastError.code, this.dec.lastError.message, { frame: p.frame, fileOffset: p.fileOffset }));
+      } else if (r === 'fragment') {
+        this.issue(issue('W_IP_FRAGMENT', 'IP fragment of a TCP packet: fragments are not reassembled, skipped', { frame: p.frame, fileOffset: p.fileOffset }));
+      }
+      this.counts.otherFrames++;
+      return;
+    }
+    this.counts.tcpSegments++;
+    const t = this.dec.pkt;
+    let flow: Flow | undefined;
+    let srcKey: number | string;
+    let dstKey: number | string;
+    if (t.ipVersion === 4) {
+      const s = ((t.srcIp[0] << 24) | (t.srcIp[1] << 16) | (t.srcIp[2] << 8) | t.srcIp[3]) >>> 0;
+      const d = ((t.dstIp[0] << 24) | (t.dstIp[1] << 16) | (t.dstIp[2] << 8) | t.dstIp[3]) >>> 0;
+      const ks = s * 65536 + t.srcPort;
+      const kd = d * 65536 + t.dstPort;
+      srcKey = ks;
+      dstKey = kd;
+      const lo = ks < kd ? ks : kd;
+      const hi = ks < kd ? kd : ks;
+      let inner = this.v4.get(lo);
+      flow = inner?.get(hi);
+      if (flow === undefined) {
+        flow = this.newFlow();
+        if (inner === undefined) this.v4.set(lo, (inner = new Map()));
+        inner.set(hi, flow);
+      }
+    } else {
+      const ks = octetsToHex(t.srcIp) + '/' + t.srcPort;
+      const kd = octetsToHex(t.dstIp) + '/' + t.dstPort;
+      srcKey = ks;
+      dstKey = kd;
+      const key = ks < kd ? ks + '|' + kd : kd + '|' + ks;
+      flow = this.v6.get(key);
+      if (flow === undefined) {
+        flow = this.newFlow();
+        this.v6.set(key, flow);
+      }
+    }
+    const info = flow.info;
+    if (info.packets === 0) this.initFlow(flow, p.frame, srcKey, dstKey);
+    const dir = srcKey === flow.aKey ? 0 : 1;
+    info.packets++;
+    info.lastFrame = p.frame;
+    info.payloadBytes[dir] += t.payloadLen;
+    if (flow.dirs === undefined) return;
+    flow.dirs[dir].segment(t.seq, t.flags, t.payload, t.payloadLen, m);
+    if (t.flags & (TCP_FIN | TCP_RST)) {
+      flow.closed[dir] = true;
+      if (t.flags & TCP_RST) flow.closed[1 - dir] = true;
+    }
+  }
+
+  private newFlow(): Flow {
+    const blank: Endpoint = { ip: '', port: 0, text: '' };
+    const f = new Flow({ index: this.flows.length, a: blank, b: blank, kind: 'pending', firstFrame: 0, lastFrame: 0, packets: 0, payloadBytes: [0, 0], apdus: 0, decodeErrors: 0, arrivalOrder: false });
+    this.flows.push(f);
+    return f;
+  }
+
+  private initFlow(f: Flow, frame: number, srcKey: number | string, dstKey: number | string): void {
+    const t = this.dec.pkt;
+    const src: Endpoint = { ip: formatIp(t.srcIp), port: t.srcPort, text: '' };
+    src.text = formatEndpoint(src.ip, src.port);
+    const dst: Endpoint = { ip: formatIp(t.dstIp), port: t.dstPort, text: '' };
+    dst.text = formatEndpoint(dst.ip, dst.port);
+    // side a: the SYN sender, or the receiver of a SYN/ACK, else the first sender
+    const synAck = (t.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK);
+    const info = f.info;
+    info.a = synAck ? dst : src;
+    info.b = synAck ? src : dst;
+    info.firstFrame = frame;
+    f.aKey = synAck ? dstKey : srcKey;
+    const aIsPort = this.ports.has(info.a.port);
+    const bIsPort = this.ports.has(info.b.port);
+    if (aIsPort || bIsPort) {
+      info.kind = 'iec104';
+      info.detectedBy = 'port';
+      if (aIsPort !== bIsPort) this.setStation(f, bIsPort ? 1 : 0);
+    } else if (this.tlsPorts.has(info.a.port) || this.tlsPorts.has(info.b.port)) {
+      info.kind = 'tls';
+      info.detectedBy = 'tls-port';
+      info.tls = {};
+      if (this.tlsPorts.has(info.a.port) !== this.tlsPorts.has(info.b.port)) this.setStation(f, this.tlsPorts.has(info.b.port) ? 1 : 0);
+    } else if (!this.heuristic) {
+      info.kind = 'other';
+    }
+    if (info.kind === 'other') {
+      this.h.flow?.(this.snapshot(f));
+      return;
+    }
+    if (info.kind === 'iec104') {
+      this.h.flow?.(this.snapshot(f));
+      this.makeSplitters(f);
+    } else {
+      f.probe = [];
+    }
+    f.dirs = [new TcpDirection(this.sink(f, 0), (i) => this.issue(i), info.index, this.reassembly), new TcpDirection(this.sink(f, 1), (i) => this.issue(i), info.index, this.reassembly)];
+  }
+
+  private snapshot(f: Flow): FlowInfo {
+    return { ...f.info, payloadBytes: [...f.info.payloadBytes] as [number, number] };
+  }
+
+  /** `stationDir`: the direction index (0 a→b, 1 b→a) in which the station sends. */
+  private setStation(f: Flow, stationDir: 0 | 1): void {
+    f.stationDir = stationDir;
+    f.info.station = stationDir === 0 ? 'a' : 'b';
+  }
+
+  private makeSplitters(f: Flow): void {
+    const mk = (dir: number): ApduSplitter =>
+      new ApduSplitter({
+        frame: (bytes) => this.apdu(f, dir, bytes),
+        junk: (bytes, off) => {
+          const m = this.cur?.meta;
+          this.issue(issue('W_JUNK', `${bytes.length} octet(s) before a start byte 0x68 skipped`, { frame: m?.frame, flow: f.info.index, streamOffset: off }));
+        },
+        error: (e) => {
+          const m = this.cur?.meta;
+          this.issue(issue('E_APDU_LENGTH', e.message, { frame: m?.frame, flow: f.info.index, streamOffset: e.offset }));
+        },
+      });
+    f.splitters = [mk(0), mk(1)];
+  }
+
+  private sink(f: Flow, dir: number): StreamSink {
+    return {
+      data: (bytes, meta) => {
+        if (f.info.kind === 'iec104' && f.splitters) {
+          this.cur = { flow: f, dir, meta };
+          f.splitters[dir].push(bytes);
+          this.cur = undefined;
+        } else if (f.probe) {
+          this.probeData(f, dir, bytes, meta);
+        }
+      },
+      gap: (_len, meta) => {
+        if (f.splitters) this.dropPartial(f, dir, meta, 'a gap in the TCP stream');
+      },
+      end: (meta, reason) => {
+        if (f.splitters) this.dropPartial(f, dir, meta, reason === 'eof' ? 'the end of the capture' : reason === 'fin' ? 'FIN' : reason === 'rst' ? 'RST' : 'a new SYN');
+      },
+    };
+  }
+
+  private dropPartial(f: Flow, dir: number, meta: SegmentMeta | undefined, why: string): void {
+    const n = f.splitters![dir].reset();
+    if (n > 0) this.issue(issue('W_TCP_PARTIAL_APDU', `incomplete APDU (${n} octets) dropped at ${why}`, { frame: meta?.frame, flow: f.info.index }));
+  }
+
+  private probeData(f: Flow, dir: number, bytes: Uint8Array, meta: SegmentMeta): void {
+    const probe = f.probe!;
+    const room = PROBE_LIMIT - f.probeLen[dir];
+    if (room > 0) {
+      const d = bytes.length > room ? bytes.slice(0, room) : bytes.slice();
+      probe.push({ data: d, meta: { frame: meta.frame, tsSec: meta.tsSec, tsNsec: meta.tsNsec, tsDigits: meta.tsDigits }, dir });
+      f.probeLen[dir] += d.length;
+    }
+    if (f.info.kind === 'tls') {
+      const tls = f.info.tls!;
+      const got = parseTlsHello(this.probeBytes(f, dir), tls);
+      if ((got && tls.clientVersion !== undefined && tls.serverVersion !== undefined) || f.probeLen[0] + f.probeLen[1] >= 2 * PROBE_LIMIT) this.stopFlow(f);
+      return;
+    }
+    const verdict = this.judge(this.probeBytes(f, dir));
+    if (verdict === 'yes') {
+      f.info.kind = 'iec104';
+      f.info.detectedBy = 'heuristic';
+      this.h.flow?.(this.snapshot(f));
+      this.makeSplitters(f);
+      this.replay(f);
+    } else if (verdict === 'no' || f.probeLen[dir] >= PROBE_LIMIT) {
+      f.info.kind = 'other';
+      this.h.flow?.(this.snapshot(f));
+      this.stopFlow(f);
+    }
+  }
+
+  private probeBytes(f: Flow, dir: number): Uint8Array {
+    const parts = f.probe!.filter((c) => c.dir === dir);
+    if (parts.length === 1) return parts[0].data;
+    const out = new Uint8Array(f.probeLen[dir]);
+    let o = 0;
+    for (const c of parts) {
+      out.set(c.data, o);
+      o += c.data.length;
+    }
+    return out;
+  }
+
+  /** Whether the first bytes of a direction are IEC 104 APDUs. */
+  private judge(b: Uint8Array): 'yes' | 'no' | 'wait' {
+    if (b.length === 0) return 'wait';
+    if (b[0] !== 0x68) return 'no';
+    if (b.length < 2) return 'wait';
+    const len = b[1];
+    if (len < 4 || len > 253) return 'no';
+    if (b.length < len + 2) return 'wait';
+    const r = decodeApdu(b.subarray(0, len + 2), this.codec, false);
+    if (!r.ok) return 'no';
+    if (b.length > len + 2 && b[len + 2] !== 0x68) return 'no';
+    return 'yes';
+  }
+
+  private replay(f: Flow): void {
+    const chunks = f.probe!;
+    f.probe = undefined;
+    f.probeLen = [0, 0];
+    chunks.sort((x, y) => x.meta.frame - y.meta.frame); // stable: keeps per-direction order
+    for (const c of chunks) {
+      this.cur = { flow: f, dir: c.dir, meta: c.meta };
+      f.splitters![c.dir].push(c.data);
+      this.cur = undefined;
+    }
+  }
+
+  private stopFlow(f: Flow): void {
+    if (f.dirs) f.info.arrivalOrder = f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder;
+    f.dirs = undefined;
+    f.probe = undefined;
+  }
+
+  private decideAtEnd(f: Flow): void {
+    if (!f.probe) return;
+    const yes = [0, 1].some((d) => f.probeLen[d] > 0 && this.judge(this.probeBytes(f, d)) === 'yes');
+    if (yes) {
+      f.info.kind = 'iec104';
+      f.info.detectedBy = 'heuristic';
+      this.h.flow?.(this.snapshot(f));
+      this.makeSplitters(f);
+      this.replay(f);
+      for (const d of [0, 1]) this.dropPartial(f, d, this.lastMeta, 'the end of the capture');
+    } else {
+      f.info.kind = 'other';
+      this.h.flow?.(this.snapshot(f));
+      this.stopFlow(f);
+    }
+  }
+
+  private apdu(f: Flow, dir: number, bytes: Uint8Array): void {
+    const cur = this.cur!;
+    const meta = cur.meta;
+    const info = f.info;
+    const from = dir === 0 ? info.a : info.b;
+    const to = dir === 0 ? info.b : info.a;
+    if (meta.frame !== this.tsFrame || meta !== this.lastTsMeta) {
+      this.tsFrame = meta.frame;
+      this.lastTsMeta = meta;
+      this.tsText = formatPacketTime(meta);
+    }
+    const res = decodeApdu(bytes, this.codec);
+    const c = this.counts;
+    c.apdus.total++;
+    info.apdus++;
+    if (res.ok) {
+      const a = res.value;
+      if (f.stationDir === undefined) {
+        const role = senderRole(a);
+        if (role !== undefined) this.setStation(f, (role === 'station' ? dir : 1 - dir) as 0 | 1);
+      }
+      c.apdus[a.apci.format]++;
+      if (a.asdu !== undefined) c.types[a.asdu.typeId] = (c.types[a.asdu.typeId] ?? 0) + 1;
+      else if (a.apci.format === 'U') c.uFunctions[a.apci.uFunction] = (c.uFunctions[a.apci.uFunction] ?? 0) + 1;
+      this.h.record?.({ frame: meta.frame, ts: this.tsText, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, apdu: a, from, to });
+    } else {
+      info.decodeErrors++;
+      c.decodeErrors[res.error.code] = (c.decodeErrors[res.error.code] ?? 0) + 1;
+      this.h.record?.({ frame: meta.frame, ts: this.tsText, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, error: res.error, raw: bytes.slice(), from, to });
+    }
+  }
+  private lastTsMeta: SegmentMeta | undefined;
+
+  private dirOf(f: Flow, dir: number): ApduDirection | undefined {
+    if (f.stationDir === undefined) return undefined;
+    return dir === f.stationDir ? 'station→master' : 'master→station';
+  }
+}
+
+/** JSON form of a record: `apdu` through the codec's `apduToJson`, `error` through `CodecError.toJSON`. */
+export function recordToJson(r: ApduRecord): ApduRecordJson {
+  const o: ApduRecordJson = { frame: r.frame, ts: r.ts, src: r.src, dst: r.dst, direction: r.direction ?? null, flow: r.flow };
+  if (r.apdu) o.apdu = apduToJson(r.apdu);
+  if (r.error) {
+    o.error = r.error.toJSON();
+    if (r.raw) o.raw = octetsToHex(r.raw);
+  }
+  return o;
+}
+
+/** Everything an analysis produced, collected in memory (convenient for tests and small files). */
+export interface AnalysisResult {
+  records: ApduRecord[];
+  issues: CaptureIssue[];
+  summary: AnalyzeSummary;
+}
+
+/**
+ * Analyse a whole capture held in memory (optionally fed in `chunkSize` pieces, to exercise the
+ * streaming path).
+ */
+export function analyzeBytes(bytes: Uint8Array, opts: AnalyzeOptions = {}, chunkSize = 0): AnalysisResult {
+  const records: ApduRecord[] = [];
+  const issues: CaptureIssue[] = [];
+  const an = new CaptureAnalyzer({ record: (r) => records.push(r), issue: (i) => issues.push(i) }, opts);
+  if (chunkSize > 0) for (let i = 0; i < bytes.length; i += chunkSize) an.push(bytes.subarray(i, i + chunkSize));
+  else an.push(bytes);
+  an.end();
+  return { records, issues, summary: an.summary() };
+}
+
+/**
+ * Analyse a stream of capture bytes (a file stream, stdin), yielding one record per APDU as the
+ * bytes arrive. Issues go to `onIssue`; the summary to `onSummary` at the end.
+ */
+export async function* analyzeStream(
+  source: AsyncIterable<Uint8Array>,
+  opts: AnalyzeOptions & { onIssue?: (i: CaptureIssue) => void; onSummary?: (s: AnalyzeSummary) => void } = {},
+): AsyncGenerator<ApduRecord, void, undefined> {
+  let queue: ApduRecord[] = [];
+  const an = new CaptureAnalyzer({ record: (r) => queue.push(r), issue: opts.onIssue }, opts);
+  for await (const chunk of source) {
+    an.push(chunk);
+    if (queue.length) {
+      const q = queue;
+      queue = [];
+      yield* q;
+    }
+  }
+  an.end();
+  yield* queue;
+  opts.onSummary?.(an.summary());
+}
+
+export { formatPacketTime };

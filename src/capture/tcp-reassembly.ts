@@ -1,0 +1,374 @@
+/**
+ * TCP reassembly of one direction of a connection: ordered delivery by sequence number.
+ *
+ * - Retransmissions and overlapping segments: the first copy is kept; overlapping bytes that differ
+ *   from what was delivered are reported (`W_TCP_OVERLAP_DIFFERS`, compared over the last
+ *   {@link HISTORY_BYTES} delivered octets).
+ * - Out-of-order segments are buffered (copied) up to `maxBufferedBytes` / `maxBufferedSegments`;
+ *   when the bound is hit the missing range is reported as a gap (`W_TCP_GAP`) and the stream skips
+ *   ahead. Missing bytes at FIN, RST or end of capture are reported the same way.
+ * - Captures starting mid-session or lacking the handshake: the first data segment sets the origin.
+ * - Sequence numbers that do not advance (generated captures): after two segments that contradict
+ *   the byte stream (old sequence numbers with different bytes, or far jumps) the direction switches to
+ *   arrival order (`W_TCP_SEQ_FALLBACK`).
+ * - SYN sets the initial sequence number (a new SYN with another ISN starts a new connection); FIN
+ *   ends the direction once its bytes are delivered; RST ends it at once.
+ */
+import { type CaptureIssue, type CaptureIssueCode, issue } from './issues.js';
+import { type PacketTime } from './reader.js';
+import { TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
+
+/** Frame number and time of the segment that carried some bytes. */
+export interface SegmentMeta extends PacketTime {
+  frame: number;
+}
+
+/** Receiver of a reassembled direction. */
+export interface StreamSink {
+  /** In-order bytes. `bytes` is valid only during the call. `meta` is the segment that carried them. */
+  data(bytes: Uint8Array, meta: SegmentMeta): void;
+  /** `length` bytes are missing before the next data (0 when unknown, e.g. a restart). */
+  gap(length: number, meta: SegmentMeta): void;
+  /** The direction ended (FIN, RST, new SYN, or end of capture). */
+  end(meta: SegmentMeta | undefined, reason: 'fin' | 'rst' | 'syn' | 'eof'): void;
+}
+
+/** Limits of a {@link TcpDirection}. */
+export interface ReassemblyOptions {
+  /** Out-of-order bytes buffered before skipping ahead. Default 256 KiB. */
+  maxBufferedBytes?: number;
+  /** Out-of-order segments buffered before skipping ahead. Default 256. */
+  maxBufferedSegments?: number;
+}
+
+/** Delivered bytes kept to compare retransmissions with. */
+export const HISTORY_BYTES = 4096;
+/** Jumps further than this (either way) are not believed as TCP sequence numbers. */
+const FAR = 1 << 24;
+
+interface Held {
+  seq: number;
+  data: Uint8Array;
+  meta: SegmentMeta;
+  /** Why it was held (non-advancing detection). */
+  why?: 'far' | 'differs' | 'unknown';
+}
+
+function copyMeta(m: SegmentMeta): SegmentMeta {
+  return { frame: m.frame, tsSec: m.tsSec, tsNsec: m.tsNsec, tsDigits: m.tsDigits };
+}
+
+/** Reassembles one direction of a TCP connection and feeds a {@link StreamSink}. */
+export class TcpDirection {
+  /** Next expected sequence number, once known. */
+  private nextSeq = 0;
+  private started = false;
+  private isn: number | undefined;
+  private mode: 'seq' | 'arrival' = 'seq';
+  private ended = false;
+  private finSeq: number | undefined;
+  private ooo: Held[] = [];
+  private oooBytes = 0;
+  private suspects: Held[] = [];
+  private lastSeq = -1;
+  private firstSeq = -1;
+  private advanced = false;
+  private readonly hist = new Uint8Array(HISTORY_BYTES);
+  /** Delivered bytes so far in this connection. */
+  delivered = 0;
+  /** Bytes reported missing. */
+  gapBytes = 0;
+  /** Segments that were pure retransmissions of delivered bytes. */
+  retransmissions = 0;
+  private readonly maxBytes: number;
+  private readonly maxSegs: number;
+
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly report: (i: CaptureIssue) => void,
+    /** Location data added to reports (flow index). */
+    private readonly flow: number,
+    opts: ReassemblyOptions = {},
+  ) {
+    this.maxBytes = opts.maxBufferedBytes ?? 256 * 1024;
+    this.maxSegs = opts.maxBufferedSegments ?? 256;
+  }
+
+  /** Whether this direction is read in arrival order (sequence numbers did not make sense). */
+  get arrivalOrder(): boolean {
+    return this.mode === 'arrival';
+  }
+
+  private warn(code: CaptureIssueCode, message: string, meta: SegmentMeta): void {
+    this.report(issue(code, message, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+  }
+
+  /**
+   * One captured segment of this direction. `payload` is what was captured, `payloadLen` what the
+   * IP header says (larger when the capture cut the packet). `meta` may be a reused object.
+   */
+  segment(seq: number, flags: number, payload: Uint8Array, payloadLen: number, meta: SegmentMeta): void {
+    if (flags & TCP_SYN) {
+      if (this.isn !== undefined && this.isn === seq) return; // retransmitted SYN
+      if (this.started && (this.delivered > 0 || this.ooo.length > 0 || this.suspects.length > 0)) this.finish(meta, 'syn');
+      this.reset();
+      this.isn = seq;
+      this.nextSeq = (seq + 1) >>> 0;
+      this.started = true;
+      seq = (seq + 1) >>> 0;
+    }
+    if (this.ended && !(flags & TCP_SYN)) {
+      if (payloadLen > 0 && this.mode === 'arrival') this.deliver(payload, meta);
+      return;
+    }
+    if (payloadLen > 0) {
+      if (this.mode === 'arrival') this.deliver(payload, meta);
+      else this.inSeqMode(seq, payload, payloadLen, meta);
+    }
+    if (flags & TCP_RST) {
+      this.finish(meta, 'rst');
+      this.reset();
+      return;
+    }
+    if (flags & TCP_FIN) {
+      this.finSeq = (seq + payloadLen) >>> 0;
+      if (this.mode === 'arrival' || (this.ooo.length === 0 && this.nextSeq === this.finSeq)) {
+        this.finish(meta, 'fin');
+      }
+    }
+  }
+
+  /** End of capture: deliver what is buffered (reporting gaps) and end the direction. */
+  flush(meta?: SegmentMeta): void {
+    if (!this.started || this.ended) return;
+    this.finish(meta, 'eof');
+  }
+
+  private reset(): void {
+    this.started = false;
+    this.isn = undefined;
+    this.ended = false;
+    this.finSeq = undefined;
+    this.ooo = [];
+    this.oooBytes = 0;
+    this.suspects = [];
+    this.mode = 'seq';
+    this.delivered = 0;
+    this.lastSeq = -1;
+    this.firstSeq = -1;
+    this.advanced = false;
+  }
+
+  private finish(meta: SegmentMeta | undefined, reason: 'fin' | 'rst' | 'syn' | 'eof'): void {
+    if (this.ended) return;
+    // undecided suspects: bytes that could not be compared are delivered, differing ones reported
+    if (this.suspects.length > 0) {
+      const s = this.suspects;
+      this.suspects = [];
+      if (s.some((h) => h.why !== 'differs')) {
+        this.fallback(s, 'at the end of the direction');
+      } else {
+        for (const h of s) this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted bytes at seq ${h.seq} differ from the first copy (first copy kept)`, h.meta);
+      }
+    }
+    while (this.ooo.length > 0) this.skipToFirstBuffered(reason === 'eof' ? 'end of capture' : reason.toUpperCase());
+    this.ended = true;
+    this.sink.end(meta, reason);
+  }
+
+  private skipToFirstBuffered(why: string, trigger?: SegmentMeta): void {
+    const h = this.ooo[0];
+    const missing = (h.seq - this.nextSeq) | 0;
+    if (missing > 0) {
+      this.gapBytes += missing;
+      this.warn('W_TCP_GAP', `${missing} octets missing before seq ${h.seq} (${why}); skipping ahead`, h.meta);
+      this.sink.gap(missing, h.meta);
+      this.nextSeq = h.seq;
+    }
+    this.drain(trigger);
+  }
+
+  private inSeqMode(seq: number, payload: Uint8Array, payloadLen: number, meta: SegmentMeta): void {
+    let rel = (seq - this.nextSeq) | 0;
+    if (!this.started || (this.delivered === 0 && this.ooo.length === 0 && this.suspects.length === 0 && rel < 0 && rel > -FAR)) {
+      // first data of a capture that starts mid-session, or data that starts before ISN+1
+      this.started = true;
+      this.nextSeq = seq;
+      rel = 0;
+    }
+    const lastSeq = this.lastSeq;
+    this.lastSeq = seq;
+    if (this.firstSeq === -1) this.firstSeq = seq;
+    else if (seq !== this.firstSeq) this.advanced = true;
+    let why: Held['why'];
+    if (rel > FAR || rel < -FAR) why = 'far';
+    else if (rel < 0) {
+      const ov = Math.min(-rel, payload.length);
+      const cmp = this.compare(rel, payload, ov);
+      if (cmp === 'differs') {
+        if (seq === lastSeq && !this.advanced) {
+          // every data segment so far had this sequence number: a generator that does not advance them
+          const held = [...this.suspects, { seq, data: payload.slice(), meta: copyMeta(meta) }];
+          this.suspects = [];
+          this.fallback(held, 'sequence numbers do not advance');
+          return;
+        }
+        why = 'differs';
+      }
+    }
+    if (why !== undefined) {
+      this.suspects.push({ seq, data: payload.slice(), meta: copyMeta(meta), why });
+      if (this.suspects.length >= 2) {
+        const s = this.suspects;
+        this.suspects = [];
+        const [a, b] = s;
+        if (a.why === 'far' && b.seq === ((a.seq + a.data.length) >>> 0)) {
+          // a real jump: the stream continues from the new position
+          const missing = (a.seq - this.nextSeq) | 0;
+          this.gapBytes += Math.max(0, missing);
+          this.warn('W_TCP_GAP', `sequence numbers jump by ${missing}; continuing from seq ${a.seq}`, a.meta);
+          this.sink.gap(Math.max(0, missing), a.meta);
+          this.nextSeq = a.seq;
+          this.ooo = [];
+          this.oooBytes = 0;
+          for (const h of s) this.inOrder(h.seq, h.data, h.meta);
+        } else {
+          this.fallback(s, 'sequence numbers do not advance');
+        }
+      }
+      return;
+    }
+    if (this.suspects.length > 0) {
+      // the stream went on coherently: the held segments were genuine retransmissions (first copy kept) or strays
+      const held = this.suspects;
+      this.suspects = [];
+      for (const h of held) {
+        if (h.why === 'far') this.warn('W_TCP_GAP', `segment with seq ${h.seq} far outside the stream ignored`, h.meta);
+        else this.inOrder(h.seq, h.data, h.meta);
+      }
+      rel = (seq - this.nextSeq) | 0;
+    }
+    if (rel > 0) {
+      this.buffer(seq, payload, meta);
+      return;
+    }
+    this.inOrder(seq, payload, meta);
+    if (payloadLen > payload.length) {
+      const missing = payloadLen - payload.length;
+      this.gapBytes += missing;
+      this.warn('W_SNAPLEN', `segment cut by the capture: ${missing} of ${payloadLen} payload octets missing`, meta);
+      this.sink.gap(missing, meta);
+      this.nextSeq = (seq + payloadLen) >>> 0;
+      this.drain(meta);
+    }
+  }
+
+  /** A segment that starts at or before nextSeq. */
+  private inOrder(seq: number, payload: Uint8Array, meta: SegmentMeta): void {
+    const rel = (seq - this.nextSeq) | 0;
+    if (rel < 0) {
+      const ov = Math.min(-rel, payload.length);
+      if (this.compare(rel, payload, ov) === 'differs') this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
+      if (ov === payload.length) {
+        this.retransmissions++;
+        return;
+      }
+      payload = payload.subarray(ov);
+    }
+    this.deliver(payload, meta);
+    this.nextSeq = (this.nextSeq + payload.length) >>> 0;
+    if (this.ooo.length > 0) this.drain(meta);
+  }
+
+  /** Compare `ov` octets of a segment starting `-rel` octets before nextSeq with the history. */
+  private compare(rel: number, payload: Uint8Array, ov: number): 'same' | 'differs' | 'unknown' {
+    const back = -rel; // octets before nextSeq where the segment starts
+    const histLen = Math.min(this.delivered, HISTORY_BYTES);
+    let unknown = false;
+    for (let i = 0; i < ov; i++) {
+      const dist = back - i; // 1..back
+      if (dist > histLen) {
+        unknown = true;
+        continue;
+      }
+      const pos = (this.delivered - dist) % HISTORY_BYTES;
+      if (this.hist[pos] !== payload[i]) return 'differs';
+    }
+    return unknown ? 'unknown' : 'same';
+  }
+
+  private buffer(seq: number, payload: Uint8Array, meta: SegmentMeta): void {
+    const h: Held = { seq, data: payload.slice(), meta: copyMeta(meta) };
+    // insert sorted by distance from nextSeq; equal seq: keep the first copy
+    let i = this.ooo.length;
+    const rel = (seq - this.nextSeq) | 0;
+    while (i > 0 && ((this.ooo[i - 1].seq - this.nextSeq) | 0) > rel) i--;
+    if (i > 0 && this.ooo[i - 1].seq === seq && this.ooo[i - 1].data.length >= payload.length) {
+      const f = this.ooo[i - 1].data;
+      for (let k = 0; k < payload.length; k++) {
+        if (f[k] !== payload[k]) {
+          this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted out-of-order bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
+          break;
+        }
+      }
+      return;
+    }
+    this.ooo.splice(i, 0, h);
+    this.oooBytes += payload.length;
+    while (this.ooo.length > 0 && (this.oooBytes > this.maxBytes || this.ooo.length > this.maxSegs)) this.skipToFirstBuffered('out-of-order buffer full', meta);
+  }
+
+  /**
+   * Deliver buffered segments that have become contiguous. Their bytes are attributed to `trigger`
+   * (the segment that filled the hole, i.e. the frame in which they became readable) when given.
+   */
+  private drain(trigger?: SegmentMeta): void {
+    while (this.ooo.length > 0) {
+      const h = this.ooo[0];
+      const rel = (h.seq - this.nextSeq) | 0;
+      if (rel > 0) break;
+      this.ooo.shift();
+      this.oooBytes -= h.data.length;
+      const ov = Math.min(-rel, h.data.length);
+      if (ov > 0 && this.compare(rel, h.data, ov) === 'differs') this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${h.seq} differ from the first copy (first copy kept)`, h.meta);
+      if (ov === h.data.length) continue;
+      const part = h.data.subarray(ov);
+      this.deliver(part, trigger ?? h.meta);
+      this.nextSeq = (this.nextSeq + part.length) >>> 0;
+    }
+    if (this.finSeq !== undefined && this.ooo.length === 0 && this.nextSeq === this.finSeq && !this.ended) {
+      this.ended = true;
+      this.sink.end(undefined, 'fin');
+    }
+  }
+
+  private fallback(held: Held[], why: string): void {
+    this.mode = 'arrival';
+    this.warn('W_TCP_SEQ_FALLBACK', `${why}: reading this direction in arrival order`, held[0].meta);
+    // buffered out-of-order segments go first only if they arrived first; keep arrival order by frame
+    const all = [...this.ooo, ...held].sort((x, y) => x.meta.frame - y.meta.frame);
+    this.ooo = [];
+    this.oooBytes = 0;
+    for (const h of all) this.deliver(h.data, h.meta);
+  }
+
+  private deliver(bytes: Uint8Array, meta: SegmentMeta): void {
+    if (bytes.length === 0) return;
+    // history ring
+    const n = bytes.length;
+    if (n >= HISTORY_BYTES) {
+      const tail = bytes.subarray(n - HISTORY_BYTES);
+      const start = (this.delivered + n - HISTORY_BYTES) % HISTORY_BYTES;
+      const first = HISTORY_BYTES - start;
+      this.hist.set(tail.subarray(0, first), start);
+      this.hist.set(tail.subarray(first), 0);
+    } else {
+      const start = this.delivered % HISTORY_BYTES;
+      const first = Math.min(n, HISTORY_BYTES - start);
+      this.hist.set(bytes.subarray(0, first), start);
+      if (first < n) this.hist.set(bytes.subarray(first), 0);
+    }
+    this.delivered += n;
+    this.sink.data(bytes, meta);
+  }
+}

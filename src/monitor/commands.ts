@@ -1,0 +1,269 @@
+/**
+ * Command tracking: every command the masters send (process commands 45–64, system commands
+ * 100–107, parameters 110–113), matched with the station's answers, with outcome and latencies
+ * measured in capture time.
+ */
+import { typeName } from '../codec/type-table.js';
+import { cotShortName } from '../codec/cause.js';
+import { isTrackedCommandType } from './roles.js';
+import type { JsonValue, Observation } from './types.js';
+
+/** Outcome of a command. */
+export type TrackedOutcome = 'pending' | 'positive' | 'negative' | 'no-answer';
+
+/** One command and what happened to it. */
+export interface CommandRecord {
+  /** Frame of the activation. */
+  frame: number;
+  ts: number;
+  flow: string;
+  /** Sender (`ip:port`). */
+  source: string;
+  /** Receiving station (`ip:port`). */
+  station: string;
+  ca: number;
+  ioa: number;
+  typeId: number;
+  typeName: string;
+  /** 6 = activation, 8 = deactivation (5 for read). */
+  cot: number;
+  /** Commanded value (state, set-point, bitstring), when the type has one. */
+  value: JsonValue;
+  /** S/E bit: true = select, false = execute, null when the type has none. */
+  select: boolean | null;
+  /** Qualifier fields of the command (qu, ql, qoi, qcc, qrp, qpm/kpa, qpa), when present. */
+  qualifier: { [k: string]: JsonValue };
+  outcome: TrackedOutcome;
+  /** Cause of a negative outcome: `P/N=1 actcon`, `unknown IOA (47)`, ... */
+  negativeCause?: string;
+  /** Frame of the confirmation (or negative answer). */
+  conFrame?: number;
+  /** Activation → ACT_CON, ms. */
+  conLatencyMs?: number;
+  /** Activation → ACT_TERM, ms. */
+  termLatencyMs?: number;
+  termFrame?: number;
+}
+
+/** Timeouts and bounds of {@link CommandTracker}. */
+export interface CommandConfig {
+  /** No ACT_CON within this time (capture time) = `no-answer` (default 15000, t1). */
+  answerTimeoutMs: number;
+  /** After a positive ACT_CON, how long to wait for ACT_TERM before closing the record (default 60000). */
+  termTimeoutMs: number;
+  /** Bound on open commands per flow (default 256; the oldest is closed as no-answer). */
+  maxOpenPerFlow: number;
+  /** Latency samples kept per (station, type) for percentiles (default 2048, most recent). */
+  maxSamples: number;
+}
+
+/** Default command-tracking parameters. */
+export const DEFAULT_COMMAND_CONFIG: Readonly<CommandConfig> = Object.freeze({
+  answerTimeoutMs: 15000,
+  termTimeoutMs: 60000,
+  maxOpenPerFlow: 256,
+  maxSamples: 2048,
+});
+
+/** Latency percentiles, ms. */
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Outcome counts and latencies for one station and command type. */
+export interface CommandStats {
+  station: string;
+  typeId: number;
+  typeName: string;
+  count: number;
+  positive: number;
+  negative: number;
+  noAnswer: number;
+  actCon: Percentiles | null;
+  actTerm: Percentiles | null;
+}
+
+const QUAL_KEYS = ['qu', 'ql', 'qoi', 'qcc', 'rqt', 'frz', 'qrp', 'kpa', 'lpc', 'pop', 'qpa'];
+/** Types that send ACT_TERM after execution (when the device does). */
+function expectsTerm(typeId: number): boolean {
+  return (typeId >= 45 && typeId <= 64) || typeId === 100 || typeId === 101;
+}
+
+function json(v: unknown): JsonValue {
+  if (v === undefined) return null;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+  if (typeof v === 'object') return JSON.parse(JSON.stringify(v)) as JsonValue;
+  return String(v);
+}
+
+/** Percentiles (nearest rank) of a sample. */
+export function percentiles(samples: readonly number[]): Percentiles | null {
+  if (samples.length === 0) return null;
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1] };
+}
+
+interface StatAcc {
+  station: string;
+  typeId: number;
+  count: number;
+  positive: number;
+  negative: number;
+  noAnswer: number;
+  con: number[];
+  term: number[];
+}
+
+/**
+ * Follows commands and their answers. {@link CommandTracker.observe} returns the records that
+ * completed with this APDU (and any that timed out by its capture time); {@link CommandTracker.finish}
+ * closes the rest at the end of the capture.
+ */
+export class CommandTracker {
+  readonly config: CommandConfig;
+  /** Open commands per flow, keyed `type/ca/ioa`. */
+  private readonly open = new Map<string, Map<string, CommandRecord>>();
+  private readonly stats = new Map<string, StatAcc>();
+  private lastSweep = -Infinity;
+
+  constructor(config: Partial<CommandConfig> = {}) {
+    this.config = { ...DEFAULT_COMMAND_CONFIG, ...config };
+  }
+
+  /** Feed one APDU; returns records completed now. */
+  observe(o: Observation): CommandRecord[] {
+    const done: CommandRecord[] = [];
+    if (o.ts - this.lastSweep >= 1000) done.push(...this.sweep(o.ts));
+    const a = o.apdu?.asdu;
+    if (!a || !o.dir) return done;
+    let open = this.open.get(o.flow);
+    if (o.dir === 'master→station') {
+      if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === 102 && a.cot === 5))) return done;
+      if (!open) this.open.set(o.flow, (open = new Map()));
+      for (const obj of a.objects) {
+        const key = `${a.typeId}/${a.ca}/${obj.ioa}`;
+        const prev = open.get(key);
+        if (prev) {
+          open.delete(key);
+          done.push(this.close(prev, prev.outcome === 'pending' ? 'no-answer' : prev.outcome));
+        }
+        const qualifier: { [k: string]: JsonValue } = {};
+        for (const k of QUAL_KEYS) if (obj[k] !== undefined) qualifier[k] = json(obj[k]);
+        const rec: CommandRecord = {
+          frame: o.frame, ts: o.ts, flow: o.flow, source: o.src, station: o.station ?? o.dst, ca: a.ca, ioa: obj.ioa,
+          typeId: a.typeId, typeName: typeName(a.typeId), cot: a.cot,
+          value: json(obj.value ?? obj.time ?? obj.qoi ?? null), select: typeof obj.select === 'boolean' ? obj.select : null,
+          qualifier, outcome: 'pending',
+        };
+        open.set(key, rec);
+        if (open.size > this.config.maxOpenPerFlow) {
+          const [k0, r0] = open.entries().next().value as [string, CommandRecord];
+          open.delete(k0);
+          done.push(this.close(r0, r0.outcome === 'pending' ? 'no-answer' : r0.outcome));
+        }
+      }
+      return done;
+    }
+    if (!open) return done;
+    for (const obj of a.objects) {
+      // read commands are answered by the data itself (cause 5, any monitor type)
+      const key = a.cot === 5 && a.typeId !== 102 ? `102/${a.ca}/${obj.ioa}` : `${a.typeId}/${a.ca}/${obj.ioa}`;
+      const rec = open.get(key);
+      if (!rec) continue;
+      if (rec.typeId === 102) {
+        if (a.cot === 5 && !a.negative && a.typeId !== 102) this.confirm(rec, o, true, undefined);
+        else if (a.typeId === 102 && (a.negative || a.cot >= 44)) this.confirm(rec, o, false, a.negative ? 'P/N=1' : `${cotShortName(a.cot)} (${a.cot})`);
+        else continue;
+        open.delete(key);
+        done.push(this.close(rec, rec.outcome));
+        continue;
+      }
+      if (a.cot === 7 || a.cot === 9 || (a.cot >= 44 && a.cot <= 47)) {
+        if (rec.conFrame !== undefined) continue;
+        const neg = a.negative || a.cot >= 44;
+        this.confirm(rec, o, !neg, neg ? (a.cot >= 44 ? `${cotShortName(a.cot)} (${a.cot})` : `P/N=1 ${cotShortName(a.cot)}`) : undefined);
+        if (neg || !expectsTerm(rec.typeId) || rec.cot === 8 || rec.select === true) {
+          open.delete(key);
+          done.push(this.close(rec, rec.outcome));
+        }
+      } else if (a.cot === 10) {
+        rec.termLatencyMs = o.ts - rec.ts;
+        rec.termFrame = o.frame;
+        if (rec.outcome === 'pending') rec.outcome = a.negative ? 'negative' : 'positive';
+        open.delete(key);
+        done.push(this.close(rec, rec.outcome));
+      }
+    }
+    return done;
+  }
+
+  /** Close commands whose timeouts passed by capture time `now`. */
+  sweep(now: number): CommandRecord[] {
+    this.lastSweep = now;
+    const done: CommandRecord[] = [];
+    for (const [flow, open] of this.open) {
+      for (const [k, r] of open) {
+        if (r.outcome === 'pending' && now - r.ts > this.config.answerTimeoutMs) {
+          open.delete(k);
+          done.push(this.close(r, 'no-answer'));
+        } else if (r.outcome !== 'pending' && now - r.ts > this.config.termTimeoutMs) {
+          open.delete(k);
+          done.push(this.close(r, r.outcome));
+        }
+      }
+      if (open.size === 0) this.open.delete(flow);
+    }
+    return done;
+  }
+
+  /** Close everything still open: unanswered commands become `no-answer` only if their timeout passed by `now`. */
+  finish(now: number): CommandRecord[] {
+    const done = this.sweep(now);
+    for (const open of this.open.values()) for (const r of open.values()) done.push(this.close(r, r.outcome));
+    this.open.clear();
+    return done;
+  }
+
+  /** Per station and type: counts and latency percentiles of the records closed so far. */
+  statistics(): CommandStats[] {
+    return [...this.stats.values()]
+      .sort((a, b) => (a.station < b.station ? -1 : a.station > b.station ? 1 : a.typeId - b.typeId))
+      .map((s) => ({
+        station: s.station, typeId: s.typeId, typeName: typeName(s.typeId), count: s.count,
+        positive: s.positive, negative: s.negative, noAnswer: s.noAnswer,
+        actCon: percentiles(s.con), actTerm: percentiles(s.term),
+      }));
+  }
+
+  private confirm(rec: CommandRecord, o: Observation, positive: boolean, cause: string | undefined): void {
+    rec.outcome = positive ? 'positive' : 'negative';
+    if (cause) rec.negativeCause = cause;
+    rec.conFrame = o.frame;
+    rec.conLatencyMs = o.ts - rec.ts;
+  }
+
+  private close(rec: CommandRecord, outcome: TrackedOutcome): CommandRecord {
+    rec.outcome = outcome;
+    const key = `${rec.station}|${rec.typeId}`;
+    let s = this.stats.get(key);
+    if (!s) this.stats.set(key, (s = { station: rec.station, typeId: rec.typeId, count: 0, positive: 0, negative: 0, noAnswer: 0, con: [], term: [] }));
+    s.count++;
+    if (outcome === 'positive') s.positive++;
+    else if (outcome === 'negative') s.negative++;
+    else if (outcome === 'no-answer') s.noAnswer++;
+    const push = (arr: number[], v: number | undefined): void => {
+      if (v === undefined) return;
+      arr.push(v);
+      if (arr.length > this.config.maxSamples) arr.shift();
+    };
+    push(s.con, rec.conLatencyMs);
+    push(s.term, rec.termLatencyMs);
+    return rec;
+  }
+}

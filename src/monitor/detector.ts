@@ -1,0 +1,173 @@
+/**
+ * The detector: one object that takes every observed APDU in capture order and returns alerts,
+ * combining role resolution, validity checks, session shadowing, command tracking, behavioural
+ * rules, and (when given) policy and baseline enforcement. It also builds the inventory.
+ */
+import { BaselineEnforcer, type Baseline, type BaselineTolerance } from './baseline.js';
+import { type CommandConfig, type CommandRecord, type CommandStats, CommandTracker } from './commands.js';
+import { Inventory, type InventoryConfig, type InventorySummary } from './inventory.js';
+import { type Policy, PolicyChecker } from './policy.js';
+import { RoleTracker, type RoleOptions } from './roles.js';
+import { BehaviourRules, type RuleConfig } from './rules.js';
+import { type LinkConfig, SessionShadow } from './session-shadow.js';
+import type { Alert, ObservedApdu, Observation } from './types.js';
+import { validityAlerts } from './validity.js';
+
+/** Options of {@link Detector}; every part has working defaults. */
+export interface DetectorOptions {
+  link?: Partial<LinkConfig>;
+  rules?: Partial<RuleConfig>;
+  commands?: Partial<CommandConfig>;
+  inventory?: Partial<InventoryConfig>;
+  roles?: Partial<RoleOptions>;
+  /** Enforce this policy (`policy.*` alerts); a baseline inside it is enforced too. */
+  policy?: Policy;
+  /** Enforce this baseline (`baseline.*` alerts); overrides `policy.baseline`. */
+  baseline?: Baseline;
+  tolerance?: Partial<BaselineTolerance>;
+  /** Rule ids or prefixes to silence, e.g. `['valid.reserved-bits', 'link.w-']`. */
+  disabled?: string[];
+  /** Completed command records kept for {@link Detector.takeCommands} (default 100000; the oldest are dropped). */
+  maxBufferedCommands?: number;
+}
+
+/** Rules made redundant by a more specific rule on the same frame. */
+const SUPERSEDES: Record<string, string[]> = {
+  'cmd.invalid-cause': ['valid.cot-not-allowed', 'valid.cot-direction'],
+  'cmd.broadcast': ['valid.broadcast'],
+};
+
+/**
+ * Passive IEC 104 detector. Feed every {@link ObservedApdu} in capture order; print the returned
+ * alerts (one JSON object a line). At the end call {@link Detector.finish} for the alerts that
+ * depend on time having passed, then read {@link Detector.inventory} and command statistics.
+ */
+export class Detector {
+  readonly roles: RoleTracker;
+  readonly shadow: SessionShadow;
+  readonly commands: CommandTracker;
+  readonly inventoryBuilder: Inventory;
+  readonly behaviour: BehaviourRules;
+  readonly policy: PolicyChecker | undefined;
+  readonly baseline: BaselineEnforcer | undefined;
+  private readonly disabled: string[];
+  private readonly maxBuffered: number;
+  private buffered: CommandRecord[] = [];
+  private lastTs = -Infinity;
+  private readonly counts = new Map<string, number>();
+
+  constructor(opts: DetectorOptions = {}) {
+    this.roles = new RoleTracker(opts.roles);
+    this.shadow = new SessionShadow(opts.link);
+    this.commands = new CommandTracker(opts.commands);
+    this.inventoryBuilder = new Inventory(opts.inventory);
+    this.behaviour = new BehaviourRules(opts.rules);
+    this.policy = opts.policy ? new PolicyChecker(opts.policy) : undefined;
+    const b = opts.baseline ?? opts.policy?.baseline;
+    this.baseline = b ? new BaselineEnforcer(b, opts.tolerance) : undefined;
+    this.disabled = opts.disabled ?? [];
+    this.maxBuffered = opts.maxBufferedCommands ?? 100000;
+  }
+
+  /** Process one APDU; returns the alerts it raised (plus timeouts that expired by its capture time). */
+  observe(input: ObservedApdu): Alert[] {
+    const o: Observation = this.roles.resolve(input);
+    if (o.ts > this.lastTs) this.lastTs = o.ts;
+    this.inventoryBuilder.observe(o);
+    const alerts: Alert[] = [];
+    alerts.push(...validityAlerts(o));
+    alerts.push(...this.shadow.observe(o));
+    alerts.push(...this.behaviour.observe(o));
+    if (this.policy) alerts.push(...this.policy.observe(o));
+    if (this.baseline) alerts.push(...this.baseline.observe(o));
+    this.buffer(this.commands.observe(o));
+    return this.filter(alerts);
+  }
+
+  /** Alerts for timeouts expired by capture time `now` (for live use, call periodically). */
+  advance(now: number): Alert[] {
+    const alerts = [...this.shadow.tick(now)];
+    if (this.baseline) alerts.push(...this.baseline.tick(now));
+    this.buffer(this.commands.sweep(now));
+    return this.filter(alerts);
+  }
+
+  /** End of the capture: report what expired by the last capture time and close open commands. */
+  finish(): Alert[] {
+    if (this.lastTs === -Infinity) return [];
+    const alerts = this.advance(this.lastTs);
+    this.buffer(this.commands.finish(this.lastTs));
+    return alerts;
+  }
+
+  /** Forget a flow whose TCP connection ended. */
+  closeFlow(flow: string): void {
+    this.shadow.close(flow);
+    this.roles.forget(flow);
+  }
+
+  /** Completed command records since the last call. */
+  takeCommands(): CommandRecord[] {
+    const r = this.buffered;
+    this.buffered = [];
+    return r;
+  }
+
+  /** Per station and command type: outcomes and latency percentiles. */
+  commandStatistics(): CommandStats[] {
+    return this.commands.statistics();
+  }
+
+  /** The inventory built so far. */
+  inventory(): InventorySummary {
+    return this.inventoryBuilder.summary();
+  }
+
+  /** Alerts raised so far, by rule id. */
+  alertCounts(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+
+  private buffer(recs: CommandRecord[]): void {
+    if (recs.length === 0) return;
+    this.buffered.push(...recs);
+    if (this.buffered.length > this.maxBuffered) this.buffered.splice(0, this.buffered.length - this.maxBuffered);
+  }
+
+  private filter(alerts: Alert[]): Alert[] {
+    if (alerts.length === 0) return alerts;
+    const enabled = this.disabled.length === 0 ? alerts : alerts.filter((a) => !this.isDisabled(a.rule));
+    const drop = new Set<string>();
+    for (const a of enabled) for (const d of SUPERSEDES[a.rule] ?? []) drop.add(d);
+    const out = drop.size === 0 ? enabled : enabled.filter((a) => !drop.has(a.rule));
+    for (const a of out) this.counts.set(a.rule, (this.counts.get(a.rule) ?? 0) + 1);
+    return out;
+  }
+
+  private isDisabled(rule: string): boolean {
+    return this.disabled.some((d) => rule === d || ((d.endsWith('.') || d.endsWith('-')) && rule.startsWith(d)));
+  }
+}
+
+/** Everything one pass over a stream produces. */
+export interface MonitorResult {
+  alerts: Alert[];
+  commands: CommandRecord[];
+  commandStats: CommandStats[];
+  inventory: InventorySummary;
+  alertCounts: Record<string, number>;
+}
+
+/** Run a {@link Detector} over a whole stream (tests, offline analysis). */
+export function monitorTraffic(stream: Iterable<ObservedApdu>, opts: DetectorOptions = {}): MonitorResult {
+  const d = new Detector(opts);
+  const alerts: Alert[] = [];
+  const commands: CommandRecord[] = [];
+  for (const o of stream) {
+    alerts.push(...d.observe(o));
+    commands.push(...d.takeCommands());
+  }
+  alerts.push(...d.finish());
+  commands.push(...d.takeCommands());
+  return { alerts, commands, commandStats: d.commandStatistics(), inventory: d.inventory(), alertCounts: d.alertCounts() };
+}

@@ -1,0 +1,492 @@
+/**
+ * Policy: which masters may talk to the stations, and which commands each may send (types,
+ * common addresses, IOA ranges, set-point value ranges, days and hours in UTC). Written in YAML,
+ * validated with messages that name the path of the offending field. Anything the policy does not
+ * allow becomes a `policy.*` alert.
+ *
+ * ```yaml
+ * version: 1
+ * masters:
+ *   - name: scada-a
+ *     addresses: [10.0.0.1, 10.0.1.0/24]
+ *     certificateSubjects: ["CN=scada-a"]      # optional; for a TLS-terminating front end
+ *     allow:
+ *       - types: [C_SC_NA_1, C_DC_NA_1]         # names, numbers, 45-51, commands, system, parameters, '*'
+ *         ca: [1, 10-20]                         # default: any
+ *         ioa: 100-200                           # default: any
+ *         value: { min: 0, max: 100 }            # set-points / parameters
+ *         days: [mon-fri]                        # UTC
+ *         hours: '06:00-18:00'                   # UTC
+ *       - types: [system]
+ * stations:                                      # optional: alert on stations not listed
+ *   - addresses: [10.0.2.0/24]
+ * baseline: ...                                  # optional, written by `baselineToYaml`
+ * ```
+ */
+import { parse as parseYaml } from 'yaml';
+import { TypeId, typeInfo, typeName } from '../codec/type-table.js';
+import { isTrackedCommandType } from './roles.js';
+import { type Alert, type JsonValue, type Observation, hostOf, makeAlert } from './types.js';
+import type { Baseline } from './baseline.js';
+import { checkBaselineShape } from './baseline-shape.js';
+
+/** One problem in a policy document. */
+export interface PolicyIssue {
+  /** Path of the field, e.g. `masters[1].allow[0].ioa`. */
+  path: string;
+  message: string;
+}
+
+/** A policy document that failed validation; `issues` lists every problem found. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  constructor(readonly issues: PolicyIssue[]) {
+    super(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
+  }
+}
+
+/** Inclusive integer range. */
+export interface NumRange {
+  lo: number;
+  hi: number;
+}
+
+/** An address or network (`10.0.0.1`, `10.0.0.0/24`, `fd00::/64`). */
+export interface AddressMatch {
+  text: string;
+  matches(host: string): boolean;
+}
+
+/** One `allow` entry, parsed. `null` means "any". */
+export interface AllowRule {
+  types: ReadonlySet<number> | null;
+  ca: NumRange[] | null;
+  ioa: NumRange[] | null;
+  value: { min: number; max: number } | null;
+  /** Days of week (0 = Sunday .. 6 = Saturday), UTC. */
+  days: ReadonlySet<number> | null;
+  /** Minutes since 00:00 UTC, inclusive from, exclusive to (wraps midnight when from > to). */
+  hours: { from: number; to: number } | null;
+}
+
+/** One allowed master. */
+export interface PolicyMaster {
+  name: string;
+  addresses: AddressMatch[];
+  certificateSubjects: string[];
+  allow: AllowRule[];
+}
+
+/** A parsed and validated policy. */
+export interface Policy {
+  masters: PolicyMaster[];
+  /** Allowed stations; null = not restricted. */
+  stations: AddressMatch[] | null;
+  /** A learned baseline to enforce together with the policy. */
+  baseline?: Baseline;
+}
+
+/** The YAML/JSON shape of one allow entry (what {@link inferPolicy} writes). */
+export interface AllowDocument {
+  types?: Array<string | number>;
+  ca?: Array<string | number> | string | number;
+  ioa?: Array<string | number> | string | number;
+  value?: { min?: number; max?: number };
+  days?: string[] | string;
+  hours?: string;
+}
+/** The YAML/JSON shape of a policy. */
+export interface PolicyDocument {
+  version?: number;
+  masters: Array<{ name?: string; addresses: string[]; certificateSubjects?: string[]; allow?: AllowDocument[] }>;
+  stations?: Array<{ name?: string; addresses: string[] }>;
+  baseline?: Baseline;
+}
+
+// ---------------------------------------------------------------------------------------------
+// addresses
+
+function ipv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const p = m.slice(1).map(Number);
+  if (p.some((x) => x > 255)) return undefined;
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
+function ipv6(s: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:]+$/.test(s) || !s.includes(':')) return undefined;
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
+  let v = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    v = (v << 16n) | BigInt(parseInt(g, 16));
+  }
+  return v;
+}
+
+/** Parse `a.b.c.d`, `a.b.c.d/n`, an IPv6 address or network; undefined when invalid. */
+export function parseAddressMatch(text: string): AddressMatch | undefined {
+  const [addr, bitsText, extra] = text.trim().split('/');
+  if (extra !== undefined) return undefined;
+  const v4 = ipv4(addr);
+  if (v4 !== undefined) {
+    const bits = bitsText === undefined ? 32 : Number(bitsText);
+    if (!Number.isInteger(bits) || bits < 0 || bits > 32) return undefined;
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    return { text, matches: (h) => { const x = ipv4(h); return x !== undefined && ((x & mask) >>> 0) === ((v4 & mask) >>> 0); } };
+  }
+  const v6 = ipv6(addr);
+  if (v6 !== undefined) {
+    const bits = bitsText === undefined ? 128 : Number(bitsText);
+    if (!Number.isInteger(bits) || bits < 0 || bits > 128) return undefined;
+    const mask = bits === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - bits)) - 1n);
+    return { text, matches: (h) => { const x = ipv6(h); return x !== undefined && (x & mask) === (v6 & mask); } };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation
+
+const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const TYPE_GROUPS: Record<string, number[]> = {
+  commands: [45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64],
+  system: [100, 101, 102, 103, 104, 105, 106, 107],
+  parameters: [110, 111, 112, 113],
+};
+TYPE_GROUPS['*'] = [...TYPE_GROUPS.commands, ...TYPE_GROUPS.system, ...TYPE_GROUPS.parameters];
+
+class Validator {
+  readonly issues: PolicyIssue[] = [];
+  err(path: string, message: string): void {
+    this.issues.push({ path, message });
+  }
+  obj(v: unknown, path: string): Record<string, unknown> | undefined {
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    this.err(path, `expected a mapping, found ${describe(v)}`);
+    return undefined;
+  }
+  list(v: unknown, path: string): unknown[] | undefined {
+    if (Array.isArray(v)) return v;
+    this.err(path, `expected a list, found ${describe(v)}`);
+    return undefined;
+  }
+  unknownKeys(o: Record<string, unknown>, allowed: string[], path: string): void {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) this.err(path ? `${path}.${k}` : k, `unknown key (expected one of ${allowed.join(', ')})`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function parseRanges(v: unknown, path: string, max: number, V: Validator): NumRange[] | null {
+  if (v === undefined || v === '*' || v === 'any') return null;
+  const items = Array.isArray(v) ? v : [v];
+  const out: NumRange[] = [];
+  items.forEach((it, i) => {
+    const p = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof it === 'number' && Number.isInteger(it) && it >= 0 && it <= max) {
+      out.push({ lo: it, hi: it });
+      return;
+    }
+    const m = typeof it === 'string' ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(it) : null;
+    if (!m) {
+      V.err(p, `expected a range like 100-200 (or a number, a list of them, or '*'), found ${describe(it)}`);
+      return;
+    }
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) V.err(p, `range ${it} ends before it starts`);
+    else if (hi > max) V.err(p, `range ${it} exceeds the largest value ${max}`);
+    else out.push({ lo, hi });
+  });
+  return out;
+}
+
+function parseTypes(v: unknown, path: string, V: Validator): Set<number> | null {
+  if (v === undefined || v === '*') return null;
+  const items = Array.isArray(v) ? v : [v];
+  const out = new Set<number>();
+  items.forEach((it, i) => {
+    const p = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof it === 'number') {
+      if (Number.isInteger(it) && isTrackedCommandType(it)) out.add(it);
+      else V.err(p, `type ${it} is not a command type (45-64, 100-107, 110-113)`);
+      return;
+    }
+    if (typeof it !== 'string') {
+      V.err(p, `expected a type name like C_SC_NA_1, a number, a range like 45-51, or one of commands/system/parameters/*, found ${describe(it)}`);
+      return;
+    }
+    const g = TYPE_GROUPS[it];
+    if (g) {
+      g.forEach((t) => out.add(t));
+      return;
+    }
+    const id = (TypeId as Record<string, number>)[it];
+    if (id !== undefined) {
+      if (isTrackedCommandType(id)) out.add(id);
+      else V.err(p, `${it} is not a command type`);
+      return;
+    }
+    const m = /^(\d+)-(\d+)$/.exec(it);
+    if (m && Number(m[1]) <= Number(m[2])) {
+      for (let t = Number(m[1]); t <= Number(m[2]); t++) if (isTrackedCommandType(t)) out.add(t);
+      return;
+    }
+    V.err(p, `unknown type ${JSON.stringify(it)} (expected a name like C_SC_NA_1, a number, a range like 45-51, or commands/system/parameters/*)`);
+  });
+  return out;
+}
+
+function parseDays(v: unknown, path: string, V: Validator): Set<number> | null {
+  if (v === undefined) return null;
+  const items = Array.isArray(v) ? v : [v];
+  const out = new Set<number>();
+  items.forEach((it, i) => {
+    const p = Array.isArray(v) ? `${path}[${i}]` : path;
+    const m = typeof it === 'string' ? /^([a-z]{3})(?:-([a-z]{3}))?$/.exec(it.trim().toLowerCase()) : null;
+    const a = m ? DAYS[m[1]] : undefined;
+    const b = m ? (m[2] === undefined ? a : DAYS[m[2]]) : undefined;
+    if (a === undefined || b === undefined) {
+      V.err(p, `expected a day like mon or a span like mon-fri, found ${describe(it)}`);
+      return;
+    }
+    for (let d = a; ; d = (d + 1) % 7) {
+      out.add(d);
+      if (d === b) break;
+    }
+  });
+  return out;
+}
+
+function parseHours(v: unknown, path: string, V: Validator): { from: number; to: number } | null {
+  if (v === undefined) return null;
+  const m = typeof v === 'string' ? /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(v.trim()) : null;
+  if (!m || Number(m[1]) > 24 || Number(m[3]) > 24 || Number(m[2]) > 59 || Number(m[4]) > 59) {
+    V.err(path, `expected hours like '06:00-18:00' (UTC), found ${describe(v)}`);
+    return null;
+  }
+  return { from: Number(m[1]) * 60 + Number(m[2]), to: Number(m[3]) * 60 + Number(m[4]) };
+}
+
+function parseAddresses(o: Record<string, unknown>, path: string, V: Validator): AddressMatch[] {
+  const raw = o.addresses ?? o.address;
+  const key = o.addresses !== undefined ? 'addresses' : 'address';
+  if (raw === undefined) {
+    V.err(`${path}.addresses`, 'required: a list of addresses or networks like 10.0.0.1 or 10.0.0.0/24');
+    return [];
+  }
+  const items = Array.isArray(raw) ? raw : [raw];
+  const out: AddressMatch[] = [];
+  items.forEach((it, i) => {
+    const p = Array.isArray(raw) ? `${path}.${key}[${i}]` : `${path}.${key}`;
+    const m = typeof it === 'string' ? parseAddressMatch(it) : undefined;
+    if (m) out.push(m);
+    else V.err(p, `expected an IP address or network like 10.0.0.1 or 10.0.0.0/24, found ${describe(it)}`);
+  });
+  return out;
+}
+
+/**
+ * Validate a policy document (already parsed from YAML/JSON). Returns the policy, or throws
+ * {@link PolicyError} listing every problem with its path.
+ */
+export function validatePolicy(doc: unknown): Policy {
+  const V = new Validator();
+  const root = V.obj(doc, '(document)');
+  if (!root) throw new PolicyError(V.issues);
+  V.unknownKeys(root, ['version', 'masters', 'stations', 'baseline'], '');
+  if (root.version !== undefined && root.version !== 1) V.err('version', `expected 1, found ${describe(root.version)}`);
+  const masters: PolicyMaster[] = [];
+  const ml = root.masters === undefined ? [] : V.list(root.masters, 'masters') ?? [];
+  ml.forEach((mv, mi) => {
+    const mp = `masters[${mi}]`;
+    const m = V.obj(mv, mp);
+    if (!m) return;
+    V.unknownKeys(m, ['name', 'address', 'addresses', 'certificateSubjects', 'allow'], mp);
+    if (m.name !== undefined && typeof m.name !== 'string') V.err(`${mp}.name`, `expected text, found ${describe(m.name)}`);
+    const addresses = parseAddresses(m, mp, V);
+    const subjects: string[] = [];
+    if (m.certificateSubjects !== undefined) {
+      (V.list(m.certificateSubjects, `${mp}.certificateSubjects`) ?? []).forEach((s, i) => {
+        if (typeof s === 'string') subjects.push(s);
+        else V.err(`${mp}.certificateSubjects[${i}]`, `expected text like CN=scada-a, found ${describe(s)}`);
+      });
+    }
+    const allow: AllowRule[] = [];
+    const al = m.allow === undefined ? [] : V.list(m.allow, `${mp}.allow`) ?? [];
+    al.forEach((av, ai) => {
+      const ap = `${mp}.allow[${ai}]`;
+      const a = V.obj(av, ap);
+      if (!a) return;
+      V.unknownKeys(a, ['types', 'ca', 'ioa', 'value', 'days', 'hours'], ap);
+      let value: { min: number; max: number } | null = null;
+      if (a.value !== undefined) {
+        const vo = V.obj(a.value, `${ap}.value`);
+        if (vo) {
+          V.unknownKeys(vo, ['min', 'max'], `${ap}.value`);
+          const min = vo.min === undefined ? -Infinity : vo.min;
+          const max = vo.max === undefined ? Infinity : vo.max;
+          if (typeof min !== 'number' || Number.isNaN(min)) V.err(`${ap}.value.min`, `expected a number, found ${describe(vo.min)}`);
+          else if (typeof max !== 'number' || Number.isNaN(max)) V.err(`${ap}.value.max`, `expected a number, found ${describe(vo.max)}`);
+          else if (max < min) V.err(`${ap}.value`, `max ${max} is below min ${min}`);
+          else value = { min, max };
+        }
+      }
+      allow.push({
+        types: parseTypes(a.types, `${ap}.types`, V),
+        ca: parseRanges(a.ca, `${ap}.ca`, 0xffff, V),
+        ioa: parseRanges(a.ioa, `${ap}.ioa`, 0xffffff, V),
+        value,
+        days: parseDays(a.days, `${ap}.days`, V),
+        hours: parseHours(a.hours, `${ap}.hours`, V),
+      });
+    });
+    masters.push({ name: typeof m.name === 'string' ? m.name : `masters[${mi}]`, addresses, certificateSubjects: subjects, allow });
+  });
+  let stations: AddressMatch[] | null = null;
+  if (root.stations !== undefined) {
+    stations = [];
+    (V.list(root.stations, 'stations') ?? []).forEach((sv, si) => {
+      const s = V.obj(sv, `stations[${si}]`);
+      if (!s) return;
+      V.unknownKeys(s, ['name', 'address', 'addresses'], `stations[${si}]`);
+      stations!.push(...parseAddresses(s, `stations[${si}]`, V));
+    });
+  }
+  let baseline: Baseline | undefined;
+  if (root.baseline !== undefined) baseline = checkBaselineShape(root.baseline, 'baseline', V.issues);
+  if (V.issues.length) throw new PolicyError(V.issues);
+  const p: Policy = { masters, stations };
+  if (baseline) p.baseline = baseline;
+  return p;
+}
+
+/** Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with line). */
+export function parsePolicy(yamlText: string): Policy {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yamlText);
+  } catch (e) {
+    throw new PolicyError([{ path: '(yaml)', message: e instanceof Error ? e.message : String(e) }]);
+  }
+  return validatePolicy(doc);
+}
+
+// ---------------------------------------------------------------------------------------------
+// enforcement
+
+type Stage = 'type' | 'ca' | 'ioa' | 'value' | 'time';
+const STAGES: Stage[] = ['type', 'ca', 'ioa', 'value', 'time'];
+const inRanges = (r: NumRange[] | null, v: number): boolean => r === null || r.some((x) => v >= x.lo && v <= x.hi);
+
+/** The first check of `rule` that the command fails, or undefined when it is allowed. */
+function failingStage(rule: AllowRule, typeId: number, ca: number, ioa: number, value: unknown, ts: number): Stage | undefined {
+  if (rule.types && !rule.types.has(typeId)) return 'type';
+  if (!inRanges(rule.ca, ca)) return 'ca';
+  if (!inRanges(rule.ioa, ioa)) return 'ioa';
+  if (rule.value) {
+    const v = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : undefined;
+    if (v !== undefined && (v < rule.value.min || v > rule.value.max)) return 'value';
+  }
+  const d = new Date(ts);
+  if (rule.days && !rule.days.has(d.getUTCDay())) return 'time';
+  if (rule.hours) {
+    const m = d.getUTCHours() * 60 + d.getUTCMinutes();
+    const { from, to } = rule.hours;
+    const ok = from <= to ? m >= from && m < to : m >= from || m < to;
+    if (!ok) return 'time';
+  }
+  return undefined;
+}
+
+const STAGE_RULE: Record<Stage, [string, string]> = {
+  type: ['policy.command-not-allowed', 'T0855'],
+  ca: ['policy.ca-not-allowed', 'T0855'],
+  ioa: ['policy.ioa-not-allowed', 'T0855'],
+  value: ['policy.value-out-of-range', 'T0836'],
+  time: ['policy.time-window', 'T0855'],
+};
+
+/** Enforces a {@link Policy} on observations (the baseline part is enforced by `BaselineEnforcer`). */
+export class PolicyChecker {
+  private readonly flowsReported = new Set<string>();
+  constructor(readonly policy: Policy) {}
+
+  /** Masters of the policy whose addresses match `host`. */
+  mastersFor(host: string): PolicyMaster[] {
+    return this.policy.masters.filter((m) => m.addresses.some((a) => a.matches(host)));
+  }
+
+  /** Evaluate one observation. */
+  observe(o: Observation): Alert[] {
+    const out: Alert[] = [];
+    if (!o.dir || !o.master || !o.station) return out;
+    const mh = hostOf(o.master);
+    const sh = hostOf(o.station);
+    const masters = this.mastersFor(mh);
+    if (!this.flowsReported.has(o.flow)) {
+      this.flowsReported.add(o.flow);
+      if (this.flowsReported.size > 100000) this.flowsReported.delete(this.flowsReported.values().next().value as string);
+      if (masters.length === 0) out.push(makeAlert(o, 'policy.unknown-master', 'high', `${mh} is not an allowed master (talking to ${o.station})`, { master: mh, station: o.station }, 'T0849'));
+      if (this.policy.stations && !this.policy.stations.some((a) => a.matches(sh))) {
+        out.push(makeAlert(o, 'policy.unknown-station', 'medium', `station ${o.station} is not listed in the policy`, { master: mh, station: o.station }, 'T0846'));
+      }
+    }
+    const asdu = o.apdu?.asdu;
+    if (o.dir !== 'master→station' || !asdu || !isTrackedCommandType(asdu.typeId)) return out;
+    if (!(asdu.cot === 6 || asdu.cot === 8 || (asdu.typeId === 102 && asdu.cot === 5))) return out;
+    const tn = typeName(asdu.typeId);
+    for (const obj of asdu.objects) {
+      const ev: { [k: string]: JsonValue } = { master: mh, station: o.station, typeId: asdu.typeId, type: tn, ca: asdu.ca, ioa: obj.ioa };
+      if (typeof obj.value === 'number' || typeof obj.value === 'boolean') ev.value = obj.value;
+      if (masters.length === 0) {
+        out.push(makeAlert(o, 'policy.command-not-allowed', 'high', `${tn} to CA ${asdu.ca} IOA ${obj.ioa} from ${mh}, which is not an allowed master`, { ...ev, reason: 'unknown master' }, 'T0855'));
+        continue;
+      }
+      let worst = -1;
+      let allowed = false;
+      for (const m of masters) {
+        for (const r of m.allow) {
+          const st = failingStage(r, asdu.typeId, asdu.ca, obj.ioa, obj.value, o.ts);
+          if (st === undefined) {
+            allowed = true;
+            break;
+          }
+          worst = Math.max(worst, STAGES.indexOf(st));
+        }
+        if (allowed) break;
+      }
+      if (allowed) continue;
+      const stage = STAGES[Math.max(0, worst)];
+      const [rule, mitre] = STAGE_RULE[stage];
+      const what: Record<Stage, string> = {
+        type: `${tn} is not allowed for ${mh}`,
+        ca: `${tn} to common address ${asdu.ca} is not allowed for ${mh}`,
+        ioa: `${tn} to IOA ${obj.ioa} (CA ${asdu.ca}) is outside the ranges allowed for ${mh}`,
+        value: `${tn} value ${String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
+        time: `${tn} from ${mh} at ${new Date(o.ts).toISOString()} is outside the allowed days/hours (UTC)`,
+      };
+      out.push(makeAlert(o, rule, rule === 'policy.time-window' ? 'medium' : 'high', what[stage], { ...ev, masters: masters.map((m) => m.name) }, mitre));
+    }
+    return out;
+  }
+}
+
+/** Type name or number as a policy token. */
+export function typeToken(typeId: number): string | number {
+  const info = typeInfo(typeId);
+  return info ? info.name : typeId;
+}

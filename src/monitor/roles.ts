@@ -1,0 +1,95 @@
+/**
+ * Who is the master and who is the station on each observed connection, and which type
+ * identifications count as commands.
+ */
+import { typeInfo } from '../codec/type-table.js';
+import { type FlowDirection, type ObservedApdu, type Observation, portOf } from './types.js';
+
+/** Command types tracked by the monitor: process commands 45–64, system commands 100–107, parameters 110–113. */
+export function isTrackedCommandType(typeId: number): boolean {
+  return (typeId >= 45 && typeId <= 64) || (typeId >= 100 && typeId <= 107) || (typeId >= 110 && typeId <= 113);
+}
+
+/** Process commands that change outputs (45–64). */
+export function isProcessCommand(typeId: number): boolean {
+  return typeId >= 45 && typeId <= 64;
+}
+
+/** Causes a station uses to answer a command: actcon, deactcon, actterm and the mirrored 44–47. */
+export function isReplyCause(cot: number): boolean {
+  return cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47);
+}
+
+/** Options of {@link RoleTracker}. */
+export interface RoleOptions {
+  /** TCP ports a controlled station listens on (default 2404 and 19998, IEC 62351-3 TLS). */
+  stationPorts: number[];
+}
+
+interface FlowRoles {
+  master: string;
+  station: string;
+}
+
+/**
+ * Resolves the direction of each APDU. In order: the direction the input carries; a well-known
+ * station port on exactly one side; the content (STARTDT/STOPDT act comes from the master, their
+ * con from the station; monitor-direction types from the station; act/deact of a control type
+ * from the master; actcon/actterm from the station). Once a flow is resolved it stays so.
+ * Memory: one entry per flow (call {@link RoleTracker.forget} on closed flows).
+ */
+export class RoleTracker {
+  private readonly flows = new Map<string, FlowRoles>();
+  private readonly ports: Set<number>;
+
+  constructor(opts: Partial<RoleOptions> = {}) {
+    this.ports = new Set(opts.stationPorts ?? [2404, 19998]);
+  }
+
+  /** Resolve roles for `o` (learning the flow when possible). */
+  resolve(o: ObservedApdu): Observation {
+    let r = this.flows.get(o.flow);
+    if (r === undefined) {
+      const dir = o.direction ?? this.infer(o);
+      if (dir !== undefined) {
+        r = dir === 'master→station' ? { master: o.src, station: o.dst } : { master: o.dst, station: o.src };
+        this.flows.set(o.flow, r);
+      }
+    }
+    if (r === undefined) return { ...o, dir: undefined, master: undefined, station: undefined };
+    const dir: FlowDirection = o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
+    return { ...o, dir, master: r.master, station: r.station };
+  }
+
+  /** Drop what is known about a flow. */
+  forget(flow: string): void {
+    this.flows.delete(flow);
+  }
+
+  private infer(o: ObservedApdu): FlowDirection | undefined {
+    const sp = portOf(o.src);
+    const dp = portOf(o.dst);
+    const sIs = sp !== undefined && this.ports.has(sp);
+    const dIs = dp !== undefined && this.ports.has(dp);
+    if (sIs && !dIs) return 'station→master';
+    if (dIs && !sIs) return 'master→station';
+    const a = o.apdu;
+    if (!a) return undefined;
+    if (a.apci.format === 'U') {
+      const f = a.apci.uFunction;
+      if (f === 'STARTDT_ACT' || f === 'STOPDT_ACT') return 'master→station';
+      if (f === 'STARTDT_CON' || f === 'STOPDT_CON') return 'station→master';
+      return undefined;
+    }
+    const asdu = a.asdu;
+    if (!asdu) return undefined;
+    const info = typeInfo(asdu.typeId);
+    if (!info) return undefined;
+    if (info.direction === 'monitor') return 'station→master';
+    if (info.direction === 'control') {
+      if (asdu.cot === 6 || asdu.cot === 8) return 'master→station';
+      if (isReplyCause(asdu.cot)) return 'station→master';
+    }
+    return undefined;
+  }
+}

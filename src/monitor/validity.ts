@@ -1,0 +1,162 @@
+/**
+ * Validity checks of single APDUs: every codec error and warning becomes an alert, plus the
+ * checks that need the direction (causes and types that are wrong for who sent them) and a few
+ * qualifier checks the codec does not make. Together they cover the checks of Snort 3's iec104
+ * inspector (GID 151: length vs type, start byte, reserved type ids, APCI reserved bits and U
+ * codes, element count and SQ misuse, reserved qualifiers and causes, invalid common address,
+ * reserved bits of SIQ/DIQ/QDS/QDP/SEP/SPE/OCI/SCO, invalid DCO/RCO, NaN/infinity floats,
+ * CP56Time2a field ranges and reserved bits, test pattern, segment length, file qualifiers).
+ */
+import { typeInfo, typeName } from '../codec/type-table.js';
+import type { Asdu } from '../codec/asdu.js';
+import type { CodecWarning } from '../codec/errors.js';
+import { type Alert, type Observation, type Severity, makeAlert } from './types.js';
+
+/** Rule ids and severities for decode errors, by codec error code. */
+const ERROR_RULES: Record<string, [string, Severity, string]> = {
+  E_TRUNCATED: ['valid.truncated', 'medium', 'APDU ends before a field that must be there'],
+  E_START_BYTE: ['valid.start-byte', 'medium', 'start byte is not 0x68'],
+  E_APDU_LENGTH: ['valid.apdu-length', 'medium', 'APDU length impossible or not matching the frame'],
+  E_CONTROL_FIELD: ['valid.control-field', 'medium', 'reserved control-field bits set or invalid U function'],
+  E_ASDU_LENGTH: ['valid.asdu-length', 'medium', 'length does not match what the type identification needs'],
+  E_VSQ_COUNT: ['valid.vsq-count', 'medium', 'number of objects impossible for the type'],
+  E_IOA_OVERFLOW: ['valid.ioa-overflow', 'medium', 'SQ=1 sequence runs past the largest IOA'],
+  E_BUFFER_LIMIT: ['valid.buffer-limit', 'high', 'APDU stream exceeded the buffer limit'],
+};
+
+/** Rule ids and severities for codec warnings, by warning code. */
+const WARNING_RULES: Record<string, [string, Severity]> = {
+  W_COT_NOT_ALLOWED: ['valid.cot-not-allowed', 'medium'],
+  W_COT_UNKNOWN: ['valid.cot-reserved', 'medium'],
+  W_SQ_NOT_ALLOWED: ['valid.sq-not-allowed', 'medium'],
+  W_EMPTY_ASDU: ['valid.empty-asdu', 'medium'],
+  W_RESERVED_BITS: ['valid.reserved-bits', 'low'],
+  W_RESERVED_VALUE: ['valid.reserved-value', 'low'],
+  W_TIME_FIELD: ['valid.time-field', 'low'],
+  W_FLOAT_NOT_FINITE: ['valid.float-not-finite', 'medium'],
+  W_TYPE_RESERVED: ['valid.type-reserved', 'medium'],
+  W_BROADCAST: ['valid.broadcast', 'medium'],
+  W_IOA_ZERO: ['valid.ioa-zero', 'low'],
+};
+
+/** Every rule id this module can emit (for documentation and tests). */
+export const VALIDITY_RULES: readonly string[] = [
+  ...new Set([
+    ...Object.values(ERROR_RULES).map((r) => r[0]),
+    'valid.malformed',
+    ...Object.values(WARNING_RULES).map((r) => r[0]),
+    'valid.ca-zero',
+    'valid.count-not-allowed',
+    'valid.sq-single',
+    'valid.cot-direction',
+    'valid.type-direction',
+    'valid.coi-reserved',
+    'valid.qpm-unused',
+    'valid.file-qualifier',
+    'valid.segment-length',
+    'valid.iec101-only',
+  ]),
+];
+
+function warningAlert(o: Observation, w: CodecWarning, a: Asdu): Alert {
+  let [rule, sev] = WARNING_RULES[w.code] ?? ['valid.malformed', 'low'];
+  if (w.code === 'W_RESERVED_VALUE' && w.field === 'common address') rule = 'valid.ca-zero';
+  return makeAlert(o, rule, sev, `${typeName(a.typeId)}: ${w.message}`, { code: w.code, field: w.field, offset: w.offset, typeId: a.typeId, cot: a.cot, ca: a.ca });
+}
+
+/** Types that carry exactly one information object (commands, system commands, parameters, most file services, end of initialisation). */
+function singleObjectType(typeId: number): boolean {
+  return (typeId >= 45 && typeId <= 64) || typeId === 70 || (typeId >= 100 && typeId <= 113) || (typeId >= 120 && typeId <= 125) || typeId === 127;
+}
+
+/** Causes a master may send with a control-direction type. */
+function masterCauseOk(typeId: number, cot: number): boolean {
+  if (typeId === 102) return cot === 5;
+  if (typeId >= 120) return cot === 13 || cot === 5;
+  return cot === 6 || cot === 8;
+}
+
+/** Causes a station may send with a control-direction type. */
+function stationCauseOk(typeId: number, cot: number): boolean {
+  if (cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47)) return true;
+  if (cot === 3 && (typeId === 103 || typeId === 106)) return true; // spontaneous clock / delay information
+  if (cot >= 20 && cot <= 36 && typeId >= 110 && typeId <= 112) return true; // parameters returned by interrogation
+  return typeId >= 120 && cot === 13;
+}
+
+/**
+ * Validity alerts for one APDU. `o.dir` (when known) enables the direction checks.
+ */
+export function validityAlerts(o: Observation): Alert[] {
+  const out: Alert[] = [];
+  if (o.error) {
+    const r = ERROR_RULES[o.error.code];
+    const [rule, sev, what] = r ?? ['valid.malformed', 'medium', 'malformed APDU'];
+    out.push(makeAlert(o, rule, sev, `${what}: ${o.error.message}`, { code: o.error.code, field: o.error.field, offset: o.error.offset }));
+    return out;
+  }
+  const a = o.apdu?.asdu;
+  if (!a) return out;
+  for (const w of a.warnings ?? []) out.push(warningAlert(o, w, a));
+  const info = typeInfo(a.typeId);
+  if (!info || info.raw) return out;
+  const ev = { typeId: a.typeId, cot: a.cot, ca: a.ca };
+  const n = a.objects.length;
+  if (n > 1 && singleObjectType(a.typeId)) {
+    out.push(makeAlert(o, 'valid.count-not-allowed', 'medium', `${info.name} carries ${n} information objects; it is defined with one`, { ...ev, count: n }));
+  }
+  if (a.sq && n === 1 && info.sqAllowed && a.typeId !== 126) {
+    out.push(makeAlert(o, 'valid.sq-single', 'low', `${info.name} with SQ=1 and a single object`, ev));
+  }
+  if (info.iec101Only) {
+    out.push(makeAlert(o, 'valid.iec101-only', 'low', `${info.name} is defined for IEC 60870-5-101 only`, ev));
+  }
+  for (const obj of a.objects) {
+    if (a.typeId === 70 && typeof obj.cause === 'number' && obj.cause >= 3 && obj.cause < 32) {
+      out.push(makeAlert(o, 'valid.coi-reserved', 'low', `cause of initialisation ${obj.cause} is reserved`, { ...ev, coi: obj.cause }));
+    }
+    if (a.typeId >= 110 && a.typeId <= 112 && (obj.lpc === true || obj.pop === true)) {
+      out.push(makeAlert(o, 'valid.qpm-unused', 'low', `parameter qualifier with ${obj.lpc ? 'LPC' : 'POP'}=1 (technically valid, not used)`, { ...ev, ioa: obj.ioa, lpc: obj.lpc === true, pop: obj.pop === true }));
+    }
+    const fq = fileQualifierProblem(a.typeId, obj);
+    if (fq) out.push(makeAlert(o, 'valid.file-qualifier', 'low', `${info.name}: ${fq}`, { ...ev, ioa: obj.ioa }));
+    if (a.typeId === 125 && obj.segment instanceof Uint8Array && obj.segment.length === 0) {
+      out.push(makeAlert(o, 'valid.segment-length', 'low', 'file segment with length of segment 0', { ...ev, ioa: obj.ioa }));
+    }
+  }
+  if (o.dir) {
+    if (info.direction === 'monitor' && o.dir === 'master→station') {
+      out.push(makeAlert(o, 'valid.type-direction', 'high', `monitor-direction type ${info.name} sent by the master`, { ...ev, direction: o.dir }, 'T0856'));
+    } else if (info.direction === 'control') {
+      const ok = o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot);
+      if (!ok) {
+        const who = o.dir === 'master→station' ? 'master' : 'station';
+        const sev: Severity = o.dir === 'station→master' && (a.cot === 6 || a.cot === 8) ? 'high' : 'medium';
+        out.push(makeAlert(o, 'valid.cot-direction', sev, `${info.name} with cause ${a.cot} is not valid from the ${who}`, { ...ev, direction: o.dir }, sev === 'high' ? 'T0855' : undefined));
+      }
+    }
+  }
+  return out;
+}
+
+function fileQualifierProblem(typeId: number, obj: Record<string, unknown>): string | undefined {
+  const num = (k: string): number => (typeof obj[k] === 'number' ? (obj[k] as number) : 0);
+  switch (typeId) {
+    case 120:
+      return num('frq') > 0 && num('frq') < 64 ? `file ready qualifier ${num('frq')} is reserved` : undefined;
+    case 121:
+      return num('srq') > 0 && num('srq') < 64 ? `section ready qualifier ${num('srq')} is reserved` : undefined;
+    case 122:
+      if (num('action') > 7) return `select and call qualifier action ${num('action')} is reserved`;
+      return num('error') > 5 ? `select and call qualifier error ${num('error')} is reserved` : undefined;
+    case 123:
+      return num('lsq') === 0 || (num('lsq') > 4 && num('lsq') < 128) ? `last section/segment qualifier ${num('lsq')} is ${num('lsq') === 0 ? 'not used' : 'reserved'}` : undefined;
+    case 124:
+      if (num('ack') === 0 || num('ack') > 4) return `acknowledge qualifier ${num('ack')} is ${num('ack') === 0 ? 'not used' : 'reserved'}`;
+      return num('error') > 5 ? `acknowledge qualifier error ${num('error')} is reserved` : undefined;
+    case 126:
+      return num('status') > 0 && num('status') < 16 ? `status of file ${num('status')} is reserved` : undefined;
+    default:
+      return undefined;
+  }
+}
