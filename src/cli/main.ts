@@ -13,6 +13,11 @@ const MODULES: Record<string, string> = {
   command: './command-send.js',
   analyze: './analyze.js',
   demo: './demo.js',
+  probe: './probe.js',
+  test: './test.js',
+  measure: './measure.js',
+  learn: './learn.js',
+  proxy: './proxy.js',
 };
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = Object.fromEntries(
   Object.entries(MODULES).map(([name, file]) => [name, () => import(file) as Promise<{ command: CliCommand }>]),

@@ -2,7 +2,7 @@
  * Whole APDUs: APCI + optional ASDU.
  */
 import { type Apci, decodeControlField, MAX_APDU_LENGTH, MIN_APDU_LENGTH, START_BYTE, writeControlField } from './apci.js';
-import { type Asdu, asduSize, decodeAsduAt, encodeAsduInto } from './asdu.js';
+import { type Asdu, asduSize, decodeAsduAt, decodeAsduBody, encodeAsduInto } from './asdu.js';
 import { CodecError, type DecodeResult, fail, hex2 } from './errors.js';
 import { type CodecOptions, IEC104_OPTIONS } from './options.js';
 
@@ -34,6 +34,12 @@ export function decodeApdu(b: Uint8Array, o: CodecOptions = IEC104_OPTIONS, chec
   if (len < MIN_APDU_LENGTH || len > MAX_APDU_LENGTH) return fail('E_APDU_LENGTH', 1, 'APDU length', `${MIN_APDU_LENGTH}..${MAX_APDU_LENGTH}`, String(len));
   if (b.length < len + 2) return fail('E_TRUNCATED', b.length, 'APDU', `${len + 2} octets (length octet ${len})`, `${b.length} octets`);
   if (b.length > len + 2) return fail('E_APDU_LENGTH', 1, 'APDU length', `${b.length - 2} (the octets that follow)`, String(len));
+  if ((b[2] & 1) === 0 && (b[4] & 1) === 0 && len > 4) {
+    // I-frame fast path (the common case): no intermediate result objects
+    const a = decodeAsduBody(b, 6, len + 2, o, checks);
+    if (a instanceof CodecError) return { ok: false, error: a };
+    return { ok: true, value: { apci: { format: 'I', sendSeq: (b[2] >>> 1) | (b[3] << 7), recvSeq: (b[4] >>> 1) | (b[5] << 7) }, asdu: a } };
+  }
   const c = decodeControlField(b, 2, len);
   if (!c.ok) return c;
   const apci = c.value;

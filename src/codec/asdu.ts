@@ -1,7 +1,7 @@
 /**
  * ASDU decode and encode, driven entirely by the type table.
  */
-import { CodecError, type CodecWarning, type CodecWarningCode, type DecodeResult, fail, hex2 } from './errors.js';
+import { CodecError, type CodecWarning, type CodecWarningCode, type DecodeResult, cerr, hex2 } from './errors.js';
 import type { ReadContext } from './elements.js';
 import { type CodecOptions, IEC104_OPTIONS, headerSize } from './options.js';
 import { type TypeInfo, typeInfo, typeName } from './type-table.js';
@@ -55,6 +55,8 @@ class Warnings implements ReadContext {
   }
 }
 
+const SHARED_WARNINGS = new Warnings();
+
 const SYSTEM_TYPES_BROADCAST = new Set([100, 101, 103, 105]);
 
 /**
@@ -62,11 +64,17 @@ const SYSTEM_TYPES_BROADCAST = new Set([100, 101, 103, 105]);
  * Never throws.
  */
 export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: CodecOptions = IEC104_OPTIONS, checks = true): DecodeResult<Asdu> {
+  const r = decodeAsduBody(b, start, end, o, checks);
+  return r instanceof CodecError ? { ok: false, error: r } : { ok: true, value: r };
+}
+
+/** @internal Same as {@link decodeAsduAt}, returning the error itself (no result wrapper on the hot path). */
+export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: CodecOptions, checks: boolean): Asdu | CodecError {
   const hs = headerSize(o);
   if (end - start < hs) {
     const have = end - start;
     const field = have < 1 ? 'type identification' : have < 2 ? 'VSQ' : have < 2 + o.cotSize ? 'cause of transmission' : 'common address';
-    return fail('E_TRUNCATED', end, field, `an ASDU header of ${hs} octets`, `${have} octets`);
+    return cerr('E_TRUNCATED', end, field, `an ASDU header of ${hs} octets`, `${have} octets`);
   }
   let p = start;
   const typeId = b[p];
@@ -82,7 +90,9 @@ export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: Codec
   if (o.cotSize === 2) originator = b[p++];
   let ca = b[p++];
   if (o.caSize === 2) ca |= b[p++] << 8;
-  const w = checks ? new Warnings() : undefined;
+  // one collector reused across calls (decoding is synchronous): allocates only when a warning is found
+  const w = checks ? SHARED_WARNINGS : undefined;
+  if (w) w.list = undefined;
   const info = typeInfo(typeId);
   const asdu: Asdu = { typeId, sq, cot, negative, test, originator, ca, objects: [] };
 
@@ -94,22 +104,22 @@ export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: Codec
       if (!isDefinedCause(cot)) w.warn('W_COT_UNKNOWN', start + 2, 'cause of transmission', `cause ${cot} is not defined`);
       if (w.list) asdu.warnings = w.list;
     }
-    return { ok: true, value: asdu };
+    return asdu;
   }
 
   const ioaSize = o.ioaSize;
   const body = end - p;
   if (n === 0) {
-    if (body !== 0) return fail('E_ASDU_LENGTH', p, 'VSQ', `no octets after the header when VSQ number is 0`, `${body} octets`);
+    if (body !== 0) return cerr('E_ASDU_LENGTH', p, 'VSQ', `no octets after the header when VSQ number is 0`, `${body} octets`);
   } else if (!info.fields.some((f) => f.size === 0)) {
     // fixed-size objects (elementSize may be 0: C_RD_NA_1 objects are an IOA only)
     const need = sq ? ioaSize + n * info.elementSize : n * (ioaSize + info.elementSize);
     if (body !== need) {
-      return fail(body < need ? 'E_TRUNCATED' : 'E_ASDU_LENGTH', body < need ? end : p + need, 'information objects',
+      return cerr(body < need ? 'E_TRUNCATED' : 'E_ASDU_LENGTH', body < need ? end : p + need, 'information objects',
         `${need} octets for ${n} object(s) of ${info.name} (SQ=${sq ? 1 : 0}, IOA ${ioaSize} octets, element ${info.elementSize} octets)`, `${body} octets`);
     }
   } else if (body < (sq ? ioaSize : n * ioaSize)) {
-    return fail('E_TRUNCATED', end, 'information objects', `at least ${sq ? ioaSize : n * ioaSize} octets for ${n} object(s)`, `${body} octets`);
+    return cerr('E_TRUNCATED', end, 'information objects', `at least ${sq ? ioaSize : n * ioaSize} octets for ${n} object(s)`, `${body} octets`);
   }
 
   const fields = info.fields;
@@ -118,13 +128,13 @@ export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: Codec
   let ioa = 0;
   if (sq && n > 0) {
     ioa = readIoa(b, p, ioaSize);
-    if (ioa + n - 1 > maxIoa) return fail('E_IOA_OVERFLOW', p, 'IOA', `first IOA + ${n - 1} <= ${maxIoa} for SQ=1`, String(ioa));
+    if (ioa + n - 1 > maxIoa) return cerr('E_IOA_OVERFLOW', p, 'IOA', `first IOA + ${n - 1} <= ${maxIoa} for SQ=1`, String(ioa));
     p += ioaSize;
   }
   const objects = asdu.objects;
   for (let i = 0; i < n; i++) {
     if (!sq) {
-      if (end - p < ioaSize) return fail('E_TRUNCATED', end, `object[${i}].IOA`, `${ioaSize} octets`, `${end - p} octets`);
+      if (end - p < ioaSize) return cerr('E_TRUNCATED', end, `object[${i}].IOA`, `${ioaSize} octets`, `${end - p} octets`);
       ioa = readIoa(b, p, ioaSize);
       p += ioaSize;
     } else if (i > 0) ioa++;
@@ -134,21 +144,21 @@ export function decodeAsduAt(b: Uint8Array, start: number, end: number, o: Codec
       let size = fc.size;
       if (size === 0) {
         size = fc.sizeAt!(b, p, end - p);
-        if (size < 0) return fail('E_TRUNCATED', end, `object[${i}].${fc.ie}`, 'a complete variable-length element', `${end - p} octets`);
+        if (size < 0) return cerr('E_TRUNCATED', end, `object[${i}].${fc.ie}`, 'a complete variable-length element', `${end - p} octets`);
       } else if (p + size > end) {
-        return fail('E_TRUNCATED', end, `object[${i}].${fc.ie}`, `${size} octets`, `${end - p} octets`);
+        return cerr('E_TRUNCATED', end, `object[${i}].${fc.ie}`, `${size} octets`, `${end - p} octets`);
       }
       fc.read(b, p, obj, w);
       p += size;
     }
     objects.push(obj);
   }
-  if (p !== end) return fail('E_ASDU_LENGTH', p, 'information objects', `ASDU to end after ${n} object(s)`, `${end - p} extra octets`);
+  if (p !== end) return cerr('E_ASDU_LENGTH', p, 'information objects', `ASDU to end after ${n} object(s)`, `${end - p} extra octets`);
   if (w) {
     semanticChecks(info, asdu, w, start, o);
     if (w.list) asdu.warnings = w.list;
   }
-  return { ok: true, value: asdu };
+  return asdu;
 }
 
 function semanticChecks(info: TypeInfo, a: Asdu, w: Warnings, start: number, o: CodecOptions): void {

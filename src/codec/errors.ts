@@ -73,12 +73,17 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: Codec
 
 /** @internal */
 export function fail<T>(code: CodecErrorCode, offset: number, field: string, expected: string, found: string): DecodeResult<T> {
+  return { ok: false, error: cerr(code, offset, field, expected, found) };
+}
+
+/** @internal A {@link CodecError} (for internal paths that return errors instead of result wrappers). */
+export function cerr(code: CodecErrorCode, offset: number, field: string, expected: string, found: string): CodecError {
   // Decode errors are returned, never thrown, so a stack trace carries no information; capturing
   // one made the error path ~10x slower than a successful decode (hostile traffic is mostly errors).
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return { ok: false, error: new CodecError(code, offset, field, expected, found) };
+    return new CodecError(code, offset, field, expected, found);
   } finally {
     Error.stackTraceLimit = limit;
   }

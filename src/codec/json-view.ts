@@ -138,6 +138,7 @@ function isCp56(v: Record<string, unknown>): v is Record<string, unknown> & Cp56
 }
 
 function p2(n: number, w = 2): string {
+  if (w === 2 && n >= 0 && n < 100) return n < 10 ? '0' + n : '' + n;
   return String(n).padStart(w, '0');
 }
 
@@ -177,4 +178,102 @@ export function toJsonValue(v: unknown): JsonValue {
   for (const [k, x] of Object.entries(r)) if (x !== undefined) out[k] = toJsonValue(x);
   if (isCp56(r)) out.iso = cp56Iso(r);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct JSON text (no intermediate objects): the hot path of `iec104 analyze --json`.
+
+const quoted = new Map<string, string>();
+/** `JSON.stringify(s)`, cached for the few distinct keys and names of the JSON view. */
+function q(s: string): string {
+  let t = quoted.get(s);
+  if (t === undefined) {
+    t = JSON.stringify(s);
+    if (quoted.size < 4096) quoted.set(s, t);
+  }
+  return t;
+}
+
+function valueText(v: unknown): string {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? String(v) : `"${String(v)}"`;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(v);
+    case 'bigint':
+      return `"${v.toString()}"`;
+    case 'object':
+      break;
+    default:
+      return v === undefined ? 'null' : JSON.stringify(String(v));
+  }
+  if (v === null) return 'null';
+  if (v instanceof Uint8Array) return `"${octetsToHex(v)}"`;
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + valueText(v[i]);
+    return s + ']';
+  }
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? 'null' : `"${v.toISOString()}"`;
+  const r = v as Record<string, unknown>;
+  let s = '{';
+  let first = true;
+  let hasIso = false;
+  for (const k in r) {
+    if (!Object.prototype.hasOwnProperty.call(r, k)) continue;
+    const x = r[k];
+    if (x === undefined) continue;
+    if (k === 'iso') hasIso = true;
+    s += (first ? '' : ',') + q(k) + ':' + (k === 'iso' && isCp56(r) ? valueText(cp56Iso(r)) : valueText(x));
+    first = false;
+  }
+  if (!hasIso && isCp56(r)) s += (first ? '' : ',') + '"iso":' + valueText(cp56Iso(r));
+  return s + '}';
+}
+
+/**
+ * The JSON text of {@link apduToJson}'s view, written directly: the same string as
+ * `JSON.stringify(apduToJson(apdu))`, several times faster (no intermediate objects).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { apduJsonText, apduToJson, decodeApdu } from 'iec104';
+ * const r = decodeApdu(Uint8Array.from([0x68, 0x0e, 0, 0, 0, 0, 0x64, 0x01, 0x06, 0x00, 0x01, 0x00, 0, 0, 0, 0x14]));
+ * assert.ok(r.ok);
+ * assert.equal(apduJsonText(r.value), JSON.stringify(apduToJson(r.value)));
+ * ```
+ */
+export function apduJsonText(apdu: Apdu): string {
+  const a = apdu.apci;
+  const apci =
+    a.format === 'I' ? `{"format":"I","sendSeq":${a.sendSeq},"recvSeq":${a.recvSeq}}` : a.format === 'S' ? `{"format":"S","recvSeq":${a.recvSeq}}` : `{"format":"U","uFunction":${q(a.uFunction)}}`;
+  const s = apdu.asdu;
+  if (!s) return `{"apci":${apci}}`;
+  let t = `{"apci":${apci},"asdu":{"typeId":${s.typeId},"typeName":${q(typeName(s.typeId))},"sq":${s.sq},"count":${s.raw !== undefined ? (s.rawCount ?? 0) : s.objects.length},"cot":${s.cot},"cotName":${q(cotName(s.cot))},"negative":${s.negative},"test":${s.test},"originator":${s.originator},"ca":${s.ca},"objects":[`;
+  const objs = s.objects;
+  for (let i = 0; i < objs.length; i++) {
+    const obj = objs[i] as Record<string, unknown> & { ioa: number };
+    t += (i ? ',{"ioa":' : '{"ioa":') + valueText(obj.ioa);
+    for (const k in obj) {
+      if (k === 'ioa' || !Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
+      if (v === undefined) continue;
+      t += ',' + q(k) + ':' + valueText(v);
+    }
+    t += '}';
+  }
+  t += ']';
+  if (s.raw !== undefined) t += `,"raw":"${octetsToHex(s.raw)}"`;
+  if (s.warnings && s.warnings.length > 0) {
+    t += ',"warnings":[';
+    for (let i = 0; i < s.warnings.length; i++) {
+      const w = s.warnings[i];
+      t += `${i ? ',' : ''}{"code":${q(w.code)},"offset":${valueText(w.offset)},"field":${JSON.stringify(w.field)},"message":${JSON.stringify(w.message)}}`;
+    }
+    t += ']';
+  }
+  return t + '}}';
 }

@@ -67,8 +67,14 @@ export function readCp56(b: Uint8Array, o: number): Cp56Time {
   };
 }
 
+const NO_PROBLEMS: Array<[string, string]> = [];
+
 /** Problems with a CP56Time2a's fields, as [field, message] pairs (empty when valid). Reserved bits are checked from the raw bytes. */
 export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
+  // fast path: every field in range and no reserved bit set (the common case allocates nothing)
+  const ms0 = b[o] | (b[o + 1] << 8);
+  const mi = b[o + 2], h = b[o + 3], d = b[o + 4] & 0x1f, mo = b[o + 5], y = b[o + 6];
+  if (ms0 <= 59999 && (mi & 0x7f) <= 59 && (h & 0x7f) <= 23 && d !== 0 && mo >= 1 && mo <= 12 && y <= 99) return NO_PROBLEMS;
   const out: Array<[string, string]> = [];
   const ms = b[o] | (b[o + 1] << 8);
   if (ms > 59999) out.push(['milliseconds', `${ms} > 59999`]);

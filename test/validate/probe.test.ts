@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { VirtualClock } from '../../src/clock.js';
+import { listenTcp } from '../../src/transport/tcp-link.js';
+import { createTestPki } from '../../src/transport/test-pki.js';
+import { ConnectFailure } from '../../src/validate/connection.js';
+import { diagnoseConnectFailure, formatProbe, probe, PROBE_EXIT_CODES } from '../../src/validate/probe.js';
+import { startFakeStation } from './fake-station.js';
+
+const LOOP = '127.0.0.1';
+
+function listen(handler: (s: net.Socket) => void): Promise<{ server: net.Server; port: number; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    handler(s);
+  });
+  return new Promise((res) => server.listen(0, LOOP, () => res({ server, port: (server.address() as net.AddressInfo).port, sockets })));
+}
+function shut(x: { server: net.Server; sockets: Set<net.Socket> }): Promise<void> {
+  for (const s of x.sockets) s.destroy();
+  return new Promise((res) => x.server.close(() => res()));
+}
+
+test('probe: a closed port is diagnosed as refused (exit 3)', async () => {
+  const x = await listen(() => {});
+  const port = x.port;
+  await shut(x); // the port is free now: nothing listens
+  const r = await probe({ target: { host: LOOP, port }, t0: 2000, t1: 500 });
+  assert.equal(r.outcome, 'refused');
+  assert.equal(r.exitCode, 3);
+  assert.equal(r.errorCode, 'ECONNREFUSED');
+  assert.match(r.diagnosis ?? '', /not running|wrong/);
+  assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [['connect', 'failed'], ['startdt', 'skipped'], ['testfr', 'skipped']]);
+  assert.match(formatProbe(r), /FAIL connect/);
+});
+
+test('probe: a listener that destroys every connection is "closed after accept" (exit 8)', async () => {
+  const x = await listen((s) => s.destroy());
+  try {
+    const r = await probe({ target: { host: LOOP, port: x.port }, t0: 2000, t1: 2000 });
+    assert.equal(r.outcome, 'closed-after-accept');
+    assert.equal(r.exitCode, PROBE_EXIT_CODES['closed-after-accept']);
+    assert.equal(r.steps[0].status, 'ok');
+    assert.equal(r.steps[1].step, 'startdt');
+    assert.equal(r.steps[1].status, 'failed');
+    assert.ok((r.steps[1].ms ?? 99999) < 2000, 'the close is noticed before t1 runs out');
+    assert.match(r.diagnosis ?? '', /source address|masters/);
+  } finally {
+    await shut(x);
+  }
+});
+
+test('probe: a silent listener gives "no STARTDT con" after t1 (exit 9)', async () => {
+  const x = await listen(() => {}); // accepts, reads nothing, answers nothing
+  try {
+    const r = await probe({ target: { host: LOOP, port: x.port }, t0: 2000, t1: 150 });
+    assert.equal(r.outcome, 'no-startdt-con');
+    assert.equal(r.exitCode, 9);
+    assert.ok((r.steps[1].ms ?? 0) >= 140);
+    assert.match(r.diagnosis ?? '', /wrong role|busy|stand-by/);
+  } finally {
+    await shut(x);
+  }
+});
+
+test('probe: a connection that never completes times out after t0 (injected stream, virtual clock)', async () => {
+  // A listener that never accepts cannot be made deterministic on every kernel (backlog 0 still
+  // queues a few connections), so the TCP connect is replaced by a stream that never connects.
+  const clock = new VirtualClock();
+  const p = probe({ target: { host: '192.0.2.1', port: 2404 }, t0: 3000, clock, connect: () => new PassThrough() });
+  await new Promise((r) => setImmediate(r));
+  clock.advance(2999);
+  let settled = false;
+  void p.then(() => (settled = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(settled, false, 'still connecting before t0');
+  clock.advance(1);
+  const r = await p;
+  assert.equal(r.outcome, 'timeout');
+  assert.equal(r.exitCode, 4);
+  assert.equal(r.errorCode, 'E_T0_TIMEOUT');
+  assert.match(r.diagnosis ?? '', /firewall/);
+  assert.equal(r.steps[0].ms, 3000);
+});
+
+test('probe: unreachable and DNS errors have their own outcomes', async () => {
+  const unreachable = () => {
+    const s = new PassThrough();
+    setImmediate(() => s.emit('error', Object.assign(new Error('connect EHOSTUNREACH 192.0.2.1:2404'), { code: 'EHOSTUNREACH' })));
+    return s;
+  };
+  const r = await probe({ target: { host: '192.0.2.1', port: 2404 }, t0: 1000, connect: unreachable });
+  assert.equal(r.outcome, 'unreachable');
+  assert.equal(r.exitCode, 5);
+  assert.match(r.diagnosis ?? '', /routing|route/);
+  const d = diagnoseConnectFailure(new ConnectFailure('tcp', 'ENOTFOUND', 'getaddrinfo ENOTFOUND rtu.example', 3), 1000);
+  assert.equal(d.outcome, 'dns');
+  const tlsv = diagnoseConnectFailure(new ConnectFailure('tls', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'tlsv1 alert protocol version', 3), 1000);
+  assert.match(tlsv.diagnosis, /version/);
+  const cipher = diagnoseConnectFailure(new ConnectFailure('tls', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'sslv3 alert handshake failure', 3), 1000);
+  assert.match(cipher.diagnosis, /cipher/);
+});
+
+test('probe: a working station passes every step and the interrogation counts its objects', async () => {
+  const st = await startFakeStation({ singlePoints: [1, 2, 3, 4, 5] });
+  try {
+    const r = await probe({ target: { host: LOOP, port: st.port }, t0: 2000, t1: 1000, interrogation: { ca: 1, timeout: 2000 } });
+    assert.equal(r.outcome, 'ok', r.diagnosis);
+    assert.equal(r.exitCode, 0);
+    assert.deepEqual(r.steps.map((s) => s.status), ['ok', 'ok', 'ok', 'ok']);
+    assert.equal(r.interrogation?.objects, 5);
+    assert.deepEqual(r.interrogation?.byType, { M_SP_NA_1: 5 });
+    const bad = await probe({ target: { host: LOOP, port: st.port }, t0: 2000, t1: 1000, interrogation: { ca: 9, timeout: 1000 } });
+    assert.equal(bad.outcome, 'interrogation-failed');
+    assert.equal(bad.exitCode, 11);
+    assert.match(bad.diagnosis ?? '', /common address 9 is unknown/);
+  } finally {
+    await st.close();
+  }
+});
+
+test('probe: TLS handshake details, and a certificate failure with its reason (exit 7)', async () => {
+  const pki = await createTestPki(mkdtempSync(join(tmpdir(), 'iec104-probe-pki-')));
+  const srv = await listenTcp(
+    { host: LOOP, port: 0, link: { role: 'controlled' }, tls: { cert: readFileSync(pki.leaves.server.cert), key: readFileSync(pki.leaves.server.key), ca: readFileSync(pki.ca.cert), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } },
+    (c) => {
+      c.bind({ asdu: () => {}, close: () => {} });
+    },
+  );
+  try {
+    const client = { cert: readFileSync(pki.leaves.client.cert), key: readFileSync(pki.leaves.client.key) };
+    const ok = await probe({ target: { host: LOOP, port: srv.port }, t0: 3000, t1: 1000, tls: { ...client, ca: readFileSync(pki.ca.cert) } });
+    assert.equal(ok.outcome, 'ok', ok.diagnosis);
+    const tlsStep = ok.steps.find((s) => s.step === 'tls');
+    assert.equal(tlsStep?.status, 'ok');
+    assert.match(ok.tls?.protocol ?? '', /^TLSv1\.[23]$/);
+    assert.ok(ok.tls?.peerSubject, 'the station certificate subject is reported');
+    assert.ok(ok.tls?.validTo);
+    const wrongCa = await probe({ target: { host: LOOP, port: srv.port }, t0: 3000, t1: 1000, tls: { ...client, ca: readFileSync(pki.otherCa.cert) } });
+    assert.equal(wrongCa.outcome, 'tls-failed');
+    assert.equal(wrongCa.exitCode, 7);
+    assert.match(wrongCa.diagnosis ?? '', /certificate/);
+    assert.deepEqual(wrongCa.steps.map((s) => [s.step, s.status]), [['connect', 'ok'], ['tls', 'failed'], ['startdt', 'skipped'], ['testfr', 'skipped']]);
+  } finally {
+    await srv.close();
+  }
+});
