@@ -179,6 +179,13 @@ export class EventQueue {
     if (!this.inFlightBatches.delete(b)) return;
     this.inFlightCount -= b.events.length;
     this.counters.sent -= b.events.length;
+    // usual case (the link refused the batch just taken): step back over it, O(1); copying the
+    // pending list on every refused send made a backlog quadratic.
+    const n = b.events.length;
+    if (this.head >= n && this.pendingList[this.head - n] === b.events[0]) {
+      this.head -= n;
+      return;
+    }
     this.unshift(b.events);
   }
 
@@ -205,6 +212,15 @@ export class EventQueue {
     this.counters.requeued += events.length;
     this.unshift(events);
     return events.length;
+  }
+
+  /**
+   * Every in-flight batch back to the head of pending, in order (events change connection: the new
+   * one must send them before anything newer). An acknowledgement that still arrives for such a
+   * batch is ignored; its events are sent again (at least once). Returns how many events.
+   */
+  requeueInFlight(): number {
+    return this.inFlightBatches.size === 0 ? 0 : this.requeue([...this.inFlightBatches]);
   }
 
   /** Remove pending events matching `pred` (e.g. reset of pending time-tagged information). Returns how many. */

@@ -254,30 +254,28 @@ export function defaultValue(kind: PointKind): StationPointValue {
  * Throws {@link PointError} with a message saying what was expected.
  */
 export function normalizeValue(kind: PointKind, v: unknown): StationPointValue {
-  const fail = (expected: string): never => {
-    throw new PointError(`expected ${expected} for a ${kind} point, got ${JSON.stringify(v)}`);
-  };
+  // no closure per call: this runs for every update
   switch (kind) {
     case 'single':
       if (typeof v === 'boolean') return v;
       if (v === 0 || v === 1) return v === 1;
-      return fail('a boolean');
+      return valueError(kind, v, 'a boolean');
     case 'double':
-      return isInt(v, 0, 3) ? v : fail('an integer 0..3 (1 OFF, 2 ON)');
+      return isInt(v, 0, 3) ? v : valueError(kind, v, 'an integer 0..3 (1 OFF, 2 ON)');
     case 'step': {
       if (isInt(v, -64, 63)) return { value: v, transient: false };
       if (isObj(v) && isInt(v.value, -64, 63)) return { value: v.value, transient: v.transient === true };
-      return fail('an integer -64..63 or {value, transient}');
+      return valueError(kind, v, 'an integer -64..63 or {value, transient}');
     }
     case 'bitstring':
-      return isInt(v, 0, 0xffffffff) ? v : fail('an integer 0..0xFFFFFFFF');
+      return isInt(v, 0, 0xffffffff) ? v : valueError(kind, v, 'an integer 0..0xFFFFFFFF');
     case 'normalized':
     case 'normalized-no-quality':
-      return typeof v === 'number' && Number.isFinite(v) && v >= -1 && v <= 1 ? v : fail('a number -1..+1');
+      return typeof v === 'number' && Number.isFinite(v) && v >= -1 && v <= 1 ? v : valueError(kind, v, 'a number -1..+1');
     case 'scaled':
-      return isInt(v, -32768, 32767) ? v : fail('an integer -32768..32767');
+      return isInt(v, -32768, 32767) ? v : valueError(kind, v, 'an integer -32768..32767');
     case 'float':
-      return typeof v === 'number' ? v : fail('a number');
+      return typeof v === 'number' ? v : valueError(kind, v, 'a number');
     case 'counter': {
       if (isInt(v, -2147483648, 2147483647)) return { value: v };
       if (isObj(v) && isInt(v.value, -2147483648, 2147483647)) {
@@ -287,23 +285,27 @@ export function normalizeValue(kind: PointKind, v: unknown): StationPointValue {
         if (v.invalid === true) c.invalid = true;
         return c;
       }
-      return fail('an int32 or {value, carry?, adjusted?, invalid?}');
+      return valueError(kind, v, 'an int32 or {value, carry?, adjusted?, invalid?}');
     }
     case 'packed-single':
-      return isObj(v) && isInt(v.status, 0, 0xffff) && isInt(v.changes, 0, 0xffff) ? { status: v.status, changes: v.changes } : fail('{status: 0..0xFFFF, changes: 0..0xFFFF}');
+      return isObj(v) && isInt(v.status, 0, 0xffff) && isInt(v.changes, 0, 0xffff) ? { status: v.status, changes: v.changes } : valueError(kind, v, '{status: 0..0xFFFF, changes: 0..0xFFFF}');
     case 'protection-event':
-      return isObj(v) && isInt(v.state, 0, 3) && isInt(v.elapsed ?? 0, 0, 0xffff) ? { state: v.state, elapsed: (v.elapsed as number | undefined) ?? 0 } : fail('{state: 0..3, elapsed: ms}');
+      return isObj(v) && isInt(v.state, 0, 3) && isInt(v.elapsed ?? 0, 0, 0xffff) ? { state: v.state, elapsed: (v.elapsed as number | undefined) ?? 0 } : valueError(kind, v, '{state: 0..3, elapsed: ms}');
     case 'protection-start': {
-      if (!isObj(v) || !isObj(v.events) || !isInt(v.duration ?? 0, 0, 0xffff)) return fail('{events: {gs, sl1, sl2, sl3, sie, srd}, duration: ms}');
+      if (!isObj(v) || !isObj(v.events) || !isInt(v.duration ?? 0, 0, 0xffff)) return valueError(kind, v, '{events: {gs, sl1, sl2, sl3, sie, srd}, duration: ms}');
       const e = v.events;
       return { events: { gs: e.gs === true, sl1: e.sl1 === true, sl2: e.sl2 === true, sl3: e.sl3 === true, sie: e.sie === true, srd: e.srd === true }, duration: (v.duration as number | undefined) ?? 0 };
     }
     case 'protection-output': {
-      if (!isObj(v) || !isObj(v.circuits) || !isInt(v.operating ?? 0, 0, 0xffff)) return fail('{circuits: {gc, cl1, cl2, cl3}, operating: ms}');
+      if (!isObj(v) || !isObj(v.circuits) || !isInt(v.operating ?? 0, 0, 0xffff)) return valueError(kind, v, '{circuits: {gc, cl1, cl2, cl3}, operating: ms}');
       const c = v.circuits;
       return { circuits: { gc: c.gc === true, cl1: c.cl1 === true, cl2: c.cl2 === true, cl3: c.cl3 === true }, operating: (v.operating as number | undefined) ?? 0 };
     }
   }
+}
+
+function valueError(kind: PointKind, v: unknown, expected: string): never {
+  throw new PointError(`expected ${expected} for a ${kind} point, got ${JSON.stringify(v)}`);
 }
 
 /** Check a quality object; returns a copy with only the known boolean bits. */

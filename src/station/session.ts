@@ -151,6 +151,9 @@ const INCOMING_CAUSES: Record<number, readonly number[]> = {
 };
 for (const t of [45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64]) INCOMING_CAUSES[t] = [6, 8];
 
+/** Events that may share one ASDU: same type, CA and cause. */
+const sameAsdu = (a: { typeId: number; ca: number; cot: number }, b: { typeId: number; ca: number; cot: number }): boolean => a.typeId === b.typeId && a.ca === b.ca && a.cot === b.cot;
+
 function copyObject(o: InformationObject): InformationObject {
   return { ...o };
 }
@@ -171,6 +174,8 @@ export class StationSession {
   private readonly background: OutItem[] = [];
   private pumping = false;
   private pumpAgain = false;
+  /** A send was refused (the link's `drain` is armed) and not drained since. */
+  private blocked = false;
   private started = false;
   private everStarted = false;
   private closed = false;
@@ -275,6 +280,7 @@ export class StationSession {
 
   /** Link `drain`. */
   onDrain(): void {
+    this.blocked = false;
     this.pump();
   }
 
@@ -330,6 +336,9 @@ export class StationSession {
   }
 
   private sendOne(link: StationLink): boolean {
+    // window still full after a refused send: the link's drain is armed, nothing to try (taking
+    // and putting back an event batch per raised event made a backlog cost O(events x window))
+    if (this.blocked && !link.canSend) return false;
     const q = this.host.queue;
     const serves = this.host.servesEvents(this);
     const head = this.responses[0];
@@ -338,7 +347,7 @@ export class StationSession {
       return this.transmit(link, head, undefined);
     }
     if (serves && q.pending > 0) {
-      const batch = q.take((a, b) => a.typeId === b.typeId && a.ca === b.ca && a.cot === b.cot, maxObjects(q.peek()!.typeId, false, this.host.codec));
+      const batch = q.take(sameAsdu, maxObjects(q.peek()!.typeId, false, this.host.codec));
       if (!batch) return false;
       const f = batch.events[0];
       const asdu: Asdu = { typeId: f.typeId, sq: false, cot: f.cot, negative: false, test: false, originator: 0, ca: f.ca, objects: batch.events.map((e) => e.object) };
@@ -352,6 +361,7 @@ export class StationSession {
       }
       if (!ok) {
         q.untake(batch);
+        this.blocked = true;
         return false;
       }
       this.counters.asduOut++;
@@ -377,6 +387,7 @@ export class StationSession {
       return true;
     }
     if (!ok) {
+      this.blocked = true;
       (item.asdu.cot === COT.PERIODIC || item.asdu.cot === COT.BACKGROUND ? this.background : this.responses).unshift(item);
       return false;
     }

@@ -475,6 +475,8 @@ export class ControlledStation implements SessionHost {
     if (this.consumer !== s) {
       if (this.consumer) this.log.log('info', 'station.events.takeover', `connection ${s.id} takes over event transmission from connection ${this.consumer.id}`, { from: this.consumer.id, to: s.id });
       this.consumer = s;
+      // events still unacknowledged on the previous connection (e.g. one that died silently) go first
+      this.queue.requeueInFlight();
     }
   }
 
@@ -498,6 +500,7 @@ export class ControlledStation implements SessionHost {
   private handOver(from: StationSession): void {
     const next = [...this.connections].reverse().find((x) => x !== from && x.isStarted && !x.isClosed);
     this.consumer = next;
+    if (next) this.queue.requeueInFlight();
     next?.pump();
   }
 

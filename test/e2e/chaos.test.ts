@@ -1,0 +1,246 @@
+/**
+ * Chaos: 100 000 numbered events (M_ME_NC_1, value = sequence number) raised on the station while
+ * the connection is killed at random moments — the socket destroyed on the master's or the
+ * station's side, seeded random, at random times and in the middle of received chunks — and the
+ * master reconnects by itself. Asserted: every event arrives at least once, and the numbers the
+ * master sees, after dropping re-sent duplicates of numbers already seen, are strictly increasing
+ * without gaps. The number of kills and duplicates is printed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import netModule from 'node:net';
+import type net from 'node:net';
+import type { Connector } from '../../src/master/connection.js';
+import { ControllingStation } from '../../src/master/master.js';
+import { tcpConnector } from '../../src/master/tcp.js';
+import { createStation } from '../../src/station/station.js';
+import { bindLink, connectTcp } from '../../src/transport/tcp-link.js';
+import { mulberry32 } from './helpers.js';
+
+const N = 100_000;
+const SEED = Number(process.env.CHAOS_SEED ?? 0x104);
+
+test(`chaos: ${N} events through random connection kills (seed ${SEED}): at least once, in order, no gaps`, async () => {
+  const rnd = mulberry32(SEED);
+  const station = createStation({
+    points: [{ ca: 1, ioa: 1, type: 13, eventType: 13 }],
+    endOfInitialization: 'none',
+    cyclicPeriodMs: 0,
+    eventQueue: { capacity: N + 10 },
+  });
+  const { port } = await station.listen({ host: '127.0.0.1', port: 0 });
+  // the station's accepted sockets (the server is internal to the station: reach it for the test)
+  const server = (station as unknown as { server: { server: net.Server } }).server.server;
+  let stationSocket: net.Socket | undefined;
+  server.on('connection', (s: net.Socket) => (stationSocket = s));
+
+  // tcpConnector, keeping the master's socket
+  let masterSocket: net.Socket | undefined;
+  const connector: Connector = async (ctx) => {
+    const socket = await connectTcp('127.0.0.1', port, { t0: ctx.timeout, clock: ctx.clock });
+    masterSocket = socket;
+    const { write: _write, ...events } = ctx.events;
+    return bindLink(socket, ctx.linkOptions, events);
+  };
+  const master = new ControllingStation({ connector, reconnect: { min: 1, max: 5, factor: 2, jitter: 0 } });
+
+  let last = -1; // highest number seen
+  let seen = 0; // distinct numbers seen
+  let duplicates = 0;
+  let frames = 0;
+  const errors: string[] = [];
+  let done!: () => void;
+  const allSeen = new Promise<void>((r) => (done = r));
+  const kills = { master: 0, station: 0, midChunk: 0 };
+  let killAfterValues = Infinity; // kill in the middle of a received chunk after so many more numbers
+
+  const kill = (side: 'master' | 'station'): void => {
+    const s = side === 'master' ? masterSocket : stationSocket;
+    if (!s || s.destroyed) return;
+    kills[side]++;
+    s.destroy();
+  };
+
+  master.on('asdu', (a) => {
+    if (a.typeId !== 13 || a.cot !== 3) return;
+    frames++;
+    for (const o of a.objects) {
+      const v = o.value as number;
+      if (v <= last) duplicates++;
+      else if (v === last + 1) {
+        last = v;
+        seen++;
+        if (--killAfterValues === 0) {
+          kills.midChunk++;
+          kill(rnd() < 0.5 ? 'master' : 'station');
+        }
+      } else if (errors.length < 10) {
+        errors.push(`got ${v} after ${last}: ${v - last - 1} missing`);
+        last = v;
+      }
+    }
+    if (last === N - 1) done();
+  });
+
+  // random kills in time, on either side, while the stream is running
+  let running = true;
+  const chaos = async (): Promise<void> => {
+    while (running) {
+      await new Promise((r) => setTimeout(r, 1 + rnd() * 8));
+      if (!running) break;
+      const x = rnd();
+      if (x < 0.4) kill('master');
+      else if (x < 0.8) kill('station');
+      else killAfterValues = 1 + Math.floor(rnd() * 3000);
+    }
+  };
+
+  // the producer raises events in bursts, whatever the connection state
+  let produced = 0;
+  const produce = async (): Promise<void> => {
+    while (produced < N) {
+      const burst = 1 + Math.floor(rnd() * 400);
+      for (let i = 0; i < burst && produced < N; i++) station.update(1, 1, produced++);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+
+  const started = performance.now();
+  try {
+    await master.connect();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`chaos run timed out: ${seen} of ${N} seen, last ${last}`)), 45_000).unref());
+    const chaosDone = chaos();
+    await Promise.race([Promise.all([produce(), allSeen]), timeout]);
+    running = false;
+    await chaosDone;
+    const ms = performance.now() - started;
+    const q = station.stats().queue;
+    const totalKills = kills.master + kills.station;
+    console.log(
+      `chaos seed ${SEED}: ${N} events in ${ms.toFixed(0)} ms, ${frames} ASDUs, ${totalKills} kills (master side ${kills.master}, station side ${kills.station}, ${kills.midChunk} mid-chunk), ` +
+        `${master.counters.connects} connections, ${duplicates} duplicates, requeued ${q.requeued}, dropped ${q.dropped}`,
+    );
+    assert.deepEqual(errors, [], 'no gap and no reordering');
+    assert.equal(seen, N, 'every event arrived');
+    assert.equal(last, N - 1);
+    assert.equal(q.dropped, 0);
+    assert.ok(totalKills >= 20, `the connection was killed often enough (${totalKills})`);
+    assert.ok(master.counters.connects >= totalKills / 2, 'the master reconnected');
+  } finally {
+    running = false;
+    await master.close();
+    await station.close();
+  }
+});
+
+/**
+ * Partition: the connection goes through a proxy; a kill cuts the master's leg and leaves the
+ * station's leg open and silent (as a network failure does), so the station still holds the old
+ * connection — started, with events in flight — when the master's new connection starts data
+ * transfer. The new connection must take over without a gap or reordering; the old one ends on
+ * the station's t1.
+ */
+test(`chaos with partitions: ${N / 2} events, new connections start while the station still holds the old one`, async () => {
+  const rnd = mulberry32(SEED + 1);
+  const M = N / 2;
+  const station = createStation({
+    points: [{ ca: 1, ioa: 1, type: 13, eventType: 13 }],
+    endOfInitialization: 'none',
+    cyclicPeriodMs: 0,
+    eventQueue: { capacity: M + 10 },
+    link: { t1: 300, t2: 100, t3: 10_000 },
+    maxConnections: 64,
+  });
+  const { port: stationPort } = await station.listen({ host: '127.0.0.1', port: 0 });
+  const legs = new Set<{ client: net.Socket; upstream: net.Socket; cut: boolean }>();
+  const proxy = netModule.createServer((client) => {
+    const upstream = netModule.connect(stationPort, '127.0.0.1');
+    const leg = { client, upstream, cut: false };
+    legs.add(leg);
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
+    client.on('data', (d) => void (leg.cut || upstream.write(d)));
+    upstream.on('data', (d) => void (leg.cut || client.write(d)));
+    client.on('close', () => {
+      if (!leg.cut) upstream.destroy();
+    });
+    upstream.on('close', () => {
+      legs.delete(leg);
+      client.destroy();
+    });
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxyPort = (proxy.address() as net.AddressInfo).port;
+  const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', proxyPort), reconnect: { min: 1, max: 5, factor: 2, jitter: 0 } });
+
+  let last = -1;
+  let seen = 0;
+  let duplicates = 0;
+  let partitions = 0;
+  let maxSessions = 0;
+  const errors: string[] = [];
+  let done!: () => void;
+  const allSeen = new Promise<void>((r) => (done = r));
+  master.on('asdu', (a) => {
+    if (a.typeId !== 13 || a.cot !== 3) return;
+    for (const o of a.objects) {
+      const v = o.value as number;
+      if (v <= last) duplicates++;
+      else if (v === last + 1) {
+        last = v;
+        seen++;
+      } else {
+        if (errors.length < 10) errors.push(`got ${v} after ${last}: ${v - last - 1} missing`);
+        last = v;
+      }
+    }
+    maxSessions = Math.max(maxSessions, station.sessions().length);
+    if (last === M - 1) done();
+  });
+  let running = true;
+  const chaos = async (): Promise<void> => {
+    while (running) {
+      await new Promise((r) => setTimeout(r, 2 + rnd() * 20));
+      const live = [...legs].filter((l) => !l.cut);
+      const leg = live[live.length - 1];
+      if (!running || !leg) continue;
+      leg.cut = true; // the station's leg stays open, silent
+      partitions++;
+      leg.client.destroy();
+    }
+  };
+  let produced = 0;
+  const produce = async (): Promise<void> => {
+    while (produced < M) {
+      const burst = 1 + Math.floor(rnd() * 400);
+      for (let i = 0; i < burst && produced < M; i++) station.update(1, 1, produced++);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+  const started = performance.now();
+  try {
+    await master.connect();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`partition run timed out: ${seen} of ${M} seen, last ${last}; ${errors.join('; ')}`)), 30_000).unref());
+    const chaosDone = chaos();
+    await Promise.race([Promise.all([produce(), allSeen]), timeout]);
+    running = false;
+    await chaosDone;
+    const q = station.stats().queue;
+    console.log(`partitions seed ${SEED + 1}: ${M} events in ${(performance.now() - started).toFixed(0)} ms, ${partitions} partitions, up to ${maxSessions} station connections at once, ${duplicates} duplicates, requeued ${q.requeued}`);
+    assert.deepEqual(errors, [], 'no gap and no reordering across takeovers');
+    assert.equal(seen, M);
+    assert.ok(partitions >= 10, `partitioned often enough (${partitions})`);
+    assert.ok(maxSessions >= 2, 'new connections started while the station still held an old one');
+  } finally {
+    running = false;
+    await master.close();
+    await station.close();
+    for (const l of legs) {
+      l.client.destroy();
+      l.upstream.destroy();
+    }
+    await new Promise<void>((r) => proxy.close(() => r()));
+  }
+});
