@@ -29,6 +29,11 @@ export const nullLogger: Logger = {
   },
 };
 
+/** Whether `l` discards everything (callers skip building messages for it on hot paths). */
+export function isNullLogger(l: Logger): boolean {
+  return l === nullLogger;
+}
+
 function jsonSafe(_k: string, v: unknown): unknown {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
   if (typeof v === 'bigint') return v.toString();

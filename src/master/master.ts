@@ -12,7 +12,7 @@ import { type CodecOptions, broadcastAddress, resolveOptions } from '../codec/op
 import { cp56FromDate } from '../codec/time.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
-import { type Logger, nullLogger } from '../log.js';
+import { type Logger, isNullLogger, nullLogger } from '../log.js';
 import { DEFAULT_LINK_PARAMETERS, type LinkCloseReason, type LinkEvents, type LinkParameters, type LinkSnapshot, type LinkState } from '../link/types.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { Channel } from './channel.js';
@@ -301,6 +301,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private readonly connector: Connector;
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** False when logs are discarded: hot paths then skip building messages. */
+  private readonly logOn: boolean;
   private readonly params: Partial<LinkParameters>;
   private readonly codec: CodecOptions;
   private readonly t0: number;
@@ -343,6 +345,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.connector = options.connector;
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? nullLogger).child({ component: 'master' });
+    this.logOn = !isNullLogger(this.log);
     this.params = { ...options.params };
     this.codec = resolveOptions(options.codec);
     this.t0 = options.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
@@ -723,7 +726,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
       p.confirmation = asdu;
       p.rtt.actCon = rtt;
       this._counters.confirmations++;
-      this.log.log('debug', 'master.confirmation', `confirmation after ${rtt} ms`, { request: p.key, rtt });
+      if (this.logOn) this.log.log('debug', 'master.confirmation', `confirmation after ${rtt} ms`, { request: p.key, rtt });
       if (p.until === 'actcon' || asdu.cot === COT.DEACTIVATION_CON) {
         this.finish(p, this.result(p));
         return;
@@ -737,7 +740,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     p.termination = asdu;
     p.rtt.actTerm = rtt;
     this._counters.terminations++;
-    this.log.log('debug', 'master.termination', `termination after ${rtt} ms`, { request: p.key, rtt });
+    if (this.logOn) this.log.log('debug', 'master.termination', `termination after ${rtt} ms`, { request: p.key, rtt });
     this.finish(p, this.result(p));
   }
 
@@ -807,7 +810,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
       p.state = 'queued';
       p.sentAt = undefined;
     }
-    if (ok) this.log.log('debug', 'master.sent', `sent ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}`, { request: p.key, step: p.step });
+    if (ok && this.logOn) this.log.log('debug', 'master.sent', `sent ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}`, { request: p.key, step: p.step });
     return ok;
   }
 
@@ -832,10 +835,14 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
       typeId, sq: false, cot, negative: false, test: opts.test ?? false, originator: this.originator, ca,
       objects: [{ ...object, ioa } as InformationObject],
     };
-    try {
-      encodeAsdu(asdu, this.codec);
-    } catch (e) {
-      return this.refuse('E_INVALID', `cannot build ${typeName(typeId)}: ${e instanceof CodecError ? e.message : String(e)}`);
+    // Validate by encoding, unless it goes to the link at once: the link encodes it and throws the
+    // same CodecError, which trySend turns into E_INVALID (saves one encode per request).
+    if (this.queue.length > 0 || !this.link || this.linkState !== 'started') {
+      try {
+        encodeAsdu(asdu, this.codec);
+      } catch (e) {
+        return this.refuse('E_INVALID', `cannot build ${typeName(typeId)}: ${e instanceof CodecError ? e.message : String(e)}`);
+      }
     }
     if (opts.signal?.aborted) return this.refuse('E_ABORTED', 'aborted before sending');
     if (!this.link || this.linkState !== 'started') return this.refuse('E_NOT_CONNECTED', `cannot send ${typeName(typeId)}: data transfer is not started (state ${this._state})`);

@@ -44,7 +44,23 @@ function extract(file: string): Example[] {
   return out;
 }
 
-const examples = walk(join(root, 'src')).flatMap(extract);
+/** ```ts blocks of README.md that import from 'iec104' (the library examples). */
+function readmeExamples(): Example[] {
+  const file = join(root, 'README.md');
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out: Example[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== '```ts') continue;
+    let k = i + 1;
+    while (k < lines.length && lines[k].trim() !== '```') k++;
+    const code = lines.slice(i + 1, k).join('\n');
+    if (code.includes("from 'iec104'")) out.push({ file, line: i + 2, code });
+    i = k;
+  }
+  return out;
+}
+
+const examples = [...walk(join(root, 'src')).flatMap(extract), ...readmeExamples()];
 const dir = mkdtempSync(join(tmpdir(), 'iec104-examples-'));
 
 test('the source has TSDoc examples', () => {
