@@ -6,10 +6,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, type TimerHandle, systemClock } from '../clock.js';
 import { type Logger, nullLogger } from '../log.js';
 import { Link } from '../link/link.js';
 import { DEFAULT_LINK_PARAMETERS, type LinkEvents, type LinkOptions } from '../link/types.js';
+import { type AddressAllowList, ConnectionGate, normalizeAddress } from './access-control.js';
+import type { AuditLog } from './audit-log.js';
+import { type AccessRefusalCode, type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents, type TlsSessionInfo, tlsSessionInfo } from './security-events.js';
+import type { TlsSecurity } from './tls-verify.js';
 
 /** Events of a bound link: those of {@link LinkEvents} except `write`, which goes to the stream. */
 export type StreamLinkEvents = Omit<LinkEvents, 'write'>;
@@ -257,6 +261,10 @@ export interface AcceptedConnection {
   socket: net.Socket;
   remoteAddress: string;
   remotePort: number;
+  /** TLS version and cipher, on a TLS listener. */
+  tls?: TlsSessionInfo;
+  /** The verified peer certificate, on a TLS listener (with `secure`). */
+  peer?: PeerCertificateInfo;
   /**
    * Bind the connection to a new link (options default to the server's `link` options). Call it
    * synchronously in the connection handler; a connection left unbound is closed.
@@ -273,9 +281,34 @@ export interface ListenTcpOptions {
   link: BindLinkOptions;
   /** TLS: accept TLS connections with these options. */
   tls?: tls.TlsOptions;
-  /** Refuse connections beyond this number (default unlimited). */
+  /**
+   * Refuse connections while this many are open (default unlimited). Counted at TCP accept, before
+   * any TLS handshake, including connections still in the handshake. Refusals: `E_ACCESS_LIMIT`.
+   */
   maxConnections?: number;
   logger?: Logger;
+  /**
+   * TLS with classified post-handshake verification, allow-list, CRL reload and session tracking
+   * (see {@link TlsSecurity}). Takes precedence over `tls`. The handshake is bounded by
+   * `secure.handshakeTimeout` on `clock` (`E_TLS_HANDSHAKE_TIMEOUT`).
+   */
+  secure?: TlsSecurity;
+  /** Source-address allow-list (CIDR, IPv4/IPv6; IPv4-mapped IPv6 handled). Others are refused at TCP accept (`E_ACCESS_SOURCE`). */
+  allow?: readonly string[] | AddressAllowList;
+  /**
+   * Close a connection whose link has not reached `started` (no STARTDT act received, or none sent)
+   * within this time in ms (`E_ACCESS_NO_STARTDT`). Default: the link's t0 (30 s) on a `secure`
+   * listener, off otherwise (plain listeners keep their former behaviour); 0 turns it off.
+   */
+  startTimeout?: number;
+  /** Called for every refused connection, and every connection closed for a security reason. */
+  onRefused?: (event: SecurityEvent) => void;
+  /** Called for every accepted connection (after TLS verification), before `onConnection`. */
+  onAccepted?: (conn: AcceptedConnection) => void;
+  /** Audit log: every accepted/refused connection and every STARTDT/STOPDT of this listener. */
+  audit?: AuditLog;
+  /** Clock of the handshake and start time-outs (default: `link.clock`, else the system clock). */
+  clock?: Clock;
 }
 
 /** A listening server whose connections are bound to links. */
@@ -285,12 +318,25 @@ export interface TcpLinkServer {
   port: number;
   /** Links of open connections. */
   readonly links: ReadonlySet<Link>;
+  /** Refusals of this listener, logged and counted (shared with `secure.events` when given). */
+  readonly security: SecurityEvents;
+  /** The TLS server the accepted sockets are handed to (TLS listeners only; not itself listening). */
+  readonly tlsServer?: tls.Server;
   /** Stop listening and close every link (`E_LOCAL`). */
   close(): Promise<void>;
 }
 
+function endpointsOfSocket(s: net.Socket): ConnectionEndpoints {
+  const n = normalizeAddress(s.remoteAddress ?? '');
+  return { remoteAddress: n?.address ?? s.remoteAddress ?? '', remotePort: s.remotePort ?? 0, localPort: s.localPort ?? 0 };
+}
+
 /**
  * Listen for TCP (or TLS) connections; `onConnection` binds each with `conn.bind(events)`.
+ *
+ * Order of checks for each connection: source allow-list and `maxConnections` at TCP accept (no
+ * TLS byte is exchanged with a refused address), then the TLS handshake (bounded), then the peer
+ * verification of `secure`, then `onConnection`; then the start time-out until STARTDT.
  *
  * @example
  * ```ts
@@ -307,33 +353,81 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
   const log = (opts.logger ?? nullLogger).child({ listener: `${opts.host ?? '*'}:${opts.port ?? 2404}` });
   const links = new Set<Link>();
   const sockets = new Set<net.Socket>();
-  const handle = (socket: net.Socket): void => {
+  const raws = new Set<net.Socket>();
+  const clock = opts.clock ?? opts.link.clock ?? systemClock;
+  const secure = opts.secure;
+  const events = secure?.events ?? new SecurityEvents(log);
+  const gate = new ConnectionGate({ allow: opts.allow, maxConnections: opts.maxConnections });
+  const startTimeout = opts.startTimeout ?? (secure ? (opts.link.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0) : 0);
+
+  const report = (ev: SecurityEvent): void => {
+    try {
+      opts.onRefused?.(ev);
+    } catch (e) {
+      log.log('error', 'tcp.refused_handler_error', `onRefused threw: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    opts.audit?.security(ev);
+  };
+  const refuseAccess = (code: AccessRefusalCode, reason: string, ep: ConnectionEndpoints, action: 'refused' | 'closed'): void => {
+    const ev: SecurityEvent = { code, reason, side: 'server', action, ...ep };
+    events.record(ev);
+    report(ev);
+  };
+
+  const handle = (socket: net.Socket, ep: ConnectionEndpoints, verdict?: { tls?: TlsSessionInfo; peer?: PeerCertificateInfo }): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    if (opts.maxConnections !== undefined && links.size >= opts.maxConnections) {
-      log.log('warn', 'tcp.refused', 'connection refused: maxConnections reached', { peer: describePeer(socket), max: opts.maxConnections });
-      socket.destroy();
-      return;
-    }
     let link: Link | undefined;
     const conn: AcceptedConnection = {
       socket,
       remoteAddress: socket.remoteAddress ?? '',
       remotePort: socket.remotePort ?? 0,
+      ...(verdict?.tls ? { tls: verdict.tls } : {}),
+      ...(verdict?.peer ? { peer: verdict.peer } : {}),
       bind(events, options) {
         if (link) throw new Error('connection already bound');
+        let started = false;
+        let startTimer: TimerHandle | undefined;
         const l = bindLink(socket, { ...opts.link, ...options }, {
           ...events,
+          stateChange(state, previous) {
+            if (state === 'started') {
+              started = true;
+              clock.clearTimeout(startTimer);
+            }
+            if (opts.audit && (state === 'started' || (state === 'stopped' && (previous === 'started' || previous === 'stopping')))) {
+              opts.audit.link({ ...ep, event: state === 'started' ? 'STARTDT' : 'STOPDT', state, ...(verdict?.peer ? { peerSubject: verdict.peer.subject } : {}) });
+            }
+            events.stateChange?.(state, previous);
+          },
           close(reason, unacknowledged) {
+            clock.clearTimeout(startTimer);
             links.delete(l);
             events.close(reason, unacknowledged);
           },
         });
         link = l;
-        if (l.state !== 'closed') links.add(l);
+        if (l.state !== 'closed') {
+          links.add(l);
+          if (startTimeout > 0) {
+            startTimer = clock.setTimeout(() => {
+              if (started || l.state === 'closed') return;
+              refuseAccess('E_ACCESS_NO_STARTDT', `no STARTDT within ${startTimeout} ms: connection closed`, ep, 'closed');
+              l.close({ code: 'E_LOCAL', message: `no STARTDT within startTimeout (${startTimeout} ms)` });
+            }, startTimeout);
+          }
+        }
         return l;
       },
     };
+    if (opts.onAccepted || opts.audit) {
+      try {
+        opts.onAccepted?.(conn);
+      } catch (e) {
+        log.log('error', 'tcp.accepted_handler_error', `onAccepted threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      opts.audit?.connection({ outcome: 'accepted', side: 'server', ...ep, ...(verdict?.tls ? { tls: verdict.tls } : {}), ...(verdict?.peer ? { peer: verdict.peer } : {}) });
+    }
     try {
       onConnection(conn);
     } catch (e) {
@@ -344,8 +438,81 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
       log.log('info', 'tcp.unbound', 'connection not bound by the handler: closed', { peer: describePeer(socket) });
       socket.destroy();
     }
+    if (secure && link && link.state !== 'closed') {
+      const l: Link = link;
+      secure.track(socket as tls.TLSSocket, 'server', (message, ev) => {
+        if (ev) report(ev);
+        l.close({ code: 'E_LOCAL', message });
+        socket.destroy();
+      });
+    }
   };
-  const server = opts.tls ? tls.createServer(opts.tls, handle) : net.createServer(handle);
+
+  // TLS: sockets are accepted by the net server (gate first), then handed to a tls.Server.
+  const tlsServer = secure ? secure.createServer() : opts.tls ? tls.createServer(opts.tls) : undefined;
+  type Pending = { ep: ConnectionEndpoints; timer?: TimerHandle; timedOut: boolean };
+  const pending = new Map<net.Socket, Pending>();
+  // A TLSSocket made by a tls.Server keeps its raw socket in `_parent` (Node internal, stable since
+  // v0.x); the raw socket's endpoints are used because a destroyed socket has none.
+  const rawOf = (ts: tls.TLSSocket): net.Socket | undefined => (ts as tls.TLSSocket & { _parent?: net.Socket })._parent;
+  if (tlsServer) {
+    tlsServer.on('secureConnection', (ts: tls.TLSSocket) => {
+      const raw = rawOf(ts);
+      const p = raw && pending.get(raw);
+      if (raw) pending.delete(raw);
+      if (p) clock.clearTimeout(p.timer);
+      const ep = p?.ep ?? endpointsOfSocket(ts);
+      if (!secure) return handle(ts, ep, { tls: tlsSessionInfo(ts) });
+      const v = secure.verify(ts, 'server');
+      if (!v.ok) {
+        ts.destroy();
+        report(secure.refuse(v, ep, 'server'));
+        return;
+      }
+      handle(ts, ep, v);
+    });
+    tlsServer.on('tlsClientError', (err: Error, ts: tls.TLSSocket) => {
+      const raw = rawOf(ts);
+      const p = raw && pending.get(raw);
+      if (raw) pending.delete(raw);
+      if (p) clock.clearTimeout(p.timer);
+      if (p?.timedOut) return;
+      const ep = p?.ep ?? endpointsOfSocket(ts);
+      if (secure) report(secure.refuse(secure.classify(err), ep, 'server'));
+      else log.log('warn', 'tls.client_error', err.message, { ...ep, code: (err as NodeJS.ErrnoException).code });
+    });
+  }
+
+  const onRaw = (raw: net.Socket): void => {
+    const ep = endpointsOfSocket(raw);
+    const refusal = gate.check(ep.remoteAddress, raws.size);
+    if (refusal) {
+      log.log('warn', 'tcp.refused', `connection refused: ${refusal.reason}`, { peer: describePeer(raw), code: refusal.code, max: opts.maxConnections });
+      raw.destroy();
+      refuseAccess(refusal.code, refusal.reason, ep, 'refused');
+      return;
+    }
+    raws.add(raw);
+    raw.once('close', () => raws.delete(raw));
+    if (!tlsServer) return handle(raw, ep);
+    const entry: Pending = { ep, timedOut: false };
+    pending.set(raw, entry);
+    raw.once('close', () => {
+      clock.clearTimeout(entry.timer);
+      // kept until tlsClientError/secureConnection looked it up (they may follow the close)
+      setImmediate(() => pending.delete(raw));
+    });
+    if (secure) {
+      entry.timer = clock.setTimeout(() => {
+        if (pending.get(raw) !== entry) return;
+        entry.timedOut = true;
+        report(secure.refuse({ code: 'E_TLS_HANDSHAKE_TIMEOUT', reason: `TLS handshake not finished within ${secure.handshakeTimeout} ms` }, ep, 'server'));
+        raw.destroy();
+      }, secure.handshakeTimeout);
+    }
+    tlsServer.emit('connection', raw);
+  };
+  const server = net.createServer(onRaw);
   return new Promise<TcpLinkServer>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 2404, opts.host, () => {
@@ -358,10 +525,16 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
         server,
         port,
         links,
+        security: events,
+        ...(tlsServer ? { tlsServer } : {}),
         close: () =>
           new Promise<void>((res) => {
             for (const l of [...links]) l.close('server closing');
             for (const s of sockets) s.destroy();
+            for (const s of raws) s.destroy();
+            for (const p of pending.values()) clock.clearTimeout(p.timer);
+            pending.clear();
+            if (tlsServer && secure) secure.detach(tlsServer);
             server.close(() => res());
           }),
       });

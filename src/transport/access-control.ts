@@ -1,0 +1,155 @@
+/**
+ * Access control at the transport level: a source-address allow-list (IPv4/IPv6 CIDR, IPv4-mapped
+ * IPv6 addresses handled as IPv4), a maximum number of open connections, and the "no STARTDT"
+ * time-out. {@link ConnectionGate} bundles them; `listenTcp` applies it to every TCP connection
+ * before any TLS handshake (options `allow`, `maxConnections`, `startTimeout`, `onRefused`).
+ */
+import net from 'node:net';
+import type { AccessRefusalCode } from './security-events.js';
+
+/** An invalid allow-list rule. */
+export class AccessRuleError extends Error {
+  override readonly name = 'AccessRuleError';
+  readonly code = 'E_ACCESS_RULE' as const;
+  constructor(
+    readonly rule: string,
+    message: string,
+  ) {
+    super(`allow rule '${rule}': ${message}`);
+  }
+}
+
+/**
+ * Normalise an address: strip a zone (`%eth0`), turn IPv4-mapped IPv6 (`::ffff:10.0.0.1`,
+ * `::ffff:a00:1`) into IPv4. Returns the address and its family, or undefined if it is not an IP.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { normalizeAddress } from 'iec104';
+ * assert.deepEqual(normalizeAddress('::ffff:127.0.0.1'), { address: '127.0.0.1', family: 'ipv4' });
+ * assert.deepEqual(normalizeAddress('::ffff:7f00:1'), { address: '127.0.0.1', family: 'ipv4' });
+ * assert.equal(normalizeAddress('not-an-ip'), undefined);
+ * ```
+ */
+export function normalizeAddress(addr: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
+  const a = addr.replace(/%.*$/, '').replace(/^\[|\]$/g, '');
+  const kind = net.isIP(a);
+  if (kind === 4) return { address: a, family: 'ipv4' };
+  if (kind !== 6) return undefined;
+  const lower = a.toLowerCase();
+  const dotted = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower) ?? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (dotted && net.isIPv4(dotted[1])) return { address: dotted[1], family: 'ipv4' };
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
+  if (hex) {
+    const hi = parseInt(hex[1], 16);
+    const lo = parseInt(hex[2], 16);
+    return { address: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, family: 'ipv4' };
+  }
+  return { address: a, family: 'ipv6' };
+}
+
+/**
+ * A source-address allow-list of CIDR rules (`10.0.0.0/8`, `192.168.1.7`, `fd00::/8`, `::1`,
+ * `::ffff:10.0.0.0/104` = `10.0.0.0/8`). An empty list allows nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { AddressAllowList } from 'iec104';
+ * const allow = new AddressAllowList(['10.0.0.0/8', 'fd00::/8']);
+ * assert.equal(allow.has('10.1.2.3'), true);
+ * assert.equal(allow.has('::ffff:10.1.2.3'), true);
+ * assert.equal(allow.has('127.0.0.1'), false);
+ * assert.equal(allow.has('fd12::1'), true);
+ * ```
+ */
+export class AddressAllowList {
+  private readonly list = new net.BlockList();
+  /** The rules as given. */
+  readonly rules: readonly string[];
+
+  constructor(rules: readonly string[]) {
+    this.rules = [...rules];
+    for (const rule of rules) {
+      const [addrPart, prefixPart, extra] = rule.trim().split('/');
+      if (extra !== undefined) throw new AccessRuleError(rule, 'more than one /');
+      const raw = addrPart.replace(/%.*$/, '');
+      const kind = net.isIP(raw);
+      if (kind === 0) throw new AccessRuleError(rule, 'not an IPv4 or IPv6 address');
+      const max = kind === 4 ? 32 : 128;
+      let prefix = max;
+      if (prefixPart !== undefined) {
+        if (!/^\d{1,3}$/.test(prefixPart) || Number(prefixPart) > max) throw new AccessRuleError(rule, `prefix must be 0..${max}`);
+        prefix = Number(prefixPart);
+      }
+      const n = normalizeAddress(raw)!;
+      if (kind === 6 && n.family === 'ipv4') {
+        // ::ffff:a.b.c.d/p (p >= 96) is the IPv4 rule a.b.c.d/(p-96)
+        if (prefix < 96) throw new AccessRuleError(rule, 'an IPv4-mapped rule needs a prefix of at least 96');
+        this.list.addSubnet(n.address, prefix - 96, 'ipv4');
+      } else {
+        this.list.addSubnet(n.address, prefix, n.family);
+      }
+    }
+  }
+
+  /** Whether `address` (IPv4, IPv6, IPv4-mapped IPv6) matches a rule. */
+  has(address: string): boolean {
+    const n = normalizeAddress(address);
+    if (!n) return false;
+    return this.list.check(n.address, n.family);
+  }
+}
+
+/** Options of {@link ConnectionGate} (the same names as on `listenTcp`). */
+export interface AccessControlOptions {
+  /** Source-address allow-list (CIDR rules); default: every address. */
+  allow?: readonly string[] | AddressAllowList;
+  /** Refuse connections while this many are open (counting those still in the TLS handshake). */
+  maxConnections?: number;
+}
+
+/** A refusal of the gate. */
+export interface GateRefusal {
+  code: AccessRefusalCode;
+  reason: string;
+}
+
+/**
+ * Decides whether a new TCP connection may proceed (before any TLS byte): address allow-list, then
+ * connection limit.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { ConnectionGate } from 'iec104';
+ * const gate = new ConnectionGate({ allow: ['192.168.0.0/16'], maxConnections: 2 });
+ * assert.equal(gate.check('192.168.1.10', 0), undefined);
+ * assert.equal(gate.check('192.168.1.10', 2)?.code, 'E_ACCESS_LIMIT');
+ * assert.equal(gate.check('10.0.0.1', 0)?.code, 'E_ACCESS_SOURCE');
+ * ```
+ */
+export class ConnectionGate {
+  private readonly allow?: AddressAllowList;
+  private readonly max?: number;
+
+  constructor(opts: AccessControlOptions) {
+    if (opts.allow !== undefined) this.allow = opts.allow instanceof AddressAllowList ? opts.allow : new AddressAllowList(opts.allow);
+    if (opts.maxConnections !== undefined) {
+      if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 0) throw new RangeError(`maxConnections must be a non-negative integer, got ${opts.maxConnections}`);
+      this.max = opts.maxConnections;
+    }
+  }
+
+  /** Refusal for a connection from `remoteAddress` while `open` connections are open, or undefined to admit. */
+  check(remoteAddress: string, open: number): GateRefusal | undefined {
+    if (this.allow && !this.allow.has(remoteAddress)) {
+      return { code: 'E_ACCESS_SOURCE', reason: `source address ${remoteAddress} is not on the allow-list` };
+    }
+    if (this.max !== undefined && open >= this.max) {
+      return { code: 'E_ACCESS_LIMIT', reason: `connection limit reached (${open} of maxConnections ${this.max} open)` };
+    }
+    return undefined;
+  }
+}
