@@ -13,7 +13,7 @@
 import { decodeApdu, type Apdu } from '../codec/apdu.js';
 import type { CodecError } from '../codec/errors.js';
 import { ApduSplitter } from '../codec/frame-splitter.js';
-import { apduToJson, type ApduJson } from '../codec/json-view.js';
+import { apduJsonText, apduToJson, type ApduJson } from '../codec/json-view.js';
 import { octetsToHex } from '../codec/explain.js';
 import { type CodecOptions, IEC104_OPTIONS, resolveOptions } from '../codec/options.js';
 import { typeInfo } from '../codec/type-table.js';
@@ -41,6 +41,8 @@ export interface ApduRecord {
   frame: number;
   /** Time of that frame, ISO 8601 UTC with the capture's precision (µs or ns). */
   ts: string;
+  /** The same time as epoch milliseconds (fractional; sub-µs digits may round). */
+  tsMs: number;
   /** Sender `ip:port`. */
   src: string;
   /** Receiver `ip:port`. */
@@ -117,12 +119,20 @@ export interface AnalyzeOptions {
 
 /** Callbacks of a {@link CaptureAnalyzer}. */
 export interface AnalyzeHandlers {
-  /** One APDU. */
-  record?(r: ApduRecord): void;
+  /**
+   * One APDU. `octets` are the APDU's bytes as sent; they are only valid during the call (the
+   * splitter's buffer is reused): copy them to keep them.
+   */
+  record?(r: ApduRecord, octets: Uint8Array): void;
   /** A problem in the file, a packet or a stream. */
   issue?(i: CaptureIssue): void;
   /** A flow's kind was decided (iec104, tls or other). */
   flow?(f: FlowInfo): void;
+  /**
+   * A TCP connection of a flow ended: FIN seen in both directions, a RST, or a SYN that starts a
+   * new connection on the same addresses and ports (the flow index is then reused).
+   */
+  flowEnd?(f: FlowInfo, reason: 'fin' | 'rst' | 'syn'): void;
 }
 
 /** Totals after (or during) an analysis. */
@@ -163,6 +173,8 @@ class Flow {
   /** Direction index (0: a→b, 1: b→a) in which the station sends. */
   stationDir: 0 | 1 | undefined;
   closed: [boolean, boolean] = [false, false];
+  /** Directions ended by FIN since the connection began. */
+  finned: [boolean, boolean] = [false, false];
   /** Key (IPv4: ip*65536+port; IPv6: hex/port) of side a. */
   aKey: number | string = 0;
   constructor(info: FlowInfo) {
@@ -437,6 +449,13 @@ export class CaptureAnalyzer {
       },
       end: (meta, reason) => {
         if (f.splitters) this.dropPartial(f, dir, meta, reason === 'eof' ? 'the end of the capture' : reason === 'fin' ? 'FIN' : reason === 'rst' ? 'RST' : 'a new SYN');
+        if (reason === 'eof') return;
+        if (reason === 'fin') {
+          f.finned[dir] = true;
+          if (!f.finned[1 - dir]) return;
+        }
+        f.finned = [false, false];
+        if (f.info.kind === 'iec104') this.h.flowEnd?.(this.snapshot(f), reason);
       },
     };
   }
@@ -545,6 +564,7 @@ export class CaptureAnalyzer {
       this.tsFrame = meta.frame;
       this.lastTsMeta = meta;
       this.tsText = formatPacketTime(meta);
+      this.tsMs = meta.tsSec * 1000 + meta.tsNsec / 1e6;
     }
     const res = decodeApdu(bytes, this.codec);
     const c = this.counts;
@@ -559,14 +579,16 @@ export class CaptureAnalyzer {
       c.apdus[a.apci.format]++;
       if (a.asdu !== undefined) c.types[a.asdu.typeId] = (c.types[a.asdu.typeId] ?? 0) + 1;
       else if (a.apci.format === 'U') c.uFunctions[a.apci.uFunction] = (c.uFunctions[a.apci.uFunction] ?? 0) + 1;
-      this.h.record?.({ frame: meta.frame, ts: this.tsText, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, apdu: a, from, to });
+      this.h.record?.({ frame: meta.frame, ts: this.tsText, tsMs: this.tsMs, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, apdu: a, from, to }, bytes);
     } else {
       info.decodeErrors++;
       c.decodeErrors[res.error.code] = (c.decodeErrors[res.error.code] ?? 0) + 1;
-      this.h.record?.({ frame: meta.frame, ts: this.tsText, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, error: res.error, raw: bytes.slice(), from, to });
+      const raw = bytes.slice();
+      this.h.record?.({ frame: meta.frame, ts: this.tsText, tsMs: this.tsMs, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, error: res.error, raw, from, to }, raw);
     }
   }
   private lastTsMeta: SegmentMeta | undefined;
+  private tsMs = 0;
 
   private dirOf(f: Flow, dir: number): ApduDirection | undefined {
     if (f.stationDir === undefined) return undefined;
@@ -583,6 +605,21 @@ export function recordToJson(r: ApduRecord): ApduRecordJson {
     if (r.raw) o.raw = octetsToHex(r.raw);
   }
   return o;
+}
+
+/**
+ * The JSON text of a record: the same string as `JSON.stringify(recordToJson(r))`, written
+ * directly (the `iec104 analyze --json` hot path).
+ */
+export function recordJsonText(r: ApduRecord): string {
+  const dir = r.direction === undefined ? 'null' : r.direction === 'master→station' ? '"master→station"' : '"station→master"';
+  let t = `{"frame":${r.frame},"ts":${JSON.stringify(r.ts)},"src":${JSON.stringify(r.src)},"dst":${JSON.stringify(r.dst)},"direction":${dir},"flow":${r.flow}`;
+  if (r.apdu) t += `,"apdu":${apduJsonText(r.apdu)}`;
+  if (r.error) {
+    t += `,"error":${JSON.stringify(r.error.toJSON())}`;
+    if (r.raw) t += `,"raw":"${octetsToHex(r.raw)}"`;
+  }
+  return t + '}';
 }
 
 /** Everything an analysis produced, collected in memory (convenient for tests and small files). */

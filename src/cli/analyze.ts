@@ -2,14 +2,20 @@
  * `iec104 analyze`: read a pcap / pcapng capture (file or stdin), reassemble TCP, and print one
  * line (or JSON object) per IEC 104 APDU, then a summary.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
-import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo, recordToJson } from '../capture/analyze.js';
+import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo, recordJsonText } from '../capture/analyze.js';
 import { compileFilter, FilterSyntaxError, type RecordFilter } from '../capture/filter.js';
 import type { CaptureIssue } from '../capture/issues.js';
+import type { CommandRecord, CommandStats, Percentiles } from '../monitor/commands.js';
+import { Detector, type DetectorOptions } from '../monitor/detector.js';
+import { observedFromRecord } from '../monitor/from-capture.js';
+import { type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
+import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
 
 const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ...] [options]
@@ -22,10 +28,29 @@ IEC 104 is recognised on port 2404 and the --port ports, and on any other port w
 first bytes of a direction are valid APDUs. Port 19998 (IEC 62351-3, TLS) is shown as an
 encrypted flow with what its ClientHello / ServerHello reveal.
 
+Every APDU also goes through the passive monitor (validity, link shadowing, behavioural
+rules, and with --policy the policy and baseline): alerts are printed in capture order
+among the APDUs, and the summary adds the inventory, command statistics and alert counts.
+
 options:
   --json              one JSON object per APDU on stdout:
                       {frame, ts, src, dst, direction, flow, apdu:{apci, asdu}} or
-                      {frame, ts, src, dst, direction, flow, error:{...}, raw}
+                      {frame, ts, src, dst, direction, flow, error:{...}, raw},
+                      alert objects {kind:"alert", rule, severity, ...} in capture order,
+                      then one {kind:"summary", capture, alerts, inventory, commands}
+  --policy FILE       enforce a policy and/or baseline (YAML, e.g. from 'iec104 learn')
+  --alerts            print only the alerts, one JSON object a line
+  --inventory         print only the inventory (endpoints and roles, CAs, IOA map,
+                      interrogation / clock-sync periods, TESTFR, masters per station);
+                      with --json as one {kind:"inventory"} object
+  --commands          print only the commands (outcome, latencies) and per station and
+                      type the outcome counts and latency percentiles; with --json one
+                      {kind:"command"} object a line and {kind:"command-stats"} objects
+  --fail-on SEVERITY  exit 4 when an alert of this severity or higher was raised
+                      (low, medium, high, critical)
+  --disable RULE      silence a rule id or prefix ending in '.' or '-' (repeatable)
+  --no-monitor        decode only: no alerts, inventory or command tracking
+  --progress          show progress on stderr (default: when stderr is a terminal)
   --filter EXPR       only APDUs matching a Wireshark-style expression, e.g.
                       'iec60870_asdu.typeid == 45 && ip.src == 10.0.0.0/8'
                       fields: frame.number ip.src ip.dst ip.addr tcp.port tcp.srcport
@@ -55,9 +80,11 @@ analysis goes on after each.
 
 exit codes:
   0  the capture was read (APDUs that did not decode do not count)
-  1  the input could not be read, or is not a pcap / pcapng file
-  2  usage error (unknown option, bad value, bad filter expression)
-  3  the capture file is damaged (truncated or bad records); what could be read was analysed`;
+  1  the input could not be read, or is not a pcap / pcapng file (or the policy file
+     could not be read)
+  2  usage error (unknown option, bad value, bad filter expression, invalid policy)
+  3  the capture file is damaged (truncated or bad records); what could be read was analysed
+  4  alerts at or above --fail-on were raised (takes precedence over 3)`;
 
 /** Where the command reads and writes. */
 export interface AnalyzeIo {
@@ -65,7 +92,15 @@ export interface AnalyzeIo {
   stderr: { write(s: string): unknown };
   /** Open the capture (`-` is standard input). */
   open(path: string): AsyncIterable<Uint8Array>;
+  /** Read a policy file (default: `readFileSync(path, 'utf8')`). */
+  readText?(path: string): string;
+  /** Show progress on stderr (default false; the CLI sets it when stderr is a terminal). */
+  progress?: boolean;
+  /** Clock for the progress display (ms; default `performance.now`). */
+  now?(): number;
 }
+
+const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 
 interface Parsed {
   file: string;
@@ -77,10 +112,18 @@ interface Parsed {
   codec: Partial<CodecOptions>;
   summary: boolean;
   maxIssues: number;
+  monitor: boolean;
+  policyFile?: string;
+  alertsOnly: boolean;
+  inventory: boolean;
+  commands: boolean;
+  failOn?: Severity;
+  disabled: string[];
+  progress?: boolean;
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20 };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [] };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -98,6 +141,42 @@ function parseArgs(argv: string[]): Parsed | string {
       case '--no-summary':
         p.summary = false;
         break;
+      case '--no-monitor':
+        p.monitor = false;
+        break;
+      case '--alerts':
+        p.alertsOnly = true;
+        break;
+      case '--inventory':
+        p.inventory = true;
+        break;
+      case '--commands':
+        p.commands = true;
+        break;
+      case '--progress':
+        p.progress = true;
+        break;
+      case '--no-progress':
+        p.progress = false;
+        break;
+      case '--policy': {
+        const f = argv[++i];
+        if (f === undefined) return '--policy needs a file';
+        p.policyFile = f;
+        break;
+      }
+      case '--disable': {
+        const r = argv[++i];
+        if (r === undefined || r === '') return '--disable needs a rule id or prefix';
+        p.disabled.push(r);
+        break;
+      }
+      case '--fail-on': {
+        const v = argv[++i];
+        if (v === undefined || !(SEVERITIES as readonly string[]).includes(v)) return `--fail-on needs one of ${SEVERITIES.join(', ')}, got '${v ?? ''}'`;
+        p.failOn = v as Severity;
+        break;
+      }
       case '--filter': {
         const e = argv[++i];
         if (e === undefined) return '--filter needs an expression';
@@ -143,6 +222,7 @@ function parseArgs(argv: string[]): Parsed | string {
   }
   if (files.length !== 1) return files.length === 0 ? 'a capture file (or - for standard input) is needed' : 'only one capture file can be analysed at a time';
   p.file = files[0];
+  if (!p.monitor && (p.policyFile || p.alertsOnly || p.inventory || p.commands || p.failOn)) return '--no-monitor cannot be combined with --policy, --alerts, --inventory, --commands or --fail-on';
   return p;
 }
 
@@ -210,6 +290,124 @@ function issueLine(i: CaptureIssue): string {
   return `iec104 analyze: ${i.severity} ${i.code}${loc.length ? ` (${loc.join(', ')})` : ''}: ${i.message}\n`;
 }
 
+/** One line for an alert in the human output. */
+export function formatAlertLine(a: Alert): string {
+  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}`;
+}
+
+function ms(v: number | undefined): string {
+  return v === undefined ? '-' : `${Math.round(v * 10) / 10} ms`;
+}
+
+/** One line for a tracked command in the human output. */
+export function formatCommandLine(c: CommandRecord): string {
+  const sel = c.select === true ? ' select' : c.select === false ? ' execute' : '';
+  return `${String(c.frame).padStart(8)} ${c.source} → ${c.station} ${c.typeName}${sel} ca=${c.ca} ioa=${c.ioa} value=${JSON.stringify(c.value)} ${c.outcome}${c.negativeCause ? ` (${c.negativeCause})` : ''} actcon ${ms(c.conLatencyMs)} actterm ${ms(c.termLatencyMs)}`;
+}
+
+function pct(p: Percentiles | null): string {
+  if (!p) return '-';
+  const f = (x: number): string => String(Math.round(x * 10) / 10);
+  return `p50 ${f(p.p50)} p90 ${f(p.p90)} p99 ${f(p.p99)} max ${f(p.max)} ms (n=${p.count})`;
+}
+
+/** Text of the command statistics (per station and type). */
+export function formatCommandStats(stats: readonly CommandStats[]): string {
+  if (stats.length === 0) return 'commands: none';
+  const lines = ['commands (per station and type):'];
+  for (const s of stats) {
+    lines.push(`  ${s.station} ${s.typeName}: ${s.count} (positive ${s.positive}, negative ${s.negative}, no answer ${s.noAnswer})  actcon ${pct(s.actCon)}  actterm ${pct(s.actTerm)}`);
+  }
+  return lines.join('\n');
+}
+
+/** Text of the alert counts. */
+export function formatAlertCounts(counts: Record<string, number>, bySeverity: Record<Severity, number>): string {
+  const e = Object.entries(counts);
+  if (e.length === 0) return 'alerts: none';
+  const total = e.reduce((n, [, c]) => n + c, 0);
+  return `alerts: ${total} (${SEVERITIES.filter((x) => bySeverity[x]).map((x) => `${x} ${bySeverity[x]}`).join(', ')}): ${e.map(([r, n]) => `${r} ${n}`).join(', ')}`;
+}
+
+/** The final `{kind:"summary"}` object of `--json`. */
+export interface AnalyzeJsonSummary {
+  kind: 'summary';
+  capture: AnalyzeSummary;
+  /** Alert counts by rule and by severity (absent with `--no-monitor`). */
+  alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number> };
+  inventory?: InventorySummary;
+  commands?: CommandStats[];
+}
+
+/**
+ * Output buffer: each line is encoded at once into a large byte buffer (so the string dies young
+ * and cheap for the garbage collector), written out in chunks of up to 4 MiB.
+ */
+class OutBuffer {
+  private static readonly SIZE = 4 << 20;
+  private buf = Buffer.allocUnsafe(OutBuffer.SIZE);
+  private pos = 0;
+  private full: Buffer[] = [];
+  private fullBytes = 0;
+  broken = false;
+  constructor(private readonly stdout: NodeJS.WritableStream) {
+    stdout.on('error', this.onErr);
+  }
+  private readonly onErr = (): void => {
+    this.broken = true;
+  };
+  line(s: string): void {
+    if (this.pos + s.length * 3 + 1 > this.buf.length) {
+      if (this.pos > 0) {
+        this.full.push(this.buf.subarray(0, this.pos));
+        this.fullBytes += this.pos;
+      }
+      this.buf = Buffer.allocUnsafe(Math.max(OutBuffer.SIZE, s.length * 3 + 1));
+      this.pos = 0;
+    }
+    this.pos += this.buf.write(s, this.pos);
+    this.buf[this.pos++] = 10;
+  }
+  get pending(): number {
+    return this.fullBytes + this.pos;
+  }
+  async flush(): Promise<void> {
+    if (this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.fullBytes += this.pos;
+      // the written part now belongs to the stream: continue in the rest, or a new buffer
+      this.buf = this.buf.length - this.pos >= 64 << 10 ? this.buf.subarray(this.pos) : Buffer.allocUnsafe(OutBuffer.SIZE);
+      this.pos = 0;
+    }
+    if (this.full.length === 0) return;
+    const chunks = this.full;
+    this.full = [];
+    this.fullBytes = 0;
+    if (this.broken) return;
+    let ok = true;
+    for (const c of chunks) ok = this.stdout.write(c) && ok;
+    if (!ok) {
+      await new Promise<void>((res) => {
+        const done = (): void => {
+          this.stdout.off('drain', done);
+          this.stdout.off('error', done);
+          res();
+        };
+        this.stdout.on('drain', done);
+        this.stdout.on('error', done);
+      });
+    }
+  }
+  detach(): void {
+    this.stdout.off('error', this.onErr);
+  }
+}
+
+function fmtRate(bytes: number, apdus: number, alerts: number, secs: number): string {
+  const mb = bytes / 1e6;
+  return `iec104 analyze: ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 1e-3)).toFixed(1)} MB/s, ${apdus.toLocaleString('en-US')} APDUs (${Math.round(apdus / Math.max(secs, 1e-3)).toLocaleString('en-US')}/s), ${alerts} alerts`;
+}
+
 /** Run `analyze` with the given streams; resolves to the exit code. */
 export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number> {
   const p = parseArgs(argv);
@@ -217,16 +415,67 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
     io.stderr.write(`iec104 analyze: ${p}\n\nRun 'iec104 analyze --help' for usage.\n`);
     return 2;
   }
-  let out: string[] = [];
+  let policy: Policy | undefined;
+  if (p.policyFile !== undefined) {
+    let text: string;
+    try {
+      text = io.readText ? io.readText(p.policyFile) : readFileSync(p.policyFile, 'utf8');
+    } catch (err) {
+      io.stderr.write(`iec104 analyze: cannot read the policy ${p.policyFile}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+    try {
+      policy = parsePolicy(text);
+    } catch (err) {
+      if (err instanceof PolicyError) {
+        io.stderr.write(`iec104 analyze: invalid policy ${p.policyFile}:\n${err.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}\n`);
+        return 2;
+      }
+      throw err;
+    }
+  }
+  const detOpts: DetectorOptions = { disabled: p.disabled };
+  if (policy) detOpts.policy = policy;
+  const det = p.monitor ? new Detector(detOpts) : undefined;
+  const sections = p.alertsOnly || p.inventory || p.commands;
+  const showApdus = !sections;
+  const showAlerts = p.monitor && (showApdus || p.alertsOnly);
+  const showCommands = p.commands;
+  const failRank = p.failOn ? SEVERITIES.indexOf(p.failOn) : Infinity;
+  const bySeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0, critical: 0 };
+  let failed = false;
+  let alertTotal = 0;
+
+  const out = new OutBuffer(io.stdout);
   const perCode = new Map<string, number>();
   let damaged = false;
   let notCapture = false;
+  const emitAlerts = (alerts: Alert[]): void => {
+    for (const a of alerts) {
+      bySeverity[a.severity]++;
+      alertTotal++;
+      if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
+      if (showAlerts) out.line(p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a));
+    }
+  };
+  const emitCommands = (): void => {
+    if (!det) return;
+    const recs = det.takeCommands();
+    if (!showCommands) return;
+    for (const c of recs) out.line(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+  };
   const an = new CaptureAnalyzer(
     {
-      record: (r) => {
-        if (p.filter && !p.filter(r)) return;
-        out.push(p.json ? JSON.stringify(recordToJson(r)) : formatRecordLine(r));
+      record: (r, octets) => {
+        const selected = !p.filter || p.filter(r);
+        if (selected && showApdus) out.line(p.json ? recordJsonText(r) : formatRecordLine(r));
+        if (det) {
+          const alerts = det.observe(observedFromRecord(r, octets));
+          if (alerts.length) emitAlerts(alerts);
+          emitCommands(); // also when not shown: the detector buffers completed commands until taken
+        }
       },
+      flowEnd: det ? (f) => det.closeFlow(String(f.index)) : undefined,
       issue: (i) => {
         if (i.code === 'E_CAP_FORMAT') notCapture = true;
         else if (i.code.startsWith('E_CAP_')) damaged = true;
@@ -238,41 +487,71 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
     },
     { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
   );
-  let broken = false;
-  const onErr = (): void => {
-    broken = true;
-  };
-  io.stdout.on('error', onErr);
-  const flush = async (): Promise<void> => {
-    if (out.length === 0 || broken) return;
-    const text = out.join('\n') + '\n';
-    out = [];
-    if (!io.stdout.write(text)) await new Promise<void>((res) => {
-      const done = (): void => {
-        io.stdout.off('drain', done);
-        io.stdout.off('error', done);
-        res();
-      };
-      io.stdout.on('drain', done);
-      io.stdout.on('error', done);
-    });
-  };
+  const now = io.now ?? (() => performance.now());
+  const progress = p.progress ?? io.progress ?? false;
+  const t0 = now();
+  let lastProgress = t0;
+  let bytes = 0;
+  let progressShown = false;
   try {
     for await (const chunk of io.open(p.file)) {
       an.push(chunk);
+      bytes += chunk.length;
       if (notCapture) break;
-      await flush();
-      if (broken) return 0; // reader went away (e.g. | head)
+      await out.flush();
+      if (out.broken) return 0; // reader went away (e.g. | head)
+      if (progress) {
+        const t = now();
+        if (t - lastProgress >= 500) {
+          lastProgress = t;
+          progressShown = true;
+          io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (t - t0) / 1000)}\x1b[K`);
+        }
+      }
     }
   } catch (err) {
+    if (progressShown) io.stderr.write('\n');
     io.stderr.write(`iec104 analyze: cannot read ${p.file === '-' ? 'standard input' : p.file}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   an.end();
-  if (!p.json && p.summary && !notCapture) out.push(formatSummary(an.summary()));
-  await flush();
-  io.stdout.off('error', onErr);
+  if (det) {
+    emitAlerts(det.finish());
+    emitCommands();
+  }
+  if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
+  if (!notCapture) {
+    const capture = an.summary();
+    const counts = det?.alertCounts() ?? {};
+    if (p.json) {
+      if (showApdus) {
+        const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
+        if (det) {
+          sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
+          sum.inventory = det.inventory();
+          sum.commands = det.commandStatistics();
+        }
+        out.line(JSON.stringify(sum));
+      }
+      if (p.inventory && det) out.line(JSON.stringify(det.inventory()));
+      if (p.commands && det) for (const st of det.commandStatistics()) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+    } else {
+      if (showApdus && p.summary) {
+        out.line(formatSummary(capture));
+        if (det) {
+          out.line(formatAlertCounts(counts, bySeverity));
+          out.line(formatCommandStats(det.commandStatistics()));
+          out.line(renderInventory(det.inventory()));
+        }
+      }
+      if (p.inventory && det) out.line(renderInventory(det.inventory(), { maxIoas: Infinity }));
+      if (p.commands && det) out.line(formatCommandStats(det.commandStatistics()));
+    }
+  }
+  await out.flush();
+  out.detach();
   if (notCapture) return 1;
+  if (failed) return 4;
   return damaged ? 3 : 0;
 }
 
@@ -285,5 +564,6 @@ export const command: CliCommand = {
       stdout: process.stdout,
       stderr: process.stderr,
       open: (path) => (path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 })),
+      progress: process.stderr.isTTY === true,
     }),
 };

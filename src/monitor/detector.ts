@@ -31,6 +31,14 @@ export interface DetectorOptions {
   maxBufferedCommands?: number;
 }
 
+/** `a` followed by `b`, without copying when one is empty (the common case). */
+function join(a: Alert[], b: Alert[]): Alert[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  for (const x of b) a.push(x);
+  return a;
+}
+
 /** Rules made redundant by a more specific rule on the same frame. */
 const SUPERSEDES: Record<string, string[]> = {
   'cmd.invalid-cause': ['valid.cot-not-allowed', 'valid.cot-direction'],
@@ -74,12 +82,11 @@ export class Detector {
     const o: Observation = this.roles.resolve(input);
     if (o.ts > this.lastTs) this.lastTs = o.ts;
     this.inventoryBuilder.observe(o);
-    const alerts: Alert[] = [];
-    alerts.push(...validityAlerts(o));
-    alerts.push(...this.shadow.observe(o));
-    alerts.push(...this.behaviour.observe(o));
-    if (this.policy) alerts.push(...this.policy.observe(o));
-    if (this.baseline) alerts.push(...this.baseline.observe(o));
+    let alerts = validityAlerts(o);
+    alerts = join(alerts, this.shadow.observe(o));
+    alerts = join(alerts, this.behaviour.observe(o));
+    if (this.policy) alerts = join(alerts, this.policy.observe(o));
+    if (this.baseline) alerts = join(alerts, this.baseline.observe(o));
     this.buffer(this.commands.observe(o));
     return this.filter(alerts);
   }

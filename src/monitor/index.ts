@@ -13,3 +13,5 @@ export * from './rules.js';
 export * from './policy.js';
 export * from './baseline.js';
 export * from './detector.js';
+export * from './from-capture.js';
+export * from './proxy.js';

@@ -134,7 +134,10 @@ interface IoaAcc {
   ca: number;
   ioa: number;
   types: Set<number>;
-  causes: Map<number, number>;
+  /** Last type added to `types` (skips the set update on repeats). */
+  lastType: number;
+  /** Count by cause (sparse array indexed by the cause value). */
+  causes: number[];
   min: number;
   max: number;
   quality: { iv: number; nt: number; sb: number; bl: number; ov: number };
@@ -155,7 +158,8 @@ interface StationAcc {
   ci: Map<string, PeriodTracker>;
   cs: Map<string, PeriodTracker>;
   testfr: { actM: number; actS: number; con: number; period: PeriodTracker };
-  ioas: Map<string, IoaAcc>;
+  /** Keyed `ca * 2^24 + ioa`. */
+  ioas: Map<number, IoaAcc>;
   ioaOverflow: boolean;
   first: number;
   last: number;
@@ -183,6 +187,8 @@ export class Inventory {
   private readonly masters = new Map<string, MasterAcc>();
   private readonly unresolved = new Set<string>();
   private readonly resolvedFlows = new Set<string>();
+  /** Per flow: the accumulators its roles point to (saves the per-APDU set updates). */
+  private readonly flowCache = new Map<string, { master: string; station: string; st: StationAcc; m: MasterAcc }>();
   private frames = 0;
   private start: number | null = null;
   private end: number | null = null;
@@ -200,15 +206,28 @@ export class Inventory {
       if (!this.resolvedFlows.has(o.flow)) this.unresolved.add(o.flow);
       return;
     }
-    this.unresolved.delete(o.flow);
-    this.resolvedFlows.add(o.flow);
-    const st = this.station(o.station, o.ts);
-    const mh = hostOf(o.master);
-    const m = this.master(mh, o.ts);
-    m.endpoints.add(o.master);
-    m.stations.add(o.station);
-    st.masters.add(mh);
-    st.flows.add(o.flow);
+    let fc = this.flowCache.get(o.flow);
+    let st: StationAcc;
+    let m: MasterAcc;
+    if (fc !== undefined && fc.master === o.master && fc.station === o.station) {
+      st = fc.st;
+      m = fc.m;
+      st.last = o.ts;
+      m.last = o.ts;
+    } else {
+      this.unresolved.delete(o.flow);
+      this.resolvedFlows.add(o.flow);
+      st = this.station(o.station, o.ts);
+      m = this.master(hostOf(o.master), o.ts);
+      m.endpoints.add(o.master);
+      m.stations.add(o.station);
+      st.masters.add(m.host);
+      st.flows.add(o.flow);
+      fc = { master: o.master, station: o.station, st, m };
+      this.flowCache.set(o.flow, fc);
+      if (this.flowCache.size > 65536) this.flowCache.delete(this.flowCache.keys().next().value as string);
+    }
+    const mh = m.host;
     const a = o.apdu;
     if (!a) return;
     const fromMaster = o.dir === 'master→station';
@@ -243,18 +262,21 @@ export class Inventory {
     st.iFrom++;
     // objects reported by the station (monitor direction and command mirrors)
     for (const obj of asdu.objects) {
-      const key = `${asdu.ca}/${obj.ioa}`;
+      const key = asdu.ca * 16777216 + obj.ioa;
       let acc = st.ioas.get(key);
       if (!acc) {
         if (st.ioas.size >= this.config.maxIoasPerStation) {
           st.ioaOverflow = true;
           continue;
         }
-        acc = { ca: asdu.ca, ioa: obj.ioa, types: new Set(), causes: new Map(), min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: o.ts, last: o.ts };
+        acc = { ca: asdu.ca, ioa: obj.ioa, types: new Set(), lastType: -1, causes: [], min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: o.ts, last: o.ts };
         st.ioas.set(key, acc);
       }
-      acc.types.add(asdu.typeId);
-      acc.causes.set(asdu.cot, (acc.causes.get(asdu.cot) ?? 0) + 1);
+      if (acc.lastType !== asdu.typeId) {
+        acc.types.add(asdu.typeId);
+        acc.lastType = asdu.typeId;
+      }
+      acc.causes[asdu.cot] = (acc.causes[asdu.cot] ?? 0) + 1;
       acc.count++;
       acc.last = o.ts;
       const v = numericValue(obj.value);
@@ -263,8 +285,13 @@ export class Inventory {
         if (v > acc.max) acc.max = v;
       }
       const q = obj.quality as Record<string, boolean> | undefined;
-      if (q && typeof q === 'object') {
-        for (const k of ['iv', 'nt', 'sb', 'bl', 'ov'] as const) if (q[k]) acc.quality[k]++;
+      if (q && typeof q === 'object' && (q.iv || q.nt || q.sb || q.bl || q.ov)) {
+        const aq = acc.quality;
+        if (q.iv) aq.iv++;
+        if (q.nt) aq.nt++;
+        if (q.sb) aq.sb++;
+        if (q.bl) aq.bl++;
+        if (q.ov) aq.ov++;
       }
     }
   }
@@ -295,7 +322,7 @@ export class Inventory {
       ioas: [...s.ioas.values()].sort((a, b) => a.ca - b.ca || a.ioa - b.ioa).map((i) => ({
         ca: i.ca, ioa: i.ioa,
         types: [...i.types].sort((a, b) => a - b).map(typeName),
-        causes: Object.fromEntries([...i.causes].sort((a, b) => a[0] - b[0]).map(([c, n]) => [cotShortName(c), n])),
+        causes: Object.fromEntries(i.causes.flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
         min: i.min === Infinity ? null : i.min,
         max: i.max === -Infinity ? null : i.max,
         quality: Object.fromEntries(Object.entries(i.quality).filter(([, n]) => n > 0)),

@@ -170,6 +170,8 @@ export class BehaviourRules {
   readonly config: RuleConfig;
   private readonly masterHosts: BoundedMap<string, true>;
   private readonly stationHosts: BoundedMap<string, true>;
+  /** Hosts that sent an I-frame as master. */
+  private readonly commandHosts: BoundedMap<string, true>;
   private readonly dw: BoundedMap<string, DistinctWindow>;
   private readonly rw: BoundedMap<string, RateWindow>;
   /** Last executed value per object, for toggling. */
@@ -180,6 +182,7 @@ export class BehaviourRules {
     const cap = this.config.maxKeys;
     this.masterHosts = new BoundedMap(cap);
     this.stationHosts = new BoundedMap(cap);
+    this.commandHosts = new BoundedMap(cap);
     this.dw = new BoundedMap(cap);
     this.rw = new BoundedMap(cap);
     this.lastValue = new BoundedMap(cap);
@@ -207,6 +210,10 @@ export class BehaviourRules {
     const fromMaster = o.dir === 'master→station';
     const wasMaster = this.masterHosts.has(mh);
     const wasStationOnly = this.stationHosts.has(mh) && !wasMaster;
+    // a reset needs a master that sent an I-frame before (STARTDT alone does not count: every
+    // rogue session starts with it)
+    const wasCommander = this.commandHosts.has(mh);
+    if (fromMaster && o.apdu?.asdu) this.commandHosts.use(mh, () => true);
     this.masterHosts.use(mh, () => true);
     this.stationHosts.use(sh, () => true);
     const pair = `${mh}>${o.station}`;
@@ -280,7 +287,7 @@ export class BehaviourRules {
       }
     }
     if (asdu.typeId === 105) {
-      const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : undefined;
+      const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : !wasCommander ? 'a source that sent no command or request before' : undefined;
       if (why) out.push(makeAlert(o, 'sys.reset-process', 'critical', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) to ${o.station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0816'));
     }
     if (asdu.typeId === 103) {

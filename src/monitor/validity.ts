@@ -111,7 +111,8 @@ export function validityAlerts(o: Observation): Alert[] {
   if (info.iec101Only) {
     out.push(makeAlert(o, 'valid.iec101-only', 'low', `${info.name} is defined for IEC 60870-5-101 only`, ev));
   }
-  for (const obj of a.objects) {
+  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);
+  if (perObject) for (const obj of a.objects) {
     if (a.typeId === 70 && typeof obj.cause === 'number' && obj.cause >= 3 && obj.cause < 32) {
       out.push(makeAlert(o, 'valid.coi-reserved', 'low', `cause of initialisation ${obj.cause} is reserved`, { ...ev, coi: obj.cause }));
     }

@@ -27,9 +27,12 @@ async function run(argv: string[], input: Uint8Array, chunk = 0): Promise<{ code
 test('--json: one parseable object per APDU, nothing else on stdout', async () => {
   const r = await run(['x.pcap', '--json'], FKIE);
   assert.equal(r.code, 0);
-  const lines = r.out.trim().split('\n');
-  assert.equal(lines.length, 115);
-  const objs = lines.map((l) => JSON.parse(l));
+  const all = r.out.trim().split('\n').map((l) => JSON.parse(l));
+  // APDU objects have no `kind`; alerts (kind "alert") are interleaved, one summary comes last
+  assert.equal(all[all.length - 1].kind, 'summary');
+  assert.ok(all.every((o) => o.kind === undefined || o.kind === 'alert' || o === all[all.length - 1]));
+  const objs = all.filter((o) => o.kind === undefined);
+  assert.equal(objs.length, 115);
   assert.equal(objs[0].frame, 4);
   assert.equal(objs[0].apdu.apci.uFunction, 'TESTFR_ACT');
   assert.equal(objs[4].apdu.asdu.typeName, 'C_IC_NA_1');
@@ -64,16 +67,16 @@ test('exit codes: 2 usage / bad filter, 1 not a capture, 3 damaged file', async 
   const cut = await run(['a', '--json'], FKIE.subarray(0, FKIE.length - 20));
   assert.equal(cut.code, 3);
   assert.match(cut.err, /E_CAP_TRUNCATED/);
-  assert.equal(cut.out.trim().split('\n').length, 115, 'the cut frame 105 is a bare ACK: every APDU is still out');
+  assert.equal(cut.out.trim().split('\n').filter((l) => !l.includes('"kind":')).length, 115, 'the cut frame 105 is a bare ACK: every APDU is still out');
 });
 
 test('--port, --no-heuristic and --max-issues', async () => {
   const s = new SynthSession({ ip: '10.0.0.1', port: 50000 }, { ip: '10.0.0.2', port: 6000 }).handshake();
   for (const m of conversation()) s.send(m.side, m.bytes);
   const pcap = writePcap(s.packets);
-  assert.equal((await run(['a', '--json', '--no-heuristic'], pcap)).out, '');
-  const byPort = await run(['a', '--json', '--no-heuristic', '--port', '6000'], pcap);
-  assert.equal(byPort.out.trim().split('\n').length, 8);
+  assert.equal((await run(['a', '--json', '--no-heuristic', '--no-monitor'], pcap)).out, '{"kind":"summary","capture":' + JSON.stringify((await import('../../src/capture/analyze.js')).analyzeBytes(pcap, { heuristic: false }).summary) + '}\n');
+  const byPort = await run(['a', '--json', '--no-heuristic', '--no-monitor', '--port', '6000'], pcap);
+  assert.equal(byPort.out.trim().split('\n').length, 9); // 8 APDUs + the summary
   assert.equal(JSON.parse(byPort.out.split('\n')[0]).direction, 'master→station');
   const junk = new SynthSession({ ip: '10.0.0.1', port: 50000 }, { ip: '10.0.0.2', port: 2404 });
   for (let i = 0; i < 5; i++) junk.send('client', Uint8Array.from([1, 2, 3]));

@@ -1,0 +1,289 @@
+/**
+ * Enforcing IEC 104 proxy: sits between a master and an RTU, terminates the link on both sides
+ * (a controlled-role {@link Link} toward the master, a controlling-role {@link Link} toward the
+ * RTU, each with its own sequence numbers, acknowledgements and timers), forwards ASDUs both ways
+ * with back-pressure, mirrors STARTDT / STOPDT, and feeds every forwarded APDU to a
+ * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU: the proxy
+ * answers the master itself with a negative confirmation and raises an alert.
+ */
+import type net from 'node:net';
+import type { Asdu } from '../codec/asdu.js';
+import { decodeApdu } from '../codec/apdu.js';
+import type { CodecOptions } from '../codec/options.js';
+import type { Link } from '../link/link.js';
+import type { LinkCloseReason, LinkParameters } from '../link/types.js';
+import { type Logger, nullLogger } from '../log.js';
+import { bindLink, connectTcp, listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
+import { Detector, type DetectorOptions } from './detector.js';
+import type { Policy } from './policy.js';
+import { isTrackedCommandType } from './roles.js';
+import { type Alert, type FlowDirection, type ObservedApdu, makeAlert } from './types.js';
+
+/** Options of {@link startProxy}. */
+export interface ProxyOptions {
+  /** Where masters connect (port 0: any free port). */
+  listen: { host?: string; port: number };
+  /** The RTU. */
+  upstream: { host: string; port: number };
+  /** Policy (and baseline) enforced by the detector. */
+  policy?: Policy;
+  /** Block commands that raise an alert of a blocking rule (default false: monitor only). */
+  enforce?: boolean;
+  /**
+   * Rule ids or prefixes that block a command when `enforce` is set (default `['policy.']`: any
+   * policy violation). Add e.g. `'baseline.new-ioa'` to block commands to unseen objects too.
+   */
+  blockRules?: string[];
+  /** Detector options (rules, thresholds, disabled rules). `link.*` rules are always disabled: each leg's Link enforces the link layer itself. */
+  detector?: Omit<DetectorOptions, 'policy'>;
+  /** Every alert (detector alerts and `proxy.command-blocked`). */
+  onAlert?: (a: Alert) => void;
+  /** APCI parameters of both legs. */
+  params?: Partial<LinkParameters>;
+  codec?: Partial<CodecOptions>;
+  /** ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source is paused until the queue drains. */
+  queueLimit?: number;
+  /** Most simultaneous master connections (default 16). */
+  maxConnections?: number;
+  logger?: Logger;
+  /** Wall clock for observations (ms since the epoch, default `Date.now`). */
+  now?: () => number;
+}
+
+/** Counters of a running proxy. */
+export interface ProxyStats {
+  connections: number;
+  open: number;
+  toStation: number;
+  toMaster: number;
+  blocked: number;
+  alerts: number;
+  /** Times a source was paused because the other leg's queue was full. */
+  paused: number;
+}
+
+/** A running proxy. */
+export interface RunningProxy {
+  /** The bound listening port. */
+  port: number;
+  readonly stats: ProxyStats;
+  /** Alert counts by rule. */
+  alertCounts(): Record<string, number>;
+  /** Stop listening and close every session. */
+  close(): Promise<void>;
+}
+
+/** One ASDU queue toward a link, bounded, pausing the source socket when full. */
+class Pump {
+  readonly q: Asdu[] = [];
+  pausedSource = false;
+  target: Link | undefined;
+  constructor(
+    private readonly limit: number,
+    private readonly source: () => net.Socket | undefined,
+    private readonly onPause: () => void,
+  ) {}
+  push(a: Asdu): void {
+    this.q.push(a);
+    this.run();
+    if (this.q.length >= this.limit && !this.pausedSource) {
+      const s = this.source();
+      if (s) {
+        s.pause();
+        this.pausedSource = true;
+        this.onPause();
+      }
+    }
+  }
+  run(): number {
+    const l = this.target;
+    let n = 0;
+    if (!l || l.state !== 'started') return 0;
+    while (this.q.length > 0 && l.send(this.q[0])) {
+      this.q.shift();
+      n++;
+    }
+    if (this.pausedSource && this.q.length <= this.limit >> 1) {
+      this.pausedSource = false;
+      this.source()?.resume();
+    }
+    return n;
+  }
+}
+
+function apciOf(frame: Uint8Array): { format: 'I'; sendSeq: number; recvSeq: number } {
+  return { format: 'I', sendSeq: ((frame[2] | (frame[3] << 8)) >> 1) & 0x7fff, recvSeq: ((frame[4] | (frame[5] << 8)) >> 1) & 0x7fff };
+}
+
+function endpoint(host: string, port: number): string {
+  const h = host.startsWith('::ffff:') ? host.slice(7) : host;
+  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
+}
+
+/**
+ * Start the proxy. Each master connection gets its own upstream connection (opened when the
+ * master connects, started when the master starts data transfer).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { startProxy } from 'iec104';
+ * const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: 1 } });
+ * assert.ok(proxy.port > 0);
+ * assert.equal(proxy.stats.connections, 0);
+ * await proxy.close();
+ * ```
+ */
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const log = opts.logger ?? nullLogger;
+  const now = opts.now ?? Date.now;
+  const disabled = [...(opts.detector?.disabled ?? []), 'link.'];
+  const det = new Detector({ ...opts.detector, disabled, ...(opts.policy ? { policy: opts.policy } : {}) });
+  const blockRules = opts.blockRules ?? ['policy.'];
+  const limit = opts.queueLimit ?? 1024;
+  const stats: ProxyStats = { connections: 0, open: 0, toStation: 0, toMaster: 0, blocked: 0, alerts: 0, paused: 0 };
+  const sessions = new Set<{ close(why: string): void }>();
+  let frameNo = 0;
+  let sessionNo = 0;
+  const extra = new Map<string, number>();
+  const emit = (alerts: Alert[]): void => {
+    for (const a of alerts) {
+      stats.alerts++;
+      if (a.rule.startsWith('proxy.')) extra.set(a.rule, (extra.get(a.rule) ?? 0) + 1);
+      try {
+        opts.onAlert?.(a);
+      } catch (e) {
+        log.log('error', 'proxy.alert_handler_error', `onAlert threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
+  const blocks = (rule: string): boolean => blockRules.some((r) => rule === r || ((r.endsWith('.') || r.endsWith('-')) && rule.startsWith(r)));
+  const timer = setInterval(() => emit(det.advance(now())), 1000);
+  timer.unref();
+
+  const server: TcpLinkServer = await listenTcp(
+    { host: opts.listen.host, port: opts.listen.port, link: { role: 'controlled', params: opts.params, codec: opts.codec }, maxConnections: opts.maxConnections ?? 16, logger: log },
+    (conn) => {
+      stats.connections++;
+      stats.open++;
+      const flow = `proxy-${++sessionNo}`;
+      const master = endpoint(conn.remoteAddress, conn.remotePort);
+      const station = endpoint(opts.upstream.host, opts.upstream.port);
+      let up: Link | undefined;
+      let upSocket: net.Socket | undefined;
+      let closed = false;
+      const observe = (dir: FlowDirection, raw: Uint8Array, asdu?: Asdu): Alert[] => {
+        const o: ObservedApdu = {
+          frame: ++frameNo, ts: now(), src: dir === 'master→station' ? master : station, dst: dir === 'master→station' ? station : master,
+          flow, direction: dir, raw,
+        };
+        if (asdu) o.apdu = { apci: apciOf(raw), asdu };
+        else {
+          const r = decodeApdu(raw);
+          if (!r.ok) return [];
+          o.apdu = r.value;
+        }
+        return det.observe(o);
+      };
+      const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
+      const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
+      const session = {
+        close(why: string): void {
+          if (closed) return;
+          closed = true;
+          sessions.delete(session);
+          stats.open--;
+          det.closeFlow(flow);
+          if (down.state !== 'closed') down.close(why);
+          if (up && up.state !== 'closed') up.close(why);
+          else if (upSocket && !up) upSocket.destroy();
+        },
+      };
+      sessions.add(session);
+      const down: Link = conn.bind({
+        asdu(asdu, frame) {
+          const alerts = observe('master→station', frame, asdu);
+          const isCommand = isTrackedCommandType(asdu.typeId) && (asdu.cot === 6 || asdu.cot === 8);
+          const why = opts.enforce && isCommand ? alerts.filter((a) => blocks(a.rule)) : [];
+          if (why.length > 0) {
+            stats.blocked++;
+            const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
+            alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
+            emit(alerts);
+            toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : 7, negative: true });
+            return;
+          }
+          emit(alerts);
+          stats.toStation++;
+          toUp.push(asdu);
+        },
+        frame(direction, bytes) {
+          if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('master→station', bytes));
+        },
+        stateChange(state, previous) {
+          if (state === 'started' && up && up.state === 'stopped') up.start();
+          if ((state === 'stopping' || state === 'stopped') && previous === 'started' && up && up.state === 'started') up.stop();
+          if (state === 'started') toDown.run();
+        },
+        drain() {
+          toDown.run();
+        },
+        close(reason: LinkCloseReason) {
+          log.log('info', 'proxy.master_closed', reason.message, { master, code: reason.code });
+          session.close(`master side closed: ${reason.message}`);
+        },
+      });
+      toDown.target = down;
+      connectTcp(opts.upstream.host, opts.upstream.port, { t0: opts.params?.t0 ?? 30_000 }).then(
+        (socket) => {
+          if (closed) {
+            socket.destroy();
+            return;
+          }
+          upSocket = socket;
+          up = bindLink(socket, { role: 'controlling', params: opts.params, codec: opts.codec }, {
+            asdu(asdu, frame) {
+              emit(observe('station→master', frame, asdu));
+              stats.toMaster++;
+              toDown.push(asdu);
+            },
+            frame(direction, bytes) {
+              if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('station→master', bytes));
+            },
+            stateChange(state) {
+              if (state === 'started') toUp.run();
+            },
+            drain() {
+              toUp.run();
+            },
+            close(reason) {
+              log.log('info', 'proxy.upstream_closed', reason.message, { station, code: reason.code });
+              session.close(`upstream closed: ${reason.message}`);
+            },
+          });
+          toUp.target = up;
+          if (down.state === 'started') up.start();
+        },
+        (err: unknown) => {
+          log.log('warn', 'proxy.upstream_failed', `cannot connect to ${station}: ${err instanceof Error ? err.message : String(err)}`);
+          session.close('upstream connection failed');
+        },
+      );
+    },
+  );
+
+  return {
+    port: server.port,
+    stats,
+    alertCounts: () => {
+      const c: Record<string, number> = { ...det.alertCounts() };
+      for (const [k, n] of extra) c[k] = n;
+      return c;
+    },
+    async close() {
+      clearInterval(timer);
+      for (const s of [...sessions]) s.close('proxy closed');
+      await server.close();
+    },
+  };
+}
