@@ -576,7 +576,10 @@ export class CaptureAnalyzer {
         const role = senderRole(a);
         if (role !== undefined) this.setStation(f, (role === 'station' ? dir : 1 - dir) as 0 | 1);
       }
-      c.apdus[a.apci.format]++;
+      const fmt = a.apci.format;
+      if (fmt === 'I') c.apdus.I++;
+      else if (fmt === 'S') c.apdus.S++;
+      else c.apdus.U++;
       if (a.asdu !== undefined) c.types[a.asdu.typeId] = (c.types[a.asdu.typeId] ?? 0) + 1;
       else if (a.apci.format === 'U') c.uFunctions[a.apci.uFunction] = (c.uFunctions[a.apci.uFunction] ?? 0) + 1;
       this.h.record?.({ frame: meta.frame, ts: this.tsText, tsMs: this.tsMs, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: info.index, apdu: a, from, to }, bytes);
@@ -612,14 +615,37 @@ export function recordToJson(r: ApduRecord): ApduRecordJson {
  * directly (the `iec104 analyze --json` hot path).
  */
 export function recordJsonText(r: ApduRecord): string {
-  const dir = r.direction === undefined ? 'null' : r.direction === 'master→station' ? '"master→station"' : '"station→master"';
-  let t = `{"frame":${r.frame},"ts":${JSON.stringify(r.ts)},"src":${JSON.stringify(r.src)},"dst":${JSON.stringify(r.dst)},"direction":${dir},"flow":${r.flow}`;
+  return recordJsonHead(r) + recordJsonDirection(r) + recordJsonTail(r);
+}
+
+/** Start of {@link recordJsonText}: up to `"direction":`. */
+export function recordJsonHead(r: ApduRecord): string {
+  return `{"frame":${r.frame},"ts":${jsonString(r.ts)},"src":${jsonString(r.src)},"dst":${jsonString(r.dst)},"direction":`;
+}
+
+/** The direction value of {@link recordJsonText} (the only non-ASCII part of a decoded record). */
+export function recordJsonDirection(r: ApduRecord): 'null' | '"master→station"' | '"station→master"' {
+  return r.direction === undefined ? 'null' : r.direction === 'master→station' ? '"master→station"' : '"station→master"';
+}
+
+/** End of {@link recordJsonText}: from `,"flow":`. */
+export function recordJsonTail(r: ApduRecord): string {
+  let t = `,"flow":${r.flow}`;
   if (r.apdu) t += `,"apdu":${apduJsonText(r.apdu)}`;
   if (r.error) {
     t += `,"error":${JSON.stringify(r.error.toJSON())}`;
     if (r.raw) t += `,"raw":"${octetsToHex(r.raw)}"`;
   }
   return t + '}';
+}
+
+/** `JSON.stringify` of a string, without the call when nothing needs escaping (addresses, times). */
+function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(s);
+  }
+  return '"' + s + '"';
 }
 
 /** Everything an analysis produced, collected in memory (convenient for tests and small files). */

@@ -493,7 +493,9 @@ export function formatPacketTime(t: PacketTime): string {
     lastSecText = Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().slice(0, 19) : `epoch+${t.tsSec}s`;
   }
   if (t.tsDigits <= 0) return lastSecText + 'Z';
-  const frac = String(t.tsNsec).padStart(9, '0').slice(0, t.tsDigits);
+  const ns = t.tsNsec;
+  // one conversion: 1e9 + ns has exactly 10 digits for 0 <= ns < 1e9
+  const frac = ns >= 0 && ns < 1e9 && Number.isInteger(ns) ? String(1e9 + ns).slice(1, 1 + t.tsDigits) : String(ns).padStart(9, '0').slice(0, t.tsDigits);
   return lastSecText + '.' + frac + 'Z';
 }
 let lastSec = NaN;

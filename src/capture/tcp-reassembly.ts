@@ -362,6 +362,14 @@ export class TcpDirection {
       const first = HISTORY_BYTES - start;
       this.hist.set(tail.subarray(0, first), start);
       this.hist.set(tail.subarray(first), 0);
+    } else if (n <= 256) {
+      // small segments (the common case): a plain loop beats two subarrays and set()
+      const h = this.hist;
+      let p = this.delivered % HISTORY_BYTES;
+      for (let i = 0; i < n; i++) {
+        h[p] = bytes[i];
+        p = p + 1 === HISTORY_BYTES ? 0 : p + 1;
+      }
     } else {
       const start = this.delivered % HISTORY_BYTES;
       const first = Math.min(n, HISTORY_BYTES - start);

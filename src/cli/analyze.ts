@@ -7,7 +7,7 @@ import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
-import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo, recordJsonText } from '../capture/analyze.js';
+import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo, recordJsonHead, recordJsonTail } from '../capture/analyze.js';
 import { compileFilter, FilterSyntaxError, type RecordFilter } from '../capture/filter.js';
 import type { CaptureIssue } from '../capture/issues.js';
 import type { CommandRecord, CommandStats, Percentiles } from '../monitor/commands.js';
@@ -229,22 +229,33 @@ function parseArgs(argv: string[]): Parsed | string {
 /** Compact one-line form of an APDU record. */
 export function formatRecordLine(r: ApduRecord): string {
   const dir = r.direction === 'master→station' ? 'M→S' : r.direction === 'station→master' ? 'S→M' : '?→?';
-  const head = `${String(r.frame).padStart(8)} ${r.ts} ${r.src} → ${r.dst} ${dir}`;
-  if (!r.apdu) return `${head} ERROR ${r.error?.message ?? ''}${r.raw ? ' [' + octetsToHex(r.raw) + ']' : ''}`;
+  return `${String(r.frame).padStart(8)} ${r.ts} ${r.src} → ${r.dst} ${dir}${recordLineTail(r)}`;
+}
+
+/** What follows `frame ts src → dst dir` in {@link formatRecordLine}. */
+function recordLineTail(r: ApduRecord): string {
+  if (!r.apdu) return ` ERROR ${r.error?.message ?? ''}${r.raw ? ' [' + octetsToHex(r.raw) + ']' : ''}`;
   const c = r.apdu.apci;
-  if (c.format === 'U') return `${head} U ${c.uFunction}`;
-  if (c.format === 'S') return `${head} S(${c.recvSeq})`;
+  if (c.format === 'U') return ` U ${c.uFunction}`;
+  if (c.format === 'S') return ` S(${c.recvSeq})`;
   const a = r.apdu.asdu!;
-  let s = `${head} I(${c.sendSeq},${c.recvSeq}) ${typeName(a.typeId)} ${cotShortName(a.cot)}${a.negative ? ' neg' : ''}${a.test ? ' test' : ''} ca=${a.ca}`;
+  let s = ` I(${c.sendSeq},${c.recvSeq}) ${typeName(a.typeId)} ${cotShortName(a.cot)}${a.negative ? ' neg' : ''}${a.test ? ' test' : ''} ca=${a.ca}`;
   if (a.originator) s += ` oa=${a.originator}`;
   const n = a.objects.length;
   if (n > 0) {
-    if (a.sq && n > 1) s += ` ioa=${a.objects[0].ioa}..${a.objects[n - 1].ioa}`;
-    else s += ` ioa=${a.objects.slice(0, 4).map((o) => o.ioa).join(',')}${n > 4 ? `,…(+${n - 4})` : ''}`;
+    const o = a.objects;
+    if (a.sq && n > 1) s += ` ioa=${o[0].ioa}..${o[n - 1].ioa}`;
+    else if (n === 1) s += ` ioa=${o[0].ioa}`;
+    else if (n === 2) s += ` ioa=${o[0].ioa},${o[1].ioa}`;
+    else s += ` ioa=${o.slice(0, 4).map((x) => x.ioa).join(',')}${n > 4 ? `,…(+${n - 4})` : ''}`;
   } else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
   if (a.warnings?.length) s += ` !${a.warnings.map((w) => w.code).join(',')}`;
   return s;
 }
+
+const ARROW = Buffer.from(' → ');
+const JSON_DIR_BYTES = { 'master→station': Buffer.from('"master→station"'), 'station→master': Buffer.from('"station→master"'), none: Buffer.from('null') };
+const DIR_BYTES = { 'master→station': Buffer.from(' M→S'), 'station→master': Buffer.from(' S→M'), none: Buffer.from(' ?→?') };
 
 function flowLine(f: FlowInfo): string {
   const role = (side: 'a' | 'b'): string => (f.station === undefined ? '' : f.station === side ? ' (station)' : ' (master)');
@@ -357,16 +368,55 @@ class OutBuffer {
     this.broken = true;
   };
   line(s: string): void {
-    if (this.pos + s.length * 3 + 1 > this.buf.length) {
-      if (this.pos > 0) {
-        this.full.push(this.buf.subarray(0, this.pos));
-        this.fullBytes += this.pos;
-      }
-      this.buf = Buffer.allocUnsafe(Math.max(OutBuffer.SIZE, s.length * 3 + 1));
-      this.pos = 0;
-    }
+    if (this.pos + s.length * 3 + 1 > this.buf.length) this.newBuffer(s.length * 3 + 1);
     this.pos += this.buf.write(s, this.pos);
     this.buf[this.pos++] = 10;
+  }
+  /**
+   * The line of {@link formatRecordLine}, written in pieces: the arrows are copied as bytes so the
+   * text parts stay one-byte strings (no UTF-16 to UTF-8 conversion of the whole line).
+   */
+  recordLine(r: ApduRecord): void {
+    const head = `${String(r.frame).padStart(8)} ${r.ts} ${r.src}`;
+    const tail = recordLineTail(r);
+    const max = (head.length + r.dst.length + tail.length) * 3 + 16;
+    if (this.pos + max > this.buf.length) this.newBuffer(max);
+    const b = this.buf;
+    let p = this.pos;
+    p += b.write(head, p);
+    b.set(ARROW, p);
+    p += ARROW.length;
+    p += b.write(r.dst, p);
+    const d = DIR_BYTES[r.direction ?? 'none'];
+    b.set(d, p);
+    p += d.length;
+    p += b.write(tail, p);
+    b[p++] = 10;
+    this.pos = p;
+  }
+  /** {@link recordJsonText} of `r`, written in pieces (the direction as bytes, see {@link OutBuffer.recordLine}). */
+  recordJson(r: ApduRecord): void {
+    const head = recordJsonHead(r);
+    const tail = recordJsonTail(r);
+    const max = (head.length + tail.length) * 3 + 24;
+    if (this.pos + max > this.buf.length) this.newBuffer(max);
+    const b = this.buf;
+    let p = this.pos;
+    p += b.write(head, p);
+    const d = JSON_DIR_BYTES[r.direction ?? 'none'];
+    b.set(d, p);
+    p += d.length;
+    p += b.write(tail, p);
+    b[p++] = 10;
+    this.pos = p;
+  }
+  private newBuffer(need: number): void {
+    if (this.pos > 0) {
+      this.full.push(this.buf.subarray(0, this.pos));
+      this.fullBytes += this.pos;
+    }
+    this.buf = Buffer.allocUnsafe(Math.max(OutBuffer.SIZE, need));
+    this.pos = 0;
   }
   get pending(): number {
     return this.fullBytes + this.pos;
@@ -468,7 +518,10 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
     {
       record: (r, octets) => {
         const selected = !p.filter || p.filter(r);
-        if (selected && showApdus) out.line(p.json ? recordJsonText(r) : formatRecordLine(r));
+        if (selected && showApdus) {
+          if (p.json) out.recordJson(r);
+          else out.recordLine(r);
+        }
         if (det) {
           const alerts = det.observe(observedFromRecord(r, octets));
           if (alerts.length) emitAlerts(alerts);

@@ -111,7 +111,7 @@ export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: Cod
   const body = end - p;
   if (n === 0) {
     if (body !== 0) return cerr('E_ASDU_LENGTH', p, 'VSQ', `no octets after the header when VSQ number is 0`, `${body} octets`);
-  } else if (!info.fields.some((f) => f.size === 0)) {
+  } else if (!info.variableSize) {
     // fixed-size objects (elementSize may be 0: C_RD_NA_1 objects are an IOA only)
     const need = sq ? ioaSize + n * info.elementSize : n * (ioaSize + info.elementSize);
     if (body !== need) {
@@ -177,7 +177,7 @@ function semanticChecks(info: TypeInfo, a: Asdu, w: Warnings, start: number, o: 
     for (let i = 0; i < objs.length; i++) {
       if (objs[i].ioa === 0) {
         // SQ=1 carries one IOA (so only object 0 can be 0); SQ=0 objects are evenly spaced for fixed layouts
-        const at = a.sq || info.elementSize === 0 ? first : first + i * (o.ioaSize + info.elementSize);
+        const at = a.sq || info.variableSize ? first : first + i * (o.ioaSize + info.elementSize);
         w.warn('W_IOA_ZERO', at, `object[${i}].IOA`, `IOA 0 (irrelevant) used with process type ${info.name}`);
         break;
       }

@@ -32,8 +32,10 @@ export interface TypeInfo {
   readonly iec101Only: boolean;
   /** The layout is not decoded: objects are kept as raw octets (secure-authentication types). */
   readonly raw: boolean;
-  /** Octets of one object's elements (without IOA); 0 when variable. */
+  /** Octets of one object's elements (without IOA); 0 when variable (and for C_RD_NA_1, whose objects are an IOA only). */
   readonly elementSize: number;
+  /** Some element has a variable size (F_SG_NA_1): objects must be walked to find their length. */
+  readonly variableSize: boolean;
 }
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -75,6 +77,7 @@ function def(
     iec101Only: opts.only101 ?? false,
     raw: opts.raw ?? false,
     elementSize: fields.some((f) => f.size === 0) ? 0 : fields.reduce((s, f) => s + f.size, 0),
+    variableSize: fields.some((f) => f.size === 0),
   }));
 }
 

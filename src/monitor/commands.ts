@@ -87,6 +87,7 @@ export interface CommandStats {
   actTerm: Percentiles | null;
 }
 
+const NONE: CommandRecord[] = [];
 const QUAL_KEYS = ['qu', 'ql', 'qoi', 'qcc', 'rqt', 'frz', 'qrp', 'kpa', 'lpc', 'pop', 'qpa'];
 /** Types that send ACT_TERM after execution (when the device does). */
 function expectsTerm(typeId: number): boolean {
@@ -129,7 +130,8 @@ export class CommandTracker {
   readonly config: CommandConfig;
   /** Open commands per flow, keyed `type/ca/ioa`. */
   private readonly open = new Map<string, Map<string, CommandRecord>>();
-  private readonly stats = new Map<string, StatAcc>();
+  /** Per station: statistics by type identification. */
+  private readonly stats = new Map<string, StatAcc[]>();
   private lastSweep = -Infinity;
 
   constructor(config: Partial<CommandConfig> = {}) {
@@ -138,8 +140,12 @@ export class CommandTracker {
 
   /** Feed one APDU; returns records completed now. */
   observe(o: Observation): CommandRecord[] {
-    const done: CommandRecord[] = [];
-    if (o.ts - this.lastSweep >= 1000) done.push(...this.sweep(o.ts));
+    let done: CommandRecord[] = NONE;
+    if (o.ts - this.lastSweep >= 1000) {
+      const swept = this.sweep(o.ts);
+      if (swept.length) done = swept;
+    }
+    if (done === NONE) done = [];
     const a = o.apdu?.asdu;
     if (!a || !o.dir) return done;
     let open = this.open.get(o.flow);
@@ -170,7 +176,8 @@ export class CommandTracker {
       }
       return done;
     }
-    if (!open) return done;
+    // answers are command types, or data with cause 5 (request) for a read
+    if (!open || open.size === 0 || (a.cot !== 5 && !isTrackedCommandType(a.typeId))) return done;
     for (const obj of a.objects) {
       // read commands are answered by the data itself (cause 5, any monitor type)
       const key = a.cot === 5 && a.typeId !== 102 ? `102/${a.ca}/${obj.ioa}` : `${a.typeId}/${a.ca}/${obj.ioa}`;
@@ -233,6 +240,7 @@ export class CommandTracker {
   /** Per station and type: counts and latency percentiles of the records closed so far. */
   statistics(): CommandStats[] {
     return [...this.stats.values()]
+      .flatMap((byType) => byType.filter((x) => x !== undefined))
       .sort((a, b) => (a.station < b.station ? -1 : a.station > b.station ? 1 : a.typeId - b.typeId))
       .map((s) => ({
         station: s.station, typeId: s.typeId, typeName: typeName(s.typeId), count: s.count,
@@ -250,9 +258,10 @@ export class CommandTracker {
 
   private close(rec: CommandRecord, outcome: TrackedOutcome): CommandRecord {
     rec.outcome = outcome;
-    const key = `${rec.station}|${rec.typeId}`;
-    let s = this.stats.get(key);
-    if (!s) this.stats.set(key, (s = { station: rec.station, typeId: rec.typeId, count: 0, positive: 0, negative: 0, noAnswer: 0, con: [], term: [] }));
+    let byType = this.stats.get(rec.station);
+    if (!byType) this.stats.set(rec.station, (byType = []));
+    let s = byType[rec.typeId];
+    if (!s) byType[rec.typeId] = s = { station: rec.station, typeId: rec.typeId, count: 0, positive: 0, negative: 0, noAnswer: 0, con: [], term: [] };
     s.count++;
     if (outcome === 'positive') s.positive++;
     else if (outcome === 'negative') s.negative++;

@@ -133,17 +133,52 @@ export class PeriodTracker {
 interface IoaAcc {
   ca: number;
   ioa: number;
-  types: Set<number>;
-  /** Last type added to `types` (skips the set update on repeats). */
+  /** Distinct types seen (sorted in the summary). */
+  types: number[];
+  /** Last type seen and the one before (skip the search on repeats and alternations). */
   lastType: number;
-  /** Count by cause (sparse array indexed by the cause value). */
-  causes: number[];
+  prevType: number;
+  /** The first two causes and their counts inline; further causes in `more` (sparse, by cause). */
+  c0: number;
+  n0: number;
+  c1: number;
+  n1: number;
+  more: number[] | undefined;
   min: number;
   max: number;
   quality: { iv: number; nt: number; sb: number; bl: number; ov: number };
   count: number;
   first: number;
   last: number;
+  /** The object that followed this one in an ASDU (predicts the next lookup of a sequence). */
+  next: IoaAcc | undefined;
+}
+
+function newIoaAcc(ca: number, ioa: number, ts: number): IoaAcc {
+  return { ca, ioa, types: [], lastType: -1, prevType: -1, c0: -1, n0: 0, c1: -1, n1: 0, more: undefined, min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: ts, last: ts, next: undefined };
+}
+
+function addCause(acc: IoaAcc, cot: number): void {
+  if (acc.c0 === cot) acc.n0++;
+  else if (acc.c1 === cot) acc.n1++;
+  else if (acc.c0 === -1) {
+    acc.c0 = cot;
+    acc.n0 = 1;
+  } else if (acc.c1 === -1) {
+    acc.c1 = cot;
+    acc.n1 = 1;
+  } else {
+    const m = (acc.more ??= []);
+    m[cot] = (m[cot] ?? 0) + 1;
+  }
+}
+
+/** Count by cause (sparse array indexed by the cause value). */
+function causeCounts(acc: IoaAcc): number[] {
+  const out: number[] = acc.more ? [...acc.more] : [];
+  if (acc.c0 >= 0) out[acc.c0] = acc.n0;
+  if (acc.c1 >= 0) out[acc.c1] = acc.n1;
+  return out;
 }
 
 interface StationAcc {
@@ -151,7 +186,10 @@ interface StationAcc {
   cas: Set<number>;
   masters: Set<string>;
   flows: Set<string>;
-  types: Map<number, number>;
+  /** APDU count by type identification. */
+  types: Float64Array;
+  /** Last common address added to `cas`. */
+  lastCa: number;
   iFrom: number;
   iTo: number;
   gi: Map<string, PeriodTracker>;
@@ -174,12 +212,6 @@ interface MasterAcc {
   last: number;
 }
 
-function numericValue(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  return undefined;
-}
-
 /** Builds the inventory from observations. */
 export class Inventory {
   readonly config: InventoryConfig;
@@ -190,6 +222,8 @@ export class Inventory {
   /** Per flow: the accumulators its roles point to (saves the per-APDU set updates). */
   private readonly flowCache = new Map<string, { master: string; station: string; st: StationAcc; m: MasterAcc }>();
   private frames = 0;
+  /** A frozen quality object with no flag set (shared by the codec). */
+  private cleanQuality: object | undefined;
   private start: number | null = null;
   private end: number | null = null;
 
@@ -242,8 +276,11 @@ export class Inventory {
     }
     const asdu = a.asdu;
     if (!asdu) return;
-    st.types.set(asdu.typeId, (st.types.get(asdu.typeId) ?? 0) + 1);
-    if (asdu.ca !== 0xffff) st.cas.add(asdu.ca);
+    st.types[asdu.typeId]++;
+    if (asdu.ca !== 0xffff && asdu.ca !== st.lastCa) {
+      st.cas.add(asdu.ca);
+      st.lastCa = asdu.ca;
+    }
     if (fromMaster) {
       st.iTo++;
       if (asdu.cot === 6) {
@@ -261,37 +298,60 @@ export class Inventory {
     }
     st.iFrom++;
     // objects reported by the station (monitor direction and command mirrors)
-    for (const obj of asdu.objects) {
-      const key = asdu.ca * 16777216 + obj.ioa;
-      let acc = st.ioas.get(key);
-      if (!acc) {
-        if (st.ioas.size >= this.config.maxIoasPerStation) {
-          st.ioaOverflow = true;
-          continue;
+    const ca = asdu.ca;
+    const typeId = asdu.typeId;
+    const cot = asdu.cot;
+    const ts = o.ts;
+    const objs = asdu.objects;
+    let prev: IoaAcc | undefined;
+    for (let i = 0; i < objs.length; i++) {
+      const obj = objs[i];
+      const ioa = obj.ioa;
+      let acc = prev?.next;
+      if (acc === undefined || acc.ioa !== ioa || acc.ca !== ca) {
+        const key = ca * 16777216 + ioa;
+        acc = st.ioas.get(key);
+        if (!acc) {
+          if (st.ioas.size >= this.config.maxIoasPerStation) {
+            st.ioaOverflow = true;
+            continue;
+          }
+          acc = newIoaAcc(ca, ioa, ts);
+          st.ioas.set(key, acc);
         }
-        acc = { ca: asdu.ca, ioa: obj.ioa, types: new Set(), lastType: -1, causes: [], min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: o.ts, last: o.ts };
-        st.ioas.set(key, acc);
+        if (prev !== undefined && prev.next === undefined) prev.next = acc;
       }
-      if (acc.lastType !== asdu.typeId) {
-        acc.types.add(asdu.typeId);
-        acc.lastType = asdu.typeId;
+      prev = acc;
+      if (acc.lastType !== typeId) {
+        if (acc.prevType !== typeId && !acc.types.includes(typeId)) acc.types.push(typeId);
+        acc.prevType = acc.lastType;
+        acc.lastType = typeId;
       }
-      acc.causes[asdu.cot] = (acc.causes[asdu.cot] ?? 0) + 1;
+      addCause(acc, cot);
       acc.count++;
-      acc.last = o.ts;
-      const v = numericValue(obj.value);
-      if (v !== undefined) {
-        if (v < acc.min) acc.min = v;
-        if (v > acc.max) acc.max = v;
+      acc.last = ts;
+      const v = obj.value;
+      if (typeof v === 'number') {
+        if (Number.isFinite(v)) {
+          if (v < acc.min) acc.min = v;
+          if (v > acc.max) acc.max = v;
+        }
+      } else if (typeof v === 'boolean') {
+        const x = v ? 1 : 0;
+        if (x < acc.min) acc.min = x;
+        if (x > acc.max) acc.max = x;
       }
       const q = obj.quality as Record<string, boolean> | undefined;
-      if (q && typeof q === 'object' && (q.iv || q.nt || q.sb || q.bl || q.ov)) {
-        const aq = acc.quality;
-        if (q.iv) aq.iv++;
-        if (q.nt) aq.nt++;
-        if (q.sb) aq.sb++;
-        if (q.bl) aq.bl++;
-        if (q.ov) aq.ov++;
+      // the codec shares one frozen object per quality combination: remember the clean one
+      if (q !== this.cleanQuality && q && typeof q === 'object') {
+        if (q.iv || q.nt || q.sb || q.bl || q.ov) {
+          const aq = acc.quality;
+          if (q.iv) aq.iv++;
+          if (q.nt) aq.nt++;
+          if (q.sb) aq.sb++;
+          if (q.bl) aq.bl++;
+          if (q.ov) aq.ov++;
+        } else if (Object.isFrozen(q)) this.cleanQuality = q;
       }
     }
   }
@@ -310,7 +370,7 @@ export class Inventory {
       masters: [...s.masters].sort(),
       redundantMasters: s.masters.size > 1,
       connections: s.flows.size,
-      types: Object.fromEntries([...s.types].sort((a, b) => a[0] - b[0]).map(([t, n]) => [typeName(t), n])),
+      types: Object.fromEntries([...s.types].flatMap((n, t) => (n > 0 ? [[typeName(t), n] as const] : []))),
       iFramesFromStation: s.iFrom,
       iFramesToStation: s.iTo,
       interrogation: periods(s.gi),
@@ -322,7 +382,7 @@ export class Inventory {
       ioas: [...s.ioas.values()].sort((a, b) => a.ca - b.ca || a.ioa - b.ioa).map((i) => ({
         ca: i.ca, ioa: i.ioa,
         types: [...i.types].sort((a, b) => a - b).map(typeName),
-        causes: Object.fromEntries(i.causes.flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
+        causes: Object.fromEntries(causeCounts(i).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
         min: i.min === Infinity ? null : i.min,
         max: i.max === -Infinity ? null : i.max,
         quality: Object.fromEntries(Object.entries(i.quality).filter(([, n]) => n > 0)),
@@ -341,7 +401,7 @@ export class Inventory {
     let s = this.stations.get(addr);
     if (!s) {
       s = {
-        address: addr, cas: new Set(), masters: new Set(), flows: new Set(), types: new Map(), iFrom: 0, iTo: 0,
+        address: addr, cas: new Set(), masters: new Set(), flows: new Set(), types: new Float64Array(256), lastCa: -1, iFrom: 0, iTo: 0,
         gi: new Map(), ci: new Map(), cs: new Map(), testfr: { actM: 0, actS: 0, con: 0, period: new PeriodTracker(this.config.maxIntervals) },
         ioas: new Map(), ioaOverflow: false, first: ts, last: ts,
       };

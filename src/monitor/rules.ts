@@ -157,6 +157,19 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'baseline.period-change': { severity: 'medium', description: 'interrogation / clock-sync interval differs from the baseline by the tolerance factor' },
 });
 
+/** Strings of one flow the rules need on every APDU. */
+interface FlowKeys {
+  master: string;
+  station: string;
+  mh: string;
+  sh: string;
+  pair: string;
+  stationSweepKey: string;
+}
+
+/** Shared empty result (never returned: replaced by a fresh array before anything is pushed). */
+const NO_ALERTS: Alert[] = [];
+
 function cmdValue(v: unknown): JsonValue {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
   return null;
@@ -168,6 +181,7 @@ function cmdValue(v: unknown): JsonValue {
  */
 export class BehaviourRules {
   readonly config: RuleConfig;
+  private readonly flowKeys = new Map<string, FlowKeys>();
   private readonly masterHosts: BoundedMap<string, true>;
   private readonly stationHosts: BoundedMap<string, true>;
   /** Hosts that sent an I-frame as master. */
@@ -194,38 +208,66 @@ export class BehaviourRules {
   }
 
   private distinct(rule: string, key: string, t: DistinctThreshold): DistinctWindow {
-    return this.dw.use(`${rule}|${key}`, () => new DistinctWindow(t.windowMs, t.distinct));
+    return this.distinctAt(`${rule}|${key}`, t);
+  }
+  private distinctAt(k: string, t: DistinctThreshold): DistinctWindow {
+    let w = this.dw.getUsed(k);
+    if (w === undefined) this.dw.add(k, (w = new DistinctWindow(t.windowMs, t.distinct)));
+    return w;
   }
   private rate(rule: string, key: string, t: RateThreshold): RateWindow {
-    return this.rw.use(`${rule}|${key}`, () => new RateWindow(t.windowMs, t.count));
+    const k = `${rule}|${key}`;
+    let w = this.rw.getUsed(k);
+    if (w === undefined) this.rw.add(k, (w = new RateWindow(t.windowMs, t.count)));
+    return w;
+  }
+
+  /** Per-flow strings (hosts, pair, window keys), computed once per flow and roles. */
+  private keysOf(o: Observation, master: string, station: string): FlowKeys {
+    let k = this.flowKeys.get(o.flow);
+    if (k !== undefined && k.master === master && k.station === station) return k;
+    const mh = hostOf(master);
+    k = { master, station, mh, sh: hostOf(station), pair: `${mh}>${station}`, stationSweepKey: `recon.station-sweep|${mh}` };
+    this.flowKeys.set(o.flow, k);
+    if (this.flowKeys.size > 65536) this.flowKeys.delete(this.flowKeys.keys().next().value as string);
+    return k;
   }
 
   /** Evaluate one observation. */
   observe(o: Observation): Alert[] {
-    const out: Alert[] = [];
-    if (!o.dir || !o.master || !o.station) return out;
+    if (!o.dir || !o.master || !o.station) return [];
     const c = this.config;
-    const mh = hostOf(o.master);
-    const sh = hostOf(o.station);
+    const fk = this.keysOf(o, o.master, o.station);
+    const mh = fk.mh;
+    const sh = fk.sh;
     const fromMaster = o.dir === 'master→station';
-    const wasMaster = this.masterHosts.has(mh);
-    const wasStationOnly = this.stationHosts.has(mh) && !wasMaster;
-    // a reset needs a master that sent an I-frame before (STARTDT alone does not count: every
-    // rogue session starts with it)
-    const wasCommander = this.commandHosts.has(mh);
-    if (fromMaster && o.apdu?.asdu) this.commandHosts.use(mh, () => true);
-    this.masterHosts.use(mh, () => true);
-    this.stationHosts.use(sh, () => true);
-    const pair = `${mh}>${o.station}`;
+    const a = o.apdu;
+    const asdu = a?.asdu;
+    // the host history matters only to reset / clock sync from the master
+    let wasMaster = true;
+    let wasStationOnly = false;
+    let wasCommander = true;
+    if (fromMaster && asdu !== undefined && (asdu.typeId === 105 || asdu.typeId === 103)) {
+      wasMaster = this.masterHosts.has(mh);
+      wasStationOnly = this.stationHosts.has(mh) && !wasMaster;
+      // a reset needs a master that sent an I-frame before (STARTDT alone does not count: every
+      // rogue session starts with it)
+      wasCommander = this.commandHosts.has(mh);
+    }
+    if (fromMaster && asdu !== undefined) this.commandHosts.touch(mh, true);
+    this.masterHosts.touch(mh, true);
+    this.stationHosts.touch(sh, true);
+    const pair = fk.pair;
+    let out: Alert[] = NO_ALERTS;
 
     if (fromMaster) {
-      const w = this.distinct('recon.station-sweep', mh, c.stationSweep);
+      const w = this.distinctAt(fk.stationSweepKey, c.stationSweep);
       if (w.add(sh, o.ts)) {
-        out.push(makeAlert(o, 'recon.station-sweep', 'high', `${mh} talked to ${w.size} stations within ${c.stationSweep.windowMs} ms`, { master: mh, stations: w.keys() }, 'T0846'));
+        out = [makeAlert(o, 'recon.station-sweep', 'high', `${mh} talked to ${w.size} stations within ${c.stationSweep.windowMs} ms`, { master: mh, stations: w.keys() }, 'T0846')];
       }
     }
-    const a = o.apdu;
-    if (!a) return out;
+    if (!a) return out === NO_ALERTS ? [] : out;
+    if (out === NO_ALERTS) out = [];
     if (a.apci.format === 'U') {
       if (a.apci.uFunction === 'TESTFR_ACT' && this.rate('flood.testfr', o.flow, c.testfrFlood).add(o.ts)) {
         out.push(makeAlert(o, 'flood.testfr', 'medium', `more than ${c.testfrFlood.count} TESTFR act within ${c.testfrFlood.windowMs} ms on one connection`, { count: c.testfrFlood.count + 1, windowMs: c.testfrFlood.windowMs }, 'T0814'));
@@ -235,8 +277,12 @@ export class BehaviourRules {
       }
       return out;
     }
-    const asdu = a.asdu;
     if (!asdu) return out;
+    if (!fromMaster) {
+      // monitor-direction data (the bulk of the traffic): only negative answers and unknown CA count
+      const negative = isTrackedCommandType(asdu.typeId) && (asdu.negative || (asdu.cot >= 44 && asdu.cot <= 47));
+      if (!negative && asdu.cot !== 46) return out;
+    } else if (!isTrackedCommandType(asdu.typeId)) return out;
     const tn = typeName(asdu.typeId);
     const ev = { typeId: asdu.typeId, type: tn, ca: asdu.ca, master: mh, station: o.station };
 

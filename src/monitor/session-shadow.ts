@@ -63,7 +63,7 @@ interface Side {
   /** I-frames of this side not yet acknowledged. */
   pending: Pending[];
   /** Recent N(S) -> fingerprint of the ASDU. */
-  recent: Map<number, number>;
+  recent: RecentSeqs;
   /** U act sent by this side and not yet confirmed. */
   uPending: { fn: string; ts: number; frame: number; src: string; dst: string } | undefined;
   kExceeded: boolean;
@@ -83,6 +83,11 @@ interface FlowState {
   frames: number;
   lastTs: number;
   sbo: Map<string, SboState>;
+  /** Cache of the first two sides. */
+  addr0: string | undefined;
+  side0: Side | undefined;
+  addr1: string | undefined;
+  side1: Side | undefined;
 }
 
 const HALF = 16384;
@@ -107,8 +112,56 @@ function fingerprint(o: Observation): number {
   return fnv(codes, 0);
 }
 
-function newSide(): Side {
-  return { nextSend: undefined, lastAck: undefined, pending: [], recent: new Map(), uPending: undefined, kExceeded: false };
+/**
+ * The last `cap` N(S) values of a side with the fingerprints of their ASDUs: the semantics of an
+ * insertion-ordered Map (set on a present key updates it in place; the oldest key is dropped beyond
+ * `cap`), in a ring buffer with a bucket count filter so that the common case (a new N(S)) needs
+ * no search and allocates nothing.
+ */
+class RecentSeqs {
+  private readonly keys: Float64Array;
+  private readonly vals: Float64Array;
+  private readonly buckets = new Uint32Array(1024);
+  private start = 0;
+  private n = 0;
+  constructor(private readonly cap: number) {
+    this.keys = new Float64Array(Math.max(1, cap));
+    this.vals = new Float64Array(Math.max(1, cap));
+  }
+  private find(k: number): number {
+    if (this.buckets[k & 1023] === 0) return -1;
+    const len = this.keys.length;
+    for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (this.keys[p] === k) return p;
+    return -1;
+  }
+  get(k: number): number | undefined {
+    const p = this.find(k);
+    return p < 0 ? undefined : this.vals[p];
+  }
+  set(k: number, v: number): void {
+    const p = this.find(k);
+    if (p >= 0) {
+      this.vals[p] = v;
+      return;
+    }
+    if (this.cap <= 0) return;
+    const len = this.keys.length;
+    if (this.n === this.cap) {
+      this.buckets[this.keys[this.start] & 1023]--;
+      this.start = this.start + 1 === len ? 0 : this.start + 1;
+      this.n--;
+    }
+    let end = this.start + this.n;
+    if (end >= len) end -= len;
+    this.keys[end] = k;
+    this.vals[end] = v;
+    this.buckets[k & 1023]++;
+    this.n++;
+  }
+}
+
+function newSide(replayMemory: number): Side {
+  return { nextSend: undefined, lastAck: undefined, pending: [], recent: new RecentSeqs(replayMemory), uPending: undefined, kExceeded: false };
 }
 
 function jsonValue(v: unknown): JsonValue {
@@ -140,11 +193,10 @@ export class SessionShadow {
 
   /** Check one APDU against the link rules. */
   observe(o: Observation): Alert[] {
-    const out: Alert[] = [];
-    if (o.ts - this.lastTick >= 1000) out.push(...this.tick(o.ts));
+    const out: Alert[] = o.ts - this.lastTick >= 1000 ? this.tick(o.ts) : [];
     let f = this.flows.get(o.flow);
     if (!f) {
-      f = { sides: new Map(), dt: 'unknown', frames: 0, lastTs: o.ts, sbo: new Map() };
+      f = { sides: new Map(), dt: 'unknown', frames: 0, lastTs: o.ts, sbo: new Map(), addr0: undefined, side0: undefined, addr1: undefined, side1: undefined };
       this.flows.set(o.flow, f);
     }
     const c = this.config;
@@ -210,10 +262,20 @@ export class SessionShadow {
   }
 
   private side(f: FlowState, addr: string): Side {
+    // the two endpoints of a connection, cached (the map holds them all)
+    if (addr === f.addr0) return f.side0!;
+    if (addr === f.addr1) return f.side1!;
     let s = f.sides.get(addr);
     if (!s) {
-      s = newSide();
+      s = newSide(this.config.replayMemory);
       f.sides.set(addr, s);
+    }
+    if (f.addr0 === undefined) {
+      f.addr0 = addr;
+      f.side0 = s;
+    } else if (f.addr1 === undefined) {
+      f.addr1 = addr;
+      f.side1 = s;
     }
     return s;
   }
@@ -271,7 +333,6 @@ export class SessionShadow {
       }
     }
     me.recent.set(ns, fp);
-    if (me.recent.size > c.replayMemory) me.recent.delete(me.recent.keys().next().value as number);
     me.pending.push({ seq: ns, ts: o.ts, frame: o.frame, src: o.src, dst: o.dst, flagged: false });
     if (me.pending.length > c.maxPending) me.pending.shift();
     if (peer.lastAck !== undefined) {

@@ -97,11 +97,18 @@ export function validityAlerts(o: Observation): Alert[] {
   }
   const a = o.apdu?.asdu;
   if (!a) return out;
-  for (const w of a.warnings ?? []) out.push(warningAlert(o, w, a));
+  if (a.warnings !== undefined) for (const w of a.warnings) out.push(warningAlert(o, w, a));
   const info = typeInfo(a.typeId);
   if (!info || info.raw) return out;
-  const ev = { typeId: a.typeId, cot: a.cot, ca: a.ca };
   const n = a.objects.length;
+  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);
+  // the common case (monitor data from the station, commands from the master) raises nothing
+  if (!(n > 1 && singleObjectType(a.typeId)) && !(a.sq && n === 1) && !info.iec101Only && !perObject) {
+    if (!o.dir) return out;
+    if (info.direction === 'monitor' ? o.dir !== 'master→station' : info.direction !== 'control') return out;
+    if (info.direction === 'control' && (o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot))) return out;
+  }
+  const ev = { typeId: a.typeId, cot: a.cot, ca: a.ca };
   if (n > 1 && singleObjectType(a.typeId)) {
     out.push(makeAlert(o, 'valid.count-not-allowed', 'medium', `${info.name} carries ${n} information objects; it is defined with one`, { ...ev, count: n }));
   }
@@ -111,7 +118,6 @@ export function validityAlerts(o: Observation): Alert[] {
   if (info.iec101Only) {
     out.push(makeAlert(o, 'valid.iec101-only', 'low', `${info.name} is defined for IEC 60870-5-101 only`, ev));
   }
-  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);
   if (perObject) for (const obj of a.objects) {
     if (a.typeId === 70 && typeof obj.cause === 'number' && obj.cause >= 3 && obj.cause < 32) {
       out.push(makeAlert(o, 'valid.coi-reserved', 'low', `cause of initialisation ${obj.cause} is reserved`, { ...ev, coi: obj.cause }));

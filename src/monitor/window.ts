@@ -1,29 +1,64 @@
 /**
- * Small bounded structures for rate rules measured in capture time.
+ * Small bounded structures for rate rules measured in capture time. All of them are O(1) per
+ * event with no per-event allocation once a key exists: the LRU order and the sliding windows are
+ * kept in intrusive linked lists and ring buffers instead of reinserting Map entries.
  */
+
+interface LruNode<K, V> {
+  key: K;
+  value: V;
+  prev: LruNode<K, V> | undefined;
+  next: LruNode<K, V> | undefined;
+}
 
 /** A Map that keeps at most `cap` keys, evicting the least recently used. */
 export class BoundedMap<K, V> {
-  private readonly m = new Map<K, V>();
+  private readonly m = new Map<K, LruNode<K, V>>();
+  /** Least recently used. */
+  private head: LruNode<K, V> | undefined;
+  /** Most recently used. */
+  private tail: LruNode<K, V> | undefined;
   constructor(private readonly cap: number) {}
   /** Get `k`, creating it with `make` when missing; marks it recently used. */
   use(k: K, make: () => V): V {
-    let v = this.m.get(k);
-    if (v !== undefined) {
-      this.m.delete(k);
-      this.m.set(k, v);
-      return v;
+    const n = this.m.get(k);
+    if (n !== undefined) {
+      if (n !== this.tail) this.moveToTail(n);
+      return n.value;
     }
-    v = make();
-    this.m.set(k, v);
-    if (this.m.size > this.cap) this.m.delete(this.m.keys().next().value as K);
+    const v = make();
+    this.insert(k, v);
     return v;
   }
+  /** Mark `k` recently used (creating it with `value` when missing). Cheaper than `use` for constant values. */
+  touch(k: K, value: V): void {
+    const n = this.m.get(k);
+    if (n !== undefined) {
+      if (n !== this.tail) this.moveToTail(n);
+      return;
+    }
+    this.insert(k, value);
+  }
+  /** Get `k` and mark it recently used, or undefined (then {@link BoundedMap.add} it). */
+  getUsed(k: K): V | undefined {
+    const n = this.m.get(k);
+    if (n === undefined) return undefined;
+    if (n !== this.tail) this.moveToTail(n);
+    return n.value;
+  }
+  /** Insert a key known to be missing, as the most recently used. */
+  add(k: K, v: V): void {
+    this.insert(k, v);
+  }
   get(k: K): V | undefined {
-    return this.m.get(k);
+    return this.m.get(k)?.value;
   }
   delete(k: K): boolean {
-    return this.m.delete(k);
+    const n = this.m.get(k);
+    if (n === undefined) return false;
+    this.unlink(n);
+    this.m.delete(k);
+    return true;
   }
   has(k: K): boolean {
     return this.m.has(k);
@@ -31,8 +66,34 @@ export class BoundedMap<K, V> {
   get size(): number {
     return this.m.size;
   }
-  values(): IterableIterator<V> {
-    return this.m.values();
+  *values(): IterableIterator<V> {
+    for (let n = this.head; n !== undefined; n = n.next) yield n.value;
+  }
+  private insert(k: K, v: V): void {
+    const n: LruNode<K, V> = { key: k, value: v, prev: this.tail, next: undefined };
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    this.m.set(k, n);
+    if (this.m.size > this.cap) {
+      const old = this.head!;
+      this.unlink(old);
+      this.m.delete(old.key);
+    }
+  }
+  private unlink(n: LruNode<K, V>): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.head = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.tail = n.prev;
+    n.prev = n.next = undefined;
+  }
+  private moveToTail(n: LruNode<K, V>): void {
+    this.unlink(n);
+    n.prev = this.tail;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
   }
 }
 
@@ -41,16 +102,32 @@ export class BoundedMap<K, V> {
  * (once per excursion: it re-arms when the count falls back to the threshold).
  */
 export class RateWindow {
-  private readonly times: number[] = [];
+  /** Ring buffer of the event times kept: at most threshold + 1, plus room for the one being added. */
+  private readonly times: Float64Array;
+  private start = 0;
+  private n = 0;
   private armed = true;
-  constructor(private readonly windowMs: number, private readonly threshold: number) {}
+  constructor(private readonly windowMs: number, private readonly threshold: number) {
+    this.times = new Float64Array(Math.max(0, threshold) + 2);
+  }
   /** Record an event at `ts`; true when this event crosses the threshold. */
   add(ts: number): boolean {
-    this.times.push(ts);
-    while (this.times.length > 0 && ts - this.times[0] > this.windowMs) this.times.shift();
+    const t = this.times;
+    const cap = t.length;
+    let end = this.start + this.n;
+    if (end >= cap) end -= cap;
+    t[end] = ts;
+    this.n++;
+    while (this.n > 0 && ts - t[this.start] > this.windowMs) {
+      this.start = this.start + 1 === cap ? 0 : this.start + 1;
+      this.n--;
+    }
     // never keep more than needed to decide
-    if (this.times.length > this.threshold + 1) this.times.splice(0, this.times.length - this.threshold - 1);
-    if (this.times.length > this.threshold) {
+    while (this.n > this.threshold + 1) {
+      this.start = this.start + 1 === cap ? 0 : this.start + 1;
+      this.n--;
+    }
+    if (this.n > this.threshold) {
       if (this.armed) {
         this.armed = false;
         return true;
@@ -62,28 +139,53 @@ export class RateWindow {
   }
   /** Events currently in the window (at most threshold + 1). */
   get count(): number {
-    return this.times.length;
+    return this.n;
   }
   /** Time of the oldest event kept. */
   get first(): number | undefined {
-    return this.times[0];
+    return this.n > 0 ? this.times[this.start] : undefined;
   }
+}
+
+interface SeenNode {
+  key: string;
+  ts: number;
+  prev: SeenNode | undefined;
+  next: SeenNode | undefined;
 }
 
 /** Distinct keys seen in a sliding window, with the same once-per-excursion crossing semantics. */
 export class DistinctWindow {
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Map<string, SeenNode>();
+  /** Oldest (least recently seen). */
+  private head: SeenNode | undefined;
+  /** Newest. */
+  private tail: SeenNode | undefined;
   private armed = true;
   constructor(private readonly windowMs: number, private readonly threshold: number, private readonly cap = 4096) {}
   /** Record `key` at `ts`; true when the number of distinct keys crosses the threshold. */
   add(key: string, ts: number): boolean {
-    this.seen.delete(key);
-    this.seen.set(key, ts);
-    for (const [k, t] of this.seen) {
-      if (ts - t <= this.windowMs) break;
-      this.seen.delete(k);
+    let n = this.seen.get(key);
+    if (n !== undefined) {
+      n.ts = ts;
+      if (n !== this.tail) {
+        this.unlink(n);
+        this.append(n);
+      }
+    } else {
+      n = { key, ts, prev: undefined, next: undefined };
+      this.append(n);
+      this.seen.set(key, n);
     }
-    if (this.seen.size > this.cap) this.seen.delete(this.seen.keys().next().value as string);
+    for (let h = this.head; h !== undefined && ts - h.ts > this.windowMs; h = this.head) {
+      this.unlink(h);
+      this.seen.delete(h.key);
+    }
+    if (this.seen.size > this.cap) {
+      const h = this.head!;
+      this.unlink(h);
+      this.seen.delete(h.key);
+    }
     if (this.seen.size > this.threshold) {
       if (this.armed) {
         this.armed = false;
@@ -99,6 +201,22 @@ export class DistinctWindow {
   }
   /** The keys in the window (oldest first). */
   keys(): string[] {
-    return [...this.seen.keys()];
+    const out: string[] = [];
+    for (let n = this.head; n !== undefined; n = n.next) out.push(n.key);
+    return out;
+  }
+  private append(n: SeenNode): void {
+    n.prev = this.tail;
+    n.next = undefined;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+  }
+  private unlink(n: SeenNode): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.head = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.tail = n.prev;
+    n.prev = n.next = undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeBytes, analyzeStream, recordToJson, CaptureAnalyzer, type FlowInfo } from '../../src/capture/analyze.js';
+import { analyzeBytes, analyzeStream, recordJsonHead, recordJsonText, recordJsonTail, recordToJson, CaptureAnalyzer, type FlowInfo } from '../../src/capture/analyze.js';
 import { TCP_ACK } from '../../src/capture/packet.js';
 import { parseTlsHello } from '../../src/capture/tls.js';
 import { concatBytes, SynthSession, writePcap, writePcapng } from '../../src/capture/writer.js';
@@ -164,3 +164,29 @@ function serverHello(): Uint8Array {
   const hs = [2, 0, body.length >> 8, body.length & 255, ...body];
   return Uint8Array.from([0x16, 3, 3, hs.length >> 8, hs.length & 255, ...hs]);
 }
+
+test('recordJsonText is byte-identical to JSON.stringify(recordToJson(r)): IPv4, IPv6, ns times, unknown direction, errors', () => {
+  const records = [];
+  // IPv4 on 2404, IPv6, nanosecond pcap
+  records.push(...analyzeBytes(writePcap(conv({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 2404 }).packets)).records);
+  records.push(...analyzeBytes(writePcap(conv({ ip: 'fd00::1', port: 40000 }, { ip: 'fd00::2', port: 2404 }).packets, { nanos: true })).records);
+  // heuristic port: direction unknown until a role shows (S-frame and floats first)
+  const h = new SynthSession({ ip: '10.0.0.3', port: 40001 }, { ip: '10.0.0.4', port: 40002 }).handshake();
+  h.send('client', sFrame(0)).send('server', sFrame(0)).send('client', STARTDT_ACT).send('server', floats(0, 0, 7, 2));
+  records.push(...analyzeBytes(writePcap(h.packets)).records);
+  // an undecodable APDU (error + raw)
+  const e = new SynthSession({ ip: '10.0.0.5', port: 40003 }, { ip: '10.0.0.6', port: 2404 }).handshake();
+  const bad = gi(0, 0).slice();
+  bad[7] = 2;
+  e.send('client', concatBytes(STARTDT_ACT, bad));
+  records.push(...analyzeBytes(writePcap(e.packets)).records);
+  assert.ok(records.some((r) => r.direction === undefined));
+  assert.ok(records.some((r) => r.error !== undefined));
+  assert.ok(records.some((r) => r.src.startsWith('[')));
+  for (const r of records) {
+    const want = JSON.stringify(recordToJson(r));
+    assert.equal(recordJsonText(r), want);
+    assert.equal(Buffer.from(recordJsonText(r)).equals(Buffer.from(want)), true);
+    assert.ok(recordJsonTail(r).startsWith(',"flow":') && recordJsonHead(r).endsWith('"direction":'));
+  }
+});

@@ -91,3 +91,24 @@ test('help text names the exit codes and has an example', () => {
   assert.match(command.help, /--filter EXPR/);
   assert.match(command.summary, /pcap/);
 });
+
+test('text and --json lines written in pieces are byte-identical to formatRecordLine / recordJsonText', async () => {
+  const { analyzeBytes, recordJsonText } = await import('../../src/capture/analyze.js');
+  const { formatRecordLine } = await import('../../src/cli/analyze.js');
+  const { encodeApdu } = await import('../../src/codec/index.js');
+  // FKIE plus a synthetic session with an unknown direction, 6 non-SQ objects (the '…' form) and an error
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 40001 }).handshake();
+  const q = { ov: false, bl: false, sb: false, nt: false, iv: false };
+  const six = encodeApdu({ apci: { format: 'I', sendSeq: 0, recvSeq: 0 }, asdu: { typeId: 13, sq: false, cot: 3, negative: false, test: false, originator: 0, ca: 1, objects: [1, 3, 5, 7, 9, 11].map((ioa) => ({ ioa, value: 1.5, quality: q })) } });
+  const bad = six.slice();
+  bad[7] = 7;
+  s.send('client', Uint8Array.from([0x68, 4, 1, 0, 0, 0])).send('server', six).send('server', bad);
+  for (const input of [FKIE, writePcap(s.packets)]) {
+    const recs = analyzeBytes(input).records;
+    const text = await run(['x.pcap', '--no-monitor', '--no-summary'], input);
+    assert.equal(text.out, recs.map((r) => formatRecordLine(r) + '\n').join(''));
+    const json = await run(['x.pcap', '--no-monitor', '--json'], input);
+    const lines = json.out.split('\n');
+    assert.deepEqual(lines.slice(0, recs.length), recs.map(recordJsonText));
+  }
+});
