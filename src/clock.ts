@@ -17,29 +17,28 @@ export interface Clock {
   clearTimeout(h: TimerHandle | undefined): void;
 }
 
+/** Handle of a {@link systemClock} timer: carries the Node timer itself (no lookup table). */
+class SystemTimer implements TimerHandle {
+  constructor(
+    readonly id: number,
+    readonly timeout: NodeJS.Timeout,
+  ) {}
+}
+
 /** The real clock: `performance.now()` and Node timers (unref'd, so they never keep a process alive on their own). */
 export const systemClock: Clock = (() => {
   let seq = 0;
-  const timers = new Map<number, NodeJS.Timeout>();
   return {
     now: () => performance.now(),
     setTimeout(fn, ms) {
-      const id = ++seq;
-      const t = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, ms);
+      // The handle holds the Node timer: no id -> timer map and no wrapper closure per timer (the
+      // master arms one per request). Clearing a timer that already fired is a no-op for Node.
+      const t = setTimeout(fn, ms);
       t.unref?.();
-      timers.set(id, t);
-      return { id };
+      return new SystemTimer(++seq, t);
     },
     clearTimeout(h) {
-      if (!h) return;
-      const t = timers.get(h.id);
-      if (t) {
-        clearTimeout(t);
-        timers.delete(h.id);
-      }
+      if (h instanceof SystemTimer) clearTimeout(h.timeout);
     },
   };
 })();

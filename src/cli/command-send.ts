@@ -12,8 +12,10 @@ import { ConnectionLostError, MasterError, NegativeConfirmationError, RequestTim
 import { msText, rttText } from '../master/format.js';
 import { type CommandOptions, type CommandResult, ControllingStation } from '../master/master.js';
 import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import { AuditLog } from '../transport/audit-log.js';
+import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { UsageError, intOption } from './connect.js';
+import { TLS_CLI_OPTIONS, UsageError, intOption, tlsConfigFromArgs, tlsHelp } from './connect.js';
 
 const HELP = `usage: iec104 command HOST[:PORT] --ca N --ioa N COMMAND [options]
 
@@ -44,15 +46,21 @@ options:
                      the activation termination
   --timeout MS       time allowed for each answer (default 15000)
   --t0 MS            connection establishment time-out (default 30000)
-  --port N           port, when not given as HOST:PORT (default ${IEC104_PORT})
+  --port N           port, when not given as HOST:PORT (default ${IEC104_PORT}, ${DEFAULT_TLS_PORT} with --tls)
   --json             print the outcome as one JSON object
+  --audit FILE|-     append an audit record of the command and its outcome (JSON line)
+                     to FILE, or to stderr with -
   --log-level L      write link/master logs to stderr: debug, info, warn, error
   -h, --help         this text
+
+TLS:
+${tlsHelp('--tls-ca')}
 
 examples:
   $ iec104 command 10.0.0.5 --ca 1 --ioa 5000 --single on --select
   positive: C_SC_NA_1 CA 1 IOA 5000 ON; select ACT_CON 14 ms; execute ACT_CON 12 ms
   $ iec104 command 10.0.0.5:2404 --ca 1 --ioa 6001 --setpoint-float 49.5 --time --until actterm --json
+  $ iec104 command 10.0.0.5 --tls --cert client.crt --key client.key --tls-ca ca.crt --ca 1 --ioa 5000 --single on
 
 exit codes:
   0  positive confirmation (and termination with --until actterm)
@@ -85,6 +93,10 @@ export interface CommandArgs {
   t0?: number;
   json: boolean;
   logLevel?: LogLevel;
+  /** Mutual TLS. */
+  tls?: TlsConfig;
+  /** Audit destination: a file, or `-` (stderr). */
+  audit?: string;
 }
 
 const BASE_TYPE: Record<CommandKind, number> = { single: 45, double: 46, step: 47, 'setpoint-normalized': 48, 'setpoint-scaled': 49, 'setpoint-float': 50, bitstring: 51 };
@@ -157,6 +169,8 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
         port: { type: 'string' },
         json: { type: 'boolean' },
         'log-level': { type: 'string' },
+        audit: { type: 'string' },
+        ...TLS_CLI_OPTIONS,
       },
     });
   } catch (e) {
@@ -164,9 +178,10 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
   }
   const o = v.values;
   if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
+  const tls = tlsConfigFromArgs(o);
   let hp;
   try {
-    hp = parseHostPort(v.positionals[0], intOption('port', o.port, 1, 65535) ?? IEC104_PORT);
+    hp = parseHostPort(v.positionals[0], intOption('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT));
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
@@ -197,6 +212,8 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
   };
   if (qu !== undefined) a.qu = qu;
   if (ql !== undefined) a.ql = ql;
+  if (tls) a.tls = tls;
+  if (o.audit !== undefined) a.audit = o.audit;
   const timeout = intOption('timeout', o.timeout, 1, 2 ** 31);
   if (timeout !== undefined) a.timeout = timeout;
   const t0 = intOption('t0', o.t0, 1, 2 ** 31);
@@ -247,8 +264,19 @@ export async function runCommandSend(argv: string[], io: CommandSendIo): Promise
     return EXIT.USAGE;
   }
   const logger = a.logLevel ? createLogger({ level: a.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }) : nullLogger;
+  let connector: Connector;
+  try {
+    connector = io.connector ? io.connector(a.host, a.port) : tcpConnector(a.host, a.port, a.tls ? { tls: a.tls } : {});
+  } catch (e) {
+    if (!(e instanceof TlsConfigError)) throw e;
+    io.stderr.write(`iec104 command: ${e.message}\n`);
+    return EXIT.USAGE;
+  }
+  const audit = a.audit === undefined ? undefined : new AuditLog({ sink: a.audit === '-' ? { write: (l) => io.stderr.write(l + '\n') } : { file: a.audit } });
   const master = new ControllingStation({
-    connector: (io.connector ?? tcpConnector)(a.host, a.port),
+    connector,
+    audit,
+    auditSource: 'iec104 command',
     clock: io.clock ?? systemClock,
     logger,
     wallClock: io.wallClock,
@@ -302,6 +330,7 @@ export async function runCommandSend(argv: string[], io: CommandSendIo): Promise
     });
   } finally {
     await master.close();
+    await audit?.close();
   }
 }
 

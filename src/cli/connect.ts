@@ -10,9 +10,12 @@ import { type LogLevel, createLogger, nullLogger } from '../log.js';
 import type { Connector } from '../master/connection.js';
 import { MasterError } from '../master/errors.js';
 import { POINT_COLUMNS, formatTable, pointCells, pointToJson, rttText } from '../master/format.js';
-import { ControllingStation } from '../master/master.js';
+import { ControllingStation, type InterrogationResult } from '../master/master.js';
 import { PointImage, toPointValues } from '../master/points.js';
 import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import { RedundancyGroup } from '../master/redundancy-group.js';
+import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
+import { TlsSecurity } from '../transport/tls-verify.js';
 import type { CliCommand } from './command.js';
 
 const HELP = `usage: iec104 connect HOST[:PORT] [options]
@@ -36,13 +39,21 @@ options:
   --t0 MS           connection establishment time-out (default 30000)
   --timeout MS      time allowed for the interrogation's confirmation and termination
                     (default 15000 and 60000)
-  --port N          port, when not given as HOST:PORT (default ${IEC104_PORT})
+  --port N          port, when not given as HOST:PORT (default ${IEC104_PORT}, ${DEFAULT_TLS_PORT} with --tls)
+  --standby H[:P]   redundancy group: also connect to this endpoint (repeatable), kept
+                    connected and stopped (TESTFR); when the active connection fails,
+                    a standby is started (failover) and the interrogation repeated
   --log-level L     write link/master logs to stderr: debug, info, warn, error
   -h, --help        this text
+
+TLS:
+${tlsHelp('--tls-ca')}
 
 example:
   $ iec104 connect 10.0.0.5 --ca 1
   $ iec104 connect 10.0.0.5:2404 --json | jq 'select(.type == "M_ME_NC_1")'
+  $ iec104 connect 10.0.0.5 --tls --cert client.crt --key client.key --tls-ca ca.crt
+  $ iec104 connect 10.0.0.5 --standby 10.0.0.6 --reconnect
 
 Status messages (connected, interrogation confirmed/terminated with round-trip times,
 disconnections) go to stderr.
@@ -68,6 +79,10 @@ export interface ConnectArgs {
   t0?: number;
   timeout?: number;
   logLevel?: LogLevel;
+  /** Mutual TLS. */
+  tls?: TlsConfig;
+  /** Standby endpoints of a redundancy group. */
+  standby: { host: string; port: number }[];
 }
 
 /** A bad command line; the message says what. */
@@ -106,6 +121,8 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         timeout: { type: 'string' },
         port: { type: 'string' },
         'log-level': { type: 'string' },
+        standby: { type: 'string', multiple: true },
+        ...TLS_CLI_OPTIONS,
       },
     });
   } catch (e) {
@@ -113,9 +130,13 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
   }
   const o = v.values;
   if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
+  const tls = tlsConfigFromArgs(o);
+  const defaultPort = intOption('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT);
   let hp;
+  const standby: { host: string; port: number }[] = [];
   try {
-    hp = parseHostPort(v.positionals[0], intOption('port', o.port, 1, 65535) ?? IEC104_PORT);
+    hp = parseHostPort(v.positionals[0], defaultPort);
+    for (const s of o.standby ?? []) standby.push(parseHostPort(s, defaultPort));
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
@@ -131,7 +152,9 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     json: o.json ?? false,
     view: o.table ? 'table' : o.lines ? 'lines' : undefined,
     reconnect: o.reconnect ?? false,
+    standby,
   };
+  if (tls) a.tls = tls;
   const duration = intOption('duration', o.duration, 1, 2 ** 31);
   if (duration !== undefined) a.duration = duration;
   const t0 = intOption('t0', o.t0, 1, 2 ** 31);
@@ -173,15 +196,90 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
     return 2;
   }
   const clock = io.clock ?? systemClock;
+  let security: TlsSecurity | undefined;
+  try {
+    security = args.tls ? new TlsSecurity(args.tls) : undefined;
+  } catch (e) {
+    if (!(e instanceof TlsConfigError)) throw e;
+    io.stderr.write(`iec104 connect: ${e.message}\n`);
+    return 2;
+  }
   const view = args.json ? 'json' : (args.view ?? (io.isTTY ? 'table' : 'lines'));
   const logger = args.logLevel ? createLogger({ level: args.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }) : nullLogger;
-  const connector = (io.connector ?? tcpConnector)(args.host, args.port);
-  const master = new ControllingStation({
-    connector, clock, logger,
+  const connectorOf = io.connector ?? ((h: string, p: number) => tcpConnector(h, p, security ? { tls: security } : {}));
+  const common = {
+    clock, logger,
     params: args.t0 !== undefined ? { t0: args.t0 } : undefined,
     reconnect: args.reconnect,
     requestTimeout: args.timeout, terminationTimeout: args.timeout,
+  };
+  if (args.standby.length > 0) {
+    const endpoints = [{ host: args.host, port: args.port }, ...args.standby];
+    const group = new RedundancyGroup({ ...common, endpoints: endpoints.map((e) => ({ connector: connectorOf(e.host, e.port), name: `${e.host}:${e.port}` })) });
+    return runView(args, io, clock, view, group, {
+      attach(status, finish, isDone, gi) {
+        group.on('active', (i) => {
+          status(`${i.name} active (${i.reason}): data transfer started`);
+          gi(group);
+        });
+        group.on('failover', (f) => {
+          status(`failover: ${group.names[f.from]} failed (${f.reason})${f.to === undefined ? ': no connected standby' : `, starting ${group.names[f.to]}`}`);
+          if (f.to === undefined && !args.reconnect && !isDone()) finish(5);
+        });
+        group.connect().then(
+          () => status(`redundancy group: ${endpoints.length} endpoints, active ${group.names[group.activeIndex ?? 0]}`),
+          (e: unknown) => {
+            if (isDone()) return;
+            status(`connection failed: ${errText(e)}`);
+            finish(5);
+          },
+        );
+      },
+    });
+  }
+  const master = new ControllingStation({ ...common, connector: connectorOf(args.host, args.port) });
+  return runView(args, io, clock, view, master, {
+    attach(status, finish, isDone, gi) {
+      master.on('connected', () => status(`connected to ${args.host}:${args.port}`));
+      master.on('reconnecting', (i) => status(`reconnecting in ${i.delay} ms (attempt ${i.attempt})`));
+      master.on('connectFailed', (e) => {
+        if (args.reconnect) status(`connection failed: ${e.message}`);
+      });
+      master.on('disconnected', (r) => {
+        if (isDone()) return;
+        status(`disconnected: ${r.code} ${r.message}`);
+        if (!args.reconnect) finish(5);
+      });
+      master.on('started', () => {
+        status('data transfer started');
+        gi(master);
+      });
+      master.connect().then(
+        () => {},
+        (e: unknown) => {
+          if (isDone()) return;
+          status(`connection failed: ${errText(e)}`);
+          finish(5);
+        },
+      );
+    },
   });
+}
+
+/** What `runView` needs of a master or a redundancy group. */
+interface ViewSource {
+  on(event: 'asdu', listener: (a: Asdu) => void): unknown;
+  interrogation(ca: number, qoi: number): Promise<InterrogationResult>;
+  close(): Promise<void>;
+}
+
+type StatusFn = (s: string) => void;
+
+function runView(
+  args: ConnectArgs, io: ConnectIo, clock: Clock, view: 'json' | 'table' | 'lines', source: ViewSource,
+  wiring: { attach(status: StatusFn, finish: (code: number) => void, isDone: () => boolean, gi: (s: ViewSource) => void): void },
+): Promise<number> {
+  const master = source;
   const status = (s: string): void => {
     io.stderr.write(`iec104 connect: ${s}\n`);
   };
@@ -228,20 +326,9 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
     io.signal?.addEventListener('abort', onAbort, { once: true });
     if (args.duration !== undefined) durationTimer = clock.setTimeout(() => finish(0), args.duration);
 
-    master.on('connected', () => status(`connected to ${args.host}:${args.port}`));
-    master.on('reconnecting', (i) => status(`reconnecting in ${i.delay} ms (attempt ${i.attempt})`));
-    master.on('connectFailed', (e) => {
-      if (args.reconnect) status(`connection failed: ${e.message}`);
-    });
-    master.on('disconnected', (r) => {
-      if (done) return;
-      status(`disconnected: ${r.code} ${r.message}`);
-      if (!args.reconnect) finish(5);
-    });
-    master.on('started', () => {
-      status('data transfer started');
+    wiring.attach(status, finish, () => done, (src) => {
       if (!args.gi) return;
-      master.interrogation(args.ca, args.qoi).then(
+      src.interrogation(args.ca, args.qoi).then(
         (r) => status(`interrogation terminated: ${r.objects.length} objects (${rttText(r.rtt)})`),
         (e: unknown) => {
           if (e instanceof MasterError && e.code === 'E_NEGATIVE') status(`interrogation refused: ${errText(e)}`);
@@ -249,14 +336,6 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
         },
       );
     });
-    master.connect().then(
-      () => {},
-      (e: unknown) => {
-        if (done) return;
-        status(`connection failed: ${errText(e)}`);
-        finish(5);
-      },
-    );
   });
 }
 
@@ -272,3 +351,53 @@ export const command: CliCommand = {
   },
 };
 
+
+/** `node:util` parseArgs options of the TLS flags shared by `serve`, `connect` and `command`. */
+export const TLS_CLI_OPTIONS = {
+  tls: { type: 'boolean' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'tls-ca': { type: 'string', multiple: true },
+  'peer-cert': { type: 'string', multiple: true },
+  crl: { type: 'string', multiple: true },
+} as const;
+
+/** TLS flags as parsed. */
+export interface TlsCliValues {
+  tls?: boolean;
+  cert?: string;
+  key?: string;
+  'tls-ca'?: string[];
+  'peer-cert'?: string[];
+  crl?: string[];
+}
+
+/** Help text of the TLS flags (`caFlag`: `--ca` for serve, `--tls-ca` where `--ca` is the common address). */
+export function tlsHelp(caFlag: '--ca' | '--tls-ca'): string {
+  return `  --tls              mutual TLS (IEC 62351-3; default port 19998): needs --cert, --key, ${caFlag}
+  --cert FILE        own certificate (PEM)
+  --key FILE         own private key (PEM, unencrypted)
+  ${caFlag.padEnd(17)}CA certificate(s) the peer's certificate must chain to (repeatable)
+  --peer-cert X      accept only this peer: a PEM certificate FILE or a SHA-256
+                     fingerprint (repeatable; default any certificate of the CA)
+  --crl FILE         certificate revocation list (PEM, repeatable; every CA of a
+                     chain then needs a current CRL)`;
+}
+
+/**
+ * The {@link TlsConfig} of the TLS flags, or undefined without `--tls`. Throws {@link UsageError}
+ * for a TLS flag without `--tls` or `--tls` without certificate, key and CA.
+ */
+export function tlsConfigFromArgs(o: TlsCliValues, caFlag = '--tls-ca'): TlsConfig | undefined {
+  const given = (['cert', 'key', 'tls-ca', 'peer-cert', 'crl'] as const).filter((k) => o[k] !== undefined);
+  if (!o.tls) {
+    if (given.length) throw new UsageError(`${given.map((k) => (k === 'tls-ca' ? caFlag : `--${k}`)).join(', ')} need${given.length === 1 ? 's' : ''} --tls`);
+    return undefined;
+  }
+  const missing = [o.cert === undefined ? '--cert' : '', o.key === undefined ? '--key' : '', o['tls-ca'] === undefined ? caFlag : ''].filter(Boolean);
+  if (missing.length) throw new UsageError(`--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the peer)`);
+  const cfg: TlsConfig = { cert: o.cert!, key: o.key!, ca: o['tls-ca']! };
+  if (o['peer-cert']?.length) cfg.peerCertificates = o['peer-cert'];
+  if (o.crl?.length) cfg.crl = o.crl;
+  return cfg;
+}

@@ -13,6 +13,7 @@ const MODULES: Record<string, string> = {
   command: './command-send.js',
   analyze: './analyze.js',
   demo: './demo.js',
+  certs: './certs.js',
   probe: './probe.js',
   test: './test.js',
   measure: './measure.js',

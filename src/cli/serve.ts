@@ -4,13 +4,18 @@
  * according to the configured behaviour.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { createLogger, type LogLevel } from '../log.js';
-import { StationConfigError, parseStationConfig } from '../station/config.js';
+import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
 import { startSimulations } from '../station/simulator.js';
-import { createStation, StationError } from '../station/station.js';
+import { createStation, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
+import { AccessRuleError } from '../transport/access-control.js';
+import { AuditLog } from '../transport/audit-log.js';
+import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
+import { tlsHelp } from './connect.js';
 
 const HELP = `usage: iec104 serve [CONFIG] [--host H] [--port N] [options]
 
@@ -21,17 +26,38 @@ Without CONFIG, the bundled examples/substation.yaml is used.
 
 options:
   --host H             listen address (default: the file's listen.host, else 0.0.0.0)
-  --port N             TCP port (default: the file's listen.port, else 2404; 0 = any free port)
+  --port N             TCP port (default: the file's listen.port, else 2404, 19998 with
+                       --tls; 0 = any free port)
+  --allow CIDR         accept connections from these source addresses only (repeatable);
+                       others are refused before any byte is exchanged (E_ACCESS_SOURCE)
+  --max-connections N  refuse connections beyond N open ones (default 8; E_ACCESS_LIMIT)
+  --start-timeout MS   close a connection without STARTDT after MS (default t0, 30000;
+                       0 = never: needed when masters keep standby connections, which
+                       stay stopped by design; E_ACCESS_NO_STARTDT)
+  --audit FILE|-       audit log (JSON lines): every connection accepted or refused and
+                       why, STARTDT/STOPDT, every command and its outcome; - = stdout
+  --roles FILE         per-client roles (YAML/JSON: roles: [...], defaultRole: ...), see
+                       docs/security.md; also possible as roles: in CONFIG
   --check              validate the configuration, print a summary and exit
   --no-simulate        do not run the simulated changes
   --log-level L        debug | info | warn | error (default info)
   --log-format F       pretty (default on a terminal) | json
   -h, --help           this text
 
+TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
+19998 at once, with listen: [...] in CONFIG):
+${tlsHelp('--ca')}
+  Without a client certificate (or with one the CA did not sign, expired, revoked, not
+  on --peer-cert) a master is refused and the audit log says why (E_TLS_*).
+
+A station on plain TCP, on a non-loopback address, without --allow gets a warning: any
+host that reaches the port can read its data and send commands.
+
 example:
   $ iec104 serve examples/substation.yaml --port 2404
   ... INFO  station.listening listening on 0.0.0.0:2404
   $ iec104 serve my-rtu.yaml --check
+  $ iec104 serve --tls --cert pki/server.crt --key pki/server.key --ca pki/ca.crt --crl pki/ca.crl --audit -
   my-rtu.yaml: points[3].type: unknown type 'M_XX'
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: connections are closed and the process exits 0.
@@ -54,6 +80,17 @@ interface Args {
   config?: string;
   host?: string;
   port?: number;
+  tls: boolean;
+  cert?: string;
+  key?: string;
+  ca: string[];
+  peerCerts: string[];
+  crl: string[];
+  allow: string[];
+  maxConnections?: number;
+  startTimeout?: number;
+  audit?: string;
+  roles?: string;
   check: boolean;
   simulate: boolean;
   level: LogLevel;
@@ -61,7 +98,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json' };
+  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], crl: [], allow: [] };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -76,6 +113,40 @@ function parseArgs(argv: string[]): Args | string {
         const v = Number(val());
         if (!Number.isInteger(v) || v < 0 || v > 65535) return '--port needs an integer 0..65535';
         a.port = v;
+        break;
+      }
+      case '--tls': a.tls = true; break;
+      case '--cert':
+      case '--key':
+      case '--ca':
+      case '--tls-ca':
+      case '--peer-cert':
+      case '--crl':
+      case '--allow':
+      case '--audit':
+      case '--roles': {
+        const v = val();
+        if (!v || (v.startsWith('--') && v !== '-')) return `${x} needs a value`;
+        if (x === '--cert') a.cert = v;
+        else if (x === '--key') a.key = v;
+        else if (x === '--ca' || x === '--tls-ca') a.ca.push(v);
+        else if (x === '--peer-cert') a.peerCerts.push(v);
+        else if (x === '--crl') a.crl.push(v);
+        else if (x === '--allow') a.allow.push(v);
+        else if (x === '--audit') a.audit = v;
+        else a.roles = v;
+        break;
+      }
+      case '--max-connections': {
+        const v = Number(val());
+        if (!Number.isInteger(v) || v < 1 || v > 1000) return '--max-connections needs an integer 1..1000';
+        a.maxConnections = v;
+        break;
+      }
+      case '--start-timeout': {
+        const v = Number(val());
+        if (!Number.isInteger(v) || v < 0) return '--start-timeout needs an integer >= 0 (ms)';
+        a.startTimeout = v;
         break;
       }
       case '--check': a.check = true; break;
@@ -98,73 +169,173 @@ function parseArgs(argv: string[]): Args | string {
         a.config = x;
     }
   }
+  if (!a.tls) {
+    const stray = [a.cert && '--cert', a.key && '--key', a.ca.length && '--ca', a.peerCerts.length && '--peer-cert', a.crl.length && '--crl'].filter(Boolean);
+    if (stray.length) return `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --tls`;
+  } else {
+    const missing = [!a.cert && '--cert', !a.key && '--key', !a.ca.length && '--ca'].filter(Boolean);
+    if (missing.length) return `--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the masters)`;
+  }
   return a;
+}
+
+/** Resolve the file paths of a TLS configuration against `dir` (PEM text and fingerprints stay). */
+function resolveTlsPaths(t: TlsConfig, dir: string): TlsConfig {
+  const f = (p: string): string => (p.includes('-----BEGIN') || isAbsolute(p) ? p : resolve(dir, p));
+  const list = (x: TlsConfig['ca']): string[] => (Array.isArray(x) ? x : [x]).map((p) => f(String(p)));
+  return {
+    ...t,
+    cert: f(String(t.cert)),
+    key: f(String(t.key)),
+    ca: list(t.ca),
+    ...(t.peerCertificates ? { peerCertificates: t.peerCertificates.map((p) => (normalizeFingerprint(String(p)) ? String(p) : f(String(p)))) } : {}),
+    ...(t.crl ? { crl: t.crl.map((p) => f(String(p))) } : {}),
+  };
+}
+
+/** Where `runServe` writes; {@link command} uses the process's. */
+export interface ServeIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  /** Stops the station (SIGINT/SIGTERM in the CLI). */
+  signal?: AbortSignal;
+  /** Called once listening, with the listeners (their bound ports). */
+  onListening?: (listeners: StationListener[]) => void;
+}
+
+/**
+ * Run `iec104 serve` with `argv` (the arguments after `serve`) until `io.signal` aborts. Resolves to
+ * the exit code (0 stopped or valid, 1 cannot listen, 2 usage or configuration error).
+ */
+export async function runServe(argv: string[], io: ServeIo): Promise<number> {
+  const args = parseArgs(argv);
+  if (typeof args === 'string') {
+    io.stderr.write(`iec104 serve: ${args}\n\n${HELP}\n`);
+    return 2;
+  }
+  const file = args.config ?? defaultConfigPath();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    io.stderr.write(`iec104 serve: cannot read ${file}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  let cfg;
+  try {
+    cfg = parseStationConfig(text, /\.json$/i.test(file) ? 'json' : undefined);
+    if (args.roles) {
+      let rolesText: string;
+      try {
+        rolesText = await readFile(args.roles, 'utf8');
+      } catch (e) {
+        io.stderr.write(`iec104 serve: cannot read ${args.roles}: ${(e as Error).message}\n`);
+        return 2;
+      }
+      try {
+        Object.assign(cfg.station, validateRolesConfig(parseYaml(rolesText)));
+      } catch (e) {
+        if (e instanceof StationConfigError) {
+          io.stderr.write(`${args.roles}: ${e.message}\n`);
+          return 2;
+        }
+        io.stderr.write(`${args.roles}: not valid YAML/JSON: ${(e as Error).message}\n`);
+        return 2;
+      }
+    }
+  } catch (e) {
+    if (e instanceof StationConfigError) {
+      io.stderr.write(`${file}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: args.level, format: args.format, write: (l) => io.stderr.write(l + '\n') });
+  const auditTarget = args.audit ?? cfg.audit;
+  const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
+  let station;
+  try {
+    station = createStation({ ...cfg.station, logger, ...(audit ? { audit } : {}) });
+  } catch (e) {
+    if (e instanceof StationError) {
+      io.stderr.write(`${file}: ${e.message}\n`);
+      await audit?.close();
+      return 2;
+    }
+    throw e;
+  }
+  // listeners: the file's, the first one overridden by the command line
+  const dir = dirname(file);
+  const listeners: StationListenOptions[] = cfg.listeners.map((l: ListenFileConfig, i) => {
+    const o: StationListenOptions = { host: l.host, port: l.port };
+    if (l.tls) o.tls = resolveTlsPaths(l.tls, dir);
+    if (l.allow) o.allow = l.allow;
+    if (l.maxConnections !== undefined) o.maxConnections = l.maxConnections;
+    if (l.startTimeout !== undefined) o.startTimeout = l.startTimeout;
+    if (i === 0) {
+      if (args.host !== undefined) o.host = args.host;
+      if (args.tls) {
+        o.tls = { cert: args.cert!, key: args.key!, ca: args.ca, ...(args.peerCerts.length ? { peerCertificates: args.peerCerts } : {}), ...(args.crl.length ? { crl: args.crl } : {}) };
+        o.port = args.port ?? 19998;
+      } else if (args.port !== undefined) o.port = args.port;
+      if (args.allow.length) o.allow = args.allow;
+      if (args.maxConnections !== undefined) o.maxConnections = args.maxConnections;
+      if (args.startTimeout !== undefined) o.startTimeout = args.startTimeout;
+    }
+    return o;
+  });
+  for (const l of listeners) {
+    const loopback = l.host !== undefined && /^(127\.|::1$|localhost$|::ffff:127\.)/i.test(l.host);
+    if (!l.tls && !loopback && !l.allow) {
+      io.stderr.write(`iec104 serve: warning: plain IEC 104 (no TLS) on ${l.host ?? '0.0.0.0'}:${l.port} without --allow: any host that reaches the port can read the data and send commands\n`);
+    }
+  }
+  if (args.check) {
+    const s = station.stats();
+    io.stdout.write(`${file}: valid — ${s.points} point(s), ${s.commandObjects} command object(s), common address(es) ${s.commonAddresses.join(', ')}, ${cfg.simulations.length} simulation(s), ${listeners.length} listener(s)${cfg.station.roles ? `, ${cfg.station.roles.length} role rule(s)` : ''}\n`);
+    await station.close();
+    await audit?.close();
+    return 0;
+  }
+  let bound: StationListener[];
+  try {
+    bound = await station.listen(listeners);
+  } catch (e) {
+    const where = listeners.map((l) => `${l.host ?? '*'}:${l.port}`).join(', ');
+    io.stderr.write(`iec104 serve: cannot listen on ${where}: ${(e as Error).message}\n`);
+    await station.close();
+    await audit?.close();
+    return e instanceof TlsConfigError || e instanceof AccessRuleError ? 2 : 1;
+  }
+  io.onListening?.(bound);
+  const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
+  // keep the process alive: station timers are unref'd, the server keeps the loop busy
+  return new Promise<number>((resolveExit) => {
+    const stop = (why: string): void => {
+      logger.log('info', 'station.stopping', `${why}: closing`, {});
+      stopSims();
+      station.close().then(
+        () => (audit ? audit.close() : undefined),
+      ).then(() => resolveExit(0), () => resolveExit(1));
+    };
+    if (io.signal?.aborted) stop('aborted');
+    else io.signal?.addEventListener('abort', () => stop(typeof io.signal?.reason === 'string' ? io.signal.reason : 'stop requested'), { once: true });
+  });
 }
 
 /** The `serve` sub-command. */
 export const command: CliCommand = {
   summary: 'run an RTU simulator (controlled station) from a YAML/JSON config',
   help: HELP,
-  async run(argv) {
-    const args = parseArgs(argv);
-    if (typeof args === 'string') {
-      process.stderr.write(`iec104 serve: ${args}\n\n${HELP}\n`);
-      return 2;
-    }
-    const file = args.config ?? defaultConfigPath();
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      process.stderr.write(`iec104 serve: cannot read ${file}: ${(e as Error).message}\n`);
-      return 2;
-    }
-    let cfg;
-    try {
-      cfg = parseStationConfig(text, /\.json$/i.test(file) ? 'json' : undefined);
-    } catch (e) {
-      if (e instanceof StationConfigError) {
-        process.stderr.write(`${file}: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
-    }
-    const logger = createLogger({ level: args.level, format: args.format });
-    let station;
-    try {
-      station = createStation({ ...cfg.station, logger });
-    } catch (e) {
-      if (e instanceof StationError) {
-        process.stderr.write(`${file}: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
-    }
-    if (args.check) {
-      const s = station.stats();
-      process.stdout.write(`${file}: valid — ${s.points} point(s), ${s.commandObjects} command object(s), common address(es) ${s.commonAddresses.join(', ')}, ${cfg.simulations.length} simulation(s)\n`);
-      await station.close();
-      return 0;
-    }
-    const host = args.host ?? cfg.listen.host;
-    const port = args.port ?? cfg.listen.port;
-    try {
-      await station.listen({ host, port });
-    } catch (e) {
-      process.stderr.write(`iec104 serve: cannot listen on ${host}:${port}: ${(e as Error).message}\n`);
-      await station.close();
-      return 1;
-    }
-    const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
-    // keep the process alive: station timers are unref'd, the server keeps the loop busy
-    return new Promise<number>((resolve) => {
-      const stop = (sig: string) => {
-        logger.log('info', 'station.stopping', `${sig} received: closing`, {});
-        stopSims();
-        station.close().then(() => resolve(0), () => resolve(1));
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+  run(argv) {
+    const ac = new AbortController();
+    const onInt = (): void => ac.abort('SIGINT received');
+    const onTerm = (): void => ac.abort('SIGTERM received');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    return runServe(argv, { stdout: process.stdout, stderr: process.stderr, signal: ac.signal }).finally(() => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
     });
   },
 };

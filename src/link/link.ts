@@ -13,8 +13,8 @@
  */
 import { encodeSFrame, encodeUFrame, seqDistance, type UFunction } from '../codec/apci.js';
 import { decodeApdu, encodeIFrame } from '../codec/apdu.js';
-import type { Asdu } from '../codec/asdu.js';
-import type { CodecError } from '../codec/errors.js';
+import { type Asdu, decodeAsduBody } from '../codec/asdu.js';
+import { CodecError } from '../codec/errors.js';
 import { ApduSplitter } from '../codec/frame-splitter.js';
 import { type CodecOptions, resolveOptions } from '../codec/options.js';
 import { type Clock, type TimerHandle, systemClock } from '../clock.js';
@@ -202,7 +202,8 @@ export class Link {
       return false;
     }
     const frame = encodeIFrame(this.vs, this.vr, asdu, this.codec);
-    const now = this.clock.now();
+    // inside receive() (a reply from an event handler) the time read at its start is current
+    const now = this.receiving ? this.rxNow : this.clock.now();
     let i = this.head + this.unacked;
     if (i >= this.k) i -= this.k;
     this.tags[i] = tag;
@@ -305,6 +306,17 @@ export class Link {
       this.ev.frame('in', isI ? frame : new Uint8Array(f));
       if (this.isClosed()) return;
     }
+    if (isI && (frame[4] & 1) === 0 && frame.length > 6) {
+      // I-frame: decodeApdu's own I-frame path, without its result wrappers (one frame is one
+      // APDU, checked by the splitter)
+      const a = decodeAsduBody(frame, 6, frame.length, this.codec, true);
+      if (a instanceof CodecError) {
+        this.fail('E_MALFORMED', `malformed APDU: ${a.message}`, a);
+        return;
+      }
+      this.onIFrame((frame[2] >>> 1) | (frame[3] << 7), (frame[4] >>> 1) | (frame[5] << 7), a, frame);
+      return;
+    }
     const r = decodeApdu(frame, this.codec);
     if (!r.ok) {
       this.fail('E_MALFORMED', `malformed APDU: ${r.error.message}`, r.error);
@@ -312,19 +324,7 @@ export class Link {
     }
     const apci = r.value.apci;
     if (apci.format === 'I') {
-      this.c.iIn++;
-      if (this.st !== 'started' && !(this.st === 'stopping' && this.role === 'controlling')) {
-        this.fail('E_I_WHILE_STOPPED', `I-frame N(S)=${apci.sendSeq} received in state ${this.st}`);
-        return;
-      }
-      if (apci.sendSeq !== this.vr) {
-        this.fail('E_SEQ_ORDER', `I-frame N(S)=${apci.sendSeq}, expected V(R)=${this.vr}`);
-        return;
-      }
-      if (!this.acknowledge(apci.recvSeq, 'I')) return;
-      this.vr = (this.vr + 1) & 0x7fff;
-      if (this.rcvUnacked++ === 0) this.t2At = this.rxNow + this.t2;
-      this.ev.asdu(r.value.asdu as Asdu, frame);
+      this.onIFrame(apci.sendSeq, apci.recvSeq, r.value.asdu as Asdu, frame);
       return;
     }
     if (apci.format === 'S') {
@@ -334,6 +334,22 @@ export class Link {
     }
     this.c.uIn++;
     this.onU(apci.uFunction);
+  }
+
+  private onIFrame(ns: number, nr: number, asdu: Asdu, frame: Uint8Array): void {
+    this.c.iIn++;
+    if (this.st !== 'started' && !(this.st === 'stopping' && this.role === 'controlling')) {
+      this.fail('E_I_WHILE_STOPPED', `I-frame N(S)=${ns} received in state ${this.st}`);
+      return;
+    }
+    if (ns !== this.vr) {
+      this.fail('E_SEQ_ORDER', `I-frame N(S)=${ns}, expected V(R)=${this.vr}`);
+      return;
+    }
+    if (!this.acknowledge(nr, 'I')) return;
+    this.vr = (this.vr + 1) & 0x7fff;
+    if (this.rcvUnacked++ === 0) this.t2At = this.rxNow + this.t2;
+    this.ev.asdu(asdu, frame);
   }
 
   /** Process N(R). Returns false when the link closed. */

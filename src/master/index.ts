@@ -4,3 +4,4 @@ export * from './backoff.js';
 export * from './points.js';
 export * from './master.js';
 export * from './tcp.js';
+export * from './redundancy-group.js';

@@ -1,8 +1,12 @@
 /**
- * TCP (and TLS) connector of the controlling station, on top of the transport adapter.
+ * TCP (and TLS) connector of the controlling station, on top of the transport adapter. TLS goes
+ * through `connectTls` (IEC 62351-3 practice: TLS 1.2/1.3, server certificate chain and host
+ * checked, allow-list, minimum key sizes, CRLs), never through raw `tls` options.
  */
-import type tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { bindLink, connectTcp } from '../transport/tcp-link.js';
+import type { TlsConfig } from '../transport/tls-config.js';
+import { connectTls, TlsRefusedError, TlsSecurity } from '../transport/tls-verify.js';
 import type { Connector } from './connection.js';
 import { MasterError } from './errors.js';
 
@@ -11,8 +15,13 @@ export const IEC104_PORT = 2404;
 
 /** Options of {@link tcpConnector}. */
 export interface TcpConnectorOptions {
-  /** Connect with TLS (IEC 62351-3) using these options. */
-  tls?: tls.ConnectionOptions;
+  /**
+   * Connect with mutual TLS (IEC 62351-3): a {@link TlsConfig} (files are read once, when the
+   * connector is made: a bad configuration throws `TlsConfigError` at once) or a shared
+   * {@link TlsSecurity}. A refused server rejects the attempt with `E_CONNECT_FAILED` whose message
+   * carries the refusal code (`E_TLS_UNKNOWN_CA: ...`).
+   */
+  tls?: TlsConfig | TlsSecurity;
   /** Local address to bind. */
   localAddress?: string;
   /** Close the link when more than this many bytes wait to be written (see `bindLink`). */
@@ -20,15 +29,29 @@ export interface TcpConnectorOptions {
 }
 
 /**
- * A {@link Connector} that opens a TCP connection to `host:port` (bounded by t0) and binds it to a
- * controlling-role link.
+ * A {@link Connector} that opens a TCP (or TLS) connection to `host:port` (bounded by t0) and binds
+ * it to a controlling-role link.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { tcpConnector, TlsConfigError } from 'iec104';
+ * assert.throws(() => tcpConnector('127.0.0.1', 19998, { tls: { cert: '/nonexistent.crt', key: '/nonexistent.key', ca: '/nonexistent-ca.crt' } }), TlsConfigError);
+ * assert.equal(typeof tcpConnector('127.0.0.1', 2404), 'function');
+ * ```
  */
 export function tcpConnector(host: string, port = IEC104_PORT, opts: TcpConnectorOptions = {}): Connector {
+  const security = opts.tls === undefined ? undefined : opts.tls instanceof TlsSecurity ? opts.tls : new TlsSecurity(opts.tls);
   return async (ctx) => {
-    let socket;
+    let socket: Duplex;
+    const base = { t0: ctx.timeout, clock: ctx.clock, logger: ctx.logger, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) };
     try {
-      socket = await connectTcp(host, port, { t0: ctx.timeout, clock: ctx.clock, logger: ctx.logger, tls: opts.tls, localAddress: opts.localAddress });
+      socket = security ? await connectTls(host, port, security, base) : await connectTcp(host, port, base);
     } catch (e) {
+      if (e instanceof TlsRefusedError) {
+        ctx.logger.log('warn', 'master.tls_refused', `${host}:${port}: ${e.message}`, { code: e.code, detail: e.detail });
+        throw new MasterError('E_CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e.message}`);
+      }
       throw new MasterError('E_CONNECT_FAILED', `cannot connect to ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (ctx.signal.aborted) {

@@ -13,7 +13,12 @@
  *   endOfInitialization: station      # station | connection | none
  *   eventQueue: { capacity: 10000, overflow: drop-oldest }
  *   utc: true
- * listen: { host: 0.0.0.0, port: 2404 }
+ * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
+ *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
+ * roles: [{ match: { address, subject, fingerprint256 }, role: monitor | control,
+ *           commands: [{ types, ca, ioa: [[from, to]] }] }]   # see docs/security.md
+ * defaultRole: monitor
+ * audit: audit.jsonl                     # or - (stdout)
  * points:
  *   - { ca: 1, ioa: 1001, type: M_DP_NA_1, name: Q0 breaker, value: 2, groups: [1],
  *       simulate: { kind: toggle, periodMs: 30000, probability: 0.2 } }
@@ -27,6 +32,8 @@ import { typeInfo, TypeId } from '../codec/type-table.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
 import type { EndOfInitializationMode, StationOptions } from './station.js';
+import { AccessRoleError, AccessRoles, type CommandScope, type DefaultRole, type RoleRule, type StationRole } from './access-roles.js';
+import type { TlsConfig } from '../transport/tls-config.js';
 
 /** How a simulated point changes. */
 export type Simulation =
@@ -46,12 +53,160 @@ export interface PointSimulation {
   simulation: Simulation;
 }
 
+/** One listener of a configuration file (`listen:` is one of these or a list). */
+export interface ListenFileConfig {
+  host: string;
+  /** Default 2404, or 19998 with `tls`. */
+  port: number;
+  /** Mutual TLS; file paths as written in the file (the CLI resolves them against the file's directory). */
+  tls?: TlsConfig;
+  allow?: string[];
+  maxConnections?: number;
+  startTimeout?: number;
+}
+
 /** A validated configuration file. */
 export interface StationFileConfig {
-  /** Options for `createStation` (without clock, logger, handlers). */
+  /** Options for `createStation` (without clock, logger, handlers); includes `roles` / `defaultRole`. */
   station: StationOptions;
-  listen: { host: string; port: number };
+  /** The first listener. */
+  listen: ListenFileConfig;
+  /** Every listener (`listen` first). */
+  listeners: ListenFileConfig[];
+  /** Audit log destination: a file path, or `-` for stdout. */
+  audit?: string;
   simulations: PointSimulation[];
+}
+
+const TLS_KEYS = ['cert', 'key', 'ca', 'peerCertificates', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const;
+
+function tlsSection(v: unknown, path: string): TlsConfig {
+  const o = obj(v, path);
+  keys(o, path, TLS_KEYS);
+  const strs = (x: unknown, p: string): string[] => (typeof x === 'string' ? [x] : arr(x, p).map((y, i) => str(y, `${p}[${i}]`)));
+  const t: TlsConfig = { cert: str(o.cert, `${path}.cert`), key: str(o.key, `${path}.key`), ca: strs(o.ca, `${path}.ca`) };
+  const peers = opt(o, 'peerCertificates', path, strs);
+  if (peers) t.peerCertificates = peers;
+  const crl = opt(o, 'crl', path, strs);
+  if (crl) t.crl = crl;
+  const minV = opt(o, 'minVersion', path, (x, p) => oneOf(x, p, ['TLSv1.2', 'TLSv1.3'] as const));
+  if (minV) t.minVersion = minV;
+  const maxV = opt(o, 'maxVersion', path, (x, p) => oneOf(x, p, ['TLSv1.2', 'TLSv1.3'] as const));
+  if (maxV) t.maxVersion = maxV;
+  const ciphers = opt(o, 'ciphers', path, str);
+  if (ciphers) t.ciphers = ciphers;
+  const rcc = opt(o, 'requireClientCert', path, bool);
+  if (rcc !== undefined) t.requireClientCert = rcc;
+  for (const k of ['handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const) {
+    const x = opt(o, k, path, (y, p) => num(y, p, 1));
+    if (x !== undefined) t[k] = x;
+  }
+  return t;
+}
+
+function listenSection(v: unknown, path: string): ListenFileConfig {
+  const l = obj(v, path);
+  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'startTimeout']);
+  const tls = opt(l, 'tls', path, tlsSection);
+  const out: ListenFileConfig = { host: opt(l, 'host', path, str) ?? '0.0.0.0', port: opt(l, 'port', path, (x, p) => int(x, p, 0, 65535)) ?? (tls ? 19998 : 2404) };
+  if (tls) out.tls = tls;
+  const allow = opt(l, 'allow', path, arr);
+  if (allow) out.allow = allow.map((a, i) => str(a, `${path}.allow[${i}]`));
+  const mc = opt(l, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
+  if (mc !== undefined) out.maxConnections = mc;
+  const st = opt(l, 'startTimeout', path, (x, p) => num(x, p, 0));
+  if (st !== undefined) out.startTimeout = st;
+  return out;
+}
+
+function scopes(v: unknown, path: string): CommandScope[] {
+  return arr(v, path).map((x, i) => {
+    const p = `${path}[${i}]`;
+    const o = obj(x, p);
+    keys(o, p, ['types', 'ca', 'ioa']);
+    const sc: CommandScope = {};
+    const types = opt(o, 'types', p, arr);
+    if (types) sc.types = types.map((t, j) => typeRef(t, `${p}.types[${j}]`, (id) => (id >= 45 && id <= 64) || (id >= 100 && id <= 113), 'a command type (45..64, 100..113)'));
+    const ca = opt(o, 'ca', p, arr);
+    if (ca) sc.ca = ca.map((c, j) => int(c, `${p}.ca[${j}]`, 0, 0xffff));
+    const ioa = opt(o, 'ioa', p, arr);
+    if (ioa) {
+      sc.ioa = ioa.map((r, j) => {
+        const rp = `${p}.ioa[${j}]`;
+        if (typeof r === 'number') return [int(r, rp, 0, 0xffffff), r] as const;
+        const pair = arr(r, rp);
+        if (pair.length !== 2) throw new StationConfigError(rp, `expected [from, to], got ${show(r)}`);
+        const from = int(pair[0], `${rp}[0]`, 0, 0xffffff);
+        const to = int(pair[1], `${rp}[1]`, 0, 0xffffff);
+        if (from > to) throw new StationConfigError(rp, `from ${from} is greater than to ${to}`);
+        return [from, to] as const;
+      });
+    }
+    return sc;
+  });
+}
+
+function roleOf(v: unknown, path: string): StationRole {
+  return oneOf<StationRole>(v, path, ['monitor', 'control']);
+}
+
+/**
+ * Validate `roles:` / `defaultRole:` of a document (a station configuration, or a roles file for
+ * `iec104 serve --roles`; a bare list is taken as `roles:`). Throws {@link StationConfigError}
+ * naming the path (`roles[1].match.address`).
+ */
+export function validateRolesConfig(doc: unknown): { roles?: RoleRule[]; defaultRole?: DefaultRole } {
+  if (Array.isArray(doc)) return rolesSection({ roles: doc });
+  const root = obj(doc ?? {}, '');
+  keys(root, '', ['roles', 'defaultRole']);
+  return rolesSection(root);
+}
+
+/** Roles and default role (validated like `AccessRoles` does, with path-named errors). */
+function rolesSection(root: Obj): { roles?: RoleRule[]; defaultRole?: DefaultRole } {
+  const out: { roles?: RoleRule[]; defaultRole?: DefaultRole } = {};
+  if (root.roles !== undefined) {
+    out.roles = arr(root.roles, 'roles').map((x, i) => {
+      const p = `roles[${i}]`;
+      const o = obj(x, p);
+      keys(o, p, ['match', 'role', 'commands', 'name']);
+      const mp = `${p}.match`;
+      const m = obj(o.match ?? {}, mp);
+      keys(m, mp, ['address', 'subject', 'fingerprint256']);
+      const rule: RoleRule = { match: {}, role: roleOf(o.role, `${p}.role`) };
+      const addr = opt(m, 'address', mp, (y, q) => (typeof y === 'string' ? [y] : arr(y, q).map((z, j) => str(z, `${q}[${j}]`))));
+      if (addr) rule.match.address = addr;
+      const subject = opt(m, 'subject', mp, str);
+      if (subject !== undefined) rule.match.subject = subject;
+      const fp = opt(m, 'fingerprint256', mp, (y, q) => (typeof y === 'string' ? y : arr(y, q).map((z, j) => str(z, `${q}[${j}]`))));
+      if (fp !== undefined) rule.match.fingerprint256 = fp;
+      const cmds = opt(o, 'commands', p, scopes);
+      if (cmds) rule.commands = cmds;
+      const name = opt(o, 'name', p, str);
+      if (name !== undefined) rule.name = name;
+      return rule;
+    });
+  }
+  if (root.defaultRole !== undefined) {
+    if (typeof root.defaultRole === 'string') out.defaultRole = roleOf(root.defaultRole, 'defaultRole');
+    else {
+      const o = obj(root.defaultRole, 'defaultRole');
+      keys(o, 'defaultRole', ['role', 'commands']);
+      const d: { role: StationRole; commands?: CommandScope[] } = { role: roleOf(o.role, 'defaultRole.role') };
+      const cmds = opt(o, 'commands', 'defaultRole', scopes);
+      if (cmds) d.commands = cmds;
+      out.defaultRole = d;
+    }
+  }
+  if (out.roles || out.defaultRole) {
+    try {
+      new AccessRoles(out.roles ?? [], out.defaultRole ?? (out.roles ? 'monitor' : 'control'));
+    } catch (e) {
+      if (e instanceof AccessRoleError) throw new StationConfigError(e.path, e.message.slice(e.path.length + 2));
+      throw e;
+    }
+  }
+  return out;
 }
 
 /** A configuration problem; `path` names where in the file (e.g. `points[3].type`). */
@@ -300,14 +455,15 @@ function stationSection(v: unknown, path: string): StationOptions {
  */
 export function validateStationConfig(doc: unknown): StationFileConfig {
   const root = obj(doc ?? {}, '');
-  keys(root, '', ['station', 'listen', 'points', 'commands']);
-  const station = root.station === undefined ? {} : stationSection(root.station, 'station');
-  let listen = { host: '0.0.0.0', port: 2404 };
-  if (root.listen !== undefined) {
-    const l = obj(root.listen, 'listen');
-    keys(l, 'listen', ['host', 'port']);
-    listen = { host: opt(l, 'host', 'listen', str) ?? '0.0.0.0', port: opt(l, 'port', 'listen', (x, p) => int(x, p, 0, 65535)) ?? 2404 };
-  }
+  keys(root, '', ['station', 'listen', 'points', 'commands', 'roles', 'defaultRole', 'audit']);
+  const station: StationOptions = root.station === undefined ? {} : stationSection(root.station, 'station');
+  let listeners: ListenFileConfig[] = [{ host: '0.0.0.0', port: 2404 }];
+  if (Array.isArray(root.listen)) {
+    listeners = root.listen.map((l, i) => listenSection(l, `listen[${i}]`));
+    if (listeners.length === 0) throw new StationConfigError('listen', 'expected at least one listener');
+  } else if (root.listen !== undefined) listeners = [listenSection(root.listen, 'listen')];
+  Object.assign(station, rolesSection(root));
+  const audit = opt(root, 'audit', '', str);
   const points: PointConfig[] = [];
   const simulations: PointSimulation[] = [];
   const seen = new Map<string, string>();
@@ -358,7 +514,7 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
       throw new StationConfigError(`points[${i}]`, (e as Error).message);
     }
   });
-  return { station: { ...station, points, commands }, listen, simulations };
+  return { station: { ...station, points, commands }, listen: listeners[0], listeners, ...(audit !== undefined ? { audit } : {}), simulations };
 }
 
 /**

@@ -10,3 +10,5 @@ export * from './session.js';
 export * from './station.js';
 export * from './config.js';
 export * from './simulator.js';
+export * from './access-roles.js';
+export * from './command-audit.js';

@@ -20,7 +20,7 @@ import { cp56ToDate, type Cp56Time } from '../codec/time.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
-import type { Logger } from '../log.js';
+import { isNullLogger, type Logger } from '../log.js';
 import {
   behaviourOutcome, commandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
 } from './commands.js';
@@ -131,6 +131,10 @@ export interface SessionHost {
   sessionStopped(s: StationSession): void;
   sessionClosed(s: StationSession, reason: LinkCloseReason): void;
   endOfInitializationPerConnection(): { cause: number; localChange: boolean } | undefined;
+  /** Access control: why this connection may not send `req` (refused with P/N=1), or undefined. */
+  authorize?(s: StationSession, req: Asdu): string | undefined;
+  /** A request is refused for `why` (audit). */
+  commandRefused?(s: StationSession, req: Asdu, why: string): void;
 }
 
 interface OutItem {
@@ -141,6 +145,12 @@ interface OutItem {
   barrier?: number;
   /** Called when handed to the link. */
   sent?: () => void;
+}
+
+/** A command being executed (accepted, ACT_TERM not yet sent). */
+interface Execution {
+  timer: TimerHandle | undefined;
+  cancelled: boolean;
 }
 
 const SYSTEM_IOA0 = new Set([100, 101, 103, 104, 105, 107]);
@@ -183,10 +193,12 @@ export class StationSession {
   /** Running interrogation per CA: job id. */
   private readonly interrogations = new Map<number, number>();
   /** Commands being executed (accepted, ACT_TERM not yet sent), by object key. */
-  private readonly executing = new Map<string, { timer?: TimerHandle; cancelled: boolean }>();
+  private readonly executing = new Map<string, Execution>();
   /** Objects whose handler has not answered yet. */
   private readonly deciding = new Set<string>();
   private link: StationLink | undefined;
+  /** False when logs are discarded: hot paths then skip building messages. */
+  private readonly logOn: boolean;
   /** Counters. */
   readonly counters: SessionCounters = {
     asduIn: 0, asduOut: 0, eventsOut: 0, interrogations: 0, counterInterrogations: 0, reads: 0, commands: 0, commandsRejected: 0,
@@ -200,7 +212,9 @@ export class StationSession {
     private readonly log: Logger,
     /** Remote address, when known. */
     readonly remote?: string,
-  ) {}
+  ) {
+    this.logOn = !isNullLogger(log);
+  }
 
   /** Bind the link (done once by the station, right after constructing the link). */
   bind(link: StationLink): void {
@@ -410,6 +424,7 @@ export class StationSession {
     else if (cot === COT.UNKNOWN_CA) this.counters.unknownCa++;
     else if (cot === COT.UNKNOWN_IOA) this.counters.unknownIoa++;
     this.log.log('info', 'station.negative', `${typeName(req.typeId)} CA ${req.ca}: ${why} (COT ${cot})`, { typeId: req.typeId, ca: req.ca, cot: req.cot, reply: cot });
+    this.host.commandRefused?.(this, req, why);
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
 
@@ -419,6 +434,13 @@ export class StationSession {
     const causes = INCOMING_CAUSES[t];
     if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
     if (!causes.includes(req.cot) || req.negative) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
+    const denied = this.host.authorize?.(this, req);
+    if (denied !== undefined) {
+      this.counters.commandsRejected++;
+      this.host.commandRefused?.(this, req, denied);
+      this.log.log('warn', 'station.command.denied', `${info.name} CA ${req.ca} refused: ${denied}`, { typeId: t, ca: req.ca, reason: denied });
+      return this.reply({ asdu: mirrorAsdu(req, req.cot === COT.DEACTIVATION ? COT.DEACTIVATION_CON : COT.ACTIVATION_CON, true) });
+    }
     const broadcastCa = this.host.codec.caSize === 1 ? 0xff : 0xffff;
     let cas: number[];
     if (req.ca === broadcastCa && BROADCAST_TYPES.has(t)) cas = this.host.db.commonAddresses();
@@ -587,6 +609,11 @@ export class StationSession {
   }
 
   // ---- process commands
+  //
+  // The pipeline is written as methods taking their state as arguments rather than closures made
+  // per command: the command round trip is a benchmarked hot path, and (under tsx/esbuild with
+  // keepNames) each named closure also costs a property definition. A synchronous handler result
+  // is used synchronously: ACT_CON and ACT_TERM leave in the same turn as the request.
 
   private command(req: Asdu, obj: InformationObject): void {
     const cp = this.host.commandPoint(req.ca, obj.ioa);
@@ -594,11 +621,6 @@ export class StationSession {
     this.counters.commands++;
     const cmd = commandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
     const key = `${req.ca}:${obj.ioa}`;
-    const refuse = (why: string, cot: number = COT.ACTIVATION_CON): void => {
-      this.counters.commandsRejected++;
-      this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
-      this.reply({ asdu: mirrorAsdu(req, cot, true) });
-    };
     if (req.cot === COT.DEACTIVATION) {
       const sel = this.host.selection(key);
       const ex = this.executing.get(key);
@@ -613,61 +635,28 @@ export class StationSession {
         this.log.log('info', 'station.command.deselected', `CA ${req.ca} IOA ${obj.ioa} deselected`, { ca: req.ca, ioa: obj.ioa });
         this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false) });
       } else {
-        refuse('nothing selected or executing to deactivate', COT.DEACTIVATION_CON);
+        this.refuseCommand(req, obj, cmd, 'nothing selected or executing to deactivate', COT.DEACTIVATION_CON);
       }
       return;
     }
-    if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return refuse(`object takes ${typeName(cp.type)}`);
+    if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
     if (cmd.time !== undefined) {
       const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
-      if (stale) return refuse(stale);
+      if (stale) return this.refuseCommand(req, obj, cmd, stale);
     }
-    if (this.executing.has(key) || this.deciding.has(key)) return refuse('object busy (previous command still executing)');
+    if (this.executing.has(key) || this.deciding.has(key)) return this.refuseCommand(req, obj, cmd, 'object busy (previous command still executing)');
     const sel = this.host.selection(key);
     if (cmd.select) {
-      if (cp.mode === 'direct') return refuse('object configured for direct execute only');
-      if (sel && sel.sessionId !== this.id) return refuse('object selected by another connection');
+      if (cp.mode === 'direct') return this.refuseCommand(req, obj, cmd, 'object configured for direct execute only');
+      if (sel && sel.sessionId !== this.id) return this.refuseCommand(req, obj, cmd, 'object selected by another connection');
     } else {
       if (sel) {
-        if (sel.sessionId !== this.id) return refuse('object selected by another connection');
+        if (sel.sessionId !== this.id) return this.refuseCommand(req, obj, cmd, 'object selected by another connection');
         this.host.deselect(key);
-        if (!sameCommand(sel.cmd, cmd)) return refuse('execute does not match the selected command (type, value, qualifier)');
-      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring') return refuse('object requires select before operate: no valid selection');
+        if (!sameCommand(sel.cmd, cmd)) return this.refuseCommand(req, obj, cmd, 'execute does not match the selected command (type, value, qualifier)');
+      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring') return this.refuseCommand(req, obj, cmd, 'object requires select before operate: no valid selection');
     }
     this.deciding.add(key);
-    const finish = (outcome: CommandOutcome | undefined): void => {
-      this.deciding.delete(key);
-      const o = outcome ?? behaviourOutcome(cp.behaviour);
-      if (this.closed) return;
-      if (o.result !== 'accept') {
-        refuse(o.reason ?? 'rejected by handler');
-        this.pump();
-        return;
-      }
-      if (cmd.select) {
-        this.host.select(key, cmd, this.id);
-        this.log.log('info', 'station.command.selected', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} selected`, { ca: req.ca, ioa: obj.ioa, value: cmd.value });
-        this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
-        this.pump();
-        return;
-      }
-      this.log.log('info', 'station.command.executed', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} executing`, { ca: req.ca, ioa: obj.ioa, value: cmd.value, delayMs: o.delayMs ?? 0 });
-      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
-      const ex: { timer?: TimerHandle; cancelled: boolean } = { cancelled: false };
-      this.executing.set(key, ex);
-      const complete = (): void => {
-        if (ex.cancelled) return;
-        this.executing.delete(key);
-        this.host.applyFeedback(cmd, o);
-        if (this.closed) return;
-        this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.host.queue.lastSeq });
-        this.pump();
-      };
-      const delay = o.delayMs ?? 0;
-      if (delay > 0) ex.timer = this.host.clock.setTimeout(complete, delay);
-      else complete();
-      this.pump();
-    };
     let r: CommandOutcome | undefined | Promise<CommandOutcome | undefined>;
     try {
       r = this.host.decide(cmd, cp);
@@ -676,10 +665,57 @@ export class StationSession {
       r = { result: 'reject', reason: 'handler error' };
     }
     if (r instanceof Promise) {
-      r.then(finish, (e: unknown) => {
-        this.log.log('error', 'station.command.handler', `command handler failed: ${e instanceof Error ? e.message : String(e)}`, { error: e });
-        finish({ result: 'reject', reason: 'handler error' });
-      });
-    } else finish(r);
+      r.then(
+        (o) => this.commandDecided(req, obj, cmd, cp, key, o),
+        (e: unknown) => {
+          this.log.log('error', 'station.command.handler', `command handler failed: ${e instanceof Error ? e.message : String(e)}`, { error: e });
+          this.commandDecided(req, obj, cmd, cp, key, { result: 'reject', reason: 'handler error' });
+        },
+      );
+    } else this.commandDecided(req, obj, cmd, cp, key, r);
+  }
+
+  /** Negative confirmation of a command (ACT_CON, or DEACT_CON for a deactivation). */
+  private refuseCommand(req: Asdu, obj: InformationObject, cmd: StationCommand, why: string, cot: number = COT.ACTIVATION_CON): void {
+    this.counters.commandsRejected++;
+    this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
+    this.reply({ asdu: mirrorAsdu(req, cot, true) });
+  }
+
+  /** The handler (or the configured behaviour) decided on a command. */
+  private commandDecided(req: Asdu, obj: InformationObject, cmd: StationCommand, cp: CommandPoint, key: string, outcome: CommandOutcome | undefined): void {
+    this.deciding.delete(key);
+    const o = outcome ?? behaviourOutcome(cp.behaviour);
+    if (this.closed) return;
+    if (o.result !== 'accept') {
+      this.refuseCommand(req, obj, cmd, o.reason ?? 'rejected by handler');
+      this.pump();
+      return;
+    }
+    if (cmd.select) {
+      this.host.select(key, cmd, this.id);
+      if (this.logOn) this.log.log('info', 'station.command.selected', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} selected`, { ca: req.ca, ioa: obj.ioa, value: cmd.value });
+      this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
+      this.pump();
+      return;
+    }
+    if (this.logOn) this.log.log('info', 'station.command.executed', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} executing`, { ca: req.ca, ioa: obj.ioa, value: cmd.value, delayMs: o.delayMs ?? 0 });
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
+    const ex: Execution = { timer: undefined, cancelled: false };
+    this.executing.set(key, ex);
+    const delay = o.delayMs ?? 0;
+    if (delay > 0) ex.timer = this.host.clock.setTimeout(() => this.commandExecuted(req, cmd, o, key, ex), delay);
+    else this.commandExecuted(req, cmd, o, key, ex);
+    this.pump();
+  }
+
+  /** Execution time over: feedback update, then ACT_TERM (after the feedback event). */
+  private commandExecuted(req: Asdu, cmd: StationCommand, o: CommandOutcome & { result: 'accept' }, key: string, ex: Execution): void {
+    if (ex.cancelled) return;
+    this.executing.delete(key);
+    this.host.applyFeedback(cmd, o);
+    if (this.closed) return;
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.host.queue.lastSeq });
+    this.pump();
   }
 }

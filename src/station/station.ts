@@ -18,6 +18,13 @@ import { resolveLinkParameters } from '../link/params.js';
 import type { LinkCloseReason, LinkEvents, LinkOptions, LinkParameters } from '../link/types.js';
 import { type Logger, nullLogger } from '../log.js';
 import { listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
+import type { AuditLog } from '../transport/audit-log.js';
+import { type PeerCertificateInfo, SecurityEvents } from '../transport/security-events.js';
+import { normalizeAddress } from '../transport/access-control.js';
+import { DEFAULT_TLS_PORT, type TlsConfig } from '../transport/tls-config.js';
+import { TlsSecurity } from '../transport/tls-verify.js';
+import { type AccessGrant, AccessRoles, type DefaultRole, identityOf, type PeerIdentity, type RoleRule } from './access-roles.js';
+import { CommandAuditTrail } from './command-audit.js';
 import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
 } from './commands.js';
@@ -89,8 +96,59 @@ export interface StationOptions {
   onParameter?: (req: ParameterRequest) => boolean | void;
   /** Link machine factory (tests inject fakes). */
   linkFactory?: LinkFactory;
-  /** Most simultaneous connections accepted by `listen` (default 8). */
+  /** Most simultaneous connections accepted by `listen` (default 8; per listener). */
   maxConnections?: number;
+  /**
+   * Per-client roles (first match wins; see `access-roles.ts`). With `roles` or `defaultRole`,
+   * every request is checked; without both, every master has the `control` role.
+   */
+  roles?: readonly RoleRule[];
+  /** Role of a master no rule matches (default `monitor` when `roles` is given). */
+  defaultRole?: DefaultRole;
+  /** Audit log of every command received (listeners without their own `audit` use it for connections too). */
+  audit?: AuditLog;
+}
+
+/** Options of {@link ControlledStation.listen}: one listener. */
+export interface StationListenOptions {
+  /** Listen address (default all interfaces). */
+  host?: string;
+  /** Port (default 2404, 19998 with `tls`; 0 = any free port). */
+  port?: number;
+  /** Mutual TLS (IEC 62351-3): a {@link TlsConfig} or a shared {@link TlsSecurity}. */
+  tls?: TlsConfig | TlsSecurity;
+  /** Watch the CRL files of `tls` and reload them on change while listening (default true). */
+  watchCrl?: boolean;
+  /** Source-address allow-list (CIDR); others are refused at accept (`E_ACCESS_SOURCE`). */
+  allow?: readonly string[];
+  /** Most simultaneous connections on this listener (default: the station's `maxConnections`, 8). */
+  maxConnections?: number;
+  /** Close a connection without STARTDT within this time (ms; default t0, also on plain TCP; 0 = off). */
+  startTimeout?: number;
+  /** Audit log of connections, STARTDT/STOPDT and commands of this listener (default: the station's `audit`). */
+  audit?: AuditLog;
+}
+
+/** A listener of {@link ControlledStation.listen}. */
+export interface StationListener {
+  host: string | undefined;
+  /** The bound port. */
+  port: number;
+  /** Whether it speaks TLS. */
+  tls: boolean;
+  /** Refusals of this listener (shared with the station's `security` events). */
+  readonly server: TcpLinkServer;
+  /** Stop this listener and close its connections. */
+  close(): Promise<void>;
+}
+
+/** Access state of one connection. */
+interface SessionAccess {
+  identity: PeerIdentity;
+  peer?: PeerCertificateInfo;
+  grant?: AccessGrant;
+  trail?: CommandAuditTrail;
+  localPort: number;
 }
 
 /** Options of {@link ControlledStation.update}. */
@@ -173,7 +231,11 @@ export class ControlledStation implements SessionHost {
   private sessionSeq = 0;
   private cyclicTimer: TimerHandle | undefined;
   private backgroundTimer: TimerHandle | undefined;
-  private server: TcpLinkServer | undefined;
+  private readonly listeners = new Set<StationListener>();
+  private readonly roles: AccessRoles | undefined;
+  private readonly access = new Map<StationSession, SessionAccess>();
+  /** Security events of every listener (TLS and access refusals) and role refusals (`E_ACCESS_ROLE`). */
+  readonly security: SecurityEvents;
   private closed = false;
   private accepted = 0;
 
@@ -190,6 +252,14 @@ export class ControlledStation implements SessionHost {
     this.maxCommandAgeMs = nonNegative(options.maxCommandAgeMs ?? 10_000, 'maxCommandAgeMs');
     this.queue = new EventQueue({ ...options.eventQueue, logger: this.log.child({ component: 'event-queue' }) });
     this.db = new PointDatabase(this.now());
+    this.security = new SecurityEvents(this.log.child({ component: 'security' }));
+    if (options.roles !== undefined || options.defaultRole !== undefined) {
+      try {
+        this.roles = new AccessRoles(options.roles ?? [], options.defaultRole ?? (options.roles ? 'monitor' : 'control'));
+      } catch (e) {
+        throw new StationError(e instanceof Error ? e.message : String(e));
+      }
+    }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
@@ -330,7 +400,9 @@ export class ControlledStation implements SessionHost {
    * once when the link closes.
    */
   attach(transport: StationTransport): StationConnection {
-    const { session, events, log } = this.newSession(transport.remote);
+    const { session, events: sessionEvents, log } = this.newSession(transport.remote);
+    const acc = this.setupAccess(session, identityOf(transport.remote), this.opts.audit, 0, undefined, sessionEvents);
+    const events = acc.events;
     let ended = false;
     const factory = this.opts.linkFactory ?? ((o: LinkOptions, e: LinkEvents) => new Link(o, e));
     const link = factory(this.linkOptions(log), {
@@ -339,14 +411,14 @@ export class ControlledStation implements SessionHost {
         if (!ended) transport.write(b);
       },
       close: (reason, unacked) => {
-        session.onClose(reason, unacked);
+        events.close(reason, unacked);
         if (!ended) {
           ended = true;
           transport.end();
         }
       },
     });
-    session.bind(link);
+    session.bind(acc.wrap(link));
     link.open();
     return {
       session,
@@ -356,23 +428,125 @@ export class ControlledStation implements SessionHost {
   }
 
   /**
-   * Listen for TCP connections on the TCP adapter (`listenTcp`; default port 2404, all
-   * interfaces). Resolves with the bound port. Connections beyond `maxConnections` are refused.
+   * Listen for TCP connections (`listenTcp`): default port 2404, or 19998 with `tls` (mutual TLS
+   * per IEC 62351-3, CRL files watched while listening). Callable several times (one listener per
+   * call: e.g. 2404 plain and 19998 TLS), or with a list. Each listener applies its `allow` list,
+   * `maxConnections` (default the station's, 8) and `startTimeout` (default t0, also on plain TCP:
+   * a connection without STARTDT is closed). Resolves with the listener (its bound port, `close()`).
+   *
+   * @example
+   * ```ts
+   * import assert from 'node:assert/strict';
+   * import { createStation } from 'iec104';
+   * const station = createStation({ points: [{ ca: 1, ioa: 100, type: 1 }], endOfInitialization: 'none' });
+   * const [a, b] = await station.listen([{ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0, allow: ['127.0.0.0/8'], maxConnections: 2 }]);
+   * assert.notEqual(a.port, b.port);
+   * await a.close(); // the other one keeps listening
+   * assert.equal(station.listening().length, 1);
+   * await station.close();
+   * ```
    */
-  async listen(o: { host?: string; port?: number } = {}): Promise<{ host: string | undefined; port: number }> {
-    if (this.server) throw new StationError('already listening');
+  listen(o?: StationListenOptions): Promise<StationListener>;
+  listen(o: readonly StationListenOptions[]): Promise<StationListener[]>;
+  async listen(o: StationListenOptions | readonly StationListenOptions[] = {}): Promise<StationListener | StationListener[]> {
+    if (!Array.isArray(o)) return this.listenOne(o as StationListenOptions);
+    const out: StationListener[] = [];
+    try {
+      for (const x of o as readonly StationListenOptions[]) out.push(await this.listenOne(x));
+    } catch (e) {
+      await Promise.all(out.map((l) => l.close()));
+      throw e;
+    }
+    return out;
+  }
+
+  /** Open listeners. */
+  listening(): StationListener[] {
+    return [...this.listeners];
+  }
+
+  private async listenOne(o: StationListenOptions): Promise<StationListener> {
     if (this.closed) throw new StationError('station is closed');
-    const srv = await listenTcp(
-      { host: o.host, port: o.port ?? 2404, link: this.linkOptions(this.log), maxConnections: this.opts.maxConnections ?? 8, logger: this.log.child({ component: 'tcp' }) },
-      (conn) => {
-        const { session, events, log } = this.newSession(`${conn.remoteAddress}:${conn.remotePort}`);
-        const link = conn.bind(events, { logger: log.child({ component: 'link' }) });
-        session.bind(link);
+    const security = o.tls === undefined ? undefined : o.tls instanceof TlsSecurity ? o.tls : new TlsSecurity(o.tls, { logger: this.log.child({ component: 'tls' }), events: this.security, clock: this.clock });
+    const audit = o.audit ?? this.opts.audit;
+    const port = o.port ?? (security ? DEFAULT_TLS_PORT : 2404);
+    const loopback = o.host !== undefined && /^(127\.|::1$|localhost$|::ffff:127\.)/i.test(o.host);
+    if (!security && !loopback && !o.allow) {
+      this.log.log('warn', 'station.insecure', `plain IEC 104 (no TLS) on ${o.host ?? 'all interfaces'}:${port} without an allow-list: any host that reaches the port can read and command`, { host: o.host, port });
+    }
+    const stopCrl = security && (o.watchCrl ?? true) && security.config.crlSources.length > 0 ? security.watchCrl() : undefined;
+    let srv: TcpLinkServer;
+    try {
+      srv = await listenTcp(
+        {
+          host: o.host, port, link: this.linkOptions(this.log), logger: this.log.child({ component: 'tcp' }),
+          maxConnections: o.maxConnections ?? this.opts.maxConnections ?? 8,
+          startTimeout: o.startTimeout ?? this.linkParameters.t0,
+          events: this.security,
+          ...(security ? { secure: security } : {}),
+          ...(o.allow ? { allow: o.allow } : {}),
+          ...(audit ? { audit } : {}),
+        },
+        (conn) => {
+          const { session, events, log } = this.newSession(`${conn.remoteAddress}:${conn.remotePort}`);
+          const identity: PeerIdentity = { address: normalizeAddress(conn.remoteAddress)?.address ?? conn.remoteAddress, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
+          const acc = this.setupAccess(session, identity, audit, conn.socket.localPort ?? 0, conn.peer, events);
+          const link = conn.bind(acc.events, { logger: log.child({ component: 'link' }) });
+          session.bind(acc.wrap(link));
+        },
+      );
+    } catch (e) {
+      stopCrl?.();
+      throw e;
+    }
+    const listener: StationListener = {
+      host: o.host,
+      port: srv.port,
+      tls: security !== undefined,
+      server: srv,
+      close: async () => {
+        if (!this.listeners.delete(listener)) return;
+        stopCrl?.();
+        await srv.close();
       },
-    );
-    this.server = srv;
-    this.log.log('info', 'station.listening', `listening on ${o.host ?? '*'}:${srv.port}`, { host: o.host, port: srv.port });
-    return { host: o.host, port: srv.port };
+    };
+    this.listeners.add(listener);
+    this.log.log('info', 'station.listening', `listening on ${o.host ?? '*'}:${srv.port}${security ? ' (TLS)' : ''}`, { host: o.host, port: srv.port, tls: security !== undefined });
+    return listener;
+  }
+
+  /** Role and command audit of a new connection: wraps its link events and (with an audit log) its link. */
+  private setupAccess(
+    session: StationSession, identity: PeerIdentity, audit: AuditLog | undefined, localPort: number, peer: PeerCertificateInfo | undefined, events: Omit<LinkEvents, 'write'>,
+  ): { events: Omit<LinkEvents, 'write'>; wrap(link: StationLink): StationLink } {
+    const grant = this.roles?.resolve(identity);
+    const trail = audit
+      ? new CommandAuditTrail({
+        audit, now: () => this.clock.now(), wall: this.wall, broadcastCa: this.codec.caSize === 1 ? 0xff : 0xffff,
+        source: { address: identity.address ?? session.remote ?? 'unknown', ...(identity.port !== undefined ? { port: identity.port } : {}), ...(identity.subject ? { subject: identity.subject } : {}), ...(identity.fingerprint256 ? { fingerprint256: identity.fingerprint256 } : {}) },
+      })
+      : undefined;
+    if (!grant && !trail) return { events, wrap: (l) => l };
+    if (grant) this.log.log('info', 'station.access.role', `connection ${session.id}: role ${grant.role}${grant.name ? ` (${grant.name})` : ''} (rule ${grant.rule})`, { conn: session.id, role: grant.role, rule: grant.rule, subject: identity.subject });
+    this.access.set(session, { identity, grant, trail, localPort, peer });
+    return {
+      events: {
+        ...events,
+        asdu: trail ? (a, frame) => {
+          trail.received(a);
+          events.asdu(a, frame);
+        } : events.asdu,
+        close: (reason, unacked) => {
+          try {
+            events.close(reason, unacked);
+          } finally {
+            trail?.closed();
+            this.access.delete(session);
+          }
+        },
+      },
+      wrap: (l) => (trail ? auditedLink(l, trail) : l),
+    };
   }
 
   /** Stop listening, close every connection, stop timers. */
@@ -383,9 +557,26 @@ export class ControlledStation implements SessionHost {
     for (const s of this.selections.values()) this.clock.clearTimeout(s.timer);
     this.selections.clear();
     for (const s of [...this.connections]) s.close('station closing');
-    const server = this.server;
-    this.server = undefined;
-    if (server) await server.close();
+    await Promise.all([...this.listeners].map((l) => l.close()));
+  }
+
+  /** @internal */
+  authorize(s: StationSession, req: Asdu): string | undefined {
+    if (!this.roles) return undefined;
+    const a = this.access.get(s);
+    const why = AccessRoles.check(a?.grant ?? this.roles.resolve(identityOf(s.remote)), req);
+    if (why !== undefined) {
+      this.security.record({
+        code: 'E_ACCESS_ROLE', reason: why, side: 'server', action: 'refused',
+        remoteAddress: a?.identity.address ?? '', remotePort: a?.identity.port ?? 0, localPort: a?.localPort ?? 0, ...(a?.peer ? { peer: a.peer } : {}),
+      });
+    }
+    return why;
+  }
+
+  /** @internal */
+  commandRefused(s: StationSession, req: Asdu, why: string): void {
+    this.access.get(s)?.trail?.reason(req, why);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -536,6 +727,22 @@ export class ControlledStation implements SessionHost {
       if (asdus.length > 0 && !s.queueBackground(asdus)) this.log.log('debug', 'station.periodic.skipped', `connection ${s.id}: previous ${cot === COT.PERIODIC ? 'cyclic' : 'background'} data still queued, cycle skipped`, { conn: s.id });
     }
   }
+}
+
+/** A link whose sent ASDUs are shown to the command audit trail. */
+function auditedLink(l: StationLink, trail: CommandAuditTrail): StationLink {
+  return {
+    get canSend() {
+      return l.canSend;
+    },
+    send(asdu, tag) {
+      const ok = l.send(asdu, tag);
+      if (ok) trail.sent(asdu);
+      return ok;
+    },
+    close: (reason) => l.close(reason),
+    snapshot: () => l.snapshot(),
+  };
 }
 
 function nonNegative(v: number, name: string): number {

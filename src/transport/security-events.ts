@@ -25,7 +25,8 @@ export type TlsRefusalCode =
 export type AccessRefusalCode =
   | 'E_ACCESS_SOURCE' // source address not on the `allow` list
   | 'E_ACCESS_LIMIT' // `maxConnections` open connections already
-  | 'E_ACCESS_NO_STARTDT'; // the link did not reach `started` (no STARTDT) within `startTimeout`
+  | 'E_ACCESS_NO_STARTDT' // the link did not reach `started` (no STARTDT) within `startTimeout`
+  | 'E_ACCESS_ROLE'; // a command refused by the station's per-client roles (the connection stays open)
 
 /** Every security code. */
 export type SecurityCode = TlsRefusalCode | AccessRefusalCode;
@@ -45,7 +46,7 @@ export const TLS_REFUSAL_CODES: readonly TlsRefusalCode[] = Object.freeze([
 ] as const);
 
 /** Every {@link AccessRefusalCode}. */
-export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT'] as const);
+export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT', 'E_ACCESS_ROLE'] as const);
 
 /** What is logged of a peer certificate: public data only. */
 export interface PeerCertificateInfo {

@@ -93,7 +93,10 @@ export function bindLink(socket: Duplex, options: BindLinkOptions, events: Strea
     pending = [];
     pendingBytes = 0;
     if (socket.destroyed || socket.writableEnded) return;
-    socket.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, n));
+    // Always hand the socket a Buffer copy: given a small Uint8Array, the socket wraps its
+    // ArrayBuffer, which makes V8 move an on-heap array's storage off-heap (~0.3 µs); a copy into
+    // a pooled Buffer is cheaper. (Buffer.concat copies even a single chunk.)
+    socket.write(Buffer.concat(chunks, n));
     if (socket.writableLength > maxWrite && link && link.state !== 'closed') {
       log.log('warn', 'tcp.write_buffer', 'peer does not read: write buffer limit reached', { bytes: socket.writableLength, limit: maxWrite });
       link.close({ code: 'E_BUFFER_LIMIT', message: `write buffer holds ${socket.writableLength} bytes, over the limit of ${maxWrite}` });
@@ -297,7 +300,8 @@ export interface ListenTcpOptions {
   allow?: readonly string[] | AddressAllowList;
   /**
    * Close a connection whose link has not reached `started` (no STARTDT act received, or none sent)
-   * within this time in ms (`E_ACCESS_NO_STARTDT`). Default: the link's t0 (30 s) on a `secure`
+   * within this time in ms (`E_ACCESS_NO_STARTDT`). Each TESTFR act received re-arms it: a
+   * redundancy standby (stopped, kept alive by TESTFR) is not closed. Default: the link's t0 (30 s) on a `secure`
    * listener, off otherwise (plain listeners keep their former behaviour); 0 turns it off.
    */
   startTimeout?: number;
@@ -307,6 +311,8 @@ export interface ListenTcpOptions {
   onAccepted?: (conn: AcceptedConnection) => void;
   /** Audit log: every accepted/refused connection and every STARTDT/STOPDT of this listener. */
   audit?: AuditLog;
+  /** Where refusals are recorded (default: `secure.events`, else a new one on `logger`). */
+  events?: SecurityEvents;
   /** Clock of the handshake and start time-outs (default: `link.clock`, else the system clock). */
   clock?: Clock;
 }
@@ -356,7 +362,7 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
   const raws = new Set<net.Socket>();
   const clock = opts.clock ?? opts.link.clock ?? systemClock;
   const secure = opts.secure;
-  const events = secure?.events ?? new SecurityEvents(log);
+  const events = secure?.events ?? opts.events ?? new SecurityEvents(log);
   const gate = new ConnectionGate({ allow: opts.allow, maxConnections: opts.maxConnections });
   const startTimeout = opts.startTimeout ?? (secure ? (opts.link.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0) : 0);
 
@@ -388,8 +394,27 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
         if (link) throw new Error('connection already bound');
         let started = false;
         let startTimer: TimerHandle | undefined;
+        const armStartTimer = (): void => {
+          clock.clearTimeout(startTimer);
+          startTimer = clock.setTimeout(() => {
+            if (started || l.state === 'closed') return;
+            refuseAccess('E_ACCESS_NO_STARTDT', `no STARTDT and no TESTFR within ${startTimeout} ms: connection closed`, ep, 'closed');
+            l.close({ code: 'E_LOCAL', message: `no STARTDT within startTimeout (${startTimeout} ms)` });
+          }, startTimeout);
+        };
         const l = bindLink(socket, { ...opts.link, ...options }, {
           ...events,
+          // A redundancy standby stays stopped but keeps its connection alive with TESTFR act
+          // (IEC 60870-5-104 clause 10): that liveness re-arms the timer, so only connections that
+          // neither start nor test are closed. (The hook is only installed when it is needed.)
+          ...(startTimeout > 0 || events.frame
+            ? {
+                frame(direction: 'in' | 'out', bytes: Uint8Array) {
+                  if (startTimeout > 0 && !started && direction === 'in' && bytes.length === 6 && bytes[2] === 0x43) armStartTimer();
+                  events.frame?.(direction, bytes);
+                },
+              }
+            : {}),
           stateChange(state, previous) {
             if (state === 'started') {
               started = true;
@@ -409,13 +434,7 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
         link = l;
         if (l.state !== 'closed') {
           links.add(l);
-          if (startTimeout > 0) {
-            startTimer = clock.setTimeout(() => {
-              if (started || l.state === 'closed') return;
-              refuseAccess('E_ACCESS_NO_STARTDT', `no STARTDT within ${startTimeout} ms: connection closed`, ep, 'closed');
-              l.close({ code: 'E_LOCAL', message: `no STARTDT within startTimeout (${startTimeout} ms)` });
-            }, startTimeout);
-          }
+          if (startTimeout > 0) armStartTimer();
         }
         return l;
       },

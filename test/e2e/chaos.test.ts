@@ -28,9 +28,10 @@ test(`chaos: ${N} events through random connection kills (seed ${SEED}): at leas
     cyclicPeriodMs: 0,
     eventQueue: { capacity: N + 10 },
   });
-  const { port } = await station.listen({ host: '127.0.0.1', port: 0 });
-  // the station's accepted sockets (the server is internal to the station: reach it for the test)
-  const server = (station as unknown as { server: { server: net.Server } }).server.server;
+  const listener = await station.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = listener;
+  // the station's accepted sockets (the listener's net.Server)
+  const server = listener.server.server;
   let stationSocket: net.Socket | undefined;
   server.on('connection', (s: net.Socket) => (stationSocket = s));
 
