@@ -131,7 +131,8 @@ export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: Cod
     if (ioa + n - 1 > maxIoa) return cerr('E_IOA_OVERFLOW', p, 'IOA', `first IOA + ${n - 1} <= ${maxIoa} for SQ=1`, String(ioa));
     p += ioaSize;
   }
-  const objects = asdu.objects;
+  // sized up front (n is known): a pushed-to [] allocates room for 17 objects
+  const objects: InformationObject[] = n === 0 ? asdu.objects : (asdu.objects = new Array<InformationObject>(n));
   for (let i = 0; i < n; i++) {
     if (!sq) {
       if (end - p < ioaSize) return cerr('E_TRUNCATED', end, `object[${i}].IOA`, `${ioaSize} octets`, `${end - p} octets`);
@@ -151,7 +152,7 @@ export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: Cod
       fc.read(b, p, obj, w);
       p += size;
     }
-    objects.push(obj);
+    objects[i] = obj;
   }
   if (p !== end) return cerr('E_ASDU_LENGTH', p, 'information objects', `ASDU to end after ${n} object(s)`, `${end - p} extra octets`);
   if (w) {

@@ -121,6 +121,11 @@ export class Link {
   private receiving = false;
   private rxNow = 0;
 
+  /** Whether received frames are copied for the handlers (not when they borrow them, see onFrame). */
+  private readonly copyFrames: boolean;
+  /** Reused copy of a received I-frame when no handler keeps the frame. */
+  private readonly scratch = new Uint8Array(256);
+
   private readonly c = { iIn: 0, iOut: 0, sIn: 0, sOut: 0, uIn: 0, uOut: 0, bytesIn: 0, bytesOut: 0 };
 
   /**
@@ -140,6 +145,7 @@ export class Link {
     this.codec = resolveOptions(options.codec);
     this.log = options.logger ?? nullLogger;
     this.tags = new Array<unknown>(this.k);
+    this.copyFrames = events.borrowFrames !== true;
     this.sentAt = new Float64Array(this.k);
     this.splitter = new ApduSplitter({
       frame: (f) => this.onFrame(f),
@@ -299,17 +305,30 @@ export class Link {
     if (this.isClosed()) return;
     this.lastRx = this.rxNow;
     // The splitter's view is reused (and a Buffer's slice() is a view): copy I-frames, which are
-    // handed out, and decode from the copy so that anything the ASDU references stays valid.
+    // handed out, and decode from the copy so that anything the ASDU references stays valid. When
+    // the handlers borrow frames (`borrowFrames`), they get the view and the link decodes from a
+    // reused scratch copy: the decoder copies what it keeps (`slice` of a plain Uint8Array), and
+    // the allocation per frame is spared (events at large k, command round trips).
     const isI = (f[2] & 1) === 0;
-    const frame = isI ? new Uint8Array(f) : f;
+    /** Handed to the handlers. */
+    let frame = f;
+    /** Decoded (from 0 to f.length). */
+    let src = f;
+    if (isI) {
+      if (this.copyFrames) src = frame = new Uint8Array(f);
+      else {
+        this.scratch.set(f);
+        src = this.scratch;
+      }
+    }
     if (this.ev.frame) {
-      this.ev.frame('in', isI ? frame : new Uint8Array(f));
+      this.ev.frame('in', isI || !this.copyFrames ? frame : new Uint8Array(f));
       if (this.isClosed()) return;
     }
-    if (isI && (frame[4] & 1) === 0 && frame.length > 6) {
+    if (isI && (src[4] & 1) === 0 && f.length > 6) {
       // I-frame: decodeApdu's own I-frame path, without its result wrappers (one frame is one
       // APDU, checked by the splitter)
-      const a = decodeAsduBody(frame, 6, frame.length, this.codec, true);
+      const a = decodeAsduBody(src, 6, f.length, this.codec, true);
       if (a instanceof CodecError) {
         this.fail('E_MALFORMED', `malformed APDU: ${a.message}`, a);
         return;
@@ -317,7 +336,7 @@ export class Link {
       this.onIFrame((frame[2] >>> 1) | (frame[3] << 7), (frame[4] >>> 1) | (frame[5] << 7), a, frame);
       return;
     }
-    const r = decodeApdu(frame, this.codec);
+    const r = decodeApdu(isI && !this.copyFrames ? new Uint8Array(f) : frame, this.codec);
     if (!r.ok) {
       this.fail('E_MALFORMED', `malformed APDU: ${r.error.message}`, r.error);
       return;

@@ -65,7 +65,7 @@ export interface LinkCloseReason {
 export interface LinkEvents {
   /** Bytes to write to the transport, in order. */
   write(bytes: Uint8Array): void;
-  /** A received, in-sequence I-frame's ASDU. `frame` is the raw APDU (a copy, safe to keep). */
+  /** A received, in-sequence I-frame's ASDU. `frame` is the raw APDU (a copy, safe to keep, unless `borrowFrames`). */
   asdu(asdu: Asdu, frame: Uint8Array): void;
   /** The peer acknowledged I-frames that carried these tags (in send order). */
   acknowledged?(tags: unknown[]): void;
@@ -77,6 +77,12 @@ export interface LinkEvents {
   close(reason: LinkCloseReason, unacknowledged: unknown[]): void;
   /** Every APDU received or sent, decoded (for traces and hooks). */
   frame?(direction: 'in' | 'out', bytes: Uint8Array): void;
+  /**
+   * The handlers copy the received frames (`asdu`'s `frame`, `frame` 'in') they keep: the link may
+   * then hand them a view valid during the call only, instead of a copy of every frame received.
+   * Default false. (The station and the master set it: it spares an allocation per I-frame.)
+   */
+  borrowFrames?: boolean;
 }
 
 /** Options of the link machine. */

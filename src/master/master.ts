@@ -605,9 +605,12 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
         }
         this.onLinkClosed(reason);
       },
+      // Received frames are borrowed (views, valid during the call): copied here only when someone
+      // listens, instead of by the link for every frame (an allocation per I-frame).
+      borrowFrames: true,
       frame: (direction, bytes) => {
         // (a listener check first: emitSafe's rest arguments cost an array per frame)
-        if (live() && this.listenerCount('frame') > 0) this.emitSafe('frame', direction, bytes);
+        if (live() && this.listenerCount('frame') > 0) this.emitSafe('frame', direction, direction === 'in' ? new Uint8Array(bytes) : bytes);
       },
     };
   }

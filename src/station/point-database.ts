@@ -350,14 +350,19 @@ export function cp24At(ms: number, o: TimeTagOptions = { utc: true }): Cp24Time 
  * type), with the point's current value, or `value` given explicitly (counter readings).
  */
 export function pointObject(p: StationPoint, typeId: number, o: TimeTagOptions = { utc: true }, value: StationPointValue = p.value, time: number = p.time): InformationObject {
-  const obj: InformationObject = { ioa: p.ioa };
   const v = value as unknown;
-  switch (p.kind) {
-    case 'single':
-    case 'double':
-      obj.value = v;
-      obj.quality = quality(p.quality);
-      break;
+  const kind = p.kind;
+  if (kind === 'single' || kind === 'double' || kind === 'bitstring' || kind === 'normalized' || kind === 'scaled' || kind === 'float') {
+    // The usual event: one literal with every property, the same object the general path below
+    // builds (same keys, same order) without growing it property by property.
+    const tt = typeInfo(typeId)?.timeTag;
+    const q = quality(p.quality);
+    if (tt === 'CP56Time2a') return { ioa: p.ioa, value: v, quality: q, time: cp56At(time, o) };
+    if (tt === 'CP24Time2a') return { ioa: p.ioa, value: v, quality: q, time: cp24At(time, o) };
+    return { ioa: p.ioa, value: v, quality: q };
+  }
+  const obj: InformationObject = { ioa: p.ioa };
+  switch (kind) {
     case 'step': {
       const s = v as StepPosition;
       obj.value = s.value;
@@ -365,13 +370,6 @@ export function pointObject(p: StationPoint, typeId: number, o: TimeTagOptions =
       obj.quality = quality(p.quality);
       break;
     }
-    case 'bitstring':
-    case 'normalized':
-    case 'scaled':
-    case 'float':
-      obj.value = v;
-      obj.quality = quality(p.quality);
-      break;
     case 'normalized-no-quality':
       obj.value = v;
       break;

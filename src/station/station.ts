@@ -380,6 +380,8 @@ export class ControlledStation implements SessionHost {
       session,
       log,
       events: {
+        // the session never keeps the raw frame: the link need not copy each one (see LinkEvents)
+        borrowFrames: true,
         asdu: (a) => session.onAsdu(a),
         acknowledged: (tags) => session.onAcknowledged(tags),
         stateChange: (st, prev) => session.onStateChange(st, prev),

@@ -29,6 +29,8 @@ export interface BindLinkOptions extends LinkOptions {
   endTimeout?: number;
 }
 
+const RESOLVED = Promise.resolve();
+
 /** Default of {@link BindLinkOptions.maxWriteBuffer}. */
 export const DEFAULT_MAX_WRITE_BUFFER = 16 * 1024 * 1024;
 
@@ -88,15 +90,15 @@ export function bindLink(socket: Duplex, options: BindLinkOptions, events: Strea
   const flush = (): void => {
     scheduled = false;
     if (pending.length === 0) return;
-    const chunks = pending;
     const n = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    if (socket.destroyed || socket.writableEnded) return;
     // Always hand the socket a Buffer copy: given a small Uint8Array, the socket wraps its
     // ArrayBuffer, which makes V8 move an on-heap array's storage off-heap (~0.3 µs); a copy into
-    // a pooled Buffer is cheaper. (Buffer.concat copies even a single chunk.)
-    socket.write(Buffer.concat(chunks, n));
+    // a pooled Buffer is cheaper. (Buffer.concat copies even a single chunk.) The list is reused.
+    const data = socket.destroyed || socket.writableEnded ? undefined : Buffer.concat(pending, n);
+    pending.length = 0;
+    pendingBytes = 0;
+    if (!data) return;
+    socket.write(data);
     if (socket.writableLength > maxWrite && link && link.state !== 'closed') {
       log.log('warn', 'tcp.write_buffer', 'peer does not read: write buffer limit reached', { bytes: socket.writableLength, limit: maxWrite });
       link.close({ code: 'E_BUFFER_LIMIT', message: `write buffer holds ${socket.writableLength} bytes, over the limit of ${maxWrite}` });
@@ -110,7 +112,8 @@ export function bindLink(socket: Duplex, options: BindLinkOptions, events: Strea
       pendingBytes += bytes.length;
       if (!scheduled) {
         scheduled = true;
-        queueMicrotask(flush);
+        // a microtask, as queueMicrotask would schedule it, without its per-call AsyncResource
+        RESOLVED.then(flush);
       }
     },
     close(reason, unacknowledged) {
