@@ -44,6 +44,12 @@ export interface ControllingStationOptions {
   random?: () => number;
   /** Time allowed from a request to its confirmation (or response). Default 15 000. */
   requestTimeout?: number;
+  /**
+   * Broadcast interrogations (CA 0xFFFF) are answered per common address, and the master cannot know
+   * how many will answer: such a request resolves once every address that confirmed has terminated
+   * and no new confirmation arrived for this many ms. Default 250.
+   */
+  broadcastSettle?: number;
   /** Time allowed from the confirmation to the termination (`until: 'actterm'`). Default 60 000. */
   terminationTimeout?: number;
   /** Requests held while the link's send window is full. Default 256. */
@@ -245,6 +251,9 @@ interface Pending {
   objects: PointValue[];
   timer?: TimerHandle;
   termTimeout: number;
+  /** Broadcast interrogation: addresses that confirmed / terminated. */
+  bcastCon?: Set<number>;
+  bcastTerm?: Set<number>;
   resolve(r: RequestResult): void;
   reject(e: MasterError): void;
   cleanup?: () => void;
@@ -333,6 +342,12 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private readonly random: () => number;
   private readonly requestTimeout: number;
   private readonly terminationTimeout: number;
+  private readonly broadcastSettle: number;
+  /**
+   * Commands that resolved at ACT_CON and may still get their ACT_TERM: key -> deadline. A
+   * termination for such a key belongs to that earlier command, not to a newer identical one.
+   */
+  private readonly awaitingTerm = new Map<string, number>();
   private readonly queueLimit: number;
   private readonly originator: number;
   private readonly wallClock: () => Date;
@@ -379,6 +394,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.random = options.random ?? Math.random;
     this.requestTimeout = options.requestTimeout ?? 15_000;
     this.terminationTimeout = options.terminationTimeout ?? 60_000;
+    this.broadcastSettle = options.broadcastSettle ?? 250;
     this.queueLimit = options.queueLimit ?? 256;
     this.originator = options.originator ?? 0;
     this.wallClock = options.wallClock ?? (() => new Date());
@@ -693,6 +709,18 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
 
   private match(asdu: Asdu, now: number): void {
     const cot = asdu.cot;
+    if ((cot === COT.ACTIVATION_TERMINATION || cot === COT.ACTIVATION_CON) && this.awaitingTerm.size > 0 && asdu.objects.length > 0) {
+      const k = `${asdu.typeId}/${asdu.ca}/${asdu.objects[0].ioa}/${COT.ACTIVATION}`;
+      const deadline = this.awaitingTerm.get(k);
+      if (deadline !== undefined) {
+        this.awaitingTerm.delete(k);
+        // TCP keeps order and a station confirms no new command on an object before it terminated
+        // the previous one: an ACT_TERM arriving before any newer ACT_CON for the same object
+        // belongs to the earlier command that already resolved at ACT_CON. A newer ACT_CON means
+        // that termination has passed (or never comes), so the record is just dropped.
+        if (cot === COT.ACTIVATION_TERMINATION && deadline >= now) return;
+      }
+    }
     if (cot === COT.ACTIVATION_CON || cot === COT.DEACTIVATION_CON || cot === COT.ACTIVATION_TERMINATION || isRefusal(cot) || (asdu.negative && typeInfo(asdu.typeId)?.direction === 'control')) {
       const p = this.findRequest(asdu);
       if (p) {
@@ -742,6 +770,10 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
 
   private onAnswer(p: Pending, asdu: Asdu, now: number): void {
     const rtt = now - (p.sentAt ?? p.submittedAt);
+    if (p.until === 'actterm' && (p.kind === 'interrogation' || p.kind === 'counter') && p.key.ca === broadcastAddress(this.codec)) {
+      this.onBroadcastAnswer(p, asdu, rtt);
+      return;
+    }
     if (asdu.negative || isRefusal(asdu.cot)) {
       this._counters.negatives++;
       this.log.log('warn', 'master.negative', `negative confirmation of ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}: cause ${asdu.cot}`, { request: p.key, cot: asdu.cot, rtt, step: p.step });
@@ -774,6 +806,40 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.finish(p, this.result(p));
   }
 
+  /** Answers to a broadcast interrogation: one ACT_CON/ACT_TERM (or a negative) per common address. */
+  private onBroadcastAnswer(p: Pending, asdu: Asdu, rtt: number): void {
+    const con = (p.bcastCon ??= new Set());
+    const term = (p.bcastTerm ??= new Set());
+    if (asdu.cot === COT.ACTIVATION_CON && !asdu.negative) {
+      con.add(asdu.ca);
+      if (!p.confirmation) {
+        p.confirmation = asdu;
+        p.rtt.actCon = rtt;
+        this._counters.confirmations++;
+      }
+      // wait for the terminations (again) rather than settling
+      this.clock.clearTimeout(p.timer);
+      p.timer = this.clock.setTimeout(() => this.onTimeout(p), p.termTimeout);
+      return;
+    }
+    if (asdu.negative || isRefusal(asdu.cot)) {
+      this._counters.negatives++;
+      this.log.log('warn', 'master.negative', `negative answer of CA ${asdu.ca} to a broadcast ${typeName(p.key.typeId)}: cause ${asdu.cot}`, { request: p.key, ca: asdu.ca, cot: asdu.cot });
+      con.add(asdu.ca);
+    } else {
+      p.termination = asdu;
+      p.rtt.actTerm = rtt;
+      this._counters.terminations++;
+    }
+    term.add(asdu.ca);
+    for (const ca of con) if (!term.has(ca)) return;
+    this.clock.clearTimeout(p.timer);
+    p.timer = this.clock.setTimeout(() => {
+      if (p.confirmation) this.finish(p, this.result(p));
+      else this.finish(p, new NegativeConfirmationError(p.key, asdu, rtt, p.step));
+    }, this.broadcastSettle);
+  }
+
   private result(p: Pending): RequestResult {
     const r: RequestResult = { request: p.key, sent: p.asdu, rtt: p.rtt };
     if (p.confirmation) r.confirmation = p.confirmation;
@@ -797,6 +863,10 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private finish(p: Pending, outcome: RequestResult | MasterError): void {
     if (p.state === 'done') return;
     p.state = 'done';
+    if (!(outcome instanceof MasterError) && p.kind === 'command' && p.step !== 'select' && p.asdu.objects[0]?.select !== true && p.confirmation && !p.termination && p.key.cot === COT.ACTIVATION) {
+      this.awaitingTerm.set(p.keyStr, this.clock.now() + p.termTimeout);
+      if (this.awaitingTerm.size > 1024) this.awaitingTerm.delete(this.awaitingTerm.keys().next().value as string);
+    }
     this.clock.clearTimeout(p.timer);
     p.cleanup?.();
     if (this.pending.get(p.keyStr) === p) this.pending.delete(p.keyStr);

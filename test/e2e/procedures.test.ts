@@ -546,6 +546,9 @@ test('broadcast CA 0xFFFF with two CAs: GI, counter interrogation and clock sync
   try {
     const gi = await p.master.interrogation(0xffff);
     assert.equal(gi.confirmation?.cot, 7);
+    // the master's result holds the data of BOTH common addresses (it settles after the last ACT_TERM)
+    assert.deepEqual([...new Set(gi.objects.map((o) => o.ca))].sort(), [1, 2]);
+    assert.equal(gi.objects.length, GI_CA1.length + 2);
     // every CA answers with its own address: ACT_CON, data, ACT_TERM
     await p.rec.until((all) => all.filter((a) => a.typeId === 100 && a.cot === 10).length === 2, 3000, 'ACT_TERM of both CAs');
     for (const ca of [1, 2]) {

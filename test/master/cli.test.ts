@@ -125,6 +125,8 @@ test('iec104 connect --json: GI then live data as JSON lines; lost connection ex
   const err = sink();
   const p = runConnect(['h', '--json'], { stdout: out, stderr: err, isTTY: false, connector: () => net.connector, clock: net.clock });
   await flush();
+  net.clock.advance(250); // a broadcast interrogation settles after the last ACT_TERM (broadcastSettle)
+  await flush();
   net.station.send(monitor(1, 1, 3, [{ ioa: 7, value: true }]));
   await flush();
   const lines = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -292,16 +292,68 @@ test('negative interrogation (unknown CA) rejects', async () => {
   await master.close();
 });
 
-test('broadcast interrogation matches answers from any common address', async () => {
-  const { master } = await started((a, st) => {
-    st.send({ ...mirror(a, 7), ca: 3 });
-    st.send(monitor(1, 3, 20, [{ ioa: 1, value: true }]));
-    st.send({ ...mirror(a, 10), ca: 3 });
+test('broadcast interrogation collects every common address and resolves after the last ACT_TERM settles', async () => {
+  const { net, master } = await started((a, st) => {
+    for (const ca of [3, 4]) {
+      st.send({ ...mirror(a, 7), ca });
+      st.send(monitor(1, ca, 20, [{ ioa: ca * 10, value: true }]));
+      st.send({ ...mirror(a, 10), ca });
+    }
   });
-  const p = master.interrogation(0xffff);
+  let done = false;
+  const p = master.interrogation(0xffff).then((r) => {
+    done = true;
+    return r;
+  });
+  await flush();
+  assert.equal(done, false, 'not resolved at the first address ACT_TERM');
+  net.clock.advance(249);
+  await flush();
+  assert.equal(done, false, 'still settling');
+  net.clock.advance(1);
   await flush();
   const r = await p;
-  assert.equal(r.objects[0].ca, 3);
+  assert.deepEqual(r.objects.map((o) => [o.ca, o.ioa]), [[3, 30], [4, 40]]);
+  assert.ok(r.rtt.actCon !== undefined && r.rtt.actTerm !== undefined);
+  await master.close();
+});
+
+test('a late ACT_TERM of a command that resolved at ACT_CON does not complete the next identical command', async () => {
+  const pending: Array<() => void> = [];
+  const { net, master } = await started((a, st) => {
+    st.confirm(a);
+    pending.push(() => st.terminate(a)); // the station terminates later, when the test says so
+  });
+  await master.single(1, 5000, true); // resolves at ACT_CON; its ACT_TERM is still to come
+  let second = false;
+  const p2 = master.single(1, 5000, true, { until: 'actterm' }).then(() => (second = true));
+  await flush();
+  pending.shift()!(); // the FIRST command's termination arrives after the second command's ACT_CON
+  await flush();
+  // a conforming station refuses a second command before terminating the first, but this scripted
+  // one confirmed it: the record was dropped at that ACT_CON, so this ACT_TERM completes command 2
+  assert.equal(second, true);
+  await p2;
+  // now the ordering a real station produces: command 3 resolves at ACT_CON, its ACT_TERM comes
+  // while command 4 is outstanding without a confirmation yet
+  net.script = (a, st) => {
+    st.confirm(a);
+    pending.push(() => st.terminate(a));
+  };
+  await master.single(1, 5000, false);
+  let fourth = false;
+  net.script = (a, st) => {
+    pending.shift()!(); // command 3's late ACT_TERM first
+    st.confirm(a);
+    pending.push(() => st.terminate(a));
+  };
+  const p4 = master.single(1, 5000, false, { until: 'actterm' }).then(() => (fourth = true));
+  await flush();
+  assert.equal(fourth, false, 'the late ACT_TERM of command 3 did not complete command 4');
+  pending.shift()!();
+  await flush();
+  await p4;
+  assert.equal(fourth, true);
   await master.close();
 });
 
