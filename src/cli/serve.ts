@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { createLogger, type LogLevel } from '../log.js';
 import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
 import { startSimulations } from '../station/simulator.js';
-import { createStation, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
+import { createStation, type RedundancyStats, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
 import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
@@ -36,6 +36,10 @@ options:
                        stay stopped by design; E_ACCESS_NO_STARTDT)
   --audit FILE|-       audit log (JSON lines): every connection accepted or refused and
                        why, STARTDT/STOPDT, every command and its outcome; - = stdout
+  --redundancy M       single (default: one redundancy group, one active connection,
+                       events kept while nobody is connected) | per-connection (every
+                       connection has its own event queue and gets every event); groups
+                       by client address with station.redundancy in CONFIG (docs/station.md)
   --roles FILE         per-client roles (YAML/JSON: roles: [...], defaultRole: ...), see
                        docs/security.md; also possible as roles: in CONFIG
   --check              validate the configuration, print a summary and exit
@@ -91,6 +95,7 @@ interface Args {
   startTimeout?: number;
   audit?: string;
   roles?: string;
+  redundancy?: 'single' | 'per-connection';
   check: boolean;
   simulate: boolean;
   level: LogLevel;
@@ -149,6 +154,13 @@ function parseArgs(argv: string[]): Args | string {
         a.startTimeout = v;
         break;
       }
+      case '--redundancy': {
+        const v = val();
+        if (v === 'groups') return '--redundancy groups needs the groups: configure station.redundancy in CONFIG (docs/station.md)';
+        if (v !== 'single' && v !== 'per-connection') return '--redundancy must be single or per-connection';
+        a.redundancy = v;
+        break;
+      }
       case '--check': a.check = true; break;
       case '--no-simulate': a.simulate = false; break;
       case '--log-level': {
@@ -177,6 +189,11 @@ function parseArgs(argv: string[]): Args | string {
     if (missing.length) return `--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the masters)`;
   }
   return a;
+}
+
+/** `single`, `per-connection`, `groups a, b, * (catch-all)`. */
+function describeRedundancy(r: RedundancyStats): string {
+  return r.mode === 'groups' ? `groups ${r.groups.map((g) => (g.name === '*' ? '* (catch-all)' : g.name)).join(', ')}` : r.mode;
 }
 
 /** Resolve the file paths of a TLS configuration against `dir` (PEM text and fingerprints stay). */
@@ -253,6 +270,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const logger = createLogger({ level: args.level, format: args.format, write: (l) => io.stderr.write(l + '\n') });
   const auditTarget = args.audit ?? cfg.audit;
   const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
+  if (args.redundancy) cfg.station.redundancy = { mode: args.redundancy };
   let station;
   try {
     station = createStation({ ...cfg.station, logger, ...(audit ? { audit } : {}) });
@@ -292,7 +310,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   }
   if (args.check) {
     const s = station.stats();
-    io.stdout.write(`${file}: valid — ${s.points} point(s), ${s.commandObjects} command object(s), common address(es) ${s.commonAddresses.join(', ')}, ${cfg.simulations.length} simulation(s), ${listeners.length} listener(s)${cfg.station.roles ? `, ${cfg.station.roles.length} role rule(s)` : ''}\n`);
+    io.stdout.write(`${file}: valid — ${s.points} point(s), ${s.commandObjects} command object(s), common address(es) ${s.commonAddresses.join(', ')}, ${cfg.simulations.length} simulation(s), ${listeners.length} listener(s), redundancy ${describeRedundancy(s.redundancy)}${cfg.station.roles ? `, ${cfg.station.roles.length} role rule(s)` : ''}\n`);
     await station.close();
     await audit?.close();
     return 0;

@@ -11,7 +11,10 @@
  *   selectTimeoutMs: 10000
  *   maxCommandAgeMs: 10000
  *   endOfInitialization: station      # station | connection | none
- *   eventQueue: { capacity: 10000, overflow: drop-oldest }
+ *   eventQueue: { capacity: 10000, overflow: drop-oldest }   # of each redundancy group's queue
+ *   redundancy: { mode: single }       # single | per-connection (or the mode alone: redundancy: per-connection)
+ *   # redundancy: { mode: groups, catchAll: true,
+ *   #               groups: [{ name: scada-a, allow: [10.0.1.0/24] }, { name: scada-b, allow: [10.0.2.0/24, 'fd00::/8'] }] }
  *   utc: true
  * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
  *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
@@ -34,6 +37,7 @@ import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig
 import type { EndOfInitializationMode, StationOptions } from './station.js';
 import { AccessRoleError, AccessRoles, type CommandScope, type DefaultRole, type RoleRule, type StationRole } from './access-roles.js';
 import type { TlsConfig } from '../transport/tls-config.js';
+import { RedundancyConfigError, type RedundancyOptions, validateRedundancy } from './redundancy-group.js';
 
 /** How a simulated point changes. */
 export type Simulation =
@@ -406,7 +410,7 @@ function command(v: unknown, path: string): CommandPointConfig {
 
 function stationSection(v: unknown, path: string): StationOptions {
   const o = obj(v, path);
-  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun']);
+  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy']);
   const s: StationOptions = {};
   const cas = opt(o, 'commonAddresses', path, arr);
   if (cas) s.commonAddresses = cas.map((c, i) => int(c, `${path}.commonAddresses[${i}]`, 1, 0xfffe));
@@ -446,7 +450,41 @@ function stationSection(v: unknown, path: string): StationOptions {
   if (mc !== undefined) s.maxConnections = mc;
   const sq = opt(o, 'sqMinRun', path, (x, p) => int(x, p, 2, 127));
   if (sq !== undefined) s.sqMinRun = sq;
+  const red = opt(o, 'redundancy', path, redundancySection);
+  if (red !== undefined) s.redundancy = red;
   return s;
+}
+
+/** `station.redundancy`: a mapping `{ mode, groups?, catchAll? }`, or the mode alone (`single`, `per-connection`). */
+function redundancySection(v: unknown, path: string): RedundancyOptions {
+  if (typeof v === 'string') {
+    const mode = oneOf(v, path, ['single', 'per-connection', 'groups'] as const);
+    if (mode === 'groups') throw new StationConfigError(path, "mode 'groups' needs groups: write { mode: groups, groups: [{ name, allow: [CIDR] }], catchAll? }");
+    return { mode };
+  }
+  const o = obj(v, path);
+  const mode = oneOf(o.mode, `${path}.mode`, ['single', 'per-connection', 'groups'] as const);
+  keys(o, path, mode === 'groups' ? ['mode', 'groups', 'catchAll'] : ['mode']);
+  let r: RedundancyOptions;
+  if (mode !== 'groups') r = { mode };
+  else {
+    const groups = arr(o.groups ?? [], `${path}.groups`).map((g, i) => {
+      const gp = `${path}.groups[${i}]`;
+      const go = obj(g, gp);
+      keys(go, gp, ['name', 'allow']);
+      const allow = go.allow;
+      return { name: str(go.name, `${gp}.name`), allow: (typeof allow === 'string' ? [allow] : arr(allow, `${gp}.allow`)).map((a, j) => str(a, `${gp}.allow[${j}]`)) };
+    });
+    const catchAll = opt(o, 'catchAll', path, bool);
+    r = { mode, groups, ...(catchAll !== undefined ? { catchAll } : {}) };
+  }
+  try {
+    validateRedundancy(r);
+  } catch (e) {
+    if (e instanceof RedundancyConfigError) throw new StationConfigError(e.path ? `${path}.${e.path}` : path, e.problem);
+    throw e;
+  }
+  return r;
 }
 
 /**

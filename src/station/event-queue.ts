@@ -13,7 +13,8 @@
  * `drop-newest` refuses the new one; either way the `dropped` counter grows and one warning is
  * logged at the start of each overflow episode (and an info line when it ends).
  *
- * One queue serves one *redundancy group*; today a station has one group (all its connections).
+ * One queue serves one *redundancy group* (see `redundancy-group.ts`): with the default `single`
+ * mode, the station has one (all its connections); `per-connection` and `groups` have one per group.
  */
 import type { InformationObject } from '../codec/asdu.js';
 import type { Logger } from '../log.js';

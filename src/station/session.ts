@@ -4,8 +4,8 @@
  * answers them, and sends three streams in this order of priority:
  *
  * 1. `responses`: confirmations, interrogation data, read answers, M_EI_NA_1 (session-local FIFO);
- * 2. events from the station's shared {@link EventQueue} (only the session that currently serves
- *    the queue, see `ControlledStation`);
+ * 2. events from the {@link EventQueue} of the session's redundancy group (only the session that
+ *    currently serves the group's queue, see `ControlledStation` and `redundancy-group.ts`);
  * 3. `background`: cyclic (COT 1) and background-scan (COT 2) data.
  *
  * Interrogation data is snapshotted when the request arrives and sent before any later event,
@@ -69,11 +69,13 @@ export interface SessionSnapshot {
   remote: string | undefined;
   /** Link state, sequence numbers, deadlines, frame counters. */
   link: LinkSnapshot;
-  /** Whether this connection currently serves the station's event queue. */
+  /** Whether this connection currently serves its redundancy group's event queue (is the active one). */
   servesEvents: boolean;
+  /** Name of its redundancy group (`single`, a configured name, `*` catch-all, `conn-<id>`). */
+  group: string;
   /** ASDUs waiting in the session's own queues. */
   queued: { responses: number; background: number };
-  /** Depth of the shared event queue. */
+  /** Depth of its group's event queue. */
   events: { pending: number; inFlight: number };
   counters: SessionCounters;
 }
@@ -199,6 +201,10 @@ export class StationSession {
   private link: StationLink | undefined;
   /** False when logs are discarded: hot paths then skip building messages. */
   private readonly logOn: boolean;
+  /** The event queue of the session's redundancy group. */
+  readonly queue: EventQueue;
+  /** Name of the session's redundancy group. */
+  readonly group: string;
   /** Counters. */
   readonly counters: SessionCounters = {
     asduIn: 0, asduOut: 0, eventsOut: 0, interrogations: 0, counterInterrogations: 0, reads: 0, commands: 0, commandsRejected: 0,
@@ -212,8 +218,12 @@ export class StationSession {
     private readonly log: Logger,
     /** Remote address, when known. */
     readonly remote?: string,
+    /** Its redundancy group's event queue and name (default: the host's `queue`, group `single`). */
+    events?: { queue: EventQueue; group: string },
   ) {
     this.logOn = !isNullLogger(log);
+    this.queue = events?.queue ?? host.queue;
+    this.group = events?.group ?? 'single';
   }
 
   /** Bind the link (done once by the station, right after constructing the link). */
@@ -237,12 +247,13 @@ export class StationSession {
 
   /** Live state. */
   snapshot(): SessionSnapshot {
-    const q = this.host.queue;
+    const q = this.queue;
     return {
       id: this.id,
       remote: this.remote,
       link: this.link!.snapshot(),
       servesEvents: this.host.servesEvents(this),
+      group: this.group,
       queued: { responses: this.responses.length, background: this.background.length },
       events: { pending: q.pending, inFlight: q.inFlight },
       counters: { ...this.counters },
@@ -276,15 +287,16 @@ export class StationSession {
 
   /** Link `acknowledged`. */
   onAcknowledged(tags: unknown[]): void {
-    for (const t of tags) if (t instanceof EventBatch && t.queue === this.host.queue) this.host.queue.acknowledge(t);
+    const q = this.queue;
+    for (const t of tags) if (t instanceof EventBatch && t.queue === q) q.acknowledge(t);
   }
 
-  /** Link `close`: unacknowledged event batches go back to the station's queue. */
+  /** Link `close`: unacknowledged event batches go back to the group's queue. */
   onClose(reason: LinkCloseReason, unacknowledged: unknown[]): void {
     if (this.closed) return;
     this.closed = true;
-    const batches = unacknowledged.filter((t): t is EventBatch => t instanceof EventBatch && t.queue === this.host.queue);
-    const n = this.host.queue.requeue(batches);
+    const batches = unacknowledged.filter((t): t is EventBatch => t instanceof EventBatch && t.queue === this.queue);
+    const n = this.queue.requeue(batches);
     this.responses.length = 0;
     this.background.length = 0;
     this.started = false;
@@ -353,7 +365,7 @@ export class StationSession {
     // window still full after a refused send: the link's drain is armed, nothing to try (taking
     // and putting back an event batch per raised event made a backlog cost O(events x window))
     if (this.blocked && !link.canSend) return false;
-    const q = this.host.queue;
+    const q = this.queue;
     const serves = this.host.servesEvents(this);
     const head = this.responses[0];
     if (head && (head.barrier === undefined || !serves || !q.hasPendingUpTo(head.barrier))) {
@@ -715,7 +727,7 @@ export class StationSession {
     this.executing.delete(key);
     this.host.applyFeedback(cmd, o);
     if (this.closed) return;
-    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.host.queue.lastSeq });
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.queue.lastSeq });
     this.pump();
   }
 }

@@ -3,9 +3,11 @@
  * shared event queue, command objects with select-before-operate, and one {@link StationSession}
  * per connection.
  *
- * Events go to one connection at a time: the most recently started one (`servesEvents`). When it
- * stops or closes, the next started connection (if any) takes over, and events it never got
- * acknowledged are sent again first. This is the behaviour of one redundancy group.
+ * Events are queued per redundancy group (`redundancy`: one group by default, one per connection,
+ * or groups by client address; see `redundancy-group.ts`). Within a group, events go to one
+ * connection at a time: the most recently started one (`servesEvents`). When it stops or closes,
+ * the next started connection of the group (if any) takes over, and events it never got
+ * acknowledged are sent again first.
  */
 import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
@@ -30,7 +32,13 @@ import {
 } from './commands.js';
 import { EventQueue, type EventQueueStats, type OverflowPolicy, type StationEvent } from './event-queue.js';
 import { type StationPoint, type PointConfig, PointDatabase, PointError, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
+import { type RedundancyOptions, type RedundancyStats, RedundancyConfigError, StationRedundancy, type StationRedundancyGroup } from './redundancy-group.js';
 import { type ClockSyncRequest, type ParameterRequest, type SessionHost, StationSession, type SessionSnapshot, type StationLink } from './session.js';
+
+export {
+  CATCH_ALL_GROUP, RedundancyConfigError, type RedundancyGroupConfig, type RedundancyGroupStats, type RedundancyMember, type RedundancyMode, type RedundancyOptions,
+  type RedundancyStats, StationRedundancy, StationRedundancyGroup, type StationRedundancyOptions, validateRedundancy,
+} from './redundancy-group.js';
 
 /** A link machine as the station drives it: `Link` satisfies it. */
 export interface StationLinkMachine extends StationLink {
@@ -70,8 +78,15 @@ export interface StationOptions {
   link?: Partial<LinkParameters>;
   /** Field widths (default IEC 104: COT 2, CA 2, IOA 3). */
   codec?: Partial<CodecOptions>;
-  /** Event queue bound and overflow policy (default 10 000, `drop-oldest`). */
+  /** Event queue bound and overflow policy (default 10 000, `drop-oldest`); with several redundancy groups, of each group's queue. */
   eventQueue?: { capacity?: number; overflow?: OverflowPolicy };
+  /**
+   * Redundancy groups (default `{ mode: 'single' }`: one group, one queue kept while nobody is
+   * connected). `per-connection`: every connection has its own queue and receives every event
+   * raised while it is open. `groups`: named groups by client address, each with its own queue.
+   * See `docs/station.md` (Redundancy).
+   */
+  redundancy?: RedundancyOptions;
   /** Period of cyclic transmission (COT 1) of `cyclic` points; 0 = off. Default 10 000 ms. */
   cyclicPeriodMs?: number;
   /** Period of the background scan (COT 2) of `background` points; 0 = off (default). */
@@ -80,7 +95,7 @@ export interface StationOptions {
   selectTimeoutMs?: number;
   /** Time-tagged commands older (or further in the future) than this are refused. Default 10 000 ms. */
   maxCommandAgeMs?: number;
-  /** Default `station`. */
+  /** Default `station` (`connection` with `redundancy: { mode: 'per-connection' }`, whose queues do not exist before a connection does). */
   endOfInitialization?: EndOfInitializationMode;
   /** COI cause sent in M_EI_NA_1: 0 power on (default), 1 local reset, 2 remote reset. */
   initializationCause?: number;
@@ -184,7 +199,10 @@ export interface StationStats {
   points: number;
   commandObjects: number;
   selections: number;
+  /** Counters of the event queues, summed over the redundancy groups (with one group: its queue's). */
   queue: EventQueueStats;
+  /** Mode, and per group: queue depth and counters (overflow included), connections, the active one. */
+  redundancy: RedundancyStats;
   sessions: SessionSnapshot[];
   /** Connections opened since the station started. */
   connectionsAccepted: number;
@@ -212,7 +230,13 @@ export class StationError extends Error {
  */
 export class ControlledStation implements SessionHost {
   readonly db: PointDatabase;
+  /**
+   * The event queue of the single redundancy group (mode `single`); with `groups`, the first
+   * group's; with `per-connection`, a queue no event enters (see {@link redundancy}).
+   */
   readonly queue: EventQueue;
+  /** Redundancy groups: their queues, connections and active connections. */
+  readonly redundancy: StationRedundancy;
   readonly clock: Clock;
   readonly codec: CodecOptions;
   readonly timeTags: TimeTagOptions;
@@ -227,7 +251,8 @@ export class ControlledStation implements SessionHost {
   private readonly commandPoints = new Map<string, CommandPoint>();
   private readonly selections = new Map<string, { cmd: StationCommand; sessionId: number; timer: TimerHandle }>();
   private readonly connections = new Set<StationSession>();
-  private consumer: StationSession | undefined;
+  private readonly groupOf = new Map<StationSession, StationRedundancyGroup>();
+  private readonly eiMode: EndOfInitializationMode;
   private sessionSeq = 0;
   private cyclicTimer: TimerHandle | undefined;
   private backgroundTimer: TimerHandle | undefined;
@@ -250,7 +275,14 @@ export class ControlledStation implements SessionHost {
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
     this.maxCommandAgeMs = nonNegative(options.maxCommandAgeMs ?? 10_000, 'maxCommandAgeMs');
-    this.queue = new EventQueue({ ...options.eventQueue, logger: this.log.child({ component: 'event-queue' }) });
+    try {
+      this.redundancy = new StationRedundancy({ redundancy: options.redundancy, eventQueue: options.eventQueue, logger: this.log });
+    } catch (e) {
+      if (e instanceof RedundancyConfigError) throw new StationError(`redundancy${e.path ? (e.path.startsWith('[') ? '' : '.') + e.path : ''}: ${e.problem}`);
+      throw new StationError(e instanceof Error ? e.message : String(e));
+    }
+    this.queue = this.redundancy.groups()[0]?.queue ?? new EventQueue({ ...options.eventQueue });
+    this.eiMode = options.endOfInitialization ?? (this.redundancy.mode === 'per-connection' ? 'connection' : 'station');
     this.db = new PointDatabase(this.now());
     this.security = new SecurityEvents(this.log.child({ component: 'security' }));
     if (options.roles !== undefined || options.defaultRole !== undefined) {
@@ -263,7 +295,7 @@ export class ControlledStation implements SessionHost {
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
-    if ((options.endOfInitialization ?? 'station') === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
+    if (this.eiMode === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
     const cyc = nonNegative(options.cyclicPeriodMs ?? 10_000, 'cyclicPeriodMs');
     if (cyc > 0 && this.db.points().some((p) => p.cyclic)) this.armCyclic(cyc);
     const bg = nonNegative(options.backgroundPeriodMs ?? 0, 'backgroundPeriodMs');
@@ -337,11 +369,13 @@ export class ControlledStation implements SessionHost {
     return this.raise({ ca, typeId: p.eventType, cot: cause, object: pointObject(p, p.eventType, this.timeTags) });
   }
 
-  /** Queue an arbitrary monitor ASDU object as an event (for types without points). */
+  /**
+   * Queue an arbitrary monitor ASDU object as an event (for types without points), in every
+   * redundancy group's queue. Returns the event queued in the first group (undefined when no group
+   * exists — `per-connection` without connection — or it was refused by a full `drop-newest` queue).
+   */
   raise(e: { ca: number; typeId: number; cot: number; object: Asdu['objects'][number] }): StationEvent | undefined {
-    const ev = this.queue.push(e);
-    this.consumer?.pump();
-    return ev;
+    return this.redundancy.push(e);
   }
 
   /** Queue M_EI_NA_1 (end of initialisation) for every common address. */
@@ -361,19 +395,51 @@ export class ControlledStation implements SessionHost {
       points: this.db.size,
       commandObjects: this.commandPoints.size,
       selections: this.selections.size,
-      queue: this.queue.stats(),
+      queue: this.queueTotals(),
+      redundancy: this.redundancy.stats(),
       sessions: this.sessions().map((s) => s.snapshot()),
       connectionsAccepted: this.accepted,
     };
   }
 
-  /** A new session and the link events that drive it (all but `write`). */
-  private newSession(remote: string | undefined): { session: StationSession; events: Omit<LinkEvents, 'write'>; log: Logger } {
+  /** Queue counters summed over the groups (the single group's own stats with one group). */
+  private queueTotals(): EventQueueStats {
+    const gs = this.redundancy.groups();
+    if (gs.length === 1) return gs[0].queue.stats();
+    const t: EventQueueStats = { ...this.queue.stats(), pending: 0, inFlight: 0, enqueued: 0, sent: 0, acknowledged: 0, requeued: 0, dropped: 0 };
+    for (const g of gs) {
+      const q = g.queue.stats();
+      t.pending += q.pending;
+      t.inFlight += q.inFlight;
+      t.enqueued += q.enqueued;
+      t.sent += q.sent;
+      t.acknowledged += q.acknowledged;
+      t.requeued += q.requeued;
+      t.dropped += q.dropped;
+    }
+    return t;
+  }
+
+  /**
+   * A new session and the link events that drive it (all but `write`); undefined when no
+   * redundancy group takes a connection from `address` (refusal logged and counted).
+   */
+  private newSession(remote: string | undefined, address: string | undefined): { session: StationSession; events: Omit<LinkEvents, 'write'>; log: Logger } | undefined {
     if (this.closed) throw new StationError('station is closed');
-    const id = ++this.sessionSeq;
+    const id = this.sessionSeq + 1;
+    const group = this.redundancy.assign(address, id);
+    if (!group) {
+      this.redundancy.refused();
+      this.log.log('warn', 'station.redundancy.refused', `connection${remote ? ` from ${remote}` : ''} refused: no redundancy group matches address ${address ?? '(unknown)'} and there is no catch-all group`, { remote, address });
+      return undefined;
+    }
+    this.sessionSeq = id;
     const log = this.log.child({ conn: id, ...(remote ? { remote } : {}) });
-    const session = new StationSession(id, this, log, remote);
+    const session = new StationSession(id, this, log, remote, { queue: group.queue, group: group.name });
     this.connections.add(session);
+    this.groupOf.set(session, group);
+    group.join(session);
+    if (this.redundancy.mode !== 'single') log.log('info', 'station.redundancy.group', `connection ${id} in redundancy group ${group.name}`, { group: group.name });
     this.accepted++;
     log.log('info', 'station.session.open', `connection ${id} opened${remote ? ` from ${remote}` : ''}`, {});
     return {
@@ -399,11 +465,16 @@ export class ControlledStation implements SessionHost {
    * Attach a connected byte transport (in-memory pairs, custom transports): creates the link
    * machine (controlled role, through `linkFactory`) and the session. Feed received bytes to
    * `receive` and the transport's end to `transportClosed`; the station calls `transport.end()`
-   * once when the link closes.
+   * once when the link closes. With `redundancy: { mode: 'groups' }` the group is chosen by the
+   * address in `transport.remote` (`addr:port`, `[v6]:port`); throws {@link StationError} when no
+   * group matches and there is no catch-all.
    */
   attach(transport: StationTransport): StationConnection {
-    const { session, events: sessionEvents, log } = this.newSession(transport.remote);
-    const acc = this.setupAccess(session, identityOf(transport.remote), this.opts.audit, 0, undefined, sessionEvents);
+    const identity = identityOf(transport.remote);
+    const made = this.newSession(transport.remote, identity.address);
+    if (!made) throw new StationError(`no redundancy group matches ${transport.remote ?? 'a connection without address'} (and no catch-all group)`);
+    const { session, events: sessionEvents, log } = made;
+    const acc = this.setupAccess(session, identity, this.opts.audit, 0, undefined, sessionEvents);
     const events = acc.events;
     let ended = false;
     const factory = this.opts.linkFactory ?? ((o: LinkOptions, e: LinkEvents) => new Link(o, e));
@@ -490,8 +561,18 @@ export class ControlledStation implements SessionHost {
           ...(audit ? { audit } : {}),
         },
         (conn) => {
-          const { session, events, log } = this.newSession(`${conn.remoteAddress}:${conn.remotePort}`);
-          const identity: PeerIdentity = { address: normalizeAddress(conn.remoteAddress)?.address ?? conn.remoteAddress, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
+          const address = normalizeAddress(conn.remoteAddress)?.address ?? conn.remoteAddress;
+          const made = this.newSession(`${conn.remoteAddress}:${conn.remotePort}`, address);
+          if (!made) {
+            // not bound: listenTcp closes the socket
+            this.security.record({
+              code: 'E_ACCESS_SOURCE', reason: `no redundancy group matches ${address} (and no catch-all group)`, side: 'server', action: 'refused',
+              remoteAddress: address, remotePort: conn.remotePort, localPort: conn.socket.localPort ?? 0, ...(conn.peer ? { peer: conn.peer } : {}),
+            });
+            return;
+          }
+          const { session, events, log } = made;
+          const identity: PeerIdentity = { address, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
           const acc = this.setupAccess(session, identity, audit, conn.socket.localPort ?? 0, conn.peer, events);
           const link = conn.bind(acc.events, { logger: log.child({ component: 'link' }) });
           session.bind(acc.wrap(link));
@@ -617,11 +698,14 @@ export class ControlledStation implements SessionHost {
   }
 
   /** @internal */
-  resetProcess(qrp: number, ca: number): boolean {
+  resetProcess(qrp: number, ca: number, sessionId?: number): boolean {
     const r = this.opts.onResetProcess?.(qrp, ca);
     if (r === false) return false;
     if (qrp === 2) {
-      const n = this.queue.discard((e) => e.ca === ca && typeInfo(e.typeId)?.timeTag !== 'none');
+      // the pending events of the requesting connection's group (all groups when called without one)
+      const own = sessionId === undefined ? undefined : [...this.groupOf].find(([s]) => s.id === sessionId)?.[1];
+      let n = 0;
+      for (const g of own ? [own] : this.redundancy.groups()) n += g.queue.discard((e) => e.ca === ca && typeInfo(e.typeId)?.timeTag !== 'none');
       this.log.log('info', 'station.reset.pending', `reset of pending time-tagged information: ${n} event(s) discarded`, { ca, discarded: n });
     }
     return true;
@@ -660,22 +744,17 @@ export class ControlledStation implements SessionHost {
 
   /** @internal */
   servesEvents(s: StationSession): boolean {
-    return this.consumer === s;
+    return this.groupOf.get(s)?.serves(s) ?? false;
   }
 
   /** @internal */
   sessionStarted(s: StationSession): void {
-    if (this.consumer !== s) {
-      if (this.consumer) this.log.log('info', 'station.events.takeover', `connection ${s.id} takes over event transmission from connection ${this.consumer.id}`, { from: this.consumer.id, to: s.id });
-      this.consumer = s;
-      // events still unacknowledged on the previous connection (e.g. one that died silently) go first
-      this.queue.requeueInFlight();
-    }
+    this.groupOf.get(s)?.started(s);
   }
 
   /** @internal */
   sessionStopped(s: StationSession): void {
-    if (this.consumer === s) this.handOver(s);
+    this.groupOf.get(s)?.stopped(s);
   }
 
   /** @internal */
@@ -687,19 +766,17 @@ export class ControlledStation implements SessionHost {
         this.selections.delete(k);
       }
     }
-    if (this.consumer === s) this.handOver(s);
-  }
-
-  private handOver(from: StationSession): void {
-    const next = [...this.connections].reverse().find((x) => x !== from && x.isStarted && !x.isClosed);
-    this.consumer = next;
-    if (next) this.queue.requeueInFlight();
-    next?.pump();
+    const g = this.groupOf.get(s);
+    if (g) {
+      this.groupOf.delete(s);
+      g.left(s);
+      this.redundancy.release(g);
+    }
   }
 
   /** @internal */
   endOfInitializationPerConnection(): { cause: number; localChange: boolean } | undefined {
-    return this.opts.endOfInitialization === 'connection' ? { cause: this.opts.initializationCause ?? 0, localChange: false } : undefined;
+    return this.eiMode === 'connection' ? { cause: this.opts.initializationCause ?? 0, localChange: false } : undefined;
   }
 
   // ------------------------------------------------------------------------------------------
