@@ -12,6 +12,7 @@
  *
  * Run alone: `node --import tsx bench/engine.bench.ts`.
  */
+import type { TlsConfig } from '../src/transport/tls-config.js';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -36,7 +37,13 @@ export const description =
  * are not all held in memory at once); time from the first `update()` until the master has
  * received them all.
  */
-export async function eventThroughput(type: 13 | 36, params: Partial<LinkParameters>, n: number): Promise<{ rate: number; ms: number }> {
+/** TLS configurations for both ends (the TLS benchmark runs the engine benchmarks over TLS with these). */
+export interface EngineTls {
+  station: TlsConfig;
+  master: TlsConfig;
+}
+
+export async function eventThroughput(type: 13 | 36, params: Partial<LinkParameters>, n: number, tls?: EngineTls): Promise<{ rate: number; ms: number }> {
   const station = createStation({
     points: [
       { ca: 1, ioa: 1, type: 13, eventType: type },
@@ -47,8 +54,8 @@ export async function eventThroughput(type: 13 | 36, params: Partial<LinkParamet
     cyclicPeriodMs: 0,
     eventQueue: { capacity: n + 10 },
   });
-  const { port } = await station.listen({ host: '127.0.0.1', port: 0 });
-  const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', port), params, reconnect: false });
+  const { port } = await station.listen({ host: '127.0.0.1', port: 0, ...(tls ? { tls: tls.station } : {}) });
+  const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', port, tls ? { tls: tls.master } : {}), params, reconnect: false });
   let received = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -81,10 +88,10 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** `n` sequential single commands (direct execute, resolved at ACT_CON): round trips in ms. */
-export async function commandRoundTrips(n: number): Promise<number[]> {
+export async function commandRoundTrips(n: number, tls?: EngineTls): Promise<number[]> {
   const station = createStation({ commands: [{ ca: 1, ioa: 5000, type: 45, mode: 'direct' }], endOfInitialization: 'none', cyclicPeriodMs: 0 });
-  const { port } = await station.listen({ host: '127.0.0.1', port: 0 });
-  const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', port), reconnect: false });
+  const { port } = await station.listen({ host: '127.0.0.1', port: 0, ...(tls ? { tls: tls.station } : {}) });
+  const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', port, tls ? { tls: tls.master } : {}), reconnect: false });
   await master.connect();
   const rtts: number[] = new Array<number>(n);
   for (let i = 0; i < n; i++) {

@@ -5,6 +5,7 @@
  *
  * Run alone: `node --import tsx bench/tls.bench.ts`.
  */
+import { commandRoundTrips, eventThroughput } from './engine.bench.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +123,28 @@ export async function run(): Promise<BenchResult[]> {
   results.push({ name: 'link plain TCP k=12 w=8 server->client', value: Math.round(plain.rate), unit: 'ASDU/s', note: `${N} M_ME_NC_1 in ${plain.ms.toFixed(0)} ms` });
   results.push({ name: 'link TLS 1.3 k=12 w=8 server->client', value: Math.round(secured.rate), unit: 'ASDU/s', note: `${N} M_ME_NC_1 in ${secured.ms.toFixed(0)} ms` });
   results.push({ name: 'link throughput TLS / plain TCP', value: secured.rate / plain.rate, unit: 'ratio' });
+
+  // the engine (our station -> our master) over TLS vs plain TCP, same run
+  const tls = {
+    station: { cert: pki.leaves.server.cert, key: pki.leaves.server.key, ca: pki.ca.cert },
+    master: { cert: pki.leaves.client.cert, key: pki.leaves.client.key, ca: pki.ca.cert },
+  };
+  const EV = 200_000;
+  const evPlain = await eventThroughput(13, { k: 12, w: 8 }, EV);
+  const evTls = await eventThroughput(13, { k: 12, w: 8 }, EV, tls);
+  results.push({ name: 'engine events M_ME_NC_1 k=12 w=8, plain TCP', value: Math.round(evPlain.rate), unit: 'ASDU/s', note: `${EV} events station->master` });
+  results.push({ name: 'engine events M_ME_NC_1 k=12 w=8, mutual TLS', value: Math.round(evTls.rate), unit: 'ASDU/s', note: `${EV} events station->master` });
+  results.push({ name: 'engine event throughput TLS / plain TCP', value: evTls.rate / evPlain.rate, unit: 'ratio' });
+  const CMD = 5_000;
+  await commandRoundTrips(1_000); // warm-up
+  const rttPlain = (await commandRoundTrips(CMD)).sort((a, b) => a - b);
+  const rttTls = (await commandRoundTrips(CMD, tls)).sort((a, b) => a - b);
+  const us = (v: number) => v * 1000;
+  results.push({ name: 'command round trip p50, plain TCP', value: us(pct(rttPlain, 50)), unit: 'µs', note: `${CMD} sequential C_SC_NA_1 to ACT_CON` });
+  results.push({ name: 'command round trip p50, mutual TLS', value: us(pct(rttTls, 50)), unit: 'µs', note: `${CMD} sequential C_SC_NA_1 to ACT_CON` });
+  results.push({ name: 'command round trip p99, plain TCP', value: us(pct(rttPlain, 99)), unit: 'µs' });
+  results.push({ name: 'command round trip p99, mutual TLS', value: us(pct(rttTls, 99)), unit: 'µs' });
+  results.push({ name: 'command round trip p50 TLS / plain TCP', value: pct(rttTls, 50) / pct(rttPlain, 50), unit: 'ratio' });
   return results;
 }
 
