@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, numArg, tlsArgs, TLS_HELP } from '../validate/cli-args.js';
+import { CliUsageError, intArg, numArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
 import { parseTarget } from '../validate/connection.js';
 import { formatMeasure, measure, type MeasureKind, type MeasureOptions } from '../validate/measure.js';
 import { measureSvg } from '../validate/plot.js';
@@ -89,12 +89,7 @@ async function run(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         t0: { type: 'string' },
         port: { type: 'string' },
-        tls: { type: 'boolean' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        'tls-ca': { type: 'string' },
-        servername: { type: 'string' },
-        insecure: { type: 'boolean' },
+        ...VALIDATE_TLS_CLI_OPTIONS,
         json: { type: 'boolean' },
         plot: { type: 'string' },
       },

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, tlsArgs, TLS_HELP } from '../validate/cli-args.js';
+import { CliUsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
 import { parseTarget } from '../validate/connection.js';
 import { formatProbe, probe, PROBE_EXIT_CODES } from '../validate/probe.js';
 
@@ -65,12 +65,7 @@ async function run(argv: string[]): Promise<number> {
         t1: { type: 'string' },
         timeout: { type: 'string' },
         port: { type: 'string' },
-        tls: { type: 'boolean' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        'tls-ca': { type: 'string' },
-        servername: { type: 'string' },
-        insecure: { type: 'boolean' },
+        ...VALIDATE_TLS_CLI_OPTIONS,
         json: { type: 'boolean' },
       },
     });
@@ -79,7 +74,7 @@ async function run(argv: string[]): Promise<number> {
     let tlsCa = v['tls-ca'];
     if (caText !== undefined && !/^(0x[0-9a-f]+|\d+)$/i.test(caText.trim())) {
       if (!v.tls) throw new CliUsageError(`--ca expects a common address (integer), not '${caText}'`);
-      tlsCa = caText;
+      tlsCa = [...(tlsCa ?? []), caText];
       caText = undefined;
     }
     const target = parseTarget(positionals[0], intArg('port', v.port, 1, 65535) ?? 2404);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type LogLevel } from '../log.js';
 import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
+import { activeMisbehaviours, MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from '../station/misbehave.js';
 import { startSimulations } from '../station/simulator.js';
 import { createStation, type RedundancyStats, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
 import { AccessRuleError } from '../transport/access-control.js';
@@ -42,6 +43,9 @@ options:
                        by client address with station.redundancy in CONFIG (docs/station.md)
   --roles FILE         per-client roles (YAML/JSON: roles: [...], defaultRole: ...), see
                        docs/security.md; also possible as roles: in CONFIG
+  --misbehave LIST     TEST-ONLY: violate the standard on purpose, to check that a
+                       validator notices (comma-separated: ${Object.keys(MISBEHAVIOUR_NAMES).join(', ')});
+                       see docs/station.md. Never on a station that operates anything
   --check              validate the configuration, print a summary and exit
   --no-simulate        do not run the simulated changes
   --log-level L        debug | info | warn | error (default info)
@@ -96,6 +100,7 @@ interface Args {
   audit?: string;
   roles?: string;
   redundancy?: 'single' | 'per-connection';
+  misbehave?: StationMisbehaviour;
   check: boolean;
   simulate: boolean;
   level: LogLevel;
@@ -159,6 +164,16 @@ function parseArgs(argv: string[]): Args | string {
         if (v === 'groups') return '--redundancy groups needs the groups: configure station.redundancy in CONFIG (docs/station.md)';
         if (v !== 'single' && v !== 'per-connection') return '--redundancy must be single or per-connection';
         a.redundancy = v;
+        break;
+      }
+      case '--misbehave': {
+        const v = val();
+        if (!v || v.startsWith('--')) return '--misbehave needs a comma-separated list';
+        try {
+          a.misbehave = { ...a.misbehave, ...parseMisbehaviourList(v) };
+        } catch (e) {
+          return `--misbehave: ${(e as Error).message}`;
+        }
         break;
       }
       case '--check': a.check = true; break;
@@ -271,6 +286,11 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const auditTarget = args.audit ?? cfg.audit;
   const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
   if (args.redundancy) cfg.station.redundancy = { mode: args.redundancy };
+  if (args.misbehave) cfg.station.misbehave = { ...cfg.station.misbehave, ...args.misbehave };
+  const misbehaving = activeMisbehaviours(cfg.station.misbehave);
+  if (misbehaving.length) {
+    io.stderr.write(`iec104 serve: WARNING: TEST-ONLY misbehaviour enabled (${misbehaving.join(', ')}): this station deliberately violates IEC 60870-5-104; use it only as a target for validators, never to operate anything\n`);
+  }
   let station;
   try {
     station = createStation({ ...cfg.station, logger, ...(audit ? { audit } : {}) });

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, tlsArgs, TLS_HELP } from '../validate/cli-args.js';
+import { CliUsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
 import { parseTarget, type Target } from '../validate/connection.js';
 import { allPassed, formatResults, type SuiteResult, toJUnit } from '../validate/report.js';
 import { type Scenario, ScenarioError, parseScenario, type Template } from '../validate/scenario.js';
@@ -120,12 +120,7 @@ async function run(argv: string[]): Promise<number> {
         'flood-count': { type: 'string' },
         'flood-ms': { type: 'string' },
         'flood-connections': { type: 'string' },
-        tls: { type: 'boolean' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        'tls-ca': { type: 'string' },
-        servername: { type: 'string' },
-        insecure: { type: 'boolean' },
+        ...VALIDATE_TLS_CLI_OPTIONS,
       },
     }));
   } catch (e) {

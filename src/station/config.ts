@@ -16,6 +16,7 @@
  *   # redundancy: { mode: groups, catchAll: true,
  *   #               groups: [{ name: scada-a, allow: [10.0.1.0/24] }, { name: scada-b, allow: [10.0.2.0/24, 'fd00::/8'] }] }
  *   utc: true
+ *   misbehave: [ignore-select, no-actterm]   # TEST-ONLY deliberate violations (docs/station.md); never in operation
  * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
  *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
  * roles: [{ match: { address, subject, fingerprint256 }, role: monitor | control,
@@ -38,6 +39,7 @@ import type { EndOfInitializationMode, StationOptions } from './station.js';
 import { AccessRoleError, AccessRoles, type CommandScope, type DefaultRole, type RoleRule, type StationRole } from './access-roles.js';
 import type { TlsConfig } from '../transport/tls-config.js';
 import { RedundancyConfigError, type RedundancyOptions, validateRedundancy } from './redundancy-group.js';
+import { MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from './misbehave.js';
 
 /** How a simulated point changes. */
 export type Simulation =
@@ -410,7 +412,7 @@ function command(v: unknown, path: string): CommandPointConfig {
 
 function stationSection(v: unknown, path: string): StationOptions {
   const o = obj(v, path);
-  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy']);
+  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy', 'misbehave']);
   const s: StationOptions = {};
   const cas = opt(o, 'commonAddresses', path, arr);
   if (cas) s.commonAddresses = cas.map((c, i) => int(c, `${path}.commonAddresses[${i}]`, 1, 0xfffe));
@@ -452,7 +454,30 @@ function stationSection(v: unknown, path: string): StationOptions {
   if (sq !== undefined) s.sqMinRun = sq;
   const red = opt(o, 'redundancy', path, redundancySection);
   if (red !== undefined) s.redundancy = red;
+  const mis = opt(o, 'misbehave', path, misbehaveSection);
+  if (mis !== undefined) s.misbehave = mis;
   return s;
+}
+
+/** `station.misbehave` (TEST-ONLY): a list of names (`[ignore-select, no-actterm]`), a comma-separated string, or a mapping of flags (`{ ignoreSelect: true }`). */
+function misbehaveSection(v: unknown, path: string): StationMisbehaviour {
+  if (typeof v === 'string' || Array.isArray(v)) {
+    const names = typeof v === 'string' ? [v] : v.map((x, i) => str(x, `${path}[${i}]`));
+    try {
+      return parseMisbehaviourList(names.join(','));
+    } catch (e) {
+      throw new StationConfigError(path, (e as Error).message);
+    }
+  }
+  const o = obj(v, path);
+  const flags = Object.values(MISBEHAVIOUR_NAMES);
+  keys(o, path, flags);
+  const m: StationMisbehaviour = {};
+  for (const f of flags) {
+    const b = opt(o, f, path, bool);
+    if (b !== undefined) m[f] = b;
+  }
+  return m;
 }
 
 /** `station.redundancy`: a mapping `{ mode, groups?, catchAll? }`, or the mode alone (`single`, `per-connection`). */

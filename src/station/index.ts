@@ -12,3 +12,4 @@ export * from './config.js';
 export * from './simulator.js';
 export * from './access-roles.js';
 export * from './command-audit.js';
+export * from './misbehave.js';

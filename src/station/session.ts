@@ -25,6 +25,7 @@ import {
   behaviourOutcome, commandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
 } from './commands.js';
 import { EventBatch, type EventQueue } from './event-queue.js';
+import { misbehaviourWithholds, type StationMisbehaviour } from './misbehave.js';
 import { maxObjects, packObjects } from './packing.js';
 import { type StationPoint, pointObject, type TimeTagOptions } from './point-database.js';
 import type { PointDatabase } from './point-database.js';
@@ -137,6 +138,8 @@ export interface SessionHost {
   authorize?(s: StationSession, req: Asdu): string | undefined;
   /** A request is refused for `why` (audit). */
   commandRefused?(s: StationSession, req: Asdu, why: string): void;
+  /** TEST-ONLY deliberate misbehaviour (see `misbehave.ts`); undefined for a correct station. */
+  readonly misbehave?: StationMisbehaviour;
 }
 
 interface OutItem {
@@ -201,6 +204,8 @@ export class StationSession {
   private link: StationLink | undefined;
   /** False when logs are discarded: hot paths then skip building messages. */
   private readonly logOn: boolean;
+  /** TEST-ONLY misbehaviour flags (undefined for a correct station). */
+  private readonly mis: StationMisbehaviour | undefined;
   /** The event queue of the session's redundancy group. */
   readonly queue: EventQueue;
   /** Name of the session's redundancy group. */
@@ -222,6 +227,7 @@ export class StationSession {
     events?: { queue: EventQueue; group: string },
   ) {
     this.logOn = !isNullLogger(log);
+    this.mis = host.misbehave;
     this.queue = events?.queue ?? host.queue;
     this.group = events?.group ?? 'single';
   }
@@ -424,6 +430,10 @@ export class StationSession {
   }
 
   private reply(item: OutItem): void {
+    if (this.mis && misbehaviourWithholds(this.mis, item.asdu)) { // misbehave (test-only): noActTerm, noActCon
+      item.sent?.();
+      return;
+    }
     this.responses.push(item);
   }
 
@@ -629,7 +639,14 @@ export class StationSession {
 
   private command(req: Asdu, obj: InformationObject): void {
     const cp = this.host.commandPoint(req.ca, obj.ioa);
-    if (!cp) return this.negative(req, COT.UNKNOWN_IOA, `no command object at IOA ${obj.ioa}`);
+    if (!cp) {
+      if (this.mis?.unknownIoaPositive) { // misbehave (test-only): confirm a command for an object that does not exist
+        this.reply({ asdu: mirrorAsdu(req, req.cot === COT.DEACTIVATION ? COT.DEACTIVATION_CON : COT.ACTIVATION_CON, false) });
+        if (req.cot === COT.ACTIVATION && obj.select !== true) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false) });
+        return;
+      }
+      return this.negative(req, COT.UNKNOWN_IOA, `no command object at IOA ${obj.ioa}`);
+    }
     this.counters.commands++;
     const cmd = commandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
     const key = `${req.ca}:${obj.ioa}`;
@@ -652,7 +669,7 @@ export class StationSession {
       return;
     }
     if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
-    if (cmd.time !== undefined) {
+    if (cmd.time !== undefined && !this.mis?.acceptStale) { // misbehave (test-only): acceptStale skips the age check
       const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
       if (stale) return this.refuseCommand(req, obj, cmd, stale);
     }
@@ -666,7 +683,7 @@ export class StationSession {
         if (sel.sessionId !== this.id) return this.refuseCommand(req, obj, cmd, 'object selected by another connection');
         this.host.deselect(key);
         if (!sameCommand(sel.cmd, cmd)) return this.refuseCommand(req, obj, cmd, 'execute does not match the selected command (type, value, qualifier)');
-      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring') return this.refuseCommand(req, obj, cmd, 'object requires select before operate: no valid selection');
+      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring' && !this.mis?.ignoreSelect) return this.refuseCommand(req, obj, cmd, 'object requires select before operate: no valid selection'); // misbehave (test-only): ignoreSelect
     }
     this.deciding.add(key);
     let r: CommandOutcome | undefined | Promise<CommandOutcome | undefined>;

@@ -27,6 +27,7 @@ import { DEFAULT_TLS_PORT, type TlsConfig } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { type AccessGrant, AccessRoles, type DefaultRole, identityOf, type PeerIdentity, type RoleRule } from './access-roles.js';
 import { CommandAuditTrail } from './command-audit.js';
+import { activeMisbehaviours, misbehavingLinkParameters, slowAckDelay, type StationMisbehaviour } from './misbehave.js';
 import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
 } from './commands.js';
@@ -122,6 +123,13 @@ export interface StationOptions {
   defaultRole?: DefaultRole;
   /** Audit log of every command received (listeners without their own `audit` use it for connections too). */
   audit?: AuditLog;
+  /**
+   * TEST-ONLY. Deliberate protocol violations (ignore select, no ACT_TERM, slow acknowledgements,
+   * stale or unknown-IOA commands accepted, no ACT_CON) so that the validation suites can be shown
+   * to catch them (see `misbehave.ts`, docs/station.md). Logged as a warning at creation. Never
+   * set it on a station that operates anything.
+   */
+  misbehave?: StationMisbehaviour;
 }
 
 /** Options of {@link ControlledStation.listen}: one listener. */
@@ -244,6 +252,8 @@ export class ControlledStation implements SessionHost {
   readonly selectTimeoutMs: number;
   readonly maxCommandAgeMs: number;
   readonly linkParameters: Readonly<LinkParameters>;
+  /** TEST-ONLY misbehaviour flags (undefined for a correct station, also when every flag is false). */
+  readonly misbehave: StationMisbehaviour | undefined;
   private readonly opts: StationOptions;
   private readonly log: Logger;
   private readonly wall: () => number;
@@ -270,7 +280,8 @@ export class ControlledStation implements SessionHost {
     this.clock = options.clock ?? systemClock;
     this.wall = options.time ?? Date.now;
     this.codec = resolveOptions(options.codec);
-    this.linkParameters = resolveLinkParameters(options.link);
+    this.misbehave = activeMisbehaviours(options.misbehave).length ? { ...options.misbehave } : undefined;
+    this.linkParameters = misbehavingLinkParameters(resolveLinkParameters(options.link), this.misbehave);
     this.timeTags = { utc: options.utc ?? true };
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
@@ -284,6 +295,10 @@ export class ControlledStation implements SessionHost {
     this.queue = this.redundancy.groups()[0]?.queue ?? new EventQueue({ ...options.eventQueue });
     this.eiMode = options.endOfInitialization ?? (this.redundancy.mode === 'per-connection' ? 'connection' : 'station');
     this.db = new PointDatabase(this.now());
+    const mis = activeMisbehaviours(this.misbehave);
+    if (mis.length) {
+      this.log.log('warn', 'station.misbehave', `TEST-ONLY: this station deliberately violates IEC 60870-5-104 (${mis.join(', ')}); never use it to operate anything`, { misbehave: mis });
+    }
     this.security = new SecurityEvents(this.log.child({ component: 'security' }));
     if (options.roles !== undefined || options.defaultRole !== undefined) {
       try {
@@ -442,13 +457,14 @@ export class ControlledStation implements SessionHost {
     if (this.redundancy.mode !== 'single') log.log('info', 'station.redundancy.group', `connection ${id} in redundancy group ${group.name}`, { group: group.name });
     this.accepted++;
     log.log('info', 'station.session.open', `connection ${id} opened${remote ? ` from ${remote}` : ''}`, {});
+    const slow = slowAckDelay(this.linkParameters, this.misbehave); // misbehave (test-only): slowAcks answers only when t2 runs out
     return {
       session,
       log,
       events: {
         // the session never keeps the raw frame: the link need not copy each one (see LinkEvents)
         borrowFrames: true,
-        asdu: (a) => session.onAsdu(a),
+        asdu: slow === undefined ? (a) => session.onAsdu(a) : (a) => void this.clock.setTimeout(() => session.onAsdu(a), slow),
         acknowledged: (tags) => session.onAcknowledged(tags),
         stateChange: (st, prev) => session.onStateChange(st, prev),
         drain: () => session.onDrain(),

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { VirtualClock } from '../../src/clock.js';
 import { listenTcp } from '../../src/transport/tcp-link.js';
 import { createTestPki } from '../../src/transport/test-pki.js';
+import { CliUsageError, tlsArgs } from '../../src/validate/cli-args.js';
 import { ConnectFailure } from '../../src/validate/connection.js';
 import { diagnoseConnectFailure, formatProbe, probe, PROBE_EXIT_CODES } from '../../src/validate/probe.js';
 import { startFakeStation } from './fake-station.js';
@@ -151,4 +152,40 @@ test('probe: TLS handshake details, and a certificate failure with its reason (e
   } finally {
     await srv.close();
   }
+});
+
+test('probe: the shared TLS flags (tlsArgs) build a verified client: allow-list and key size enforced, --insecure only reports', async () => {
+  const pki = await createTestPki(mkdtempSync(join(tmpdir(), 'iec104-probe-pki-')));
+  const srv = await listenTcp(
+    { host: LOOP, port: 0, link: { role: 'controlled' }, tls: { cert: readFileSync(pki.leaves.server.cert), key: readFileSync(pki.leaves.server.key), ca: readFileSync(pki.ca.cert), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } },
+    (c) => {
+      c.bind({ asdu: () => {}, close: () => {} });
+    },
+  );
+  const flags = { tls: true, cert: pki.leaves.client.cert, key: pki.leaves.client.key, 'tls-ca': [pki.ca.cert] };
+  const target = { host: LOOP, port: srv.port };
+  try {
+    const ok = await probe({ target, t0: 3000, t1: 1000, tls: tlsArgs(flags) });
+    assert.equal(ok.outcome, 'ok', ok.diagnosis);
+    assert.equal(ok.tls?.authorized, true);
+    // --peer-cert: a station certificate not on the allow-list is refused during the handshake
+    const notAllowed = await probe({ target, t0: 3000, t1: 1000, tls: tlsArgs({ ...flags, 'peer-cert': [pki.leaves.client.fingerprint256] }) });
+    assert.equal(notAllowed.outcome, 'tls-failed');
+    assert.equal(notAllowed.errorCode, 'E_TLS_NOT_ALLOWED');
+    assert.match(notAllowed.diagnosis ?? '', /allow-list/);
+    const byFingerprint = await probe({ target, t0: 3000, t1: 1000, tls: tlsArgs({ ...flags, 'peer-cert': [pki.leaves.server.fingerprint256] }) });
+    assert.equal(byFingerprint.outcome, 'ok', byFingerprint.diagnosis);
+    // --insecure (lab use): not refused, but the failure is reported
+    const insecure = await probe({ target, t0: 3000, t1: 1000, tls: tlsArgs({ ...flags, 'peer-cert': [pki.leaves.client.fingerprint256], insecure: true }) });
+    assert.equal(insecure.outcome, 'ok', insecure.diagnosis);
+    assert.equal(insecure.tls?.authorized, false);
+    assert.match(insecure.tls?.authorizationError ?? '', /E_TLS_NOT_ALLOWED|allow-list/);
+  } finally {
+    await srv.close();
+  }
+  // the same configuration rules as connect/command
+  assert.throws(() => tlsArgs({ cert: pki.leaves.client.cert }), (e) => e instanceof CliUsageError && /--cert needs --tls/.test(e.message));
+  assert.throws(() => tlsArgs({ tls: true, cert: pki.leaves.client.cert }), (e) => e instanceof CliUsageError && /--tls needs --key, --tls-ca/.test(e.message));
+  assert.throws(() => tlsArgs({ ...flags, cert: pki.leaves.smallKey.cert, key: pki.leaves.smallKey.key }), (e) => e instanceof CliUsageError && /TLS: tls\.cert/.test(e.message));
+  assert.throws(() => tlsArgs({ insecure: true }), (e) => e instanceof CliUsageError && /--insecure need --tls/.test(e.message));
 });
