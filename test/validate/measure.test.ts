@@ -32,8 +32,10 @@ test('measure: single commands with toggle, ACT_CON/ACT_TERM latency and feedbac
     const { actCon, actTerm, feedback } = r.stats;
     assert.ok(actCon && actTerm && feedback);
     assert.equal(actCon.count, 20);
-    assert.ok(actCon.min >= 1.5, `ACT_CON waits for the station's 2 ms delay (${actCon.min})`);
-    assert.ok(actTerm.p50 >= actCon.p50 + 2, 'ACT_TERM comes after ACT_CON plus the feedback delay');
+    // libuv timers run on a millisecond loop clock and can fire up to ~1 ms before a full 2 ms of
+    // performance.now() time has passed; an undelayed answer takes ~0.05 ms, so >= 1 ms still shows the wait
+    assert.ok(actCon.min >= 1, `ACT_CON waits for the station's 2 ms delay (${actCon.min})`);
+    assert.ok(actTerm.p50 >= actCon.p50 + 1, 'ACT_TERM comes after ACT_CON plus the feedback delay');
     assert.ok(actCon.min <= actCon.p50 && actCon.p50 <= actCon.p90 && actCon.p90 <= actCon.p99 && actCon.p99 <= actCon.max);
     assert.match(formatMeasure(r), /ACT_CON\s+20\s/);
 
