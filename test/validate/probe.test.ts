@@ -72,8 +72,8 @@ test('probe: a silent listener gives "no STARTDT con" after t1 (exit 9)', async 
 });
 
 test('probe: a connection that never completes times out after t0 (injected stream, virtual clock)', async () => {
-  // A listener that never accepts cannot be made deterministic on every kernel (backlog 0 still
-  // queues a few connections), so the TCP connect is replaced by a stream that never connects.
+  // The exact t0 boundary on a virtual clock, with a stream that never connects (the real-socket
+  // variant with a listener that never accepts is the last test of this file).
   const clock = new VirtualClock();
   const p = probe({ target: { host: '192.0.2.1', port: 2404 }, t0: 3000, clock, connect: () => new PassThrough() });
   await new Promise((r) => setImmediate(r));
@@ -188,4 +188,41 @@ test('probe: the shared TLS flags (tlsArgs) build a verified client: allow-list 
   assert.throws(() => tlsArgs({ tls: true, cert: pki.leaves.client.cert }), (e) => e instanceof CliUsageError && /--tls needs --key, --tls-ca/.test(e.message));
   assert.throws(() => tlsArgs({ ...flags, cert: pki.leaves.smallKey.cert, key: pki.leaves.smallKey.key }), (e) => e instanceof CliUsageError && /TLS: tls\.cert/.test(e.message));
   assert.throws(() => tlsArgs({ insecure: true }), (e) => e instanceof CliUsageError && /--insecure need --tls/.test(e.message));
+});
+
+test('probe over real sockets: a listener that never accepts (accept queue full) times out at t0', async () => {
+  // A python3 listener with backlog 0 that never calls accept(): once its accept queue is full,
+  // Linux drops further SYNs, so a connect neither succeeds nor fails until the client gives up.
+  const { spawn } = await import('node:child_process');
+  const py = spawn('python3', ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)']);
+  const held: net.Socket[] = [];
+  try {
+    const port = await new Promise<number>((res, rej) => {
+      py.stdout.once('data', (d: Buffer) => res(Number(String(d).trim())));
+      py.once('error', rej);
+    });
+    let filled = false;
+    for (let i = 0; i < 32 && !filled; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      held.push(s);
+      filled = !(await new Promise<boolean>((res) => {
+        const tm = setTimeout(() => res(false), 300);
+        s.once('connect', () => {
+          clearTimeout(tm);
+          res(true);
+        });
+      }));
+    }
+    assert.ok(filled, 'the accept queue filled up');
+    const r = await probe({ target: { host: '127.0.0.1', port }, t0: 400 });
+    assert.equal(r.outcome, 'timeout');
+    assert.equal(r.exitCode, 4);
+    assert.equal(r.errorCode, 'E_T0_TIMEOUT');
+    assert.match(r.diagnosis ?? '', /firewall/);
+    assert.ok(r.steps[0].ms >= 350, `waited t0 (${r.steps[0].ms} ms)`);
+  } finally {
+    for (const s of held) s.destroy();
+    py.kill();
+  }
 });
