@@ -220,7 +220,7 @@ test('probe over real sockets: a listener that never accepts (accept queue full)
     assert.equal(r.exitCode, 4);
     assert.equal(r.errorCode, 'E_T0_TIMEOUT');
     assert.match(r.diagnosis ?? '', /firewall/);
-    assert.ok(r.steps[0].ms >= 350, `waited t0 (${r.steps[0].ms} ms)`);
+    assert.ok((r.steps[0].ms ?? 0) >= 350, `waited t0 (${r.steps[0].ms} ms)`);
   } finally {
     for (const s of held) s.destroy();
     py.kill();
