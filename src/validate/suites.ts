@@ -125,6 +125,32 @@ interface Check extends CheckInfo {
   run(h: Harness): Promise<Outcome>;
 }
 
+/**
+ * A check that sends one request on a fresh started session and expects the station to mirror it
+ * with the refusal cause `cot` (44..47); `negativeRequired`: P/N=0 with that cause is a failure,
+ * otherwise only noted.
+ */
+function refusalCheck(id: string, title: string, expectation: string, cot: number, negativeRequired: boolean, build: (h: Harness) => { asdu: Asdu; what?: string }): Check {
+  return {
+    id,
+    title,
+    expectation,
+    async run(h) {
+      const c = await h.session();
+      try {
+        const { asdu, what } = build(h);
+        const a = await h.request(c, asdu);
+        if (!a) return fail(c.closed ? `the station closed the connection (a refusal with COT ${cot} was expected)` : `no answer${what ? ` for ${what}` : ''} within ${h.tm.answer} ms`);
+        if (a.cot !== cot) return fail(`answered ${describeAsdu(a)} instead of COT ${cot}`);
+        if (negativeRequired && !a.negative) return fail(`COT ${cot} but P/N=0 (positive): ${describeAsdu(a)}`);
+        return pass(`${describeAsdu(a)}${a.negative ? '' : ' (note: P/N=0)'}`);
+      } finally {
+        c.close(100);
+      }
+    },
+  };
+}
+
 class Harness {
   readonly clock: Clock;
   readonly ca: number;
@@ -394,74 +420,24 @@ const CONFORMANCE: Check[] = [
       }
     },
   },
-  {
-    id: 'C07',
-    title: 'refuses an unknown type identification with COT 44',
-    expectation: 'an ASDU of a type the station does not support is mirrored with COT 44 (unknown type identification) and P/N=1 (IEC 60870-5-101 clause 7.2.3 causes of transmission; IEC 60870-5-104 clause 7)',
-    async run(h) {
-      const c = await h.session();
-      try {
-        const type = h.o.unknownType ?? 24;
-        const a = await h.request(c, buildAsdu({ type, ca: h.ca, ioa: 0 }));
-        if (!a) return fail(c.closed ? 'the station closed the connection (a refusal with COT 44 was expected)' : `no answer within ${h.tm.answer} ms`);
-        if (a.cot !== COT.UNKNOWN_TYPE) return fail(`answered ${describeAsdu(a)} instead of COT 44`);
-        return pass(`${describeAsdu(a)}${a.negative ? '' : ' (note: P/N=0)'}`);
-      } finally {
-        c.close(100);
-      }
-    },
-  },
-  {
-    id: 'C08',
-    title: 'refuses an unknown cause of transmission with COT 45',
-    expectation: 'C_IC_NA_1 with cause 5 (request), which the type does not allow, is mirrored with COT 45 (unknown cause of transmission) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
-    async run(h) {
-      const c = await h.session();
-      try {
-        const a = await h.request(c, buildAsdu({ type: 100, ca: h.ca, cot: COT.REQUEST, qualifier: 20 }));
-        if (!a) return fail(c.closed ? 'the station closed the connection' : `no answer within ${h.tm.answer} ms`);
-        if (a.cot !== COT.UNKNOWN_CAUSE) return fail(`answered ${describeAsdu(a)} instead of COT 45`);
-        return pass(`${describeAsdu(a)}${a.negative ? '' : ' (note: P/N=0)'}`);
-      } finally {
-        c.close(100);
-      }
-    },
-  },
-  {
-    id: 'C09',
-    title: 'refuses an unknown common address with COT 46',
-    expectation: 'an interrogation of a common address the station does not have is mirrored with COT 46 (unknown common address of ASDU) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
-    async run(h) {
-      const c = await h.session();
-      try {
-        const ca = h.o.unknownCa ?? (h.ca >= 65534 ? 1 : h.ca + 1);
-        const a = await h.request(c, buildAsdu({ type: 100, ca, qualifier: 20 }));
-        if (!a) return fail(c.closed ? 'the station closed the connection' : `no answer for CA ${ca} within ${h.tm.answer} ms`);
-        if (a.cot !== COT.UNKNOWN_CA) return fail(`answered ${describeAsdu(a)} instead of COT 46`);
-        return pass(`${describeAsdu(a)}${a.negative ? '' : ' (note: P/N=0)'}`);
-      } finally {
-        c.close(100);
-      }
-    },
-  },
-  {
-    id: 'C10',
-    title: 'refuses a command to an unknown IOA with COT 47',
-    expectation: 'a single command to an information object address the station does not have is mirrored with COT 47 (unknown information object address) and P/N=1; a positive confirmation means it accepts commands for objects it does not have (IEC 60870-5-101 clause 7.2.3)',
-    async run(h) {
-      const c = await h.session();
-      try {
-        const ioa = h.o.unknownIoa ?? 0xfffff0;
-        const a = await h.request(c, h.command(ioa));
-        if (!a) return fail(c.closed ? 'the station closed the connection' : `no answer for IOA ${ioa} within ${h.tm.answer} ms`);
-        if (a.cot !== COT.UNKNOWN_IOA) return fail(`answered ${describeAsdu(a)} instead of COT 47`);
-        if (!a.negative) return fail(`COT 47 but P/N=0 (positive): ${describeAsdu(a)}`);
-        return pass(describeAsdu(a));
-      } finally {
-        c.close(100);
-      }
-    },
-  },
+  refusalCheck('C07', 'refuses an unknown type identification with COT 44',
+    'an ASDU of a type the station does not support is mirrored with COT 44 (unknown type identification) and P/N=1 (IEC 60870-5-101 clause 7.2.3 causes of transmission; IEC 60870-5-104 clause 7)',
+    COT.UNKNOWN_TYPE, false, (h) => ({ asdu: buildAsdu({ type: h.o.unknownType ?? 24, ca: h.ca, ioa: 0 }) })),
+  refusalCheck('C08', 'refuses an unknown cause of transmission with COT 45',
+    'C_IC_NA_1 with cause 5 (request), which the type does not allow, is mirrored with COT 45 (unknown cause of transmission) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
+    COT.UNKNOWN_CAUSE, false, (h) => ({ asdu: buildAsdu({ type: 100, ca: h.ca, cot: COT.REQUEST, qualifier: 20 }) })),
+  refusalCheck('C09', 'refuses an unknown common address with COT 46',
+    'an interrogation of a common address the station does not have is mirrored with COT 46 (unknown common address of ASDU) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
+    COT.UNKNOWN_CA, false, (h) => {
+      const ca = h.o.unknownCa ?? (h.ca >= 65534 ? 1 : h.ca + 1);
+      return { asdu: buildAsdu({ type: 100, ca, qualifier: 20 }), what: `CA ${ca}` };
+    }),
+  refusalCheck('C10', 'refuses a command to an unknown IOA with COT 47',
+    'a single command to an information object address the station does not have is mirrored with COT 47 (unknown information object address) and P/N=1; a positive confirmation means it accepts commands for objects it does not have (IEC 60870-5-101 clause 7.2.3)',
+    COT.UNKNOWN_IOA, true, (h) => {
+      const ioa = h.o.unknownIoa ?? 0xfffff0;
+      return { asdu: h.command(ioa), what: `IOA ${ioa}` };
+    }),
   {
     id: 'C11',
     title: 'select-before-operate works (select, then execute)',
