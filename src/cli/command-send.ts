@@ -15,7 +15,7 @@ import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { TLS_CLI_OPTIONS, UsageError, intOption, tlsConfigFromArgs, tlsHelp } from './connect.js';
+import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 
 const HELP = `usage: iec104 command HOST[:PORT] --ca N --ioa N COMMAND [options]
 
@@ -181,23 +181,23 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
   const tls = tlsConfigFromArgs(o);
   let hp;
   try {
-    hp = parseHostPort(v.positionals[0], intOption('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT));
+    hp = parseHostPort(v.positionals[0], intArg('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT));
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const given = KINDS.filter((k) => o[k] !== undefined);
   if (given.length !== 1) throw new UsageError(given.length === 0 ? `a command is missing (one of ${KINDS.map((k) => `--${k}`).join(', ')})` : `only one command at a time, got ${given.map((k) => `--${k}`).join(' and ')}`);
   const kind = given[0];
-  const ca = intOption('ca', o.ca, 0, 65535);
+  const ca = intArg('ca', o.ca, 0, 65535);
   if (ca === undefined) throw new UsageError('--ca is required');
-  const ioa = intOption('ioa', o.ioa, 0, 0xffffff);
+  const ioa = intArg('ioa', o.ioa, 0, 0xffffff);
   if (ioa === undefined) throw new UsageError('--ioa is required');
   const until = o.until ?? 'actcon';
   if (until !== 'actcon' && until !== 'actterm') throw new UsageError(`--until must be actcon or actterm, not '${until}'`);
   if (o.select && kind === 'bitstring') throw new UsageError('--select does not apply to --bitstring (no S/E bit)');
-  const qu = intOption('qu', o.qu, 0, 31);
+  const qu = intArg('qu', o.qu, 0, 31);
   if (qu !== undefined && kind !== 'single' && kind !== 'double' && kind !== 'step') throw new UsageError('--qu applies to --single, --double and --step');
-  const ql = intOption('ql', o.ql, 0, 127);
+  const ql = intArg('ql', o.ql, 0, 127);
   if (ql !== undefined && !kind.startsWith('setpoint-')) throw new UsageError('--ql applies to the --setpoint-* commands');
   const level = o['log-level'];
   if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be one of debug, info, warn, error');
@@ -214,9 +214,9 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
   if (ql !== undefined) a.ql = ql;
   if (tls) a.tls = tls;
   if (o.audit !== undefined) a.audit = o.audit;
-  const timeout = intOption('timeout', o.timeout, 1, 2 ** 31);
+  const timeout = intArg('timeout', o.timeout, 1, 2 ** 31);
   if (timeout !== undefined) a.timeout = timeout;
-  const t0 = intOption('t0', o.t0, 1, 2 ** 31);
+  const t0 = intArg('t0', o.t0, 1, 2 ** 31);
   if (t0 !== undefined) a.t0 = t0;
   if (level !== undefined) a.logLevel = level as LogLevel;
   return a;

@@ -2,6 +2,7 @@
  * `iec104 connect HOST[:PORT]`: connect as controlling station, STARTDT, general interrogation,
  * then show the data live (a redrawn table on a terminal, appended lines otherwise, or JSON lines).
  */
+import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseArgs } from 'node:util';
 import type { Asdu } from '../codec/asdu.js';
 import { typeInfo } from '../codec/type-table.js';
@@ -86,21 +87,12 @@ export interface ConnectArgs {
 }
 
 /** A bad command line; the message says what. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
-/** Parse an integer option within bounds. */
-export function intOption(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = /^-?\d+$/.test(v.trim()) ? Number(v) : /^0x[0-9a-f]+$/i.test(v.trim()) ? Number.parseInt(v, 16) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer ${min}..${max}, not '${v}'`);
-  return n;
-}
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Parse `iec104 connect` arguments. Throws {@link UsageError}. */
+
 export function parseConnectArgs(argv: string[]): ConnectArgs {
   let v;
   try {
@@ -131,7 +123,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
   const o = v.values;
   if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
   const tls = tlsConfigFromArgs(o);
-  const defaultPort = intOption('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT);
+  const defaultPort = intArg('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT);
   let hp;
   const standby: { host: string; port: number }[] = [];
   try {
@@ -146,20 +138,20 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
   const a: ConnectArgs = {
     host: hp.host,
     port: hp.port,
-    ca: intOption('ca', o.ca, 0, 65535) ?? 65535,
+    ca: intArg('ca', o.ca, 0, 65535) ?? 65535,
     gi: !o['no-gi'],
-    qoi: intOption('qoi', o.qoi, 20, 36) ?? 20,
+    qoi: intArg('qoi', o.qoi, 20, 36) ?? 20,
     json: o.json ?? false,
     view: o.table ? 'table' : o.lines ? 'lines' : undefined,
     reconnect: o.reconnect ?? false,
     standby,
   };
   if (tls) a.tls = tls;
-  const duration = intOption('duration', o.duration, 1, 2 ** 31);
+  const duration = intArg('duration', o.duration, 1, 2 ** 31);
   if (duration !== undefined) a.duration = duration;
-  const t0 = intOption('t0', o.t0, 1, 2 ** 31);
+  const t0 = intArg('t0', o.t0, 1, 2 ** 31);
   if (t0 !== undefined) a.t0 = t0;
-  const timeout = intOption('timeout', o.timeout, 1, 2 ** 31);
+  const timeout = intArg('timeout', o.timeout, 1, 2 ** 31);
   if (timeout !== undefined) a.timeout = timeout;
   if (level !== undefined) a.logLevel = level as LogLevel;
   return a;
@@ -350,54 +342,3 @@ export const command: CliCommand = {
     return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => process.off('SIGINT', onSigint));
   },
 };
-
-
-/** `node:util` parseArgs options of the TLS flags shared by `serve`, `connect` and `command`. */
-export const TLS_CLI_OPTIONS = {
-  tls: { type: 'boolean' },
-  cert: { type: 'string' },
-  key: { type: 'string' },
-  'tls-ca': { type: 'string', multiple: true },
-  'peer-cert': { type: 'string', multiple: true },
-  crl: { type: 'string', multiple: true },
-} as const;
-
-/** TLS flags as parsed. */
-export interface TlsCliValues {
-  tls?: boolean;
-  cert?: string;
-  key?: string;
-  'tls-ca'?: string[];
-  'peer-cert'?: string[];
-  crl?: string[];
-}
-
-/** Help text of the TLS flags (`caFlag`: `--ca` for serve, `--tls-ca` where `--ca` is the common address). */
-export function tlsHelp(caFlag: '--ca' | '--tls-ca'): string {
-  return `  --tls              mutual TLS (IEC 62351-3; default port 19998): needs --cert, --key, ${caFlag}
-  --cert FILE        own certificate (PEM)
-  --key FILE         own private key (PEM, unencrypted)
-  ${caFlag.padEnd(17)}CA certificate(s) the peer's certificate must chain to (repeatable)
-  --peer-cert X      accept only this peer: a PEM certificate FILE or a SHA-256
-                     fingerprint (repeatable; default any certificate of the CA)
-  --crl FILE         certificate revocation list (PEM, repeatable; every CA of a
-                     chain then needs a current CRL)`;
-}
-
-/**
- * The {@link TlsConfig} of the TLS flags, or undefined without `--tls`. Throws {@link UsageError}
- * for a TLS flag without `--tls` or `--tls` without certificate, key and CA.
- */
-export function tlsConfigFromArgs(o: TlsCliValues, caFlag = '--tls-ca'): TlsConfig | undefined {
-  const given = (['cert', 'key', 'tls-ca', 'peer-cert', 'crl'] as const).filter((k) => o[k] !== undefined);
-  if (!o.tls) {
-    if (given.length) throw new UsageError(`${given.map((k) => (k === 'tls-ca' ? caFlag : `--${k}`)).join(', ')} need${given.length === 1 ? 's' : ''} --tls`);
-    return undefined;
-  }
-  const missing = [o.cert === undefined ? '--cert' : '', o.key === undefined ? '--key' : '', o['tls-ca'] === undefined ? caFlag : ''].filter(Boolean);
-  if (missing.length) throw new UsageError(`--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the peer)`);
-  const cfg: TlsConfig = { cert: o.cert!, key: o.key!, ca: o['tls-ca']! };
-  if (o['peer-cert']?.length) cfg.peerCertificates = o['peer-cert'];
-  if (o.crl?.length) cfg.crl = o.crl;
-  return cfg;
-}

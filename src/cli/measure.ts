@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, numArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
+import { UsageError, intArg, numArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from './args.js';
 import { parseTarget } from '../validate/connection.js';
 import { formatMeasure, measure, type MeasureKind, type MeasureOptions } from '../validate/measure.js';
 import { measureSvg } from '../validate/plot.js';
@@ -94,9 +94,9 @@ async function run(argv: string[]): Promise<number> {
         plot: { type: 'string' },
       },
     });
-    if (positionals.length !== 1) throw new CliUsageError('expected one HOST[:PORT]');
+    if (positionals.length !== 1) throw new UsageError('expected one HOST[:PORT]');
     const kinds = (['single', 'double', 'setpoint-normalized', 'setpoint-scaled', 'setpoint-float'] as MeasureKind[]).filter((k) => v[k] !== undefined);
-    if (kinds.length !== 1) throw new CliUsageError('give exactly one of --single, --double, --setpoint-normalized, --setpoint-scaled, --setpoint-float');
+    if (kinds.length !== 1) throw new UsageError('give exactly one of --single, --double, --setpoint-normalized, --setpoint-scaled, --setpoint-float');
     const kind = kinds[0];
     const text = String(v[kind]).trim().toLowerCase();
     let value: MeasureOptions['value'];
@@ -105,18 +105,18 @@ async function run(argv: string[]): Promise<number> {
       value = 'toggle';
       toggleValues = kind === 'setpoint-normalized' ? [0, 0.5] : kind === 'setpoint-scaled' ? [0, 100] : [0, 1];
     } else if (kind === 'single' || kind === 'double') {
-      if (text !== 'on' && text !== 'off') throw new CliUsageError(`--${kind} expects on, off or toggle, not '${text}'`);
+      if (text !== 'on' && text !== 'off') throw new UsageError(`--${kind} expects on, off or toggle, not '${text}'`);
       value = text;
     } else {
       const n = Number(text);
-      if (text === '' || !Number.isFinite(n)) throw new CliUsageError(`--${kind} expects a number or toggle, not '${text}'`);
-      if (kind === 'setpoint-normalized' && (n < -1 || n > 1)) throw new CliUsageError('--setpoint-normalized expects -1..+1');
-      if (kind === 'setpoint-scaled' && (!Number.isInteger(n) || n < -32768 || n > 32767)) throw new CliUsageError('--setpoint-scaled expects an integer -32768..32767');
+      if (text === '' || !Number.isFinite(n)) throw new UsageError(`--${kind} expects a number or toggle, not '${text}'`);
+      if (kind === 'setpoint-normalized' && (n < -1 || n > 1)) throw new UsageError('--setpoint-normalized expects -1..+1');
+      if (kind === 'setpoint-scaled' && (!Number.isInteger(n) || n < -32768 || n > 32767)) throw new UsageError('--setpoint-scaled expects an integer -32768..32767');
       value = n;
     }
     const ca = intArg('ca', v.ca, 0, 65535);
     const ioa = intArg('ioa', v.ioa, 0, 0xffffff);
-    if (ca === undefined || ioa === undefined) throw new CliUsageError('--ca and --ioa are required');
+    if (ca === undefined || ioa === undefined) throw new UsageError('--ca and --ioa are required');
     json = v.json === true;
     plot = v.plot;
     opts = {
@@ -137,7 +137,7 @@ async function run(argv: string[]): Promise<number> {
       tls: tlsArgs(v),
     };
   } catch (e) {
-    if (e instanceof CliUsageError || (e instanceof Error && ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || /^(invalid port|no host|port must)/.test(e.message)))) {
+    if (e instanceof UsageError || (e instanceof Error && ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || /^(invalid port|no host|port must)/.test(e.message)))) {
       process.stderr.write(`iec104 measure: ${e.message}\n\nRun 'iec104 measure --help' for the options.\n`);
       return 2;
     }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
+import { UsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from './args.js';
 import { parseTarget } from '../validate/connection.js';
 import { formatProbe, probe, PROBE_EXIT_CODES } from '../validate/probe.js';
 
@@ -69,11 +69,11 @@ async function run(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
       },
     });
-    if (positionals.length !== 1) throw new CliUsageError('expected one HOST[:PORT]');
+    if (positionals.length !== 1) throw new UsageError('expected one HOST[:PORT]');
     let caText = v.ca;
     let tlsCa = v['tls-ca'];
     if (caText !== undefined && !/^(0x[0-9a-f]+|\d+)$/i.test(caText.trim())) {
-      if (!v.tls) throw new CliUsageError(`--ca expects a common address (integer), not '${caText}'`);
+      if (!v.tls) throw new UsageError(`--ca expects a common address (integer), not '${caText}'`);
       tlsCa = [...(tlsCa ?? []), caText];
       caText = undefined;
     }
@@ -90,7 +90,7 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write((v.json ? JSON.stringify(r, null, 2) : formatProbe(r)) + '\n');
     return r.exitCode;
   } catch (e) {
-    if (e instanceof CliUsageError || (e instanceof Error && /^(ERR_PARSE_ARGS|invalid port|no host|port must)/.test(String((e as { code?: string }).code ?? e.message)))) {
+    if (e instanceof UsageError || (e instanceof Error && /^(ERR_PARSE_ARGS|invalid port|no host|port must)/.test(String((e as { code?: string }).code ?? e.message)))) {
       process.stderr.write(`iec104 probe: ${e.message}\n\n${HELP}\n`);
       return 2;
     }

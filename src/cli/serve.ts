@@ -16,7 +16,7 @@ import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { tlsHelp } from './connect.js';
+import { tlsHelp } from './args.js';
 
 const HELP = `usage: iec104 serve [CONFIG] [--host H] [--port N] [options]
 

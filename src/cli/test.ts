@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { CliUsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from '../validate/cli-args.js';
+import { UsageError, intArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from './args.js';
 import { parseTarget, type Target } from '../validate/connection.js';
 import { allPassed, formatResults, type SuiteResult, toJUnit } from '../validate/report.js';
 import { type Scenario, ScenarioError, parseScenario, type Template } from '../validate/scenario.js';
@@ -73,9 +73,9 @@ exit codes:
 
 function parseVar(s: string): [string, Template] {
   const i = s.indexOf('=');
-  if (i <= 0) throw new CliUsageError(`--var expects NAME=VALUE, not '${s}'`);
+  if (i <= 0) throw new UsageError(`--var expects NAME=VALUE, not '${s}'`);
   const name = s.slice(0, i);
-  if (!/^[A-Za-z_]\w*$/.test(name)) throw new CliUsageError(`--var: '${name}' is not a variable name`);
+  if (!/^[A-Za-z_]\w*$/.test(name)) throw new UsageError(`--var: '${name}' is not a variable name`);
   const raw = s.slice(i + 1);
   const value: Template = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === 'true' ? true : raw === 'false' ? false : raw;
   return [name, value];
@@ -168,7 +168,7 @@ async function run(argv: string[]): Promise<number> {
           ca: intArg('ca', v.ca, 0, 65535),
           ioaSingle: v['ioa-single']?.map((x) => intArg('ioa-single', x, 0, 0xffffff)!),
           ioaSbo: intArg('ioa-sbo', v['ioa-sbo'], 0, 0xffffff),
-          sboType: v['sbo-type'] === undefined ? undefined : v['sbo-type'] === 'double' ? 'double' : v['sbo-type'] === 'single' ? 'single' : (() => { throw new CliUsageError(`--sbo-type expects single or double, not '${v['sbo-type']}'`); })(),
+          sboType: v['sbo-type'] === undefined ? undefined : v['sbo-type'] === 'double' ? 'double' : v['sbo-type'] === 'single' ? 'single' : (() => { throw new UsageError(`--sbo-type expects single or double, not '${v['sbo-type']}'`); })(),
           ioaRead: intArg('ioa-read', v['ioa-read'], 0, 0xffffff),
           unknownIoa: intArg('unknown-ioa', v['unknown-ioa'], 0, 0xffffff),
           unknownCa: intArg('unknown-ca', v['unknown-ca'], 0, 65535),
@@ -207,7 +207,7 @@ async function run(argv: string[]): Promise<number> {
       }
     }
   } catch (e) {
-    if (e instanceof CliUsageError || (e instanceof Error && /^(invalid port|no host|port must)/.test(e.message))) return usage(e.message);
+    if (e instanceof UsageError || (e instanceof Error && /^(invalid port|no host|port must)/.test(e.message))) return usage(e.message);
     throw e;
   }
   if (v.junit) writeFileSync(v.junit, toJUnit(results));

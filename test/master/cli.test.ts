@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConnectArgs, runConnect, UsageError } from '../../src/cli/connect.js';
+import { parseConnectArgs, runConnect } from '../../src/cli/connect.js';
+import { UsageError } from '../../src/cli/args.js';
 import { EXIT, parseCommandArgs, runCommandSend } from '../../src/cli/command-send.js';
 import { MemoryNetwork, flush, mirror, monitor } from './harness.js';
 

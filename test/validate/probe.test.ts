@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { VirtualClock } from '../../src/clock.js';
 import { listenTcp } from '../../src/transport/tcp-link.js';
 import { createTestPki } from '../../src/transport/test-pki.js';
-import { CliUsageError, tlsArgs } from '../../src/validate/cli-args.js';
+import { UsageError, tlsArgs } from '../../src/cli/args.js';
 import { ConnectFailure } from '../../src/validate/connection.js';
 import { diagnoseConnectFailure, formatProbe, probe, PROBE_EXIT_CODES } from '../../src/validate/probe.js';
 import { startFakeStation } from './fake-station.js';
@@ -184,10 +184,10 @@ test('probe: the shared TLS flags (tlsArgs) build a verified client: allow-list 
     await srv.close();
   }
   // the same configuration rules as connect/command
-  assert.throws(() => tlsArgs({ cert: pki.leaves.client.cert }), (e) => e instanceof CliUsageError && /--cert needs --tls/.test(e.message));
-  assert.throws(() => tlsArgs({ tls: true, cert: pki.leaves.client.cert }), (e) => e instanceof CliUsageError && /--tls needs --key, --tls-ca/.test(e.message));
-  assert.throws(() => tlsArgs({ ...flags, cert: pki.leaves.smallKey.cert, key: pki.leaves.smallKey.key }), (e) => e instanceof CliUsageError && /TLS: tls\.cert/.test(e.message));
-  assert.throws(() => tlsArgs({ insecure: true }), (e) => e instanceof CliUsageError && /--insecure need --tls/.test(e.message));
+  assert.throws(() => tlsArgs({ cert: pki.leaves.client.cert }), (e) => e instanceof UsageError && /--cert needs --tls/.test(e.message));
+  assert.throws(() => tlsArgs({ tls: true, cert: pki.leaves.client.cert }), (e) => e instanceof UsageError && /--tls needs --key, --tls-ca/.test(e.message));
+  assert.throws(() => tlsArgs({ ...flags, cert: pki.leaves.smallKey.cert, key: pki.leaves.smallKey.key }), (e) => e instanceof UsageError && /TLS: tls\.cert/.test(e.message));
+  assert.throws(() => tlsArgs({ insecure: true }), (e) => e instanceof UsageError && /--insecure need --tls/.test(e.message));
 });
 
 test('probe over real sockets: a listener that never accepts (accept queue full) times out at t0', async () => {

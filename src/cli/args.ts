@@ -1,22 +1,73 @@
 /**
- * Small argument helpers shared by the validation CLI commands (`probe`, `test`, `measure`).
+ * Argument helpers shared by the CLI commands: the usage error, integer/number options, and the
+ * TLS flags (`--tls --cert --key --tls-ca --peer-cert --crl`, plus `--servername`/`--insecure` for
+ * the validation commands).
  */
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { TLS_CLI_OPTIONS, type TlsCliValues, tlsConfigFromArgs, tlsHelp } from '../cli/connect.js';
 import { checkKeyStrength, keyStrength, type ResolvedTlsConfig, resolveTlsConfig, tlsClientOptions, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 
-/** A command-line usage error (exit code 2). */
-export class CliUsageError extends Error {
-  override readonly name = 'CliUsageError';
+/** A command-line usage error: the message says what was wrong; commands exit 2 with it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
 }
 
-/** Parse a non-negative integer option, or throw {@link CliUsageError}. */
+/** `node:util` parseArgs options of the TLS flags shared by `serve`, `connect` and `command`. */
+export const TLS_CLI_OPTIONS = {
+  tls: { type: 'boolean' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
+  'tls-ca': { type: 'string', multiple: true },
+  'peer-cert': { type: 'string', multiple: true },
+  crl: { type: 'string', multiple: true },
+} as const;
+
+/** TLS flags as parsed. */
+export interface TlsCliValues {
+  tls?: boolean;
+  cert?: string;
+  key?: string;
+  'tls-ca'?: string[];
+  'peer-cert'?: string[];
+  crl?: string[];
+}
+
+/** Help text of the TLS flags (`caFlag`: `--ca` for serve, `--tls-ca` where `--ca` is the common address). */
+export function tlsHelp(caFlag: '--ca' | '--tls-ca'): string {
+  return `  --tls              mutual TLS (IEC 62351-3; default port 19998): needs --cert, --key, ${caFlag}
+  --cert FILE        own certificate (PEM)
+  --key FILE         own private key (PEM, unencrypted)
+  ${caFlag.padEnd(17)}CA certificate(s) the peer's certificate must chain to (repeatable)
+  --peer-cert X      accept only this peer: a PEM certificate FILE or a SHA-256
+                     fingerprint (repeatable; default any certificate of the CA)
+  --crl FILE         certificate revocation list (PEM, repeatable; every CA of a
+                     chain then needs a current CRL)`;
+}
+
+/**
+ * The {@link TlsConfig} of the TLS flags, or undefined without `--tls`. Throws {@link UsageError}
+ * for a TLS flag without `--tls` or `--tls` without certificate, key and CA.
+ */
+export function tlsConfigFromArgs(o: TlsCliValues, caFlag = '--tls-ca'): TlsConfig | undefined {
+  const given = (['cert', 'key', 'tls-ca', 'peer-cert', 'crl'] as const).filter((k) => o[k] !== undefined);
+  if (!o.tls) {
+    if (given.length) throw new UsageError(`${given.map((k) => (k === 'tls-ca' ? caFlag : `--${k}`)).join(', ')} need${given.length === 1 ? 's' : ''} --tls`);
+    return undefined;
+  }
+  const missing = [o.cert === undefined ? '--cert' : '', o.key === undefined ? '--key' : '', o['tls-ca'] === undefined ? caFlag : ''].filter(Boolean);
+  if (missing.length) throw new UsageError(`--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the peer)`);
+  const cfg: TlsConfig = { cert: o.cert!, key: o.key!, ca: o['tls-ca']! };
+  if (o['peer-cert']?.length) cfg.peerCertificates = o['peer-cert'];
+  if (o.crl?.length) cfg.crl = o.crl;
+  return cfg;
+}
+
+/** Parse a non-negative integer option, or throw {@link UsageError}. */
 export function intArg(name: string, v: string | undefined, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const t = v.trim();
   const n = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t, 16) : /^-?\d+$/.test(t) ? Number(t) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new CliUsageError(`--${name} expects an integer ${min}..${max}, not '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects an integer ${min}..${max}, not '${v}'`);
   return n;
 }
 
@@ -24,7 +75,7 @@ export function intArg(name: string, v: string | undefined, min = 0, max = Numbe
 export function numArg(name: string, v: string | undefined, min = 0): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new CliUsageError(`--${name} expects a number >= ${min}, not '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`--${name} expects a number >= ${min}, not '${v}'`);
   return n;
 }
 
@@ -59,10 +110,10 @@ export function tlsArgs(v: ValidateTlsCliValues): tls.ConnectionOptions | undefi
   try {
     cfg = tlsConfigFromArgs(v);
   } catch (e) {
-    throw new CliUsageError(e instanceof Error ? e.message : String(e));
+    throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   if (!cfg) {
-    if (v.servername !== undefined || v.insecure) throw new CliUsageError('--servername and --insecure need --tls');
+    if (v.servername !== undefined || v.insecure) throw new UsageError('--servername and --insecure need --tls');
     return undefined;
   }
   if (v.servername) cfg.servername = v.servername;
@@ -70,7 +121,7 @@ export function tlsArgs(v: ValidateTlsCliValues): tls.ConnectionOptions | undefi
   try {
     r = resolveTlsConfig(cfg);
   } catch (e) {
-    if (e instanceof TlsConfigError) throw new CliUsageError(`TLS: ${e.message}`);
+    if (e instanceof TlsConfigError) throw new UsageError(`TLS: ${e.message}`);
     throw e;
   }
   // the host is the target's: '::' (an address) keeps the SNI name out unless --servername gave one;
