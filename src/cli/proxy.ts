@@ -6,6 +6,9 @@ import { parseHostPort } from '../master/tcp.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
+import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
+import { TlsSecurity } from '../transport/tls-verify.js';
+import { UsageError } from './args.js';
 import type { CliCommand } from './command.js';
 
 const HELP = `usage: iec104 proxy --listen [HOST:]PORT --upstream HOST[:PORT] [--policy FILE] [--enforce] [options]
@@ -23,7 +26,7 @@ proxy.command-blocked alert next to the policy alert.
 
 options:
   --listen [HOST:]PORT   where masters connect (default host 0.0.0.0)
-  --upstream HOST[:PORT] the RTU (default port 2404)
+  --upstream HOST[:PORT] the RTU (default port 2404, 19998 with --upstream-tls)
   --policy FILE          policy and/or baseline YAML (e.g. from 'iec104 learn')
   --enforce              block commands the policy forbids (default: monitor only)
   --block RULE           also block commands raising this rule (id or prefix ending in
@@ -33,18 +36,40 @@ options:
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
   -h, --help             this text
 
-Not supported yet: TLS (IEC 62351-3) on either side.
+TLS (IEC 62351-3, mutual authentication), each leg on its own:
+  --listen-tls           masters must connect with TLS: needs --listen-cert, --listen-key,
+                         --listen-ca; a master without a valid certificate is refused
+  --listen-cert FILE     the proxy's server certificate (PEM) shown to masters
+  --listen-key FILE      its private key (PEM, unencrypted)
+  --listen-ca FILE       CA certificate(s) the masters' certificates must chain to (repeatable)
+  --listen-peer-cert X   accept only this master: a PEM certificate FILE or a SHA-256
+                         fingerprint (repeatable; default any certificate of the CA)
+  --listen-crl FILE      revocation list of the masters' CA (PEM, repeatable; reloaded on change)
+  --upstream-tls         connect to the RTU with TLS: needs --upstream-cert, --upstream-key,
+                         --upstream-ca
+  --upstream-cert FILE   the proxy's client certificate (PEM) shown to the RTU
+  --upstream-key FILE    its private key
+  --upstream-ca FILE     CA certificate(s) the RTU's certificate must chain to (repeatable)
+  --upstream-peer-cert X accept only this RTU certificate (FILE or fingerprint, repeatable)
+  --upstream-crl FILE    revocation list of the RTU's CA (PEM, repeatable)
+  --upstream-servername NAME
+                         name expected in the RTU's certificate (default: the host)
+Refusals on either leg are alerts: proxy.tls-refused (high; code, reason, peer certificate),
+proxy.access-refused (medium; connection limit, no STARTDT within t0 on a TLS listener).
 
 example:
   $ iec104 learn clean.pcap > baseline.yaml
   $ iec104 proxy --listen 0.0.0.0:2404 --upstream 10.0.0.5:2404 --policy baseline.yaml --enforce
   {"kind":"alert","rule":"policy.ioa-not-allowed","severity":"high",...}
   {"kind":"alert","rule":"proxy.command-blocked","severity":"high",...}
+  $ iec104 proxy --listen 0.0.0.0:19998 --upstream 10.0.0.5 --policy baseline.yaml --enforce \
+      --listen-tls --listen-cert proxy-server.crt --listen-key proxy-server.key --listen-ca masters-ca.crt \
+      --upstream-tls --upstream-cert proxy-client.crt --upstream-key proxy-client.key --upstream-ca rtu-ca.crt
 
 exit codes:
   0  stopped (Ctrl-C, --duration)
   1  the policy file could not be read, or the port could not be bound
-  2  usage error or invalid policy`;
+  2  usage error, invalid policy, or an unusable TLS certificate/key/CA/CRL`;
 
 /** Parsed `proxy` arguments. */
 export interface ProxyArgs {
@@ -56,12 +81,53 @@ export interface ProxyArgs {
   alertsFile?: string;
   disabled: string[];
   durationMs?: number;
+  /** `--listen-tls ...`: mutual TLS toward the masters. */
+  listenTls?: TlsConfig;
+  /** `--upstream-tls ...`: mutual TLS toward the RTU. */
+  upstreamTls?: TlsConfig;
+}
+
+/** The TLS flags of one leg as given (`--listen-*` or `--upstream-*`). */
+interface LegTlsFlags {
+  tls: boolean;
+  cert?: string;
+  key?: string;
+  ca: string[];
+  peerCert: string[];
+  crl: string[];
+  servername?: string;
+}
+
+const newLeg = (): LegTlsFlags => ({ tls: false, ca: [], peerCert: [], crl: [] });
+
+/**
+ * The {@link TlsConfig} of one leg's flags, or undefined without `--<leg>-tls`. Throws
+ * {@link UsageError} naming the flag: a TLS flag without `--<leg>-tls`, or `--<leg>-tls` without
+ * certificate, key and CA.
+ */
+function legTlsConfig(leg: 'listen' | 'upstream', f: LegTlsFlags): TlsConfig | undefined {
+  const given = [
+    f.cert !== undefined ? 'cert' : '', f.key !== undefined ? 'key' : '', f.ca.length ? 'ca' : '', f.peerCert.length ? 'peer-cert' : '', f.crl.length ? 'crl' : '',
+    f.servername !== undefined ? 'servername' : '',
+  ].filter(Boolean).map((k) => `--${leg}-${k}`);
+  if (!f.tls) {
+    if (given.length) throw new UsageError(`${given.join(', ')} need${given.length === 1 ? 's' : ''} --${leg}-tls`);
+    return undefined;
+  }
+  const missing = [f.cert === undefined ? 'cert' : '', f.key === undefined ? 'key' : '', f.ca.length ? '' : 'ca'].filter(Boolean).map((k) => `--${leg}-${k}`);
+  if (missing.length) throw new UsageError(`--${leg}-tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the peer)`);
+  const cfg: TlsConfig = { cert: f.cert!, key: f.key!, ca: f.ca };
+  if (f.peerCert.length) cfg.peerCertificates = f.peerCert;
+  if (f.crl.length) cfg.crl = f.crl;
+  if (f.servername !== undefined) cfg.servername = f.servername;
+  return cfg;
 }
 
 /** Parse `proxy` arguments; a string is a usage error. */
 export function parseProxyArgs(argv: string[]): ProxyArgs | string {
   let listen: ProxyArgs['listen'] | undefined;
-  let upstream: ProxyArgs['upstream'] | undefined;
+  let upstreamText: string | undefined;
+  const legs = { listen: newLeg(), upstream: newLeg() };
   const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -88,11 +154,34 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
       case '--upstream': {
         const v = val();
         if (v === undefined) return '--upstream needs HOST[:PORT]';
-        try {
-          upstream = parseHostPort(v);
-        } catch (e) {
-          return `--upstream: ${e instanceof Error ? e.message : String(e)}`;
-        }
+        upstreamText = v;
+        break;
+      }
+      case '--listen-tls':
+      case '--upstream-tls':
+        legs[k === '--listen-tls' ? 'listen' : 'upstream'].tls = true;
+        break;
+      case '--listen-cert':
+      case '--listen-key':
+      case '--listen-ca':
+      case '--listen-peer-cert':
+      case '--listen-crl':
+      case '--upstream-cert':
+      case '--upstream-key':
+      case '--upstream-ca':
+      case '--upstream-peer-cert':
+      case '--upstream-crl':
+      case '--upstream-servername': {
+        const v = val();
+        if (!v) return `${k} needs ${k.endsWith('peer-cert') ? 'a certificate file or a SHA-256 fingerprint' : k.endsWith('servername') ? 'a name' : 'a file'}`;
+        const f = legs[k.startsWith('--listen-') ? 'listen' : 'upstream'];
+        const what = k.slice(k.indexOf('-', 2) + 1);
+        if (what === 'cert') f.cert = v;
+        else if (what === 'key') f.key = v;
+        else if (what === 'ca') f.ca.push(v);
+        else if (what === 'peer-cert') f.peerCert.push(v);
+        else if (what === 'crl') f.crl.push(v);
+        else f.servername = v;
         break;
       }
       case '--policy': {
@@ -128,8 +217,23 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
     }
   }
   if (!listen) return '--listen is required';
-  if (!upstream) return '--upstream is required';
+  if (upstreamText === undefined) return '--upstream is required';
   if (a.enforce && !a.policyFile) return '--enforce needs --policy';
+  try {
+    const listenTls = legTlsConfig('listen', legs.listen);
+    const upstreamTls = legTlsConfig('upstream', legs.upstream);
+    if (listenTls) a.listenTls = listenTls;
+    if (upstreamTls) a.upstreamTls = upstreamTls;
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
+  }
+  let upstream: ProxyArgs['upstream'];
+  try {
+    upstream = parseHostPort(upstreamText, a.upstreamTls ? DEFAULT_TLS_PORT : undefined);
+  } catch (e) {
+    return `--upstream: ${e instanceof Error ? e.message : String(e)}`;
+  }
   return { ...a, listen, upstream };
 }
 
@@ -173,17 +277,33 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
     else io.stdout.write(line);
   };
+  // read and check the certificates, keys, CAs and CRLs before listening (exit 2 when unusable)
+  let listenTls: TlsSecurity | undefined;
+  let upstreamTls: TlsSecurity | undefined;
+  for (const [flag, cfg] of [['--listen-tls', a.listenTls], ['--upstream-tls', a.upstreamTls]] as const) {
+    if (!cfg) continue;
+    try {
+      const sec = new TlsSecurity(cfg);
+      if (flag === '--listen-tls') listenTls = sec;
+      else upstreamTls = sec;
+    } catch (e) {
+      if (!(e instanceof TlsConfigError)) throw e;
+      io.stderr.write(`iec104 proxy: ${flag}: ${e.message}\n`);
+      return 2;
+    }
+  }
   let proxy: RunningProxy;
   try {
     proxy = await startProxy({
       listen: a.listen, upstream: a.upstream, enforce: a.enforce, onAlert: write,
+      ...(listenTls ? { listenTls } : {}), ...(upstreamTls ? { upstreamTls } : {}),
       detector: { disabled: a.disabled }, ...(policy ? { policy } : {}), ...(a.block.length ? { blockRules: ['policy.', ...a.block] } : {}),
     });
   } catch (e) {
     io.stderr.write(`iec104 proxy: cannot listen on ${a.listen.host ?? '0.0.0.0'}:${a.listen.port}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  io.stderr.write(`iec104 proxy: listening on ${a.listen.host ?? '0.0.0.0'}:${proxy.port} -> ${a.upstream.host}:${a.upstream.port}${a.enforce ? ' (enforcing)' : ' (monitor only)'}\n`);
+  io.stderr.write(`iec104 proxy: listening on ${a.listen.host ?? '0.0.0.0'}:${proxy.port}${listenTls ? ' (TLS)' : ''} -> ${a.upstream.host}:${a.upstream.port}${upstreamTls ? ' (TLS)' : ''}${a.enforce ? ' (enforcing)' : ' (monitor only)'}\n`);
   const stopped =
     io.stopped?.(proxy) ??
     new Promise<void>((resolve) => {
@@ -199,7 +319,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   await stopped;
   await proxy.close();
   const s = proxy.stats;
-  io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.alerts} alerts\n`);
+  io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.refused} refused, ${s.alerts} alerts\n`);
   return 0;
 }
 

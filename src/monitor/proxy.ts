@@ -5,6 +5,11 @@
  * with back-pressure, mirrors STARTDT / STOPDT, and feeds every forwarded APDU to a
  * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU: the proxy
  * answers the master itself with a negative confirmation and raises an alert.
+ *
+ * Either leg can use mutual TLS (IEC 62351-3): `listenTls` toward the masters (the proxy presents
+ * a server certificate and requires a client certificate), `upstreamTls` toward the RTU (the proxy
+ * presents a client certificate and verifies the RTU's). Every refusal is a {@link SecurityEvent}
+ * (`RunningProxy.security`) and a `proxy.tls-refused` / `proxy.access-refused` alert.
  */
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
@@ -13,7 +18,10 @@ import type { CodecOptions } from '../codec/options.js';
 import type { Link } from '../link/link.js';
 import type { LinkCloseReason, LinkParameters } from '../link/types.js';
 import { type Logger, nullLogger } from '../log.js';
+import { type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { bindLink, connectTcp, listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
+import type { TlsConfig } from '../transport/tls-config.js';
+import { connectTls, TlsSecurity } from '../transport/tls-verify.js';
 import { Detector, type DetectorOptions } from './detector.js';
 import type { Policy } from './policy.js';
 import { isTrackedCommandType } from './roles.js';
@@ -43,6 +51,16 @@ export interface ProxyOptions {
   codec?: Partial<CodecOptions>;
   /** ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source is paused until the queue drains. */
   queueLimit?: number;
+  /**
+   * Mutual TLS toward the masters: the proxy presents `cert` and requires a client certificate
+   * chaining to `ca` (a {@link TlsConfig}, or a shared {@link TlsSecurity}). Refused masters never
+   * cause an upstream connection.
+   */
+  listenTls?: TlsConfig | TlsSecurity;
+  /** Mutual TLS toward the RTU: the proxy presents `cert` as its client certificate and verifies the RTU's against `ca`. */
+  upstreamTls?: TlsConfig | TlsSecurity;
+  /** Watch the CRL files of `listenTls` / `upstreamTls` and reload them on change while running (default true). */
+  watchCrl?: boolean;
   /** Most simultaneous master connections (default 16). */
   maxConnections?: number;
   logger?: Logger;
@@ -60,6 +78,8 @@ export interface ProxyStats {
   alerts: number;
   /** Times a source was paused because the other leg's queue was full. */
   paused: number;
+  /** Security events: refused or closed connections on either leg (TLS verification, connection limit, no STARTDT). */
+  refused: number;
 }
 
 /** A running proxy. */
@@ -67,6 +87,12 @@ export interface RunningProxy {
   /** The bound listening port. */
   port: number;
   readonly stats: ProxyStats;
+  /**
+   * Where the proxy records refusals of both legs (logged at `warn`, counted by code). Events of a
+   * {@link TlsSecurity} passed in by the caller go to that instance's own `events` (they still
+   * become alerts).
+   */
+  readonly security: SecurityEvents;
   /** Alert counts by rule. */
   alertCounts(): Record<string, number>;
   /** Stop listening and close every session. */
@@ -141,7 +167,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const det = new Detector({ ...opts.detector, disabled, ...(opts.policy ? { policy: opts.policy } : {}) });
   const blockRules = opts.blockRules ?? ['policy.'];
   const limit = opts.queueLimit ?? 1024;
-  const stats: ProxyStats = { connections: 0, open: 0, toStation: 0, toMaster: 0, blocked: 0, alerts: 0, paused: 0 };
+  const stats: ProxyStats = { connections: 0, open: 0, toStation: 0, toMaster: 0, blocked: 0, alerts: 0, paused: 0, refused: 0 };
   const sessions = new Set<{ close(why: string): void }>();
   let frameNo = 0;
   let sessionNo = 0;
@@ -158,123 +184,167 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     }
   };
   const blocks = (rule: string): boolean => blockRules.some((r) => rule === r || ((r.endsWith('.') || r.endsWith('-')) && rule.startsWith(r)));
+  const security = new SecurityEvents(log.child({ component: 'security' }));
+  const tlsOf = (t: TlsConfig | TlsSecurity | undefined, side: string): TlsSecurity | undefined =>
+    t === undefined ? undefined : t instanceof TlsSecurity ? t : new TlsSecurity(t, { logger: log.child({ component: 'tls', side }), events: security });
+  // both resolved (files read, checked) before anything listens: a bad configuration throws TlsConfigError
+  const listenSec = tlsOf(opts.listenTls, 'master');
+  const upSec = tlsOf(opts.upstreamTls, 'upstream');
+  const station = endpoint(opts.upstream.host, opts.upstream.port);
+  let listenPort = opts.listen.port;
+  const onSecurity = (ev: SecurityEvent): void => {
+    stats.refused++;
+    const tlsCode = ev.code.startsWith('E_TLS');
+    const rule = tlsCode ? 'proxy.tls-refused' : 'proxy.access-refused';
+    const peer = endpoint(ev.remoteAddress, ev.remotePort);
+    const o = ev.side === 'server'
+      ? { frame: frameNo, ts: now(), src: peer, dst: endpoint(opts.listen.host ?? '0.0.0.0', ev.localPort || listenPort), flow: 'proxy-listen' }
+      : { frame: frameNo, ts: now(), src: 'proxy', dst: station, flow: 'proxy-upstream' };
+    const leg = ev.side === 'server' ? `master ${peer}` : `RTU ${station}`;
+    const evidence: { [key: string]: string } = { code: ev.code, side: ev.side, action: ev.action, reason: ev.reason };
+    if (ev.detail) evidence.detail = ev.detail;
+    if (ev.peer) {
+      evidence.subject = ev.peer.subject;
+      evidence.fingerprint256 = ev.peer.fingerprint256;
+    }
+    emit([makeAlert(o, rule, tlsCode ? 'high' : 'medium', `${leg} ${ev.action}: ${ev.code} ${ev.reason}`, evidence)]);
+  };
+  const unsubscribe = [...new Set([security, listenSec?.events, upSec?.events])].flatMap((e) => (e ? [e.on(onSecurity)] : []));
+  const watching = opts.watchCrl ?? true;
+  const stopCrl = [...new Set([listenSec, upSec])].flatMap((t) => (t && watching && t.config.crlSources.length > 0 ? [t.watchCrl()] : []));
+  const stopSecurity = (): void => {
+    for (const f of unsubscribe) f();
+    for (const f of stopCrl) f();
+  };
   const timer = setInterval(() => emit(det.advance(now())), 1000);
   timer.unref();
 
-  const server: TcpLinkServer = await listenTcp(
-    { host: opts.listen.host, port: opts.listen.port, link: { role: 'controlled', params: opts.params, codec: opts.codec }, maxConnections: opts.maxConnections ?? 16, logger: log },
-    (conn) => {
-      stats.connections++;
-      stats.open++;
-      const flow = `proxy-${++sessionNo}`;
-      const master = endpoint(conn.remoteAddress, conn.remotePort);
-      const station = endpoint(opts.upstream.host, opts.upstream.port);
-      let up: Link | undefined;
-      let upSocket: net.Socket | undefined;
-      let closed = false;
-      const observe = (dir: FlowDirection, raw: Uint8Array, asdu?: Asdu): Alert[] => {
-        const o: ObservedApdu = {
-          frame: ++frameNo, ts: now(), src: dir === 'master→station' ? master : station, dst: dir === 'master→station' ? station : master,
-          flow, direction: dir, raw,
+  let server: TcpLinkServer;
+  try {
+    server = await listenTcp(
+      {
+        host: opts.listen.host, port: opts.listen.port, link: { role: 'controlled', params: opts.params, codec: opts.codec }, maxConnections: opts.maxConnections ?? 16, logger: log,
+        events: security, ...(listenSec ? { secure: listenSec } : {}),
+      },
+      (conn) => {
+        stats.connections++;
+        stats.open++;
+        const flow = `proxy-${++sessionNo}`;
+        const master = endpoint(conn.remoteAddress, conn.remotePort);
+        let up: Link | undefined;
+        let upSocket: net.Socket | undefined;
+        let closed = false;
+        const observe = (dir: FlowDirection, raw: Uint8Array, asdu?: Asdu): Alert[] => {
+          const o: ObservedApdu = {
+            frame: ++frameNo, ts: now(), src: dir === 'master→station' ? master : station, dst: dir === 'master→station' ? station : master,
+            flow, direction: dir, raw,
+          };
+          if (asdu) o.apdu = { apci: apciOf(raw), asdu };
+          else {
+            const r = decodeApdu(raw);
+            if (!r.ok) return [];
+            o.apdu = r.value;
+          }
+          return det.observe(o);
         };
-        if (asdu) o.apdu = { apci: apciOf(raw), asdu };
-        else {
-          const r = decodeApdu(raw);
-          if (!r.ok) return [];
-          o.apdu = r.value;
-        }
-        return det.observe(o);
-      };
-      const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
-      const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
-      const session = {
-        close(why: string): void {
-          if (closed) return;
-          closed = true;
-          sessions.delete(session);
-          stats.open--;
-          det.closeFlow(flow);
-          if (down.state !== 'closed') down.close(why);
-          if (up && up.state !== 'closed') up.close(why);
-          else if (upSocket && !up) upSocket.destroy();
-        },
-      };
-      sessions.add(session);
-      const down: Link = conn.bind({
-        asdu(asdu, frame) {
-          const alerts = observe('master→station', frame, asdu);
-          const isCommand = isTrackedCommandType(asdu.typeId) && (asdu.cot === 6 || asdu.cot === 8);
-          const why = opts.enforce && isCommand ? alerts.filter((a) => blocks(a.rule)) : [];
-          if (why.length > 0) {
-            stats.blocked++;
-            const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
-            alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
+        const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
+        const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
+        const session = {
+          close(why: string): void {
+            if (closed) return;
+            closed = true;
+            sessions.delete(session);
+            stats.open--;
+            det.closeFlow(flow);
+            if (down.state !== 'closed') down.close(why);
+            if (up && up.state !== 'closed') up.close(why);
+            else if (upSocket && !up) upSocket.destroy();
+          },
+        };
+        sessions.add(session);
+        const down: Link = conn.bind({
+          asdu(asdu, frame) {
+            const alerts = observe('master→station', frame, asdu);
+            const isCommand = isTrackedCommandType(asdu.typeId) && (asdu.cot === 6 || asdu.cot === 8);
+            const why = opts.enforce && isCommand ? alerts.filter((a) => blocks(a.rule)) : [];
+            if (why.length > 0) {
+              stats.blocked++;
+              const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
+              alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
+              emit(alerts);
+              toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : 7, negative: true });
+              return;
+            }
             emit(alerts);
-            toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : 7, negative: true });
-            return;
-          }
-          emit(alerts);
-          stats.toStation++;
-          toUp.push(asdu);
-        },
-        frame(direction, bytes) {
-          if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('master→station', bytes));
-        },
-        stateChange(state, previous) {
-          if (state === 'started' && up && up.state === 'stopped') up.start();
-          if ((state === 'stopping' || state === 'stopped') && previous === 'started' && up && up.state === 'started') up.stop();
-          if (state === 'started') toDown.run();
-        },
-        drain() {
-          toDown.run();
-        },
-        close(reason: LinkCloseReason) {
-          log.log('info', 'proxy.master_closed', reason.message, { master, code: reason.code });
-          session.close(`master side closed: ${reason.message}`);
-        },
-      });
-      toDown.target = down;
-      connectTcp(opts.upstream.host, opts.upstream.port, { t0: opts.params?.t0 ?? 30_000 }).then(
-        (socket) => {
-          if (closed) {
-            socket.destroy();
-            return;
-          }
-          upSocket = socket;
-          up = bindLink(socket, { role: 'controlling', params: opts.params, codec: opts.codec }, {
-            asdu(asdu, frame) {
-              emit(observe('station→master', frame, asdu));
-              stats.toMaster++;
-              toDown.push(asdu);
-            },
-            frame(direction, bytes) {
-              if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('station→master', bytes));
-            },
-            stateChange(state) {
-              if (state === 'started') toUp.run();
-            },
-            drain() {
-              toUp.run();
-            },
-            close(reason) {
-              log.log('info', 'proxy.upstream_closed', reason.message, { station, code: reason.code });
-              session.close(`upstream closed: ${reason.message}`);
-            },
-          });
-          toUp.target = up;
-          if (down.state === 'started') up.start();
-        },
-        (err: unknown) => {
-          log.log('warn', 'proxy.upstream_failed', `cannot connect to ${station}: ${err instanceof Error ? err.message : String(err)}`);
-          session.close('upstream connection failed');
-        },
-      );
-    },
-  );
+            stats.toStation++;
+            toUp.push(asdu);
+          },
+          frame(direction, bytes) {
+            if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('master→station', bytes));
+          },
+          stateChange(state, previous) {
+            if (state === 'started' && up && up.state === 'stopped') up.start();
+            if ((state === 'stopping' || state === 'stopped') && previous === 'started' && up && up.state === 'started') up.stop();
+            if (state === 'started') toDown.run();
+          },
+          drain() {
+            toDown.run();
+          },
+          close(reason: LinkCloseReason) {
+            log.log('info', 'proxy.master_closed', reason.message, { master, code: reason.code });
+            session.close(`master side closed: ${reason.message}`);
+          },
+        });
+        toDown.target = down;
+        const t0 = opts.params?.t0 ?? 30_000;
+        (upSec ? connectTls(opts.upstream.host, opts.upstream.port, upSec, { t0, logger: log }) : connectTcp(opts.upstream.host, opts.upstream.port, { t0 })).then(
+          (socket) => {
+            if (closed) {
+              socket.destroy();
+              return;
+            }
+            upSocket = socket;
+            up = bindLink(socket, { role: 'controlling', params: opts.params, codec: opts.codec }, {
+              asdu(asdu, frame) {
+                emit(observe('station→master', frame, asdu));
+                stats.toMaster++;
+                toDown.push(asdu);
+              },
+              frame(direction, bytes) {
+                if (direction === 'in' && (bytes[2] & 1) === 1) emit(observe('station→master', bytes));
+              },
+              stateChange(state) {
+                if (state === 'started') toUp.run();
+              },
+              drain() {
+                toUp.run();
+              },
+              close(reason) {
+                log.log('info', 'proxy.upstream_closed', reason.message, { station, code: reason.code });
+                session.close(`upstream closed: ${reason.message}`);
+              },
+            });
+            toUp.target = up;
+            if (down.state === 'started') up.start();
+          },
+          (err: unknown) => {
+            log.log('warn', 'proxy.upstream_failed', `cannot connect to ${station}: ${err instanceof Error ? err.message : String(err)}`);
+            session.close('upstream connection failed');
+          },
+        );
+      },
+    );
+  } catch (e) {
+    clearInterval(timer);
+    stopSecurity();
+    throw e;
+  }
+  listenPort = server.port;
 
   return {
     port: server.port,
     stats,
+    security,
     alertCounts: () => {
       const c: Record<string, number> = { ...det.alertCounts() };
       for (const [k, n] of extra) c[k] = n;
@@ -283,6 +353,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     async close() {
       clearInterval(timer);
       for (const s of [...sessions]) s.close('proxy closed');
+      stopSecurity();
       await server.close();
     },
   };
