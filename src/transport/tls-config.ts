@@ -341,13 +341,8 @@ function secureOptionsOf(r: ResolvedTlsConfig, server: boolean): number {
   return o;
 }
 
-/**
- * Node `tls.createServer` options. The client certificate is requested (`requestCert`) but not
- * rejected by Node (`rejectUnauthorized: false`): {@link TlsSecurity.verify} decides after the
- * handshake and before any application byte is read, so every refusal gets its own code. Used alone
- * with `tls.createServer`, call `verify` in `secureConnection` yourself.
- */
-export function tlsServerOptions(r: ResolvedTlsConfig): tls.TlsOptions {
+/** Credentials, trust anchors, CRLs, versions and ciphers: the same for both ends. */
+function commonTlsOptions(r: ResolvedTlsConfig): tls.SecureContextOptions {
   return {
     cert: r.cert,
     key: r.key,
@@ -357,6 +352,18 @@ export function tlsServerOptions(r: ResolvedTlsConfig): tls.TlsOptions {
     minVersion: r.minVersion,
     maxVersion: r.maxVersion,
     ciphers: r.ciphers,
+  };
+}
+
+/**
+ * Node `tls.createServer` options. The client certificate is requested (`requestCert`) but not
+ * rejected by Node (`rejectUnauthorized: false`): {@link TlsSecurity.verify} decides after the
+ * handshake and before any application byte is read, so every refusal gets its own code. Used alone
+ * with `tls.createServer`, call `verify` in `secureConnection` yourself.
+ */
+export function tlsServerOptions(r: ResolvedTlsConfig): tls.TlsOptions {
+  return {
+    ...commonTlsOptions(r),
     honorCipherOrder: true,
     requestCert: true,
     rejectUnauthorized: false,
@@ -375,14 +382,7 @@ export function tlsServerOptions(r: ResolvedTlsConfig): tls.TlsOptions {
 export function tlsClientOptions(r: ResolvedTlsConfig, host: string): tls.ConnectionOptions {
   const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   return {
-    cert: r.cert,
-    key: r.key,
-    passphrase: r.passphrase,
-    ca: r.ca,
-    crl: r.crl.length ? r.crl : undefined,
-    minVersion: r.minVersion,
-    maxVersion: r.maxVersion,
-    ciphers: r.ciphers,
+    ...commonTlsOptions(r),
     rejectUnauthorized: true,
     secureOptions: secureOptionsOf(r, false),
     ...(r.servername ? { servername: r.servername } : !isIp ? { servername: host } : {}),

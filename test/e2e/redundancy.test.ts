@@ -6,6 +6,7 @@
  * masters of a group receive, merged in order of arrival: every number, in order, no gap
  * (duplicates allowed: at least once, as in the chaos tests).
  */
+import { NumberedStream } from '../helpers/numbered-stream.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -17,47 +18,6 @@ import { bindLink, connectTcp } from '../../src/transport/tcp-link.js';
 
 const N = 20_000;
 
-/** Numbers received, in order of arrival; `done` resolves once 0..n-1 all arrived. */
-class Stream {
-  last = -1;
-  seen = 0;
-  duplicates = 0;
-  readonly errors: string[] = [];
-  private waiters: { n: number; resolve: () => void }[] = [];
-  add(a: Asdu): void {
-    if (a.typeId !== 13 || a.cot !== 3) return;
-    for (const o of a.objects) {
-      const v = Number(o.value);
-      if (v <= this.last) this.duplicates++;
-      else if (v === this.last + 1) {
-        this.last = v;
-        this.seen++;
-      } else {
-        if (this.errors.length < 10) this.errors.push(`got ${v} after ${this.last}: ${v - this.last - 1} missing`);
-        this.last = v;
-      }
-    }
-    for (const w of [...this.waiters]) {
-      if (this.last >= w.n - 1) {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        w.resolve();
-      }
-    }
-  }
-  /** Resolves once numbers up to n-1 arrived (rejects after `ms`). */
-  until(n: number, what: string, ms = 20_000): Promise<void> {
-    if (this.last >= n - 1) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${what}: timed out, ${this.seen} seen, last ${this.last}; ${this.errors.join('; ')}`)), ms);
-      t.unref();
-      this.waiters.push({ n, resolve: () => (clearTimeout(t), resolve()) });
-    });
-  }
-  complete(n: number, what: string): void {
-    assert.deepEqual(this.errors, [], `${what}: no gap and no reordering`);
-    assert.equal(this.seen, n, `${what}: every event arrived`);
-  }
-}
 
 interface Master {
   m: ControllingStation;
@@ -66,7 +26,7 @@ interface Master {
 }
 
 /** A master on 127.0.0.1:port from `localAddress`, feeding `stream`; started unless `standby`. */
-async function master(port: number, stream: Stream, o: { localAddress?: string; standby?: boolean } = {}): Promise<Master> {
+async function master(port: number, stream: NumberedStream, o: { localAddress?: string; standby?: boolean } = {}): Promise<Master> {
   let socket: net.Socket | undefined;
   const connector: Connector = async (ctx) => {
     socket = await connectTcp('127.0.0.1', port, { t0: ctx.timeout, clock: ctx.clock, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
@@ -106,7 +66,7 @@ async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
 for (const how of ['kill', 'STOPDT'] as const) {
   test(`single over TCP: ${N} events, the active master ${how === 'kill' ? 'is killed' : 'sends STOPDT'} mid-stream, the standby sends STARTDT: no loss, in order`, async () => {
     const { station: st, port } = await station({});
-    const merged = new Stream();
+    const merged = new NumberedStream();
     const a = await master(port, merged);
     const b = await master(port, merged, { standby: true });
     try {
@@ -136,8 +96,8 @@ for (const how of ['kill', 'STOPDT'] as const) {
 
 test(`per-connection over TCP: two started masters each get all ${N} events, in order`, async () => {
   const { station: st, port } = await station({ redundancy: { mode: 'per-connection' } });
-  const sa = new Stream();
-  const sb = new Stream();
+  const sa = new NumberedStream();
+  const sb = new NumberedStream();
   const a = await master(port, sa);
   const b = await master(port, sb);
   try {
@@ -157,7 +117,7 @@ test(`per-connection over TCP: two started masters each get all ${N} events, in 
 
 test(`per-connection over TCP: the active master is killed mid-stream; the standby (its own queue since it connected) sends STARTDT and gets every event`, async () => {
   const { station: st, port } = await station({ redundancy: { mode: 'per-connection' } });
-  const merged = new Stream();
+  const merged = new NumberedStream();
   const a = await master(port, merged);
   const b = await master(port, merged, { standby: true });
   try {
@@ -185,8 +145,8 @@ test(`groups over TCP (client 127.0.0.2 vs 127.0.0.3): events before any connect
   const PRE = 100;
   await produce(st, 0, PRE); // nobody connected: kept in both groups
   assert.deepEqual(st.stats().redundancy.groups.map((g) => [g.name, g.queue.pending]), [['A', PRE], ['B', PRE]]);
-  const ga = new Stream();
-  const gb = new Stream();
+  const ga = new NumberedStream();
+  const gb = new NumberedStream();
   const a1 = await master(port, ga, { localAddress: '127.0.0.2' });
   const a2 = await master(port, ga, { localAddress: '127.0.0.2', standby: true });
   const b1 = await master(port, gb, { localAddress: '127.0.0.3' });
@@ -226,7 +186,7 @@ test('groups over TCP: a client no group matches is refused (no catch-all); with
   }
 
   const c = await station({ redundancy: { mode: 'groups', groups: [{ name: 'A', allow: ['127.0.0.2'] }], catchAll: true } });
-  const got = new Stream();
+  const got = new NumberedStream();
   try {
     await produce(c.station, 0, 10);
     const x = await master(c.port, got, { localAddress: '127.0.0.4' });

@@ -10,6 +10,7 @@ import { tcpConnector } from '../../src/master/tcp.js';
 import { createStation, type ControlledStation, type StationOptions } from '../../src/station/station.js';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/capture/packet.js';
 import { buildTcpPacket, type PacketToWrite, writePcap } from '../../src/capture/writer.js';
+import { parsePolicy } from '../../src/monitor/policy.js';
 
 interface Chunk {
   t: number;
@@ -122,6 +123,19 @@ export class Recorder {
 }
 
 /** Points and commands of the test RTU (CA 1). */
+/** Policy of the proxy tests: the local master may send C_DC_NA_1 to CA 1 IOA 5001 and system commands, nothing else. */
+export const PROXY_POLICY = parsePolicy(`
+version: 1
+masters:
+  - name: local
+    addresses: [127.0.0.1, "::1"]
+    allow:
+      - types: [C_DC_NA_1]
+        ca: [1]
+        ioa: 5001
+      - types: [system]
+`);
+
 export const STATION: StationOptions = {
   points: [
     { ca: 1, ioa: 1001, type: 3, value: 1 },

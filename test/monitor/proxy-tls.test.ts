@@ -11,27 +11,15 @@ import { readFileSync } from 'node:fs';
 import { ControllingStation, NegativeConfirmationError } from '../../src/master/index.js';
 import { tcpConnector } from '../../src/master/tcp.js';
 import { createStation, type StationCommand } from '../../src/station/index.js';
-import { parsePolicy } from '../../src/monitor/policy.js';
 import { startProxy } from '../../src/monitor/proxy.js';
 import type { Alert } from '../../src/monitor/types.js';
 import { parseProxyArgs, runProxy } from '../../src/cli/proxy.js';
 import type { TlsConfig } from '../../src/transport/tls-config.js';
 import { makePki, waitFor } from '../transport/helpers.js';
-import { STATION } from './engine-capture.js';
+import { PROXY_POLICY as POLICY, STATION } from './engine-capture.js';
 
 const pki = await makePki();
 
-const POLICY = parsePolicy(`
-version: 1
-masters:
-  - name: local
-    addresses: [127.0.0.1, "::1"]
-    allow:
-      - types: [C_DC_NA_1]
-        ca: [1]
-        ioa: 5001
-      - types: [system]
-`);
 
 const stationTls: TlsConfig = { cert: pki.leaves.server.cert, key: pki.leaves.server.key, ca: pki.ca.cert };
 const proxyServerTls: TlsConfig = { cert: pki.leaves.server.cert, key: pki.leaves.server.key, ca: pki.ca.cert, crl: [pki.crl] };

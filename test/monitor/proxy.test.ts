@@ -6,23 +6,11 @@ import assert from 'node:assert/strict';
 import { ControllingStation, NegativeConfirmationError } from '../../src/master/index.js';
 import { tcpConnector } from '../../src/master/tcp.js';
 import { createStation, type StationCommand } from '../../src/station/index.js';
-import { parsePolicy } from '../../src/monitor/policy.js';
 import { startProxy } from '../../src/monitor/proxy.js';
 import type { Alert } from '../../src/monitor/types.js';
 import { parseProxyArgs, runProxy } from '../../src/cli/proxy.js';
-import { STATION } from './engine-capture.js';
+import { PROXY_POLICY as POLICY, STATION } from './engine-capture.js';
 
-const POLICY = parsePolicy(`
-version: 1
-masters:
-  - name: local
-    addresses: [127.0.0.1, "::1"]
-    allow:
-      - types: [C_DC_NA_1]
-        ca: [1]
-        ioa: 5001
-      - types: [system]
-`);
 
 test('proxy: allowed command passes, forbidden command is blocked with a negative ACT_CON, GI passes, both legs stay in sequence', async () => {
   const seen: StationCommand[] = [];

@@ -5,6 +5,7 @@
  * receive in order of arrival, that every number arrives, in order, without gap (re-sent
  * duplicates of numbers already seen are allowed: delivery is at least once).
  */
+import { NumberedStream } from '../helpers/numbered-stream.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,33 +22,6 @@ import { asdu, FakeLink, WALL0 } from './helpers.js';
 
 const N = 20_000;
 
-/** Numbers seen by a master (or the masters of one group, merged in order of arrival). */
-class Stream {
-  last = -1;
-  seen = 0;
-  duplicates = 0;
-  readonly errors: string[] = [];
-  add(a: Asdu): void {
-    if (a.typeId !== 13 || a.cot !== 3) return;
-    for (const o of a.objects) {
-      const v = Number(o.value);
-      if (v <= this.last) this.duplicates++;
-      else if (v === this.last + 1) {
-        this.last = v;
-        this.seen++;
-      } else {
-        if (this.errors.length < 10) this.errors.push(`got ${v} after ${this.last}: ${v - this.last - 1} missing`);
-        this.last = v;
-      }
-    }
-  }
-  /** Every number 0..n-1 arrived, in order, without gap. */
-  complete(n: number, what: string): void {
-    assert.deepEqual(this.errors, [], `${what}: no gap and no reordering`);
-    assert.equal(this.seen, n, `${what}: every event arrived`);
-    assert.equal(this.last, n - 1, what);
-  }
-}
 
 interface Harness {
   station: ControlledStation;
@@ -127,7 +101,7 @@ function stream(station: ControlledStation, n: number, ackers: () => FakeLink[],
 
 for (const [n, how] of (['STOPDT', 'kill', 'silent'] as const).entries()) {
   test(`single: ${N} events, the active master ${how === 'STOPDT' ? 'sends STOPDT' : how === 'kill' ? 'is killed' : 'goes silent (the station does not know)'} mid-stream, the standby's STARTDT takes over without loss`, () => {
-    const merged = new Stream();
+    const merged = new NumberedStream();
     const h = harness({ eventQueue: { capacity: N + 10 } });
     const a = h.connect('10.0.0.1:40000', (x) => merged.add(x));
     const b = h.connect('10.0.0.2:40000', (x) => merged.add(x));
@@ -160,7 +134,7 @@ test('single is the default: events raised while nobody is connected are kept fo
   assert.equal(h.station.queue.pending, 5);
   const a = h.connect();
   a.start();
-  const got = new Stream();
+  const got = new NumberedStream();
   for (const x of a.takeAck()) got.add(x);
   got.complete(5, 'after connecting');
   assert.equal(h.station.sessions()[0].snapshot().group, 'single');
@@ -170,8 +144,8 @@ test('single is the default: events raised while nobody is connected are kept fo
 // per-connection
 
 test(`per-connection: two started masters each get every one of ${N} events, in order`, () => {
-  const sa = new Stream();
-  const sb = new Stream();
+  const sa = new NumberedStream();
+  const sb = new NumberedStream();
   const h = harness({ redundancy: { mode: 'per-connection' }, eventQueue: { capacity: 1000 } });
   const a = h.connect('10.0.0.1:40000', (x) => sa.add(x));
   const b = h.connect('10.0.0.2:40000', (x) => sb.add(x));
@@ -188,7 +162,7 @@ test(`per-connection: two started masters each get every one of ${N} events, in 
 });
 
 test(`per-connection: switchover mid-stream — A killed, B (connected since the start) sends STARTDT and gets all ${N} events from its own queue`, () => {
-  const merged = new Stream();
+  const merged = new NumberedStream();
   const h = harness({ redundancy: { mode: 'per-connection' }, eventQueue: { capacity: N + 10 } });
   const a = h.connect('10.0.0.1:40000', (x) => merged.add(x));
   const b = h.connect('10.0.0.2:40000', (x) => merged.add(x));
@@ -241,8 +215,8 @@ test('per-connection: events before a connection exists are not kept (unrouted);
 const GROUPS: StationOptions['redundancy'] = { mode: 'groups', groups: [{ name: 'scada-a', allow: ['10.0.1.0/24'] }, { name: 'scada-b', allow: ['10.0.2.0/24', 'fd00::/8'] }] };
 
 test(`groups: switchover inside group A mid-stream (${N} events, STOPDT then STARTDT of the standby) while group B streams on its own queue — no loss in either`, () => {
-  const ga = new Stream();
-  const gb = new Stream();
+  const ga = new NumberedStream();
+  const gb = new NumberedStream();
   const h = harness({ redundancy: GROUPS, eventQueue: { capacity: N + 10 } });
   const a1 = h.connect('10.0.1.5:40000', (x) => ga.add(x));
   const a2 = h.connect('10.0.1.6:40000', (x) => ga.add(x));
