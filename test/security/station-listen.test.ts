@@ -100,15 +100,16 @@ test('a redundancy standby that stays stopped but sends TESTFR is not closed by 
   const silentClosed = closed(silent);
   let standbyClosed = false;
   standby.once('close', () => { standbyClosed = true; });
-  standby.on('data', () => {}); // TESTFR con answers
-  await new Promise((r) => setTimeout(r, 50)); // let the server bind both connections
-  for (let i = 0; i < 5; i++) {
+  let conBytes = 0;
+  standby.on('data', (d: Buffer) => { conBytes += d.length; }); // TESTFR con answers, 6 octets each
+  await waitFor(() => station.sessions().length === 2); // the station bound both connections
+  for (let i = 1; i <= 5; i++) {
     standby.write(Uint8Array.from([0x68, 0x04, 0x43, 0x00, 0x00, 0x00]));
-    await new Promise((r) => setTimeout(r, 20)); // the TESTFR reaches the station
+    await waitFor(() => conBytes >= 6 * i); // the station answered this TESTFR act
     clock.advance(600);
   }
   assert.equal(await silentClosed, true, 'the silent connection is closed');
-  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(station.sessions().length, 1, 'only the standby is left');
   assert.equal(standbyClosed, false, 'the TESTFR-sending standby stays connected after 3000 ms > startTimeout');
   standby.destroy();
   await station.close();
