@@ -2,21 +2,24 @@
  * `iec104 analyze`: read a pcap / pcapng capture (file or stdin), reassemble TCP, and print one
  * line (or JSON object) per IEC 104 APDU, then a summary.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
-import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo, recordJsonHead, recordJsonTail } from '../capture/analyze.js';
+import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo } from '../capture/analyze.js';
 import { compileFilter, FilterSyntaxError, type RecordFilter } from '../capture/filter.js';
 import type { CaptureIssue } from '../capture/issues.js';
 import type { CommandRecord, CommandStats, Percentiles } from '../monitor/commands.js';
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
+import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
 import { type InventorySummary, renderInventory } from '../monitor/inventory.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
+import { OutBuffer } from './out-buffer.js';
 
 const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ...] [options]
 
@@ -50,6 +53,9 @@ options:
                       (low, medium, high, critical)
   --disable RULE      silence a rule id or prefix ending in '.' or '-' (repeatable)
   --no-monitor        decode only: no alerts, inventory or command tracking
+  --threads 1|2|auto  2: run the monitor on a second thread (same output, about twice
+                      as fast on a multi-core machine); auto (default): 2 for capture
+                      files of 8 MB or more when 2 cores are available, else 1
   --progress          show progress on stderr (default: when stderr is a terminal)
   --filter EXPR       only APDUs matching a Wireshark-style expression, e.g.
                       'iec60870_asdu.typeid == 45 && ip.src == 10.0.0.0/8'
@@ -98,7 +104,17 @@ export interface AnalyzeIo {
   progress?: boolean;
   /** Clock for the progress display (ms; default `performance.now`). */
   now?(): number;
+  /**
+   * Size of the capture in octets, when known (a regular file): with `--threads auto`, captures of
+   * 8 MB and more run the monitor on a second thread.
+   */
+  size?(path: string): number | undefined;
+  /** Batch size (octets) of the monitor thread (default 1 MiB; tests use small ones). */
+  threadBatchBytes?: number;
 }
+
+/** Captures from this size on run the monitor on its own thread (with `--threads auto`). */
+const THREAD_MIN_BYTES = 8e6;
 
 const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
 
@@ -120,10 +136,12 @@ interface Parsed {
   failOn?: Severity;
   disabled: string[];
   progress?: boolean;
+  /** Threads: 1 (all in one), 2 (monitor on a worker thread), or 0 = auto. */
+  threads: number;
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [] };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], threads: 0 };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -209,6 +227,16 @@ function parseArgs(argv: string[]): Parsed | string {
         p.codec.ioaSize = n as 1 | 2 | 3;
         break;
       }
+      case '--threads': {
+        const v = argv[++i];
+        if (v === 'auto') p.threads = 0;
+        else {
+          const n = intArg(a, v, 1, 2);
+          if (typeof n === 'string') return `${n} or auto`;
+          p.threads = n;
+        }
+        break;
+      }
       case '--max-issues': {
         const n = intArg(a, argv[++i], 0, 1e9);
         if (typeof n === 'string') return n;
@@ -252,10 +280,6 @@ function recordLineTail(r: ApduRecord): string {
   if (a.warnings?.length) s += ` !${a.warnings.map((w) => w.code).join(',')}`;
   return s;
 }
-
-const ARROW = Buffer.from(' → ');
-const JSON_DIR_BYTES = { 'master→station': Buffer.from('"master→station"'), 'station→master': Buffer.from('"station→master"'), none: Buffer.from('null') };
-const DIR_BYTES = { 'master→station': Buffer.from(' M→S'), 'station→master': Buffer.from(' S→M'), none: Buffer.from(' ?→?') };
 
 function flowLine(f: FlowInfo): string {
   const role = (side: 'a' | 'b'): string => (f.station === undefined ? '' : f.station === side ? ' (station)' : ' (master)');
@@ -350,109 +374,6 @@ export interface AnalyzeJsonSummary {
   commands?: CommandStats[];
 }
 
-/**
- * Output buffer: each line is encoded at once into a large byte buffer (so the string dies young
- * and cheap for the garbage collector), written out in chunks of up to 4 MiB.
- */
-class OutBuffer {
-  private static readonly SIZE = 4 << 20;
-  private buf = Buffer.allocUnsafe(OutBuffer.SIZE);
-  private pos = 0;
-  private full: Buffer[] = [];
-  private fullBytes = 0;
-  broken = false;
-  constructor(private readonly stdout: NodeJS.WritableStream) {
-    stdout.on('error', this.onErr);
-  }
-  private readonly onErr = (): void => {
-    this.broken = true;
-  };
-  line(s: string): void {
-    if (this.pos + s.length * 3 + 1 > this.buf.length) this.newBuffer(s.length * 3 + 1);
-    this.pos += this.buf.write(s, this.pos);
-    this.buf[this.pos++] = 10;
-  }
-  /**
-   * The line of {@link formatRecordLine}, written in pieces: the arrows are copied as bytes so the
-   * text parts stay one-byte strings (no UTF-16 to UTF-8 conversion of the whole line).
-   */
-  recordLine(r: ApduRecord): void {
-    const head = `${String(r.frame).padStart(8)} ${r.ts} ${r.src}`;
-    const tail = recordLineTail(r);
-    const max = (head.length + r.dst.length + tail.length) * 3 + 16;
-    if (this.pos + max > this.buf.length) this.newBuffer(max);
-    const b = this.buf;
-    let p = this.pos;
-    p += b.write(head, p);
-    b.set(ARROW, p);
-    p += ARROW.length;
-    p += b.write(r.dst, p);
-    const d = DIR_BYTES[r.direction ?? 'none'];
-    b.set(d, p);
-    p += d.length;
-    p += b.write(tail, p);
-    b[p++] = 10;
-    this.pos = p;
-  }
-  /** {@link recordJsonText} of `r`, written in pieces (the direction as bytes, see {@link OutBuffer.recordLine}). */
-  recordJson(r: ApduRecord): void {
-    const head = recordJsonHead(r);
-    const tail = recordJsonTail(r);
-    const max = (head.length + tail.length) * 3 + 24;
-    if (this.pos + max > this.buf.length) this.newBuffer(max);
-    const b = this.buf;
-    let p = this.pos;
-    p += b.write(head, p);
-    const d = JSON_DIR_BYTES[r.direction ?? 'none'];
-    b.set(d, p);
-    p += d.length;
-    p += b.write(tail, p);
-    b[p++] = 10;
-    this.pos = p;
-  }
-  private newBuffer(need: number): void {
-    if (this.pos > 0) {
-      this.full.push(this.buf.subarray(0, this.pos));
-      this.fullBytes += this.pos;
-    }
-    this.buf = Buffer.allocUnsafe(Math.max(OutBuffer.SIZE, need));
-    this.pos = 0;
-  }
-  get pending(): number {
-    return this.fullBytes + this.pos;
-  }
-  async flush(): Promise<void> {
-    if (this.pos > 0) {
-      this.full.push(this.buf.subarray(0, this.pos));
-      this.fullBytes += this.pos;
-      // the written part now belongs to the stream: continue in the rest, or a new buffer
-      this.buf = this.buf.length - this.pos >= 64 << 10 ? this.buf.subarray(this.pos) : Buffer.allocUnsafe(OutBuffer.SIZE);
-      this.pos = 0;
-    }
-    if (this.full.length === 0) return;
-    const chunks = this.full;
-    this.full = [];
-    this.fullBytes = 0;
-    if (this.broken) return;
-    let ok = true;
-    for (const c of chunks) ok = this.stdout.write(c) && ok;
-    if (!ok) {
-      await new Promise<void>((res) => {
-        const done = (): void => {
-          this.stdout.off('drain', done);
-          this.stdout.off('error', done);
-          res();
-        };
-        this.stdout.on('drain', done);
-        this.stdout.on('error', done);
-      });
-    }
-  }
-  detach(): void {
-    this.stdout.off('error', this.onErr);
-  }
-}
-
 function fmtRate(bytes: number, apdus: number, alerts: number, secs: number): string {
   const mb = bytes / 1e6;
   return `iec104 analyze: ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 1e-3)).toFixed(1)} MB/s, ${apdus.toLocaleString('en-US')} APDUs (${Math.round(apdus / Math.max(secs, 1e-3)).toLocaleString('en-US')}/s), ${alerts} alerts`;
@@ -466,16 +387,16 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
     return 2;
   }
   let policy: Policy | undefined;
+  let policyText: string | undefined;
   if (p.policyFile !== undefined) {
-    let text: string;
     try {
-      text = io.readText ? io.readText(p.policyFile) : readFileSync(p.policyFile, 'utf8');
+      policyText = io.readText ? io.readText(p.policyFile) : readFileSync(p.policyFile, 'utf8');
     } catch (err) {
       io.stderr.write(`iec104 analyze: cannot read the policy ${p.policyFile}: ${err instanceof Error ? err.message : String(err)}\n`);
       return 1;
     }
     try {
-      policy = parsePolicy(text);
+      policy = parsePolicy(policyText);
     } catch (err) {
       if (err instanceof PolicyError) {
         io.stderr.write(`iec104 analyze: invalid policy ${p.policyFile}:\n${err.issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}\n`);
@@ -484,19 +405,48 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
       throw err;
     }
   }
-  const detOpts: DetectorOptions = { disabled: p.disabled };
-  if (policy) detOpts.policy = policy;
-  const det = p.monitor ? new Detector(detOpts) : undefined;
   const sections = p.alertsOnly || p.inventory || p.commands;
   const showApdus = !sections;
   const showAlerts = p.monitor && (showApdus || p.alertsOnly);
   const showCommands = p.commands;
+  let threads = p.threads;
+  if (threads === 0) {
+    const size = p.file === '-' ? undefined : io.size?.(p.file);
+    threads = size !== undefined && size >= THREAD_MIN_BYTES && availableParallelism() >= 2 ? 2 : 1;
+  }
+  // the monitor in this thread, or on a worker thread (same results, merged in the same places)
+  const detOpts: DetectorOptions = { disabled: p.disabled };
+  if (policy) detOpts.policy = policy;
+  const det = p.monitor && threads === 1 ? new Detector(detOpts) : undefined;
+  const td = p.monitor && threads === 2 ? new DetectorThread({ ...(policyText !== undefined ? { policyText } : {}), disabled: p.disabled, codec: p.codec, commands: showCommands, ...(io.threadBatchBytes ? { batchBytes: io.threadBatchBytes } : {}) }) : undefined;
+  try {
+    return await analyzeWith(p, io, det, td, { showApdus, showAlerts, showCommands });
+  } finally {
+    await td?.terminate();
+  }
+}
+
+async function analyzeWith(
+  p: Parsed,
+  io: AnalyzeIo,
+  det: Detector | undefined,
+  td: DetectorThread | undefined,
+  show: { showApdus: boolean; showAlerts: boolean; showCommands: boolean },
+): Promise<number> {
+  const { showApdus, showAlerts, showCommands } = show;
   const failRank = p.failOn ? SEVERITIES.indexOf(p.failOn) : Infinity;
   const bySeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0, critical: 0 };
   let failed = false;
   let alertTotal = 0;
 
   const out = new OutBuffer(io.stdout);
+  // with the worker, APDU lines wait until its alerts for them are known (inserted after their line)
+  const holding = td !== undefined && showApdus;
+  if (holding) out.hold();
+  const emitLine = (s: string): void => (holding ? out.insertLine(s) : out.line(s));
+  /** Output position after each APDU's line, from sequence number `endsBase` on (holding only). */
+  let ends: number[] = [];
+  let endsBase = 0;
   const perCode = new Map<string, number>();
   let damaged = false;
   let notCapture = false;
@@ -505,14 +455,28 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
-      if (showAlerts) out.line(p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a));
+      if (showAlerts) emitLine(p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a));
     }
   };
-  const emitCommands = (): void => {
-    if (!det) return;
-    const recs = det.takeCommands();
+  const emitCommandRecords = (recs: CommandRecord[]): void => {
     if (!showCommands) return;
-    for (const c of recs) out.line(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+    for (const c of recs) emitLine(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+  };
+  const emitCommands = (): void => {
+    if (det) emitCommandRecords(det.takeCommands()); // also when not shown: the detector buffers completed commands until taken
+  };
+  const applyEvents = (ev: SeqEvents): void => {
+    if (holding && ev.seq >= endsBase) out.release(ends[ev.seq - endsBase]);
+    emitAlerts(ev.alerts);
+    emitCommandRecords(ev.commands);
+  };
+  const applyBatch = (b: BatchResult): void => {
+    for (const ev of b.events) applyEvents(ev);
+    if (holding && b.lastSeq >= endsBase) {
+      out.release(ends[b.lastSeq - endsBase]);
+      ends = ends.slice(b.lastSeq - endsBase + 1);
+      endsBase = b.lastSeq + 1;
+    }
   };
   const an = new CaptureAnalyzer(
     {
@@ -525,10 +489,13 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
         if (det) {
           const alerts = det.observe(observedFromRecord(r, octets));
           if (alerts.length) emitAlerts(alerts);
-          emitCommands(); // also when not shown: the detector buffers completed commands until taken
+          emitCommands();
+        } else if (td) {
+          td.observe(r.frame, r.tsMs, r.src, r.dst, r.flow, r.direction, octets);
+          if (holding) ends.push(out.mark());
         }
       },
-      flowEnd: det ? (f) => det.closeFlow(String(f.index)) : undefined,
+      flowEnd: det ? (f) => det.closeFlow(String(f.index)) : td ? (f) => td.closeFlow(f.index) : undefined,
       issue: (i) => {
         if (i.code === 'E_CAP_FORMAT') notCapture = true;
         else if (i.code.startsWith('E_CAP_')) damaged = true;
@@ -551,6 +518,10 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
       an.push(chunk);
       bytes += chunk.length;
       if (notCapture) break;
+      if (td) {
+        for (let b = td.take(); b; b = td.take()) applyBatch(b);
+        while (td.inFlight > 3) applyBatch(await td.next());
+      }
       await out.flush();
       if (out.broken) return 0; // reader went away (e.g. | head)
       if (progress) {
@@ -568,39 +539,50 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
     return 1;
   }
   an.end();
+  let final: Pick<DetectorFinal, 'inventory' | 'commandStats' | 'alertCounts'> | undefined;
   if (det) {
     emitAlerts(det.finish());
     emitCommands();
+    final = { inventory: det.inventory(), commandStats: det.commandStatistics(), alertCounts: det.alertCounts() };
+  } else if (td) {
+    td.flush();
+    while (td.inFlight > 0) applyBatch(await td.next());
+    const f = await td.finish();
+    if (holding) out.unhold();
+    emitAlerts(f.events.alerts);
+    emitCommandRecords(f.events.commands);
+    final = f;
   }
   if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
   if (!notCapture) {
     const capture = an.summary();
-    const counts = det?.alertCounts() ?? {};
+    const counts = final?.alertCounts ?? {};
     if (p.json) {
       if (showApdus) {
         const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
-        if (det) {
+        if (final) {
           sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
-          sum.inventory = det.inventory();
-          sum.commands = det.commandStatistics();
+          sum.inventory = final.inventory;
+          sum.commands = final.commandStats;
         }
         out.line(JSON.stringify(sum));
       }
-      if (p.inventory && det) out.line(JSON.stringify(det.inventory()));
-      if (p.commands && det) for (const st of det.commandStatistics()) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+      if (p.inventory && final) out.line(JSON.stringify(final.inventory));
+      if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
     } else {
       if (showApdus && p.summary) {
         out.line(formatSummary(capture));
-        if (det) {
+        if (final) {
           out.line(formatAlertCounts(counts, bySeverity));
-          out.line(formatCommandStats(det.commandStatistics()));
-          out.line(renderInventory(det.inventory()));
+          out.line(formatCommandStats(final.commandStats));
+          out.line(renderInventory(final.inventory));
         }
       }
-      if (p.inventory && det) out.line(renderInventory(det.inventory(), { maxIoas: Infinity }));
-      if (p.commands && det) out.line(formatCommandStats(det.commandStatistics()));
+      if (p.inventory && final) out.line(renderInventory(final.inventory, { maxIoas: Infinity }));
+      if (p.commands && final) out.line(formatCommandStats(final.commandStats));
     }
   }
+  if (holding) out.unhold();
   await out.flush();
   out.detach();
   if (notCapture) return 1;
@@ -617,6 +599,14 @@ export const command: CliCommand = {
       stdout: process.stdout,
       stderr: process.stderr,
       open: (path) => (path === '-' ? process.stdin : createReadStream(path, { highWaterMark: 1 << 20 })),
+      size: (path) => {
+        try {
+          const st = statSync(path);
+          return st.isFile() ? st.size : undefined;
+        } catch {
+          return undefined;
+        }
+      },
       progress: process.stderr.isTTY === true,
     }),
 };

@@ -15,3 +15,4 @@ export * from './baseline.js';
 export * from './detector.js';
 export * from './from-capture.js';
 export * from './proxy.js';
+export * from './detector-thread.js';
