@@ -56,6 +56,10 @@ TLS (IEC 62351-3, mutual authentication), each leg on its own:
                          name expected in the RTU's certificate (default: the host)
 Refusals on either leg are alerts: proxy.tls-refused (high; code, reason, peer certificate),
 proxy.access-refused (medium; connection limit, no STARTDT within t0 on a TLS listener).
+The policy's masters[].certificateSubjects (e.g. ["CN=scada-a"]) are checked against the
+subject of the master's verified client certificate: another subject, or none (plain TCP),
+raises policy.certificate-subject once per connection, and with --enforce every command of
+that connection is refused.
 
 example:
   $ iec104 learn clean.pcap > baseline.yaml
@@ -302,6 +306,9 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   } catch (e) {
     io.stderr.write(`iec104 proxy: cannot listen on ${a.listen.host ?? '0.0.0.0'}:${a.listen.port}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
+  }
+  if (!listenTls && policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
+    io.stderr.write(`iec104 proxy: warning: the policy names certificateSubjects but --listen-tls is not set: every connection of a master whose entry requires a subject violates the policy (policy.certificate-subject)\n`);
   }
   io.stderr.write(`iec104 proxy: listening on ${a.listen.host ?? '0.0.0.0'}:${proxy.port}${listenTls ? ' (TLS)' : ''} -> ${a.upstream.host}:${a.upstream.port}${upstreamTls ? ' (TLS)' : ''}${a.enforce ? ' (enforcing)' : ' (monitor only)'}\n`);
   const stopped =

@@ -9,7 +9,8 @@
  * masters:
  *   - name: scada-a
  *     addresses: [10.0.0.1, 10.0.1.0/24]
- *     certificateSubjects: ["CN=scada-a"]      # optional; for a TLS-terminating front end
+ *     certificateSubjects: ["CN=scada-a"]      # optional; checked when a TLS front end (the proxy)
+ *                                               # passes the verified subject: see PolicyChecker
  *     allow:
  *       - types: [C_SC_NA_1, C_DC_NA_1]         # names, numbers, 45-51, commands, system, parameters, '*'
  *         ca: [1, 10-20]                         # default: any
@@ -150,6 +151,156 @@ export function parseAddressMatch(text: string): AddressMatch | undefined {
     return { text, matches: (h) => { const x = ipv6(h); return x !== undefined && (x & mask) === (v6 & mask); } };
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// certificate subjects
+
+/** One attribute of a distinguished name, e.g. `{ type: 'CN', value: 'scada-a' }`. */
+export interface SubjectAttribute {
+  /** Short name (`CN`, `O`, `OU`, `C`, `L`, `ST`, `emailAddress`, ...), or the type as written when unknown (e.g. a dotted OID). */
+  type: string;
+  /** The value, escapes (`\,`, `\2C`) resolved. */
+  value: string;
+}
+
+// attribute names, long names and OIDs -> OpenSSL short name
+const ATTRIBUTE_NAMES: Record<string, string> = {};
+for (const [short, ...aliases] of [
+  ['CN', 'commonName', '2.5.4.3'],
+  ['SN', 'surname', '2.5.4.4'],
+  ['serialNumber', '2.5.4.5'],
+  ['C', 'countryName', '2.5.4.6'],
+  ['L', 'localityName', '2.5.4.7'],
+  ['ST', 'S', 'stateOrProvinceName', '2.5.4.8'],
+  ['street', 'streetAddress', '2.5.4.9'],
+  ['O', 'organizationName', '2.5.4.10'],
+  ['OU', 'organizationalUnitName', '2.5.4.11'],
+  ['title', '2.5.4.12'],
+  ['GN', 'givenName', '2.5.4.42'],
+  ['organizationIdentifier', '2.5.4.97'],
+  ['UID', 'userId', '0.9.2342.19200300.100.1.1'],
+  ['DC', 'domainComponent', '0.9.2342.19200300.100.1.25'],
+  ['emailAddress', 'E', 'email', '1.2.840.113549.1.9.1'],
+]) {
+  for (const n of [short, ...aliases]) ATTRIBUTE_NAMES[n.toLowerCase()] = short;
+}
+
+/**
+ * Parse a distinguished name as certificates print it: RDNs separated by `,`, `;` or line breaks
+ * (Node's `X509Certificate.subject` uses line breaks, `PeerCertificateInfo.subject` `, `), the
+ * attributes of a multi-valued RDN by `+`; values with RFC 4514 escapes (`\,`, `\+`, `\\`, `\2C`,
+ * UTF-8 as `\C3\A9`) or in double quotes. Attribute names are given their short name (`commonName`
+ * and `2.5.4.3` are `CN`). Returns the attributes in order (multi-valued RDNs flattened), or
+ * undefined when the text is not a distinguished name (no `=`, an empty attribute name, a trailing
+ * separator, ...).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { parseDistinguishedName } from 'iec104';
+ * assert.deepEqual(parseDistinguishedName('C=DE\nO=Utility\\, Inc.\nOU=a + OU=b\ncommonName=scada-a'), [
+ *   { type: 'C', value: 'DE' }, { type: 'O', value: 'Utility, Inc.' },
+ *   { type: 'OU', value: 'a' }, { type: 'OU', value: 'b' }, { type: 'CN', value: 'scada-a' },
+ * ]);
+ * assert.equal(parseDistinguishedName('scada-a'), undefined);
+ * ```
+ */
+export function parseDistinguishedName(text: string): SubjectAttribute[] | undefined {
+  const out: SubjectAttribute[] = [];
+  const n = text.length;
+  const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r';
+  const isSep = (c: string): boolean => c === ',' || c === ';' || c === '\n' || c === '+';
+  let i = 0;
+  while (i < n && (isSpace(text[i]) || text[i] === '\n')) i++;
+  if (i === n) return undefined;
+  for (;;) {
+    const eq = text.indexOf('=', i);
+    if (eq < 0) return undefined;
+    const rawType = text.slice(i, eq).trim();
+    if (!/^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/.test(rawType)) return undefined;
+    i = eq + 1;
+    while (i < n && isSpace(text[i])) i++;
+    const bytes: number[] = [];
+    const put = (s: string): void => {
+      for (const b of Buffer.from(s, 'utf8')) bytes.push(b);
+    };
+    const escape = (): boolean => {
+      // at a backslash: \HH (one octet) or \c (the character itself)
+      const h = text.slice(i + 1, i + 3);
+      if (/^[0-9A-Fa-f]{2}$/.test(h)) {
+        bytes.push(parseInt(h, 16));
+        i += 3;
+        return true;
+      }
+      if (i + 1 >= n) return false;
+      put(text[i + 1]);
+      i += 2;
+      return true;
+    };
+    if (text[i] === '"') {
+      i++;
+      while (i < n && text[i] !== '"') {
+        if (text[i] === '\\') {
+          if (!escape()) return undefined;
+        } else put(text[i++]);
+      }
+      if (i >= n) return undefined;
+      i++;
+      while (i < n && isSpace(text[i])) i++;
+      if (i < n && !isSep(text[i])) return undefined;
+    } else {
+      while (i < n && !isSep(text[i])) {
+        if (text[i] === '\\') {
+          if (!escape()) return undefined;
+        } else put(text[i++]);
+      }
+    }
+    const lower = rawType.toLowerCase();
+    out.push({ type: ATTRIBUTE_NAMES[lower] ?? rawType, value: Buffer.from(bytes).toString('utf8').trim() });
+    if (i >= n) return out;
+    i++; // the separator
+    while (i < n && (isSpace(text[i]) || text[i] === '\n')) i++;
+    if (i >= n) return undefined; // trailing separator
+  }
+}
+
+/** `type=value` keys of a DN for matching: names by short name, values case-folded with runs of white space as one space. */
+function subjectKeys(text: string): Set<string> | undefined {
+  const attrs = parseDistinguishedName(text);
+  if (!attrs) return undefined;
+  return new Set(attrs.map((a) => `${(ATTRIBUTE_NAMES[a.type.toLowerCase()] ?? a.type).toLowerCase()}=${a.value.normalize('NFC').replace(/\s+/g, ' ').trim().toLowerCase()}`));
+}
+
+/**
+ * Whether a certificate `subject` satisfies one policy entry of `certificateSubjects`. The entry
+ * and the subject are compared as **sets of attributes**, not as text: the subject matches when
+ * it contains every attribute the entry names (any order, any RDN separator, multi-valued RDNs
+ * taken as their attributes); attributes the entry does not name are not looked at. Attribute
+ * names are compared by short name (`CN`, `commonName` and `2.5.4.3` are the same), values after
+ * resolving escapes, ignoring case and leading, trailing and repeated white space (the X.520
+ * `caseIgnoreMatch` that applies to CN, O, OU, C, L, ST, DC, serialNumber, emailAddress).
+ * A subject or entry that is not a distinguished name matches nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { certificateSubjectMatches as m } from 'iec104';
+ * assert.ok(m('CN=scada-a', 'C=DE\nO=X\nCN=scada-a'));           // Node's X509Certificate.subject
+ * assert.ok(m('CN=scada-a', 'CN=scada-a, O=X'));                 // PeerCertificateInfo.subject
+ * assert.ok(m('O=X, CN=scada-a', 'CN=SCADA-A, O=X, C=DE'));      // order and case do not matter
+ * assert.ok(!m('O=X, CN=scada-a', 'CN=scada-a, O=Y'));           // every named attribute must be there
+ * assert.ok(!m('CN=scada-a', 'CN=scada-a2, O=X'));               // values are compared whole
+ * assert.ok(m('O=Utility\\, Inc.', 'CN=a, O=Utility\\2C Inc.'));  // escapes resolved
+ * assert.ok(!m('CN=scada-a', 'CN=other, OU=CN\\=scada-a'));       // no substring matching
+ * ```
+ */
+export function certificateSubjectMatches(entry: string, subject: string): boolean {
+  const want = subjectKeys(entry);
+  const have = subjectKeys(subject);
+  if (!want || !have) return false;
+  for (const k of want) if (!have.has(k)) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,8 +472,8 @@ export function validatePolicy(doc: unknown): Policy {
     const subjects: string[] = [];
     if (m.certificateSubjects !== undefined) {
       (V.list(m.certificateSubjects, `${mp}.certificateSubjects`) ?? []).forEach((s, i) => {
-        if (typeof s === 'string') subjects.push(s);
-        else V.err(`${mp}.certificateSubjects[${i}]`, `expected text like CN=scada-a, found ${describe(s)}`);
+        if (typeof s === 'string' && parseDistinguishedName(s)) subjects.push(s);
+        else V.err(`${mp}.certificateSubjects[${i}]`, `expected a distinguished name like CN=scada-a or 'CN=scada-a, O=Utility', found ${describe(s)}`);
       });
     }
     const allow: AllowRule[] = [];
@@ -420,10 +571,46 @@ const STAGE_RULE: Record<Stage, [string, string]> = {
   time: ['policy.time-window', 'T0855'],
 };
 
-/** Enforces a {@link Policy} on observations (the baseline part is enforced by `BaselineEnforcer`). */
+/** What {@link PolicyChecker} decided about the identity of one flow. */
+interface FlowIdentity {
+  subject: string | null | undefined;
+  /** The address-matching masters whose certificateSubjects the flow satisfies. */
+  masters: PolicyMaster[];
+}
+
+const MAX_FLOWS = 100000;
+
+/**
+ * Enforces a {@link Policy} on observations (the baseline part is enforced by `BaselineEnforcer`).
+ *
+ * Masters are matched by address, and — for entries with `certificateSubjects` — by the
+ * `peerSubject` of the observation (see {@link certificateSubjectMatches}). A flow's identity is
+ * decided on its first master→station APDU (again only if its `peerSubject` changes):
+ *
+ * * the subject matches an entry of an address-matching master (or that master has no
+ *   `certificateSubjects`): its commands are checked against the `allow` rules of those masters only;
+ * * `peerSubject` is a subject that matches none of them, or `null` (no verified certificate):
+ *   one `policy.certificate-subject` alert (high, T0859) for the flow, and every command of the
+ *   flow is `policy.command-not-allowed` (reason `certificate subject not allowed`) — which the
+ *   proxy blocks with `enforce`;
+ * * `peerSubject` absent (offline capture, passive tap): subjects cannot be checked; commands are
+ *   checked against every address-matching master as without `certificateSubjects`, and one
+ *   `policy.certificate-unverified` alert (low) is raised per master host (not per flow or APDU).
+ *
+ * Without any `certificateSubjects` in the policy none of this runs (one field check per APDU).
+ */
 export class PolicyChecker {
   private readonly flowsReported = new Set<string>();
-  constructor(readonly policy: Policy) {}
+  /** Parsed `certificateSubjects` per master (empty list: not restricted; null: an entry that is no DN, matches nothing); undefined when no master has any. */
+  private readonly subjectEntries: Map<PolicyMaster, Array<Set<string> | null>> | undefined;
+  private readonly identities = new Map<string, FlowIdentity>();
+  private readonly unverifiedHosts = new Set<string>();
+
+  constructor(readonly policy: Policy) {
+    if (policy.masters.some((m) => m.certificateSubjects.length > 0)) {
+      this.subjectEntries = new Map(policy.masters.map((m) => [m, m.certificateSubjects.map((e) => subjectKeys(e) ?? null)]));
+    }
+  }
 
   /** Masters of the policy whose addresses match `host`. */
   mastersFor(host: string): PolicyMaster[] {
@@ -445,8 +632,10 @@ export class PolicyChecker {
         out.push(makeAlert(o, 'policy.unknown-station', 'medium', `station ${o.station} is not listed in the policy`, { master: mh, station: o.station }, 'T0846'));
       }
     }
+    if (o.dir !== 'master→station') return out;
+    const identified = this.subjectEntries !== undefined && masters.length > 0 ? this.identify(o, mh, masters, out) : masters;
     const asdu = o.apdu?.asdu;
-    if (o.dir !== 'master→station' || !asdu || !isTrackedCommandType(asdu.typeId)) return out;
+    if (!asdu || !isTrackedCommandType(asdu.typeId)) return out;
     if (!(asdu.cot === 6 || asdu.cot === 8 || (asdu.typeId === 102 && asdu.cot === 5))) return out;
     const tn = typeName(asdu.typeId);
     for (const obj of asdu.objects) {
@@ -456,9 +645,14 @@ export class PolicyChecker {
         out.push(makeAlert(o, 'policy.command-not-allowed', 'high', `${tn} to CA ${asdu.ca} IOA ${obj.ioa} from ${mh}, which is not an allowed master`, { ...ev, reason: 'unknown master' }, 'T0855'));
         continue;
       }
+      if (identified.length === 0) {
+        const who = o.peerSubject == null ? 'without a verified certificate' : `with certificate ${o.peerSubject}`;
+        out.push(makeAlert(o, 'policy.command-not-allowed', 'high', `${tn} to CA ${asdu.ca} IOA ${obj.ioa} from ${mh} ${who}, which is not an allowed certificate subject for ${masters.map((m) => m.name).join(', ')}`, { ...ev, reason: 'certificate subject not allowed', peerSubject: o.peerSubject ?? null }, 'T0855'));
+        continue;
+      }
       let worst = -1;
       let allowed = false;
-      for (const m of masters) {
+      for (const m of identified) {
         for (const r of m.allow) {
           const st = failingStage(r, asdu.typeId, asdu.ca, obj.ioa, obj.value, o.ts);
           if (st === undefined) {
@@ -479,9 +673,48 @@ export class PolicyChecker {
         value: `${tn} value ${String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
         time: `${tn} from ${mh} at ${new Date(o.ts).toISOString()} is outside the allowed days/hours (UTC)`,
       };
-      out.push(makeAlert(o, rule, rule === 'policy.time-window' ? 'medium' : 'high', what[stage], { ...ev, masters: masters.map((m) => m.name) }, mitre));
+      out.push(makeAlert(o, rule, rule === 'policy.time-window' ? 'medium' : 'high', what[stage], { ...ev, masters: identified.map((m) => m.name) }, mitre));
     }
     return out;
+  }
+
+  /**
+   * The masters among `masters` (all matching the flow's master address) whose certificateSubjects
+   * the flow's `peerSubject` satisfies; decided once per flow (and subject), alerts pushed to `out`.
+   */
+  private identify(o: Observation, mh: string, masters: PolicyMaster[], out: Alert[]): PolicyMaster[] {
+    const subject = o.peerSubject;
+    const known = this.identities.get(o.flow);
+    if (known !== undefined && known.subject === subject) return known.masters;
+    const entries = this.subjectEntries!;
+    const constrained = masters.filter((m) => (entries.get(m)?.length ?? 0) > 0);
+    let identified = masters;
+    if (constrained.length > 0 && subject !== undefined) {
+      const have = subject === null ? undefined : subjectKeys(subject);
+      identified = masters.filter((m) => {
+        const list = entries.get(m) ?? [];
+        return list.length === 0 || (have !== undefined && list.some((want) => want !== null && [...want].every((k) => have.has(k))));
+      });
+    }
+    if (known === undefined && this.identities.size >= MAX_FLOWS) this.identities.delete(this.identities.keys().next().value as string);
+    this.identities.set(o.flow, { subject, masters: identified });
+    if (constrained.length === 0) return identified;
+    const names = constrained.map((m) => m.name);
+    const allowedSubjects = [...new Set(constrained.flatMap((m) => m.certificateSubjects))];
+    const ev: { [k: string]: JsonValue } = { master: mh, station: o.station ?? null, masters: names, allowedSubjects };
+    if (subject === undefined) {
+      if (!this.unverifiedHosts.has(mh)) {
+        if (this.unverifiedHosts.size >= MAX_FLOWS) this.unverifiedHosts.delete(this.unverifiedHosts.values().next().value as string);
+        this.unverifiedHosts.add(mh);
+        out.push(makeAlert(o, 'policy.certificate-unverified', 'low', `${mh} talks to ${o.station ?? '?'} on a connection without a known certificate subject (offline capture or passive tap): the certificateSubjects of ${names.join(', ')} are not checked`, ev));
+      }
+    } else if (identified.length === 0) {
+      const why = subject === null
+        ? `${mh} connected without a verified client certificate, but ${names.join(', ')} require${names.length === 1 ? 's' : ''} one of ${allowedSubjects.join(' | ')}`
+        : `${mh} connected with certificate subject ${subject}, which is not allowed for ${names.join(', ')} (allowed: ${allowedSubjects.join(' | ')})`;
+      out.push(makeAlert(o, 'policy.certificate-subject', 'high', why, { ...ev, peerSubject: subject }, 'T0859'));
+    }
+    return identified;
   }
 }
 

@@ -10,6 +10,12 @@
  * a server certificate and requires a client certificate), `upstreamTls` toward the RTU (the proxy
  * presents a client certificate and verifies the RTU's). Every refusal is a {@link SecurityEvent}
  * (`RunningProxy.security`) and a `proxy.tls-refused` / `proxy.access-refused` alert.
+ *
+ * The verified subject of the master's certificate goes into every `ObservedApdu` of that
+ * connection (`peerSubject`, both directions; `null` on a plain TCP listener), so the policy's
+ * `masters[].certificateSubjects` are enforced: a master whose subject is not allowed gets a
+ * `policy.certificate-subject` alert once per connection, and with `enforce` each of its commands
+ * is refused like any other forbidden command.
  */
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
@@ -191,6 +197,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const listenSec = tlsOf(opts.listenTls, 'master');
   const upSec = tlsOf(opts.upstreamTls, 'upstream');
   const station = endpoint(opts.upstream.host, opts.upstream.port);
+  if (!listenSec && opts.policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
+    log.log('warn', 'proxy.subjects_without_tls', 'the policy names certificateSubjects but the master leg is plain TCP: every connection of a master whose entry requires them violates the policy (policy.certificate-subject)');
+  }
   let listenPort = opts.listen.port;
   const onSecurity = (ev: SecurityEvent): void => {
     stats.refused++;
@@ -231,13 +240,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         stats.open++;
         const flow = `proxy-${++sessionNo}`;
         const master = endpoint(conn.remoteAddress, conn.remotePort);
+        // the master's verified certificate subject (null: plain TCP or no client certificate), on every APDU of the flow
+        const peerSubject = conn.peer ? conn.peer.subject : null;
         let up: Link | undefined;
         let upSocket: net.Socket | undefined;
         let closed = false;
         const observe = (dir: FlowDirection, raw: Uint8Array, asdu?: Asdu): Alert[] => {
           const o: ObservedApdu = {
             frame: ++frameNo, ts: now(), src: dir === 'master→station' ? master : station, dst: dir === 'master→station' ? station : master,
-            flow, direction: dir, raw,
+            flow, direction: dir, raw, peerSubject,
           };
           if (asdu) o.apdu = { apci: apciOf(raw), asdu };
           else {

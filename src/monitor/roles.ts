@@ -36,6 +36,7 @@ function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: st
   if (o.direction !== undefined) r.direction = o.direction;
   if (o.apdu !== undefined) r.apdu = o.apdu;
   if (o.error !== undefined) r.error = o.error;
+  if (o.peerSubject !== undefined) r.peerSubject = o.peerSubject;
   return r;
 }
 

@@ -147,6 +147,8 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'policy.ioa-not-allowed': { severity: 'high', mitre: 'T0855', description: 'command to an IOA outside the allowed ranges' },
   'policy.value-out-of-range': { severity: 'high', mitre: 'T0836', description: 'set-point or parameter value outside the allowed range' },
   'policy.time-window': { severity: 'medium', mitre: 'T0855', description: 'command outside the allowed days/hours (UTC)' },
+  'policy.certificate-subject': { severity: 'high', mitre: 'T0859', description: 'master connection whose verified certificate subject (or lack of one) is not in certificateSubjects of its policy entry' },
+  'policy.certificate-unverified': { severity: 'low', description: 'certificateSubjects cannot be checked: the traffic carries no certificate subject (offline capture); once per master host' },
   // baseline (baseline.ts)
   'baseline.new-master': { severity: 'high', mitre: 'T0849', description: 'a master not in the baseline talks to a station' },
   'baseline.new-station': { severity: 'medium', mitre: 'T0846', description: 'a station not in the baseline' },

@@ -37,6 +37,22 @@ export interface ObservedApdu {
   apdu?: Apdu;
   error?: ObservedError;
   raw: Uint8Array;
+  /**
+   * Identity of the *master* side of the connection, when a TLS-terminating front end (e.g.
+   * `iec104 proxy --listen-tls`) knows it; the same value on every APDU of the flow, both
+   * directions. Checked against the policy's `masters[].certificateSubjects`
+   * ({@link certificateSubjectMatches} gives the matching rule).
+   *
+   * * a string: the subject of the master's **verified** client certificate, in the format of
+   *   `PeerCertificateInfo.subject` / `AcceptedConnection.peer.subject` — Node's
+   *   `X509Certificate.subject` (RFC 2253 escaping, most significant RDN first) with its line
+   *   breaks joined by `, `, e.g. `CN=scada-a, O=Utility\, Inc.`. The raw form with line breaks
+   *   (`C=DE\nO=X\nCN=scada-a`) is accepted too.
+   * * `null`: the front end terminated the connection and the master presented no verified
+   *   certificate (plain TCP listener, or TLS without a client certificate).
+   * * absent: nobody knows (offline captures, passive taps); the policy cannot check subjects.
+   */
+  peerSubject?: string | null;
 }
 
 /** Alert severities, lowest first. */

@@ -37,6 +37,8 @@ export interface ConvOptions {
   withDirection?: boolean;
   /** Default common address (default 1). */
   ca?: number;
+  /** `peerSubject` on every record of the connection (default: absent, as in a capture). */
+  peerSubject?: string | null;
 }
 
 let flowCounter = 0;
@@ -47,6 +49,7 @@ export class Conversation {
   readonly station: string;
   readonly flow: string;
   readonly ca: number;
+  readonly peerSubject: string | null | undefined;
   private readonly step: number;
   private readonly withDirection: boolean;
   /** N(S) next, per side. */
@@ -61,6 +64,7 @@ export class Conversation {
     this.step = opts.step ?? 5;
     this.withDirection = opts.withDirection ?? false;
     this.ca = opts.ca ?? 1;
+    this.peerSubject = opts.peerSubject;
   }
 
   private emit(side: Side, raw: Uint8Array): ObservedApdu {
@@ -72,6 +76,7 @@ export class Conversation {
       flow: this.flow,
       raw,
       ...(this.withDirection ? { direction: side === 'm' ? ('master→station' as const) : ('station→master' as const) } : {}),
+      ...(this.peerSubject !== undefined ? { peerSubject: this.peerSubject } : {}),
     };
     if (r.ok) return this.cap.push({ ...base, apdu: r.value });
     const e = r.error;

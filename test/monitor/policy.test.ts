@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import {
   PolicyError, RULES, baselineToYaml, inferPolicy, learnBaseline, monitorTraffic, parseBaselineYaml, parsePolicy, parseAddressMatch,
-  formatRanges, parseRangeList, type Alert, type MonitorResult,
+  formatRanges, parseRangeList, certificateSubjectMatches, parseDistinguishedName, type Alert, type MonitorResult,
 } from '../../src/monitor/index.js';
 import { Capture, Conversation, T0, normalSession, rulesOf, show } from './helpers.js';
 
@@ -253,6 +253,176 @@ test('baseline.period-change: interrogation overdue by capture time; commands to
   const ioa = r.alerts.find((a) => a.rule === 'baseline.new-ioa' && a.evidence.ioa === 4999)!;
   assert.equal(ioa.severity, 'high');
   assert.equal(ioa.mitre, 'T0855');
+});
+
+// ---------------------------------------------------------------------------------------------
+// certificate subjects
+
+test('distinguished names: separators, multi-valued RDNs, escapes, quotes, attribute aliases, malformed text', () => {
+  const node = 'C=DE\nO=Utility\\, Inc.\nOU=a + OU=b\nCN=scada-a'; // Node's X509Certificate.subject
+  assert.deepEqual(parseDistinguishedName(node), [
+    { type: 'C', value: 'DE' }, { type: 'O', value: 'Utility, Inc.' }, { type: 'OU', value: 'a' }, { type: 'OU', value: 'b' }, { type: 'CN', value: 'scada-a' },
+  ]);
+  assert.deepEqual(parseDistinguishedName(node.replace(/\n/g, ', ')), parseDistinguishedName(node), 'PeerCertificateInfo.subject form');
+  assert.deepEqual(parseDistinguishedName('commonName=x; 2.5.4.10=y;emailAddress=a@b'), [{ type: 'CN', value: 'x' }, { type: 'O', value: 'y' }, { type: 'emailAddress', value: 'a@b' }]);
+  assert.deepEqual(parseDistinguishedName('CN=Zo\\C3\\AB, O="A, B + C", 1.2.3.4=z'), [{ type: 'CN', value: 'Zoë' }, { type: 'O', value: 'A, B + C' }, { type: '1.2.3.4', value: 'z' }]);
+  assert.deepEqual(parseDistinguishedName('CN=a\\+b\\\\c'), [{ type: 'CN', value: 'a+b\\c' }]);
+  for (const bad of ['', 'scada-a', 'CN=a,', '=a', 'CN=a, b', '/CN=a/O=b', 'CN="open', 'CN=a\\']) assert.equal(parseDistinguishedName(bad), undefined, JSON.stringify(bad));
+});
+
+test('certificate subject matching is on the set of attributes, not the text', () => {
+  const m = certificateSubjectMatches;
+  // an entry naming CN only matches whatever else the subject carries
+  assert.ok(m('CN=scada-a', 'C=DE\nO=X\nCN=scada-a'));
+  assert.ok(m('CN=scada-a', 'CN=scada-a, O=iec104 test PKI'));
+  // order, separators, case, spacing and attribute name aliases do not matter
+  assert.ok(m('O=X, CN=scada-a', 'CN=scada-a\nO=X\nC=DE'));
+  assert.ok(m('commonName = SCADA-A ; o=x', 'C=DE, O=X, CN=scada-a'));
+  assert.ok(m('CN=scada   a', 'CN=Scada a'));
+  assert.ok(m('OU=b+OU=a', 'OU=a\nOU=b\nCN=z'));
+  // every attribute of the entry must be there, with its whole value
+  assert.ok(!m('O=X, CN=scada-a', 'CN=scada-a, O=Y'));
+  assert.ok(!m('CN=scada-a', 'CN=scada-a2, O=X'));
+  assert.ok(!m('CN=scada', 'CN=scada-a'));
+  assert.ok(!m('OU=a, OU=b', 'OU=a, CN=z'));
+  assert.ok(!m('CN=scada-a', 'CN=other, OU=CN\\=scada-a'), 'no substring matching');
+  assert.ok(!m('CN=scada-a', 'O=X'));
+  // escapes are resolved on both sides
+  assert.ok(m('O=Utility\\, Inc.', 'CN=a\nO=Utility\\2C Inc.'));
+  assert.ok(!m('O=Utility', 'CN=a\nO=Utility\\, Inc.'));
+  // what is not a distinguished name matches nothing
+  assert.ok(!m('scada-a', 'CN=scada-a'));
+  assert.ok(!m('CN=scada-a', ''));
+});
+
+test('certificateSubjects are validated as distinguished names, with their path', () => {
+  const issues = issuesOf(`
+masters:
+  - addresses: [10.0.0.1]
+    certificateSubjects: ["CN=ok", scada-a, 5]
+  - addresses: [10.0.0.2]
+    certificateSubjects: CN=x
+`);
+  assert.deepEqual(issues.map((i) => i.path), ['masters[0].certificateSubjects[1]', 'masters[0].certificateSubjects[2]', 'masters[1].certificateSubjects']);
+  assert.match(issues[0].message, /distinguished name like CN=scada-a/);
+  assert.deepEqual(parsePolicy('masters:\n  - addresses: [10.0.0.1]\n    certificateSubjects: ["C=DE, O=X, CN=scada-a"]\n').masters[0].certificateSubjects, ['C=DE, O=X, CN=scada-a']);
+});
+
+const SUBJECT_POLICY = parsePolicy(`
+version: 1
+masters:
+  - name: scada
+    addresses: [10.0.0.0/24]
+    certificateSubjects: ["CN=scada-a, O=Utility", "CN=scada-b"]
+    allow:
+      - types: [C_SC_NA_1, C_DC_NA_1]
+        ca: 1
+        ioa: [4100-4199]
+      - types: [system]
+  - name: engineering
+    addresses: [10.0.0.0/24]
+    certificateSubjects: ["CN=eng"]
+    allow:
+      - types: [C_SE_NC_1]
+        ioa: 6000
+  - name: hmi
+    addresses: [10.0.5.1]
+    allow:
+      - types: [C_IC_NA_1]
+`);
+
+/** A connection from `master` (default 10.0.0.1) with `peerSubject`: STARTDT, GI, two allowed commands. */
+function subjectSession(cap: Capture, peerSubject: string | null | undefined, master = '10.0.0.1:40001'): Conversation {
+  const c = new Conversation(cap, { master, ...(peerSubject !== undefined ? { peerSubject } : {}) });
+  c.startdt();
+  c.gi();
+  c.command(46, 4150, 2);
+  c.command(45, 4101, true);
+  return c;
+}
+
+test('certificateSubjects: an allowed subject is silent, in any form the front end gives it; several subjects per master', () => {
+  const cap = new Capture();
+  subjectSession(cap, 'CN=scada-a, O=Utility'); // PeerCertificateInfo.subject
+  subjectSession(cap, 'C=DE\nO=Utility\nCN=scada-a', '10.0.0.1:40002'); // X509Certificate.subject, more attributes
+  subjectSession(cap, 'CN=scada-b, O=Elsewhere', '10.0.0.7:40003'); // the second entry of the list
+  const r = monitorTraffic(cap.items, { policy: SUBJECT_POLICY });
+  assert.deepEqual(rulesOf(r.alerts).filter((x) => x.startsWith('policy.')), [], show(r.alerts));
+});
+
+test('policy.certificate-subject: a subject not in the list alerts once per flow; each command is not allowed', () => {
+  const cap = new Capture();
+  const c = subjectSession(cap, 'CN=scada-c, O=Utility'); // same CA, other subject
+  c.command(45, 4102, true);
+  subjectSession(cap, 'CN=scada-a, O=Other', '10.0.0.1:40002'); // CN right, O wrong
+  const r = monitorTraffic(cap.items, { policy: SUBJECT_POLICY });
+  const subj = r.alerts.filter((a) => a.rule === 'policy.certificate-subject');
+  assert.equal(subj.length, 2, show(r.alerts));
+  const a = fires(r, 'policy.certificate-subject');
+  assert.equal(a.mitre, 'T0859');
+  assert.equal(a.src, '10.0.0.1:40001');
+  assert.equal(a.frame, 1, 'raised on the first master→station APDU (STARTDT act)');
+  assert.equal(a.evidence.peerSubject, 'CN=scada-c, O=Utility');
+  assert.deepEqual(a.evidence.masters, ['scada', 'engineering']);
+  assert.deepEqual(a.evidence.allowedSubjects, ['CN=scada-a, O=Utility', 'CN=scada-b', 'CN=eng']);
+  assert.equal(subj[1].evidence.peerSubject, 'CN=scada-a, O=Other');
+  const cmds = r.alerts.filter((x) => x.rule === 'policy.command-not-allowed' && x.evidence.flow === a.evidence.flow);
+  assert.deepEqual(cmds.map((x) => x.evidence.typeId), [100, 46, 45, 45], 'the GI and each of the three commands');
+  assert.ok(cmds.every((x) => x.evidence.reason === 'certificate subject not allowed' && x.evidence.peerSubject === 'CN=scada-c, O=Utility'), show(cmds));
+  assert.ok(cmds.some((x) => x.evidence.typeId === 100), 'interrogation too');
+});
+
+test('policy.certificate-subject: no verified certificate (null) when subjects are required is a violation', () => {
+  const cap = new Capture();
+  subjectSession(cap, null);
+  const r = monitorTraffic(cap.items, { policy: SUBJECT_POLICY });
+  const subj = r.alerts.filter((a) => a.rule === 'policy.certificate-subject');
+  assert.equal(subj.length, 1, show(r.alerts));
+  assert.equal(subj[0].evidence.peerSubject, null);
+  assert.match(subj[0].message, /without a verified client certificate/);
+  assert.ok(r.alerts.some((a) => a.rule === 'policy.command-not-allowed' && a.evidence.reason === 'certificate subject not allowed'), show(r.alerts));
+});
+
+test('certificateSubjects select which master entry applies: a subject gets the allow rules of its own entry only', () => {
+  const cap = new Capture();
+  const eng = new Conversation(cap, { peerSubject: 'CN=eng, O=Utility' });
+  eng.startdt();
+  eng.setpoint(6000, 12.5); // allowed for engineering
+  eng.command(45, 4101, true); // allowed for scada, not for engineering
+  const r = monitorTraffic(cap.items, { policy: SUBJECT_POLICY });
+  assert.ok(!r.alerts.some((a) => a.rule === 'policy.certificate-subject'), show(r.alerts));
+  const na = r.alerts.filter((a) => a.rule.startsWith('policy.'));
+  assert.ok(na.length > 0 && na.every((a) => a.rule === 'policy.command-not-allowed' && a.evidence.typeId === 45), show(na));
+  assert.deepEqual(na[0].evidence.masters, ['engineering']);
+  // a master entry without certificateSubjects accepts any subject (or none)
+  const cap2 = new Capture();
+  const hmi = new Conversation(cap2, { master: '10.0.5.1:40000', peerSubject: 'CN=anything' });
+  hmi.startdt();
+  hmi.gi();
+  const hmi2 = new Conversation(cap2, { master: '10.0.5.1:40001', peerSubject: null });
+  hmi2.startdt();
+  hmi2.gi();
+  const r2 = monitorTraffic(cap2.items, { policy: SUBJECT_POLICY });
+  assert.deepEqual(rulesOf(r2.alerts).filter((x) => x.startsWith('policy.')), [], show(r2.alerts));
+});
+
+test('policy.certificate-unverified: an offline capture carries no subject: one low alert per master host, commands checked by address', () => {
+  const cap = new Capture();
+  const c = subjectSession(cap, undefined);
+  c.command(45, 4300, true); // outside the IOA ranges: still reported as usual
+  subjectSession(cap, undefined, '10.0.0.1:40002'); // same host, another flow
+  subjectSession(cap, undefined, '10.0.0.9:40003'); // another host
+  const r = monitorTraffic(cap.items, { policy: SUBJECT_POLICY });
+  const un = r.alerts.filter((a) => a.rule === 'policy.certificate-unverified');
+  assert.deepEqual(un.map((a) => a.evidence.master), ['10.0.0.1', '10.0.0.9'], show(r.alerts));
+  const a = fires(r, 'policy.certificate-unverified');
+  assert.equal(a.mitre, undefined);
+  assert.ok(!r.alerts.some((x) => x.rule === 'policy.certificate-subject'), show(r.alerts));
+  const policyRules = r.alerts.filter((x) => x.rule.startsWith('policy.') && x.rule !== 'policy.certificate-unverified');
+  assert.deepEqual(policyRules.map((x) => [x.rule, x.evidence.ioa]), [['policy.ioa-not-allowed', 4300]], show(policyRules));
+  // without certificateSubjects in the policy nothing of this runs
+  const plain = monitorTraffic(cap.items, { policy: parsePolicy(POLICY) });
+  assert.ok(!plain.alerts.some((x) => x.rule.startsWith('policy.certificate')), show(plain.alerts));
 });
 
 test('every policy and baseline rule of the catalogue was shown firing', () => {

@@ -15,6 +15,8 @@ import { startProxy } from '../../src/monitor/proxy.js';
 import type { Alert } from '../../src/monitor/types.js';
 import { parseProxyArgs, runProxy } from '../../src/cli/proxy.js';
 import type { TlsConfig } from '../../src/transport/tls-config.js';
+import { parsePolicy } from '../../src/monitor/policy.js';
+import { createLogger } from '../../src/log.js';
 import { makePki, waitFor } from '../transport/helpers.js';
 import { PROXY_POLICY as POLICY, STATION } from './engine-capture.js';
 
@@ -201,4 +203,130 @@ test('proxy CLI over TLS: a run with both legs TLS blocks a command and reports 
   assert.match(errText, /\(TLS\) -> 127\.0\.0\.1:\d+ \(TLS\)/);
   const rules = out.trim().split('\n').map((l) => (JSON.parse(l) as Alert).rule);
   assert.ok(rules.includes('proxy.command-blocked'), rules.join());
+});
+
+// ---------------------------------------------------------------------------------------------
+// certificateSubjects of the policy, enforced with the master's verified certificate
+
+const SUBJECT_POLICY = parsePolicy(`
+version: 1
+masters:
+  - name: scada
+    addresses: [127.0.0.1, "::1"]
+    certificateSubjects: ["CN=iec104 client"]
+    allow:
+      - types: [C_DC_NA_1]
+        ca: [1]
+        ioa: 5001
+      - types: [system]
+`);
+
+/** Same CA as the allowed client, so TLS succeeds, but subject `CN=iec104 server, O=iec104 test PKI` (its EKU includes clientAuth). */
+const otherSubjectTls: TlsConfig = { cert: pki.leaves.server.cert, key: pki.leaves.server.key, ca: pki.ca.cert };
+
+test('proxy enforces certificateSubjects: the allowed subject gets its command through, another subject of the same CA is refused', async () => {
+  const seen: StationCommand[] = [];
+  const station = createStation({ ...STATION, onCommand: (cmd) => void seen.push(cmd) });
+  const { port: stationPort } = await station.listen({ host: '127.0.0.1', port: 0, tls: stationTls });
+  const alerts: Alert[] = [];
+  const proxy = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: stationPort }, policy: SUBJECT_POLICY, enforce: true, onAlert: (a) => alerts.push(a),
+    listenTls: proxyServerTls, upstreamTls: proxyClientTls,
+  });
+  const good = new ControllingStation({ connector: tcpConnector('127.0.0.1', proxy.port, { tls: masterTls }), reconnect: false, requestTimeout: 5000, terminationTimeout: 5000 });
+  const other = new ControllingStation({ connector: tcpConnector('127.0.0.1', proxy.port, { tls: otherSubjectTls }), reconnect: false, requestTimeout: 5000, terminationTimeout: 5000 });
+  try {
+    // CN=iec104 client: allowed
+    await good.connect();
+    const gi = await good.interrogation(1);
+    assert.ok(gi.objects.length >= 11);
+    await good.double(1, 5001, 'on', { sbo: true, until: 'actterm' });
+    assert.deepEqual(seen.map((c) => [c.ioa, c.select]), [[5001, true], [5001, false]]);
+    assert.deepEqual(alerts.map((a) => a.rule), [], 'no alert for the allowed subject');
+
+    // CN=iec104 server: the TLS handshake succeeds (same CA), the policy refuses every command
+    await other.connect();
+    const negative = (e: unknown): boolean => {
+      assert.ok(e instanceof NegativeConfirmationError, String(e));
+      assert.equal(e.cot, 7);
+      assert.equal(e.asdu?.negative, true);
+      return true;
+    };
+    await assert.rejects(other.interrogation(1), negative);
+    await assert.rejects(other.double(1, 5001, 'off', { sbo: true }), negative);
+    assert.deepEqual(seen.map((c) => [c.ioa, c.select]), [[5001, true], [5001, false]], 'the RTU never saw a command of the refused subject');
+
+    const subj = alerts.filter((a) => a.rule === 'policy.certificate-subject');
+    assert.equal(subj.length, 1, `one alert for the connection: ${JSON.stringify(alerts)}`);
+    assert.equal(subj[0].severity, 'high');
+    assert.equal(subj[0].mitre, 'T0859');
+    assert.match(String(subj[0].evidence.peerSubject), /CN=iec104 server/);
+    assert.match(subj[0].src, /^127\.0\.0\.1:\d+$/);
+    const blocked = alerts.filter((a) => a.rule === 'proxy.command-blocked');
+    assert.deepEqual(blocked.map((a) => a.evidence.typeId), [100, 46], 'one refusal per command');
+    assert.ok(blocked.every((a) => a.evidence.flow === subj[0].evidence.flow));
+    const notAllowed = alerts.filter((a) => a.rule === 'policy.command-not-allowed');
+    assert.ok(notAllowed.length === 2 && notAllowed.every((a) => a.evidence.reason === 'certificate subject not allowed'), JSON.stringify(notAllowed));
+    assert.equal(proxy.stats.blocked, 2);
+    assert.equal(proxy.stats.refused, 0, 'not a TLS refusal');
+  } finally {
+    await good.close();
+    await other.close();
+    await proxy.close();
+    await station.close();
+  }
+});
+
+test('proxy with certificateSubjects: monitor-only forwards and alerts; a plain TCP master leg has no subject and is refused with enforce', async () => {
+  const seen: StationCommand[] = [];
+  const station = createStation({ ...STATION, onCommand: (cmd) => void seen.push(cmd) });
+  const { port: stationPort } = await station.listen({ host: '127.0.0.1', port: 0, tls: stationTls });
+  const alerts: Alert[] = [];
+  const monitor = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: stationPort }, policy: SUBJECT_POLICY, onAlert: (a) => alerts.push(a),
+    listenTls: proxyServerTls, upstreamTls: proxyClientTls,
+  });
+  const warnings: string[] = [];
+  const logger = createLogger({ write: (l) => void warnings.push(l) });
+  const plain = await startProxy({
+    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: stationPort }, policy: SUBJECT_POLICY, enforce: true, onAlert: (a) => alerts.push(a),
+    upstreamTls: proxyClientTls, logger,
+  });
+  const other = new ControllingStation({ connector: tcpConnector('127.0.0.1', monitor.port, { tls: otherSubjectTls }), reconnect: false, requestTimeout: 5000, terminationTimeout: 5000 });
+  const noCert = new ControllingStation({ connector: tcpConnector('127.0.0.1', plain.port), reconnect: false, requestTimeout: 5000, terminationTimeout: 5000 });
+  try {
+    assert.ok(warnings.some((l) => l.includes('proxy.subjects_without_tls')), warnings.join('\n'));
+    await other.connect();
+    await other.double(1, 5001, 'on', { sbo: true, until: 'actterm' });
+    assert.equal(seen.length, 2, 'monitor only: forwarded');
+    assert.deepEqual(alerts.filter((a) => a.rule === 'policy.certificate-subject').length, 1);
+    assert.ok(!alerts.some((a) => a.rule === 'proxy.command-blocked'));
+
+    alerts.length = 0;
+    await noCert.connect();
+    await assert.rejects(noCert.double(1, 5001, 'off', { sbo: true }), NegativeConfirmationError);
+    assert.equal(seen.length, 2, 'the RTU never saw the command');
+    const subj = alerts.filter((a) => a.rule === 'policy.certificate-subject');
+    assert.equal(subj.length, 1, JSON.stringify(alerts));
+    assert.equal(subj[0].evidence.peerSubject, null);
+    assert.ok(alerts.some((a) => a.rule === 'proxy.command-blocked'));
+  } finally {
+    await other.close();
+    await noCert.close();
+    await monitor.close();
+    await plain.close();
+    await station.close();
+  }
+});
+
+test('proxy CLI: a policy with certificateSubjects without --listen-tls gets a warning', async () => {
+  let errText = '';
+  const code = await runProxy(['--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:1', '--policy', 'p.yaml'], {
+    stdout: { write: () => true },
+    stderr: { write: (s: string) => (errText += s) },
+    readText: () => 'masters:\n  - addresses: [127.0.0.1]\n    certificateSubjects: ["CN=scada-a"]\n',
+    stopped: async () => undefined,
+  });
+  assert.equal(code, 0);
+  assert.match(errText, /warning: the policy names certificateSubjects but --listen-tls is not set/);
 });
