@@ -9,7 +9,7 @@
  * Run alone: `node --import tsx bench/capture.bench.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,16 +22,32 @@ import type { BenchResult } from './types.js';
 /** One line for BENCHMARKS.md. */
 export const description =
   'Generated pcap (200 flows, master/station traffic of the engine: GI with SQ and non-SQ data, time-tagged spontaneous events several per segment, SBO commands with ACT_CON/ACT_TERM, set-points, clock sync, S-frames, TESTFR). ' +
-  'Library = CaptureAnalyzer alone and with the Detector (all rules) in-process; CLI = `iec104 analyze FILE [--json] > /dev/null` (detector on unless --no-monitor, every APDU line / object and alert written); tshark = `tshark -r FILE -Y iec60870_104 -T fields -e frame.number -e iec60870_asdu.typeid > /dev/null`, same file, same run.';
+  'Library = CaptureAnalyzer alone and with the Detector (all rules) in-process, one thread; CLI = `iec104 analyze FILE [options] > /dev/null` as a child process (detector on unless --no-monitor; every APDU line / object and alert written; `--threads auto` runs the detector on a second thread for files of 8 MB and more), wall time with the CPU time of the process in brackets. ' +
+  'References, same file, same run: A = `tshark -r FILE -Y iec60870_104 > /dev/null` (the default one-line output, no protocol tree), B = `tshark -r FILE -Y iec60870_104 -T fields -e frame.number -e iec60870_asdu.typeid > /dev/null` (needs the tree).';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-function timeChild(cmd: string, args: string[]): { ms: number; status: number | null; stderr: string } {
+/** CPU time (user + system, ms) of the finished children of this process, from /proc (Linux); undefined elsewhere. */
+function childCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 16 and 17 of stat(5) (cutime, cstime), counted from field 3 at index 0
+    return ((Number(f[13]) + Number(f[14])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function timeChild(cmd: string, args: string[]): { ms: number; cpuMs: number | undefined; status: number | null; stderr: string } {
   const devnull = openSync('/dev/null', 'w');
   try {
+    const c0 = childCpuMs();
     const t0 = performance.now();
     const r = spawnSync(cmd, args, { stdio: ['ignore', devnull, 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
-    return { ms: performance.now() - t0, status: r.status, stderr: r.error ? String(r.error) : r.stderr };
+    const ms = performance.now() - t0;
+    const c1 = childCpuMs();
+    return { ms, cpuMs: c0 === undefined || c1 === undefined ? undefined : c1 - c0, status: r.status, stderr: r.error ? String(r.error) : r.stderr };
   } finally {
     closeSync(devnull);
   }
@@ -83,21 +99,30 @@ export async function run(): Promise<BenchResult[]> {
     const sizeMb = size / 1e6;
     out.push({ name: 'capture generated', value: sizeMb, unit: 'MB', note: `${gen.packets.toLocaleString('en-US')} packets, ${gen.apdus.toLocaleString('en-US')} APDUs, ${gen.flows} flows, ${((performance.now() - g0) / 1000).toFixed(1)} s` });
 
-    // tshark first: its rate is the reference of every ratio below
+    // tshark first: its rates are the references of the ratios below. `-Y iec60870_104` with the
+    // default one-line output is the command of the issue (and the faster of the two: no protocol
+    // tree); `-T fields` needs the tree and is about twice as slow.
     let tsMs: number | undefined;
+    let tsFieldsMs: number | undefined;
     const probe = spawnSync('tshark', ['--version'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      out.push({ name: 'tshark -Y iec60870_104 -T fields', value: 0, unit: 'MB/s', note: 'skipped: tshark is not installed' });
+      out.push({ name: 'tshark -Y iec60870_104', value: 0, unit: 'MB/s', note: 'skipped: tshark is not installed' });
     } else {
-      const ts = timeChild('tshark', ['-r', path, '-Y', 'iec60870_104', '-T', 'fields', '-e', 'frame.number', '-e', 'iec60870_asdu.typeid']);
+      const version = probe.stdout.split('\n')[0].replace(/\s*\(.*$/, '');
+      const ts = timeChild('tshark', ['-r', path, '-Y', 'iec60870_104']);
       if (ts.status !== 0) throw new Error(`tshark failed (${ts.status}): ${ts.stderr.slice(0, 500)}`);
       tsMs = ts.ms;
-      out.push({ name: 'tshark -Y iec60870_104 -T fields', value: sizeMb / (ts.ms / 1000), unit: 'MB/s', note: `${(ts.ms / 1000).toFixed(1)} s, ${probe.stdout.split('\n')[0].replace(/\s*\(.*$/, '')}` });
+      out.push({ name: 'tshark -Y iec60870_104 (reference A)', value: sizeMb / (ts.ms / 1000), unit: 'MB/s', note: `${(ts.ms / 1000).toFixed(1)} s, ${version}, one summary line per packet` });
+      const tf = timeChild('tshark', ['-r', path, '-Y', 'iec60870_104', '-T', 'fields', '-e', 'frame.number', '-e', 'iec60870_asdu.typeid']);
+      if (tf.status !== 0) throw new Error(`tshark failed (${tf.status}): ${tf.stderr.slice(0, 500)}`);
+      tsFieldsMs = tf.ms;
+      out.push({ name: 'tshark -Y iec60870_104 -T fields (reference B)', value: sizeMb / (tf.ms / 1000), unit: 'MB/s', note: `${(tf.ms / 1000).toFixed(1)} s, frame.number and typeid` });
     }
-    const rows = (name: string, ms: number, apdus: number, note: string): void => {
-      out.push({ name, value: sizeMb / (ms / 1000), unit: 'MB/s', note: `${(ms / 1000).toFixed(2)} s${note ? ', ' + note : ''}` });
+    const rows = (name: string, ms: number, apdus: number, note: string, cpuMs?: number): void => {
+      out.push({ name, value: sizeMb / (ms / 1000), unit: 'MB/s', note: `${(ms / 1000).toFixed(2)} s${cpuMs !== undefined ? ` (CPU ${(cpuMs / 1000).toFixed(2)} s)` : ''}${note ? ', ' + note : ''}` });
       out.push({ name, value: apdus / (ms / 1000), unit: 'APDU/s' });
-      if (tsMs !== undefined) out.push({ name, value: tsMs / ms, unit: 'x tshark' });
+      if (tsMs !== undefined) out.push({ name, value: tsMs / ms, unit: 'x tshark A' });
+      if (tsFieldsMs !== undefined) out.push({ name, value: tsFieldsMs / ms, unit: 'x tshark B' });
     };
 
     const dec = await library(path, size, true);
@@ -108,15 +133,19 @@ export async function run(): Promise<BenchResult[]> {
     out.push({ name: 'library: RSS at 1/4, 1/2, whole file', value: f, unit: 'MiB', note: `${q.toFixed(0)} / ${h.toFixed(0)} / ${f.toFixed(0)} MiB` });
 
     const cliRuns: Array<[string, string[]]> = [
-      ['CLI: iec104 analyze FILE > /dev/null (default: lines + summary, monitor on)', []],
-      ['CLI: iec104 analyze FILE --json > /dev/null', ['--json']],
-      ['CLI: iec104 analyze FILE --json --no-monitor > /dev/null', ['--json', '--no-monitor']],
+      ['CLI: iec104 analyze FILE (default: lines + summary, monitor on, --threads auto = 2)', []],
+      ['CLI: iec104 analyze FILE --threads 1', ['--threads', '1']],
+      ['CLI: iec104 analyze FILE --no-monitor (lines + summary)', ['--no-monitor']],
+      ['CLI: iec104 analyze FILE --alerts (alerts only, monitor on)', ['--alerts']],
+      ['CLI: iec104 analyze FILE --json', ['--json']],
+      ['CLI: iec104 analyze FILE --json --threads 1', ['--json', '--threads', '1']],
+      ['CLI: iec104 analyze FILE --json --no-monitor', ['--json', '--no-monitor']],
     ];
     const launcher = existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) ? 'dist' : 'tsx (no dist/: includes TypeScript loading)';
     for (const [name, args] of cliRuns) {
       const r = timeChild(process.execPath, [join(root, 'bin', 'iec104.js'), 'analyze', path, ...args]);
       if (r.status !== 0) throw new Error(`iec104 analyze failed (${r.status}): ${r.stderr.slice(0, 500)}`);
-      rows(name, r.ms, lib.apdus, `incl. process start, ${launcher}`);
+      rows(name, r.ms, lib.apdus, `incl. process start, ${launcher}`, r.cpuMs);
     }
   } finally {
     rmSync(path, { force: true });
