@@ -18,7 +18,8 @@ import { octetsToHex } from '../codec/explain.js';
 import { type CodecOptions, IEC104_OPTIONS, resolveOptions } from '../codec/options.js';
 import { typeInfo } from '../codec/type-table.js';
 import { type CaptureIssue, type CaptureIssueCode, issue } from './issues.js';
-import { formatIp, formatEndpoint, PacketDecoder, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
+import { type IpDefragOptions, IpDefragmenter } from './ip-fragments.js';
+import { formatIp, formatEndpoint, LINKTYPE, PacketDecoder, type PacketSkip, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
 import { type CaptureFormat, CaptureReader, type CapturedPacket, formatPacketTime } from './reader.js';
 import { type ReassemblyOptions, type SegmentMeta, type StreamSink, TcpDirection } from './tcp-reassembly.js';
 import { looksLikeTls, parseTlsHello, type TlsInfo } from './tls.js';
@@ -115,6 +116,8 @@ export interface AnalyzeOptions {
   codec?: Partial<CodecOptions>;
   /** Out-of-order buffering limits. */
   reassembly?: ReassemblyOptions;
+  /** IP fragment reassembly timeouts and memory bounds. */
+  fragments?: IpDefragOptions;
 }
 
 /** Callbacks of a {@link CaptureAnalyzer}. */
@@ -143,6 +146,10 @@ export interface AnalyzeSummary {
   tcpSegments: number;
   /** Frames that were not TCP over IP (ARP, UDP, ...). */
   otherFrames: number;
+  /** Frames holding an IP fragment of a (possibly) TCP packet (not counted in `otherFrames`). */
+  ipFragments: number;
+  /** IP datagrams reassembled from those fragments (each counted once in `tcpSegments`). */
+  ipReassembled: number;
   flows: FlowInfo[];
   apdus: { total: number; I: number; S: number; U: number };
   /** APDU count by type identification (I-frames). */
@@ -237,6 +244,9 @@ export class CaptureAnalyzer {
   private readonly meta: SegmentMeta = { frame: 0, tsSec: 0, tsNsec: 0, tsDigits: 6 };
   private readonly reportedLink = new Set<number>();
   private lastMeta: SegmentMeta | undefined;
+  /** Created at the first IP fragment. */
+  private defrag: IpDefragmenter | undefined;
+  private readonly fragOpts: IpDefragOptions;
   private tsFrame = -1;
   private tsText = '';
   private ended = false;
@@ -253,7 +263,8 @@ export class CaptureAnalyzer {
     this.heuristic = opts.heuristic ?? true;
     this.codec = opts.codec ? resolveOptions(opts.codec) : IEC104_OPTIONS;
     this.reassembly = opts.reassembly ?? {};
-    this.counts = { format: undefined, frames: 0, fileBytes: 0, tcpSegments: 0, otherFrames: 0, flows: [], apdus: { total: 0, I: 0, S: 0, U: 0 }, types: {}, uFunctions: {}, decodeErrors: {}, issues: {} };
+    this.fragOpts = opts.fragments ?? {};
+    this.counts = { format: undefined, frames: 0, fileBytes: 0, tcpSegments: 0, otherFrames: 0, ipFragments: 0, ipReassembled: 0, flows: [], apdus: { total: 0, I: 0, S: 0, U: 0 }, types: {}, uFunctions: {}, decodeErrors: {}, issues: {} };
     this.reader = new CaptureReader({ packet: (p) => this.packet(p), issue: (i) => this.issue(i) });
   }
 
@@ -267,6 +278,7 @@ export class CaptureAnalyzer {
     if (this.ended) return;
     this.ended = true;
     this.reader.end();
+    this.defrag?.end(this.lastMeta?.frame);
     for (const f of this.flows) {
       if (f.dirs) {
         f.dirs[0].flush(this.lastMeta);
@@ -298,7 +310,11 @@ export class CaptureAnalyzer {
     m.tsNsec = p.tsNsec;
     m.tsDigits = p.tsDigits;
     this.lastMeta = m;
-    const r = this.dec.decode(p.linkType, p.data);
+    let r = this.dec.decode(p.linkType, p.data);
+    if (r === 'fragment') {
+      r = this.fragment(p);
+      if (r === 'fragment') return; // held until its datagram is complete
+    }
     if (r !== 'ok') {
       if (r === 'linktype') {
         if (!this.reportedLink.has(p.linkType)) {
@@ -307,8 +323,6 @@ export class CaptureAnalyzer {
         }
       } else if (r === 'error') {
         this.issue(issue(this.dec.lastError.code, this.dec.lastError.message, { frame: p.frame, fileOffset: p.fileOffset }));
-      } else if (r === 'fragment') {
-        this.issue(issue('W_IP_FRAGMENT', 'IP fragment of a TCP packet: fragments are not reassembled, skipped', { frame: p.frame, fileOffset: p.fileOffset }));
       }
       this.counts.otherFrames++;
       return;
@@ -358,6 +372,23 @@ export class CaptureAnalyzer {
       flow.closed[dir] = true;
       if (t.flags & TCP_RST) flow.closed[1 - dir] = true;
     }
+  }
+
+  /**
+   * An IP fragment: held by the defragmenter. When it completes a datagram, that datagram is
+   * decoded in its place (so its TCP segment belongs to this frame): returns the decoder's result,
+   * or 'fragment' while the datagram is incomplete.
+   */
+  private fragment(p: CapturedPacket): PacketSkip {
+    this.counts.ipFragments++;
+    const df = (this.defrag ??= new IpDefragmenter(this.fragOpts, (i) => this.issue(i)));
+    const d = df.push(p.data.subarray(this.dec.fragmentAt), p.frame, p.tsSec + p.tsNsec / 1e9);
+    if (d === undefined) return 'fragment';
+    this.counts.ipReassembled++;
+    const r = this.dec.decode(d.version === 4 ? LINKTYPE.IPV4 : LINKTYPE.IPV6, d.datagram);
+    if (r !== 'fragment') return r;
+    this.dec.lastError = { code: 'E_PKT_MALFORMED', message: 'reassembled IPv6 datagram holds another Fragment header' };
+    return 'error';
   }
 
   private newFlow(): Flow {

@@ -2,6 +2,7 @@ export * from './issues.js';
 export * from './reader.js';
 export * from './packet.js';
 export * from './tcp-reassembly.js';
+export * from './ip-fragments.js';
 export * from './tls.js';
 export * from './analyze.js';
 export * from './filter.js';

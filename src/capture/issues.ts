@@ -16,7 +16,10 @@ export type CaptureIssueCode =
   // packet decoding
   | 'E_PKT_TRUNCATED' // a link/IP/TCP header does not fit in the captured bytes
   | 'E_PKT_MALFORMED' // header field impossible (IP version, header length, ...)
-  | 'W_IP_FRAGMENT' // IPv4/IPv6 fragment: not reassembled, skipped
+  | 'W_IP_FRAGMENT' // IPv4/IPv6 fragment that cannot be reassembled (malformed, cut by the capture, inconsistent lengths): skipped
+  | 'W_IP_FRAGMENT_OVERLAP' // fragments of a datagram overlap (IPv4: first copy kept; IPv6: datagram dropped, RFC 5722)
+  | 'W_IP_FRAGMENT_TIMEOUT' // a fragmented datagram was not complete within the timeout (capture time) or at the end of the capture
+  | 'W_IP_FRAGMENT_LIMIT' // reassembly memory bounds hit: the oldest datagram in progress (or one with too many fragments) dropped
   | 'W_SNAPLEN' // packet captured shorter than sent: TCP payload incomplete
   // TCP stream
   | 'W_TCP_GAP' // bytes missing from a TCP direction (lost or not captured); the stream skipped ahead

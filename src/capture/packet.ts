@@ -57,7 +57,7 @@ export type PacketSkip =
   | 'not-ip' // link payload is not IPv4/IPv6 (ARP, LLDP, ...)
   | 'not-tcp' // IP payload is not TCP
   | 'linktype' // unsupported link type
-  | 'fragment' // IP fragment, not reassembled
+  | 'fragment' // IP fragment that may carry TCP: the IP header starts at `fragmentAt` (see IpDefragmenter)
   | 'error'; // malformed / truncated header: see `lastError`
 
 /** Reusable TCP/IP packet decoder. */
@@ -66,6 +66,8 @@ export class PacketDecoder {
   readonly pkt: TcpPacket = { ipVersion: 4, srcIp: new Uint8Array(0), dstIp: new Uint8Array(0), srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payload: new Uint8Array(0), payloadLen: 0 };
   /** Code and text of the last 'error' result. */
   lastError: { code: CaptureIssueCode; message: string } = { code: 'E_PKT_MALFORMED', message: '' };
+  /** Offset in the frame of the IP header of the last 'fragment' result. */
+  fragmentAt = 0;
 
   private err(code: CaptureIssueCode, message: string): PacketSkip {
     this.lastError = { code, message };
@@ -138,7 +140,10 @@ export class PacketDecoder {
     if (total < ihl) return this.err('E_PKT_MALFORMED', `IPv4 total length ${total} < header length ${ihl}`);
     if (d[o + 9] !== 6) return 'not-tcp';
     const frag = ((d[o + 6] << 8) | d[o + 7]) & 0x3fff;
-    if (frag !== 0) return 'fragment';
+    if (frag !== 0) {
+      this.fragmentAt = o;
+      return 'fragment';
+    }
     const p = this.pkt;
     p.ipVersion = 4;
     p.srcIp = d.subarray(o + 12, o + 16);
@@ -166,7 +171,12 @@ export class PacketDecoder {
       } else if (next === 44) {
         if (d.length < p + 8) return this.err('E_PKT_TRUNCATED', 'IPv6 fragment header truncated');
         const offM = (d[p + 2] << 8) | d[p + 3];
-        if ((offM & 0xfff9) !== 0) return 'fragment';
+        if ((offM & 0xfff9) !== 0) {
+          const nh = d[p]; // the fragmentable part starts with TCP, or destination options / AH before it
+          if (nh !== 6 && nh !== 60 && nh !== 51) return 'not-tcp';
+          this.fragmentAt = o;
+          return 'fragment';
+        }
         next = d[p];
         p += 8; // atomic fragment: go on
       } else if (next === 51) {

@@ -323,6 +323,95 @@ export function buildTcpPacket(s: TcpSpec, link: SynthLink = { type: 'ethernet' 
   return out;
 }
 
+/** Length of the link header {@link buildTcpPacket} writes for a {@link SynthLink}. */
+export function linkHeaderLength(l: SynthLink): number {
+  switch (l.type) {
+    case 'ethernet':
+      return 14 + 4 * (l.vlans?.length ?? 0);
+    case 'sll':
+      return 16;
+    case 'sll2':
+      return 20;
+    case 'raw':
+      return 0;
+    case 'null':
+    case 'loop':
+      return 4;
+  }
+}
+
+/**
+ * Split the IP packet of a frame (as {@link buildTcpPacket} builds it) into IP fragments that
+ * carry at most `size` octets of the fragmentable part each (rounded down to a multiple of 8, at
+ * least 8), each in a copy of the frame's link header. IPv4: identification `id`, MF and fragment
+ * offset set, DF cleared, header (with options) repeated in every fragment, checksum computed.
+ * IPv6: a Fragment header (identification `id`) inserted after the hop-by-hop options, if any.
+ * Octets after the IP length (Ethernet padding) are dropped. Returns the fragments in order.
+ */
+export function fragmentFrame(frame: Uint8Array, size: number, opts: { link?: SynthLink; id?: number } = {}): Uint8Array[] {
+  const lh = linkHeaderLength(opts.link ?? { type: 'ethernet' });
+  const link = frame.subarray(0, lh);
+  const ip = frame.subarray(lh);
+  const step = Math.max(8, Math.floor(size / 8) * 8);
+  const id = (opts.id ?? 1) >>> 0;
+  const out: Uint8Array[] = [];
+  if (ip[0] >> 4 === 4) {
+    const hl = (ip[0] & 15) * 4;
+    const data = ip.subarray(hl, (ip[2] << 8) | ip[3]);
+    for (let off = 0; off < data.length || off === 0; off += step) {
+      const part = data.subarray(off, off + step);
+      const more = off + step < data.length;
+      const f = new Uint8Array(lh + hl + part.length);
+      f.set(link);
+      f.set(ip.subarray(0, hl), lh);
+      f.set(part, lh + hl);
+      const h = f.subarray(lh);
+      const tot = hl + part.length;
+      h[2] = tot >> 8;
+      h[3] = tot & 255;
+      h[4] = (id >> 8) & 255;
+      h[5] = id & 255;
+      h[6] = (more ? 0x20 : 0) | ((off / 8) >> 8);
+      h[7] = (off / 8) & 255;
+      h[10] = 0;
+      h[11] = 0;
+      let sum = 0;
+      for (let i = 0; i < hl; i += 2) sum += (h[i] << 8) | h[i + 1];
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      h[10] = (~sum >> 8) & 255;
+      h[11] = ~sum & 255;
+      out.push(f);
+    }
+    return out;
+  }
+  // IPv6: the unfragmentable part is the fixed header and a hop-by-hop header
+  const end = 40 + ((ip[4] << 8) | ip[5]);
+  let u = 40;
+  let nextAt = 6;
+  if (ip[6] === 0) {
+    nextAt = 40;
+    u += (ip[41] + 1) * 8;
+  }
+  const nh = ip[nextAt];
+  const data = ip.subarray(u, end);
+  for (let off = 0; off < data.length || off === 0; off += step) {
+    const part = data.subarray(off, off + step);
+    const more = off + step < data.length;
+    const f = new Uint8Array(lh + u + 8 + part.length);
+    f.set(link);
+    f.set(ip.subarray(0, u), lh);
+    const h = f.subarray(lh);
+    h[nextAt] = 44;
+    const pl = u - 40 + 8 + part.length;
+    h[4] = pl >> 8;
+    h[5] = pl & 255;
+    h.set([nh, 0, off >> 8, (off & 0xf8) | (more ? 1 : 0), id >>> 24, (id >>> 16) & 255, (id >>> 8) & 255, id & 255], u);
+    h.set(part, u + 8);
+    out.push(f);
+  }
+  return out;
+}
+
 /** Side of a {@link SynthSession}. */
 export type SynthSide = 'client' | 'server';
 

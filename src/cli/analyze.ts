@@ -301,7 +301,8 @@ export function formatSummary(s: AnalyzeSummary): string {
   const lines: string[] = [];
   const kinds = { iec104: 0, tls: 0, other: 0, pending: 0 };
   for (const f of s.flows) kinds[f.kind]++;
-  lines.push(`summary: ${s.format ?? 'unknown format'}, ${s.frames} frames, ${s.tcpSegments} TCP segments, ${s.flows.length} TCP flows (IEC 104 ${kinds.iec104}, TLS ${kinds.tls}, other ${kinds.other + kinds.pending})`);
+  const frags = s.ipFragments ? `, ${s.ipFragments} IP fragments (${s.ipReassembled} datagrams reassembled)` : '';
+  lines.push(`summary: ${s.format ?? 'unknown format'}, ${s.frames} frames${frags}, ${s.tcpSegments} TCP segments, ${s.flows.length} TCP flows (IEC 104 ${kinds.iec104}, TLS ${kinds.tls}, other ${kinds.other + kinds.pending})`);
   for (const f of s.flows) if (f.kind === 'iec104' || f.kind === 'tls') lines.push(flowLine(f));
   const undecodable = Object.values(s.decodeErrors).reduce((a, b) => a + b, 0);
   lines.push(`APDUs: ${s.apdus.total} (I ${s.apdus.I}, S ${s.apdus.S}, U ${s.apdus.U}${undecodable ? `, undecodable ${undecodable}` : ''})`);
