@@ -10,9 +10,7 @@ import { typeName } from '../codec/type-table.js';
 import { type ApduRecord, recordJsonHead, recordJsonTail } from '../capture/analyze.js';
 
 const enc = new TextEncoder();
-const ARROW = enc.encode(' → ');
 const JSON_DIR_BYTES = { 'master→station': enc.encode('"master→station"'), 'station→master': enc.encode('"station→master"'), none: enc.encode('null') };
-const DIR_BYTES = { 'master→station': enc.encode(' M→S'), 'station→master': enc.encode(' S→M'), none: enc.encode(' ?→?') };
 
 /** Pre-encoded `typeName(t) + ' '` for every type identification. */
 const TYPE_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, t) => enc.encode(typeName(t) + ' '));
@@ -75,11 +73,8 @@ export class OutBuffer {
     this.padInt(r.frame, 8);
     this.buf[this.pos++] = 32;
     this.text(r.ts);
-    this.buf[this.pos++] = 32;
-    this.text(r.src);
-    this.raw(ARROW);
-    this.text(r.dst);
-    this.raw(DIR_BYTES[r.direction ?? 'none']);
+    // the addresses are the same for the APDUs of one direction of a flow: encoded once, copied
+    this.copy(this.endpoints(r));
     this.recordTail(r);
     this.buf[this.pos++] = 10;
   }
@@ -93,6 +88,29 @@ export class OutBuffer {
     this.raw(JSON_DIR_BYTES[r.direction ?? 'none']);
     this.text(tail);
     this.buf[this.pos++] = 10;
+  }
+
+  private readonly pairs = new Map<string, { dst: string; dir: ApduRecord['direction']; bytes: Uint8Array }>();
+
+  /** Bytes of ` src → dst DIR` (cached per sender; replaced when its receiver or direction changes). */
+  private endpoints(r: ApduRecord): Uint8Array {
+    let e = this.pairs.get(r.src);
+    if (e === undefined || e.dst !== r.dst || e.dir !== r.direction) {
+      if (this.pairs.size >= 4096) this.pairs.clear();
+      e = { dst: r.dst, dir: r.direction, bytes: enc.encode(` ${r.src} → ${r.dst}${r.direction === 'master→station' ? ' M→S' : r.direction === 'station→master' ? ' S→M' : ' ?→?'}`) };
+      this.pairs.set(r.src, e);
+    }
+    return e.bytes;
+  }
+
+  /** Copy bytes (short ones element by element: cheaper than `set` for a few dozen octets). */
+  private copy(src: Uint8Array): void {
+    const b = this.buf;
+    let p = this.pos;
+    const n = src.length;
+    if (n > 64) b.set(src, p);
+    else for (let i = 0; i < n; i++) b[p + i] = src[i];
+    this.pos = p + n;
   }
 
   /** Hand what was written (and released, when holding) to the stream; resolves when the stream can take more. */

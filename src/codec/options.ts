@@ -27,6 +27,8 @@ export function resolveOptions(o?: Partial<CodecOptions>): CodecOptions {
   if (r.cotSize !== 1 && r.cotSize !== 2) throw new CodecError('E_OPTIONS', 0, 'cotSize', '1 or 2', String(r.cotSize));
   if (r.caSize !== 1 && r.caSize !== 2) throw new CodecError('E_OPTIONS', 0, 'caSize', '1 or 2', String(r.caSize));
   if (r.ioaSize !== 1 && r.ioaSize !== 2 && r.ioaSize !== 3) throw new CodecError('E_OPTIONS', 0, 'ioaSize', '1, 2 or 3', String(r.ioaSize));
+  // the defaults as the one shared object: the decoder's property reads then see one shape
+  if (r.cotSize === 2 && r.caSize === 2 && r.ioaSize === 3) return IEC104_OPTIONS;
   return r;
 }
 
