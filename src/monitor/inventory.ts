@@ -130,55 +130,159 @@ export class PeriodTracker {
   }
 }
 
-interface IoaAcc {
-  ca: number;
-  ioa: number;
-  /** Distinct types seen (sorted in the summary). */
-  types: number[];
-  /** Last type seen and the one before (skip the search on repeats and alternations). */
-  lastType: number;
-  prevType: number;
-  /** The first two causes and their counts inline; further causes in `more` (sparse, by cause). */
-  c0: number;
-  n0: number;
-  c1: number;
-  n1: number;
-  more: number[] | undefined;
-  min: number;
-  max: number;
-  quality: { iv: number; nt: number; sb: number; bl: number; ov: number };
-  count: number;
-  first: number;
-  last: number;
-  /** The object that followed this one in an ASDU (predicts the next lookup of a sequence). */
-  next: IoaAcc | undefined;
-}
+/*
+ * Per-object accumulators of one station, packed into one typed-array slab instead of one JS
+ * object (plus a Map entry, a quality object and boxed doubles) per information object. The
+ * inventory updates an accumulator for every object a station reports; at that rate the cost is
+ * in the cache lines touched, not in the arithmetic, so everything a repeated report reads or
+ * writes sits in the first 64 bytes of a 128-byte slot, found through an open-addressing index.
+ *
+ * Slot layout, in Float64 units (`F[s * 16 + k]`) and Int32 units (`I[s * 32 + k]`) of one buffer:
+ *   hot:  F0 last, F1 min, F2 max, F3 count, F4 n0 (count of cause c0),
+ *         I10 ioa, I11 ca, I12 lastType, I13 c0, I14 next (slot + 1 of the object that followed
+ *         this one in an ASDU, 0 = none: predicts the next lookup of a sequence), I15 c1
+ *   cold: F8 first, F9 n1, I20 prevType, F11..F15 quality counts iv, nt, sb, bl, ov
+ * Types seen and causes beyond the first two live in plain arrays indexed by slot.
+ */
+const F_LAST = 0;
+const F_MIN = 1;
+const F_MAX = 2;
+const F_COUNT = 3;
+const F_N0 = 4;
+const F_FIRST = 8;
+const F_N1 = 9;
+const F_IV = 11;
+const I_IOA = 10;
+const I_CA = 11;
+const I_LAST_TYPE = 12;
+const I_C0 = 13;
+const I_NEXT = 14;
+const I_C1 = 15;
+const I_PREV_TYPE = 20;
+const HASH_SEED = (Math.random() * 0x100000000) | 0;
+/** Quality flags in slot order (F_IV + index) and summary order. */
+const QUALITY_FLAGS = ['iv', 'nt', 'sb', 'bl', 'ov'] as const;
 
-function newIoaAcc(ca: number, ioa: number, ts: number): IoaAcc {
-  return { ca, ioa, types: [], lastType: -1, prevType: -1, c0: -1, n0: 0, c1: -1, n1: 0, more: undefined, min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: ts, last: ts, next: undefined };
-}
+class IoaTable {
+  size = 0;
+  /** The slab (replaced when it grows: re-read after {@link IoaTable.insert}). */
+  F: Float64Array;
+  I: Int32Array;
+  /** Open addressing, linear probing: slot + 1, 0 = empty; at most half full. */
+  private index: Int32Array;
+  /** Distinct types seen per slot (sorted in the summary). */
+  readonly types: number[][] = [];
+  /** Counts of causes other than c0 / c1, per slot (sparse, by cause). */
+  readonly more: Array<number[] | undefined> = [];
 
-function addCause(acc: IoaAcc, cot: number): void {
-  if (acc.c0 === cot) acc.n0++;
-  else if (acc.c1 === cot) acc.n1++;
-  else if (acc.c0 === -1) {
-    acc.c0 = cot;
-    acc.n0 = 1;
-  } else if (acc.c1 === -1) {
-    acc.c1 = cot;
-    acc.n1 = 1;
-  } else {
-    const m = (acc.more ??= []);
-    m[cot] = (m[cot] ?? 0) + 1;
+  constructor(capacity = 16) {
+    const buf = new ArrayBuffer(capacity * 128);
+    this.F = new Float64Array(buf);
+    this.I = new Int32Array(buf);
+    this.index = new Int32Array(capacity * 2);
+  }
+
+  /** murmur3's finalizer over (ca, ioa), seeded per process (crafted IOAs cannot be made to collide). */
+  private static hash(ca: number, ioa: number): number {
+    let h = ioa ^ Math.imul(ca ^ HASH_SEED, 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  /** Slot of (ca, ioa), or -1. */
+  find(ca: number, ioa: number): number {
+    const idx = this.index;
+    const mask = idx.length - 1;
+    const I = this.I;
+    for (let h = IoaTable.hash(ca, ioa) & mask; ; h = (h + 1) & mask) {
+      const s = idx[h] - 1;
+      if (s < 0) return -1;
+      if (I[s * 32 + I_IOA] === ioa && I[s * 32 + I_CA] === ca) return s;
+    }
+  }
+
+  /** Add (ca, ioa), known to be missing, first seen at `ts`; returns its slot. */
+  insert(ca: number, ioa: number, ts: number): number {
+    const s = this.size;
+    if ((s + 1) * 2 > this.index.length) this.grow();
+    this.size = s + 1;
+    const F = this.F;
+    const I = this.I;
+    const f = s * 16;
+    const i = s * 32;
+    F[f + F_LAST] = ts;
+    F[f + F_MIN] = Infinity;
+    F[f + F_MAX] = -Infinity;
+    F[f + F_FIRST] = ts;
+    I[i + I_IOA] = ioa;
+    I[i + I_CA] = ca;
+    I[i + I_LAST_TYPE] = -1;
+    I[i + I_PREV_TYPE] = -1;
+    I[i + I_C0] = -1;
+    I[i + I_C1] = -1;
+    this.types.push([]);
+    this.more.push(undefined);
+    this.link(s);
+    return s;
+  }
+
+  /** Count by cause of slot `s` (sparse array indexed by the cause value). */
+  causeCounts(s: number): number[] {
+    const m = this.more[s];
+    const out: number[] = m ? [...m] : [];
+    const c0 = this.I[s * 32 + I_C0];
+    const c1 = this.I[s * 32 + I_C1];
+    if (c0 >= 0) out[c0] = this.F[s * 16 + F_N0];
+    if (c1 >= 0) out[c1] = this.F[s * 16 + F_N1];
+    return out;
+  }
+
+  private link(s: number): void {
+    const idx = this.index;
+    const mask = idx.length - 1;
+    let h = IoaTable.hash(this.I[s * 32 + I_CA], this.I[s * 32 + I_IOA]) & mask;
+    while (idx[h] !== 0) h = (h + 1) & mask;
+    idx[h] = s + 1;
+  }
+
+  private grow(): void {
+    // double the slots (there are index.length / 2)
+    const cap = this.index.length;
+    const buf = new ArrayBuffer(cap * 128);
+    const F = new Float64Array(buf);
+    F.set(this.F);
+    this.F = F;
+    this.I = new Int32Array(buf);
+    this.index = new Int32Array(cap * 2);
+    for (let s = 0; s < this.size; s++) this.link(s);
   }
 }
 
-/** Count by cause (sparse array indexed by the cause value). */
-function causeCounts(acc: IoaAcc): number[] {
-  const out: number[] = acc.more ? [...acc.more] : [];
-  if (acc.c0 >= 0) out[acc.c0] = acc.n0;
-  if (acc.c1 >= 0) out[acc.c1] = acc.n1;
-  return out;
+/** The objects of a table as summaries, ordered by common address and IOA. */
+function ioaSummaries(t: IoaTable): IoaSummary[] {
+  const slots: number[] = [];
+  for (let s = 0; s < t.size; s++) slots.push(s);
+  const { F, I } = t;
+  slots.sort((a, b) => I[a * 32 + I_CA] - I[b * 32 + I_CA] || I[a * 32 + I_IOA] - I[b * 32 + I_IOA]);
+  return slots.map((s) => {
+    const f = s * 16;
+    const quality: { [flag: string]: number } = {};
+    QUALITY_FLAGS.forEach((flag, k) => {
+      if (F[f + F_IV + k] > 0) quality[flag] = F[f + F_IV + k];
+    });
+    return {
+      ca: I[s * 32 + I_CA], ioa: I[s * 32 + I_IOA],
+      types: [...t.types[s]].sort((a, b) => a - b).map(typeName),
+      causes: Object.fromEntries(t.causeCounts(s).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
+      min: F[f + F_MIN] === Infinity ? null : F[f + F_MIN],
+      max: F[f + F_MAX] === -Infinity ? null : F[f + F_MAX],
+      quality,
+      count: F[f + F_COUNT], firstSeen: F[f + F_FIRST], lastSeen: F[f + F_LAST],
+    };
+  });
 }
 
 interface StationAcc {
@@ -196,8 +300,7 @@ interface StationAcc {
   ci: Map<string, PeriodTracker>;
   cs: Map<string, PeriodTracker>;
   testfr: { actM: number; actS: number; con: number; period: PeriodTracker };
-  /** Keyed `ca * 2^24 + ioa`. */
-  ioas: Map<number, IoaAcc>;
+  ioas: IoaTable;
   ioaOverflow: boolean;
   first: number;
   last: number;
@@ -303,54 +406,75 @@ export class Inventory {
     const cot = asdu.cot;
     const ts = o.ts;
     const objs = asdu.objects;
-    let prev: IoaAcc | undefined;
-    for (let i = 0; i < objs.length; i++) {
-      const obj = objs[i];
+    const t = st.ioas;
+    let F = t.F;
+    let I = t.I;
+    let prev = -1;
+    for (let k = 0; k < objs.length; k++) {
+      const obj = objs[k];
       const ioa = obj.ioa;
-      let acc = prev?.next;
-      if (acc === undefined || acc.ioa !== ioa || acc.ca !== ca) {
-        const key = ca * 16777216 + ioa;
-        acc = st.ioas.get(key);
-        if (!acc) {
-          if (st.ioas.size >= this.config.maxIoasPerStation) {
+      let s = prev >= 0 ? I[prev * 32 + I_NEXT] - 1 : -1;
+      if (s < 0 || I[s * 32 + I_IOA] !== ioa || I[s * 32 + I_CA] !== ca) {
+        s = t.find(ca, ioa);
+        if (s < 0) {
+          if (t.size >= this.config.maxIoasPerStation) {
             st.ioaOverflow = true;
             continue;
           }
-          acc = newIoaAcc(ca, ioa, ts);
-          st.ioas.set(key, acc);
+          s = t.insert(ca, ioa, ts);
+          F = t.F;
+          I = t.I;
         }
-        if (prev !== undefined && prev.next === undefined) prev.next = acc;
+        if (prev >= 0 && I[prev * 32 + I_NEXT] === 0) I[prev * 32 + I_NEXT] = s + 1;
       }
-      prev = acc;
-      if (acc.lastType !== typeId) {
-        if (acc.prevType !== typeId && !acc.types.includes(typeId)) acc.types.push(typeId);
-        acc.prevType = acc.lastType;
-        acc.lastType = typeId;
+      prev = s;
+      const f = s * 16;
+      const i = s * 32;
+      const lastType = I[i + I_LAST_TYPE];
+      if (lastType !== typeId) {
+        if (I[i + I_PREV_TYPE] !== typeId) {
+          const types = t.types[s];
+          if (!types.includes(typeId)) types.push(typeId);
+        }
+        I[i + I_PREV_TYPE] = lastType;
+        I[i + I_LAST_TYPE] = typeId;
       }
-      addCause(acc, cot);
-      acc.count++;
-      acc.last = ts;
+      // causes: the first two inline, further ones in `more`
+      const c0 = I[i + I_C0];
+      if (c0 === cot) F[f + F_N0]++;
+      else if (I[i + I_C1] === cot) F[f + F_N1]++;
+      else if (c0 === -1) {
+        I[i + I_C0] = cot;
+        F[f + F_N0] = 1;
+      } else if (I[i + I_C1] === -1) {
+        I[i + I_C1] = cot;
+        F[f + F_N1] = 1;
+      } else {
+        const m = (t.more[s] ??= []);
+        m[cot] = (m[cot] ?? 0) + 1;
+      }
+      F[f + F_COUNT]++;
+      F[f + F_LAST] = ts;
       const v = obj.value;
       if (typeof v === 'number') {
         if (Number.isFinite(v)) {
-          if (v < acc.min) acc.min = v;
-          if (v > acc.max) acc.max = v;
+          if (v < F[f + F_MIN]) F[f + F_MIN] = v;
+          if (v > F[f + F_MAX]) F[f + F_MAX] = v;
         }
       } else if (typeof v === 'boolean') {
         const x = v ? 1 : 0;
-        if (x < acc.min) acc.min = x;
-        if (x > acc.max) acc.max = x;
+        if (x < F[f + F_MIN]) F[f + F_MIN] = x;
+        if (x > F[f + F_MAX]) F[f + F_MAX] = x;
       }
       const q = obj.quality as Record<string, boolean> | undefined;
       // the codec shares one frozen object per quality combination: remember the clean one
       if (q !== this.cleanQuality && q && typeof q === 'object') {
         if (q.iv || q.nt || q.sb || q.bl || q.ov) {
-          const aq = acc.quality;
-          if (q.iv) aq.iv++;
-          if (q.nt) aq.nt++;
-          if (q.sb) aq.sb++;
-          if (q.bl) aq.bl++;
-          if (q.ov) aq.ov++;
+          if (q.iv) F[f + F_IV]++;
+          if (q.nt) F[f + F_IV + 1]++;
+          if (q.sb) F[f + F_IV + 2]++;
+          if (q.bl) F[f + F_IV + 3]++;
+          if (q.ov) F[f + F_IV + 4]++;
         } else if (Object.isFrozen(q)) this.cleanQuality = q;
       }
     }
@@ -379,15 +503,7 @@ export class Inventory {
       testfr: { actFromMaster: s.testfr.actM, actFromStation: s.testfr.actS, con: s.testfr.con, medianIntervalMs: s.testfr.period.median() },
       ioaCount: s.ioas.size,
       ioasTruncated: s.ioaOverflow,
-      ioas: [...s.ioas.values()].sort((a, b) => a.ca - b.ca || a.ioa - b.ioa).map((i) => ({
-        ca: i.ca, ioa: i.ioa,
-        types: [...i.types].sort((a, b) => a - b).map(typeName),
-        causes: Object.fromEntries(causeCounts(i).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
-        min: i.min === Infinity ? null : i.min,
-        max: i.max === -Infinity ? null : i.max,
-        quality: Object.fromEntries(Object.entries(i.quality).filter(([, n]) => n > 0)),
-        count: i.count, firstSeen: i.first, lastSeen: i.last,
-      })),
+      ioas: ioaSummaries(s.ioas),
       firstSeen: s.first,
       lastSeen: s.last,
     }));
@@ -403,7 +519,7 @@ export class Inventory {
       s = {
         address: addr, cas: new Set(), masters: new Set(), flows: new Set(), types: new Float64Array(256), lastCa: -1, iFrom: 0, iTo: 0,
         gi: new Map(), ci: new Map(), cs: new Map(), testfr: { actM: 0, actS: 0, con: 0, period: new PeriodTracker(this.config.maxIntervals) },
-        ioas: new Map(), ioaOverflow: false, first: ts, last: ts,
+        ioas: new IoaTable(), ioaOverflow: false, first: ts, last: ts,
       };
       this.stations.set(addr, s);
     }
