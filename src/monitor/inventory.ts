@@ -306,6 +306,14 @@ interface StationAcc {
   last: number;
 }
 
+/** @internal The accumulators one flow's roles point to. */
+export interface InventoryFlow {
+  master: string;
+  station: string;
+  st: StationAcc;
+  m: MasterAcc;
+}
+
 interface MasterAcc {
   host: string;
   endpoints: Set<string>;
@@ -323,7 +331,7 @@ export class Inventory {
   private readonly unresolved = new Set<string>();
   private readonly resolvedFlows = new Set<string>();
   /** Per flow: the accumulators its roles point to (saves the per-APDU set updates). */
-  private readonly flowCache = new Map<string, { master: string; station: string; st: StationAcc; m: MasterAcc }>();
+  private readonly flowCache = new Map<string, InventoryFlow>();
   private frames = 0;
   /** A frozen quality object with no flag set (shared by the codec). */
   private cleanQuality: object | undefined;
@@ -336,14 +344,23 @@ export class Inventory {
 
   /** Account for one observation. */
   observe(o: Observation): void {
+    this.observeWith(o, undefined);
+  }
+
+  /**
+   * @internal {@link Inventory.observe} with the flow's entry returned by the previous call for
+   * the same flow (or undefined); returns the entry to pass next time. An entry only caches what
+   * the flow's roles point to, so a stale one is detected and replaced.
+   */
+  observeWith(o: Observation, kept: InventoryFlow | undefined): InventoryFlow | undefined {
     this.frames++;
     if (this.start === null || o.ts < this.start) this.start = o.ts;
     if (this.end === null || o.ts > this.end) this.end = o.ts;
     if (!o.master || !o.station || !o.dir) {
       if (!this.resolvedFlows.has(o.flow)) this.unresolved.add(o.flow);
-      return;
+      return kept;
     }
-    let fc = this.flowCache.get(o.flow);
+    let fc = kept ?? this.flowCache.get(o.flow);
     let st: StationAcc;
     let m: MasterAcc;
     if (fc !== undefined && fc.master === o.master && fc.station === o.station) {
@@ -366,7 +383,7 @@ export class Inventory {
     }
     const mh = m.host;
     const a = o.apdu;
-    if (!a) return;
+    if (!a) return fc;
     const fromMaster = o.dir === 'master→station';
     if (a.apci.format === 'U') {
       const f = a.apci.uFunction;
@@ -375,10 +392,10 @@ export class Inventory {
         else st.testfr.actS++;
         st.testfr.period.add(o.ts);
       } else if (f === 'TESTFR_CON') st.testfr.con++;
-      return;
+      return fc;
     }
     const asdu = a.asdu;
-    if (!asdu) return;
+    if (!asdu) return fc;
     st.types[asdu.typeId]++;
     if (asdu.ca !== 0xffff && asdu.ca !== st.lastCa) {
       st.cas.add(asdu.ca);
@@ -397,7 +414,7 @@ export class Inventory {
       if ((asdu.typeId >= 45 && asdu.typeId <= 64) || (asdu.typeId >= 100 && asdu.typeId <= 113)) {
         if (asdu.cot === 6 || asdu.cot === 8) m.commands++;
       }
-      return;
+      return fc;
     }
     st.iFrom++;
     // objects reported by the station (monitor direction and command mirrors)
@@ -478,6 +495,7 @@ export class Inventory {
         } else if (Object.isFrozen(q)) this.cleanQuality = q;
       }
     }
+    return fc;
   }
 
   /** The JSON-serialisable summary. */

@@ -26,9 +26,12 @@ export interface RoleOptions {
   stationPorts: number[];
 }
 
-interface FlowRoles {
+/** The roles learned for one flow (internal to the monitor). */
+export interface FlowRoles {
   master: string;
   station: string;
+  /** Set when the tracker forgot the flow: a copy kept elsewhere (the detector's per-flow context) is stale. */
+  forgotten: boolean;
 }
 
 function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: string | undefined, station: string | undefined): Observation {
@@ -37,6 +40,11 @@ function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: st
   if (o.apdu !== undefined) r.apdu = o.apdu;
   if (o.error !== undefined) r.error = o.error;
   return r;
+}
+
+/** Direction of `o` in a flow with roles `r`: the one the input carries, else by sender. */
+export function directionOf(o: ObservedApdu, r: FlowRoles): FlowDirection {
+  return o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
 }
 
 /**
@@ -56,22 +64,34 @@ export class RoleTracker {
 
   /** Resolve roles for `o` (learning the flow when possible). */
   resolve(o: ObservedApdu): Observation {
+    const r = this.rolesOf(o);
+    // explicit construction (one object shape): much cheaper than a spread on the hot path
+    if (r === undefined) return observation(o, undefined, undefined, undefined);
+    return observation(o, directionOf(o, r), r.master, r.station);
+  }
+
+  /**
+   * The roles of `o`'s flow, learned from `o` when still unknown; undefined while they cannot be
+   * told. Once returned, the object stays valid for the flow until {@link RoleTracker.forget}
+   * (which sets its `forgotten`), so callers may keep it instead of asking again.
+   */
+  rolesOf(o: ObservedApdu): FlowRoles | undefined {
     let r = this.flows.get(o.flow);
     if (r === undefined) {
       const dir = o.direction ?? this.infer(o);
       if (dir !== undefined) {
-        r = dir === 'master→station' ? { master: o.src, station: o.dst } : { master: o.dst, station: o.src };
+        r = dir === 'master→station' ? { master: o.src, station: o.dst, forgotten: false } : { master: o.dst, station: o.src, forgotten: false };
         this.flows.set(o.flow, r);
       }
     }
-    // explicit construction (one object shape): much cheaper than a spread on the hot path
-    if (r === undefined) return observation(o, undefined, undefined, undefined);
-    const dir: FlowDirection = o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
-    return observation(o, dir, r.master, r.station);
+    return r;
   }
 
   /** Drop what is known about a flow. */
   forget(flow: string): void {
+    const r = this.flows.get(flow);
+    if (r === undefined) return;
+    r.forgotten = true;
     this.flows.delete(flow);
   }
 
