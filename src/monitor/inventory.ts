@@ -131,98 +131,110 @@ export class PeriodTracker {
 }
 
 /*
- * Per-object accumulators of one station, packed into one typed-array slab instead of one JS
- * object (plus a Map entry, a quality object and boxed doubles) per information object. The
- * inventory updates an accumulator for every object a station reports; at that rate the cost is
- * in the cache lines touched, not in the arithmetic, so everything a repeated report reads or
- * writes sits in the first 64 bytes of a 128-byte slot, found through an open-addressing index.
+ * Per-object accumulators of one station, packed into typed-array slabs (found through an
+ * open-addressing index) instead of one JS object (plus a Map entry, a quality object and boxed
+ * doubles) per information object. The inventory updates an accumulator for every object a
+ * station reports; at that rate the cost is in the cache lines touched, not in the arithmetic, so
+ * what a report reads or writes sits in one 104-byte record and the rest lies apart.
  *
- * Slot layout, in Float64 units (`F[s * 16 + k]`) and Int32 units (`I[s * 32 + k]`) of one buffer:
- *   hot:  F0 last, F1 min, F2 max, F3 count, F4 n0 (count of cause c0),
- *         I10 ioa, I11 ca, I12 lastType, I13 c0, I14 next (slot + 1 of the object that followed
- *         this one in an ASDU, 0 = none: predicts the next lookup of a sequence), I15 c1
- *   cold: F8 first, F9 n1, I20 prevType, F11..F15 quality counts iv, nt, sb, bl, ov
- * Types seen and causes beyond the first two live in plain arrays indexed by slot.
+ * Record of slot s in `F` at `s * STRIDE`, fields R_* below; slots are dense (0 .. size - 1) and
+ * never move. The key is the one the inventory always grouped by, `ca * 2^24 + ioa`. Every field
+ * is a double, so any value a caller passes is kept exactly. Colder fields are in `C` (C_*, at
+ * `s * C_STRIDE`), quality counts in `Q` (at `s * 5`), types and further causes in arrays by slot.
  */
-const F_LAST = 0;
-const F_MIN = 1;
-const F_MAX = 2;
-const F_COUNT = 3;
-const F_N0 = 4;
-const F_FIRST = 8;
-const F_N1 = 9;
-const F_IV = 11;
-const I_IOA = 10;
-const I_CA = 11;
-const I_LAST_TYPE = 12;
-const I_C0 = 13;
-const I_NEXT = 14;
-const I_C1 = 15;
-const I_PREV_TYPE = 20;
+const R_KEY = 0;
+const R_COUNT = 1;
+const R_LAST = 2;
+const R_LAST_TYPE = 3;
+const R_C0 = 4;
+const R_N0 = 5;
+const R_C1 = 6;
+const R_N1 = 7;
+const R_MIN = 8;
+const R_MAX = 9;
+/**
+ * Slot + 1 of the object that first followed this one in an ASDU (0 = none), and its key: an
+ * interrogation answers the same objects in the same order, so the next lookup is predicted
+ * without touching the index, and a wrong guess costs no memory access.
+ */
+const R_NEXT = 10;
+const R_NEXT_KEY = 11;
+/** The type seen before the last one (skips the search of `types` when an object alternates between two). */
+const R_PREV_TYPE = 12;
+const STRIDE = 13;
+const C_FIRST = 0;
+const C_CA = 1;
+const C_IOA = 2;
+const C_STRIDE = 3;
 const HASH_SEED = (Math.random() * 0x100000000) | 0;
-/** Quality flags in slot order (F_IV + index) and summary order. */
+/** Quality flags in the order of the quality counts and of the summary. */
 const QUALITY_FLAGS = ['iv', 'nt', 'sb', 'bl', 'ov'] as const;
+
+/** Map semantics for the key (SameValueZero: NaN equals NaN). */
+function sameKey(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
+}
+
+/** murmur3's finalizer over the key's two halves, seeded per process (crafted IOAs cannot be made to collide). */
+function hashKey(key: number): number {
+  let h = (key >>> 0) ^ Math.imul(((key / 0x100000000) | 0) ^ HASH_SEED, 0x9e3779b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 class IoaTable {
   size = 0;
-  /** The slab (replaced when it grows: re-read after {@link IoaTable.insert}). */
+  /** The records (replaced when the table grows: re-read after {@link IoaTable.insert}). */
   F: Float64Array;
-  I: Int32Array;
-  /** Open addressing, linear probing: slot + 1, 0 = empty; at most half full. */
-  private index: Int32Array;
+  C: Float64Array;
+  Q: Float64Array;
   /** Distinct types seen per slot (sorted in the summary). */
   readonly types: number[][] = [];
   /** Counts of causes other than c0 / c1, per slot (sparse, by cause). */
   readonly more: Array<number[] | undefined> = [];
+  /** Slot + 1 by hash, 0 = empty; linear probing, at most half full. */
+  private index: Int32Array;
 
   constructor(capacity = 16) {
-    const buf = new ArrayBuffer(capacity * 128);
-    this.F = new Float64Array(buf);
-    this.I = new Int32Array(buf);
+    this.F = new Float64Array(capacity * STRIDE);
+    this.C = new Float64Array(capacity * C_STRIDE);
+    this.Q = new Float64Array(capacity * 5);
     this.index = new Int32Array(capacity * 2);
   }
 
-  /** murmur3's finalizer over (ca, ioa), seeded per process (crafted IOAs cannot be made to collide). */
-  private static hash(ca: number, ioa: number): number {
-    let h = ioa ^ Math.imul(ca ^ HASH_SEED, 0x9e3779b1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
-  }
-
-  /** Slot of (ca, ioa), or -1. */
-  find(ca: number, ioa: number): number {
+  /** Slot of `key`, or -1. */
+  find(key: number): number {
     const idx = this.index;
     const mask = idx.length - 1;
-    const I = this.I;
-    for (let h = IoaTable.hash(ca, ioa) & mask; ; h = (h + 1) & mask) {
+    for (let h = hashKey(key) & mask; ; h = (h + 1) & mask) {
       const s = idx[h] - 1;
       if (s < 0) return -1;
-      if (I[s * 32 + I_IOA] === ioa && I[s * 32 + I_CA] === ca) return s;
+      if (sameKey(this.F[s * STRIDE + R_KEY], key)) return s;
     }
   }
 
-  /** Add (ca, ioa), known to be missing, first seen at `ts`; returns its slot. */
-  insert(ca: number, ioa: number, ts: number): number {
+  /** Add `key` (known to be missing) for the object (ca, ioa) first seen at `ts`; returns its slot. */
+  insert(key: number, ca: number, ioa: number, ts: number): number {
     const s = this.size;
     if ((s + 1) * 2 > this.index.length) this.grow();
     this.size = s + 1;
+    const r = s * STRIDE;
     const F = this.F;
-    const I = this.I;
-    const f = s * 16;
-    const i = s * 32;
-    F[f + F_LAST] = ts;
-    F[f + F_MIN] = Infinity;
-    F[f + F_MAX] = -Infinity;
-    F[f + F_FIRST] = ts;
-    I[i + I_IOA] = ioa;
-    I[i + I_CA] = ca;
-    I[i + I_LAST_TYPE] = -1;
-    I[i + I_PREV_TYPE] = -1;
-    I[i + I_C0] = -1;
-    I[i + I_C1] = -1;
+    F[r + R_KEY] = key;
+    F[r + R_LAST] = ts;
+    F[r + R_LAST_TYPE] = -1;
+    F[r + R_C0] = -1;
+    F[r + R_C1] = -1;
+    F[r + R_MIN] = Infinity;
+    F[r + R_MAX] = -Infinity;
+    F[r + R_PREV_TYPE] = -1;
+    const c = s * C_STRIDE;
+    this.C[c + C_FIRST] = ts;
+    this.C[c + C_CA] = ca;
+    this.C[c + C_IOA] = ioa;
     this.types.push([]);
     this.more.push(undefined);
     this.link(s);
@@ -233,17 +245,16 @@ class IoaTable {
   causeCounts(s: number): number[] {
     const m = this.more[s];
     const out: number[] = m ? [...m] : [];
-    const c0 = this.I[s * 32 + I_C0];
-    const c1 = this.I[s * 32 + I_C1];
-    if (c0 >= 0) out[c0] = this.F[s * 16 + F_N0];
-    if (c1 >= 0) out[c1] = this.F[s * 16 + F_N1];
+    const r = s * STRIDE;
+    if (this.F[r + R_C0] >= 0) out[this.F[r + R_C0]] = this.F[r + R_N0];
+    if (this.F[r + R_C1] >= 0) out[this.F[r + R_C1]] = this.F[r + R_N1];
     return out;
   }
 
   private link(s: number): void {
     const idx = this.index;
     const mask = idx.length - 1;
-    let h = IoaTable.hash(this.I[s * 32 + I_CA], this.I[s * 32 + I_IOA]) & mask;
+    let h = hashKey(this.F[s * STRIDE + R_KEY]) & mask;
     while (idx[h] !== 0) h = (h + 1) & mask;
     idx[h] = s + 1;
   }
@@ -251,11 +262,15 @@ class IoaTable {
   private grow(): void {
     // double the slots (there are index.length / 2)
     const cap = this.index.length;
-    const buf = new ArrayBuffer(cap * 128);
-    const F = new Float64Array(buf);
+    const F = new Float64Array(cap * STRIDE);
     F.set(this.F);
     this.F = F;
-    this.I = new Int32Array(buf);
+    const C = new Float64Array(cap * C_STRIDE);
+    C.set(this.C);
+    this.C = C;
+    const Q = new Float64Array(cap * 5);
+    Q.set(this.Q);
+    this.Q = Q;
     this.index = new Int32Array(cap * 2);
     for (let s = 0; s < this.size; s++) this.link(s);
   }
@@ -263,24 +278,24 @@ class IoaTable {
 
 /** The objects of a table as summaries, ordered by common address and IOA. */
 function ioaSummaries(t: IoaTable): IoaSummary[] {
+  const { F, C, Q } = t;
   const slots: number[] = [];
   for (let s = 0; s < t.size; s++) slots.push(s);
-  const { F, I } = t;
-  slots.sort((a, b) => I[a * 32 + I_CA] - I[b * 32 + I_CA] || I[a * 32 + I_IOA] - I[b * 32 + I_IOA]);
+  slots.sort((a, b) => C[a * C_STRIDE + C_CA] - C[b * C_STRIDE + C_CA] || C[a * C_STRIDE + C_IOA] - C[b * C_STRIDE + C_IOA]);
   return slots.map((s) => {
-    const f = s * 16;
+    const r = s * STRIDE;
     const quality: { [flag: string]: number } = {};
     QUALITY_FLAGS.forEach((flag, k) => {
-      if (F[f + F_IV + k] > 0) quality[flag] = F[f + F_IV + k];
+      if (Q[s * 5 + k] > 0) quality[flag] = Q[s * 5 + k];
     });
     return {
-      ca: I[s * 32 + I_CA], ioa: I[s * 32 + I_IOA],
+      ca: C[s * C_STRIDE + C_CA], ioa: C[s * C_STRIDE + C_IOA],
       types: [...t.types[s]].sort((a, b) => a - b).map(typeName),
       causes: Object.fromEntries(t.causeCounts(s).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
-      min: F[f + F_MIN] === Infinity ? null : F[f + F_MIN],
-      max: F[f + F_MAX] === -Infinity ? null : F[f + F_MAX],
+      min: F[r + R_MIN] === Infinity ? null : F[r + R_MIN],
+      max: F[r + R_MAX] === -Infinity ? null : F[r + R_MAX],
       quality,
-      count: F[f + F_COUNT], firstSeen: F[f + F_FIRST], lastSeen: F[f + F_LAST],
+      count: F[r + R_COUNT], firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
     };
   });
 }
@@ -425,73 +440,76 @@ export class Inventory {
     const objs = asdu.objects;
     const t = st.ioas;
     let F = t.F;
-    let I = t.I;
     let prev = -1;
     for (let k = 0; k < objs.length; k++) {
       const obj = objs[k];
       const ioa = obj.ioa;
-      let s = prev >= 0 ? I[prev * 32 + I_NEXT] - 1 : -1;
-      if (s < 0 || I[s * 32 + I_IOA] !== ioa || I[s * 32 + I_CA] !== ca) {
-        s = t.find(ca, ioa);
+      const key = ca * 16777216 + ioa;
+      let s: number;
+      if (prev >= 0 && F[prev * STRIDE + R_NEXT] !== 0 && sameKey(F[prev * STRIDE + R_NEXT_KEY], key)) s = F[prev * STRIDE + R_NEXT] - 1;
+      else {
+        s = t.find(key);
         if (s < 0) {
           if (t.size >= this.config.maxIoasPerStation) {
             st.ioaOverflow = true;
             continue;
           }
-          s = t.insert(ca, ioa, ts);
+          s = t.insert(key, ca, ioa, ts);
           F = t.F;
-          I = t.I;
         }
-        if (prev >= 0 && I[prev * 32 + I_NEXT] === 0) I[prev * 32 + I_NEXT] = s + 1;
+        if (prev >= 0 && F[prev * STRIDE + R_NEXT] === 0) {
+          F[prev * STRIDE + R_NEXT] = s + 1;
+          F[prev * STRIDE + R_NEXT_KEY] = key;
+        }
       }
       prev = s;
-      const f = s * 16;
-      const i = s * 32;
-      const lastType = I[i + I_LAST_TYPE];
+      const r = s * STRIDE;
+      const lastType = F[r + R_LAST_TYPE];
       if (lastType !== typeId) {
-        if (I[i + I_PREV_TYPE] !== typeId) {
+        if (F[r + R_PREV_TYPE] !== typeId) {
           const types = t.types[s];
           if (!types.includes(typeId)) types.push(typeId);
         }
-        I[i + I_PREV_TYPE] = lastType;
-        I[i + I_LAST_TYPE] = typeId;
+        F[r + R_PREV_TYPE] = lastType;
+        F[r + R_LAST_TYPE] = typeId;
       }
       // causes: the first two inline, further ones in `more`
-      const c0 = I[i + I_C0];
-      if (c0 === cot) F[f + F_N0]++;
-      else if (I[i + I_C1] === cot) F[f + F_N1]++;
+      const c0 = F[r + R_C0];
+      if (c0 === cot) F[r + R_N0]++;
+      else if (F[r + R_C1] === cot) F[r + R_N1]++;
       else if (c0 === -1) {
-        I[i + I_C0] = cot;
-        F[f + F_N0] = 1;
-      } else if (I[i + I_C1] === -1) {
-        I[i + I_C1] = cot;
-        F[f + F_N1] = 1;
+        F[r + R_C0] = cot;
+        F[r + R_N0] = 1;
+      } else if (F[r + R_C1] === -1) {
+        F[r + R_C1] = cot;
+        F[r + R_N1] = 1;
       } else {
         const m = (t.more[s] ??= []);
         m[cot] = (m[cot] ?? 0) + 1;
       }
-      F[f + F_COUNT]++;
-      F[f + F_LAST] = ts;
+      F[r + R_COUNT]++;
+      F[r + R_LAST] = ts;
       const v = obj.value;
       if (typeof v === 'number') {
         if (Number.isFinite(v)) {
-          if (v < F[f + F_MIN]) F[f + F_MIN] = v;
-          if (v > F[f + F_MAX]) F[f + F_MAX] = v;
+          if (v < F[r + R_MIN]) F[r + R_MIN] = v;
+          if (v > F[r + R_MAX]) F[r + R_MAX] = v;
         }
       } else if (typeof v === 'boolean') {
         const x = v ? 1 : 0;
-        if (x < F[f + F_MIN]) F[f + F_MIN] = x;
-        if (x > F[f + F_MAX]) F[f + F_MAX] = x;
+        if (x < F[r + R_MIN]) F[r + R_MIN] = x;
+        if (x > F[r + R_MAX]) F[r + R_MAX] = x;
       }
       const q = obj.quality as Record<string, boolean> | undefined;
       // the codec shares one frozen object per quality combination: remember the clean one
       if (q !== this.cleanQuality && q && typeof q === 'object') {
         if (q.iv || q.nt || q.sb || q.bl || q.ov) {
-          if (q.iv) F[f + F_IV]++;
-          if (q.nt) F[f + F_IV + 1]++;
-          if (q.sb) F[f + F_IV + 2]++;
-          if (q.bl) F[f + F_IV + 3]++;
-          if (q.ov) F[f + F_IV + 4]++;
+          const Q = t.Q;
+          if (q.iv) Q[s * 5]++;
+          if (q.nt) Q[s * 5 + 1]++;
+          if (q.sb) Q[s * 5 + 2]++;
+          if (q.bl) Q[s * 5 + 3]++;
+          if (q.ov) Q[s * 5 + 4]++;
         } else if (Object.isFrozen(q)) this.cleanQuality = q;
       }
     }
