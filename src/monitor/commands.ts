@@ -5,7 +5,7 @@
  */
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
-import { isTrackedCommandType } from './roles.js';
+import { type ObjectKey, isTrackedCommandType, objectKey } from './roles.js';
 import type { JsonValue, Observation } from './types.js';
 
 /** Outcome of a command. */
@@ -87,19 +87,6 @@ export interface CommandStats {
   actTerm: Percentiles | null;
 }
 
-type CommandKey = number | string;
-
-/**
- * Key of an open command: type, common address and IOA packed in one number (cheaper to build and
- * hash than text); text `type/ca/ioa` for values outside their fields, so keys never collide.
- */
-function commandKey(typeId: number, ca: number, ioa: number): CommandKey {
-  if (typeId >>> 0 === typeId && typeId < 0x100 && ca >>> 0 === ca && ca < 0x10000 && ioa >>> 0 === ioa && ioa < 0x1000000) {
-    return typeId * 0x10000000000 + ca * 0x1000000 + ioa;
-  }
-  return `${typeId}/${ca}/${ioa}`;
-}
-
 const QUAL_KEYS = ['qu', 'ql', 'qoi', 'qcc', 'rqt', 'frz', 'qrp', 'kpa', 'lpc', 'pop', 'qpa'];
 /** Types that send ACT_TERM after execution (when the device does). */
 function expectsTerm(typeId: number): boolean {
@@ -140,8 +127,8 @@ interface StatAcc {
  */
 export class CommandTracker {
   readonly config: CommandConfig;
-  /** Open commands per flow, keyed by {@link commandKey}. */
-  private readonly open = new Map<string, Map<CommandKey, CommandRecord>>();
+  /** Open commands per flow, keyed by {@link objectKey}. */
+  private readonly open = new Map<string, Map<ObjectKey, CommandRecord>>();
   /** Per station: statistics by type identification. */
   private readonly stats = new Map<string, StatAcc[]>();
   private lastSweep = -Infinity;
@@ -169,7 +156,7 @@ export class CommandTracker {
       let open = this.open.get(o.flow);
       if (!open) this.open.set(o.flow, (open = new Map()));
       for (const obj of a.objects) {
-        const key = commandKey(a.typeId, a.ca, obj.ioa);
+        const key = objectKey(a.typeId, a.ca, obj.ioa);
         const prev = open.get(key);
         if (prev) {
           open.delete(key);
@@ -185,7 +172,7 @@ export class CommandTracker {
         };
         open.set(key, rec);
         if (open.size > this.config.maxOpenPerFlow) {
-          const [k0, r0] = open.entries().next().value as [CommandKey, CommandRecord];
+          const [k0, r0] = open.entries().next().value as [ObjectKey, CommandRecord];
           open.delete(k0);
           done.push(this.close(r0, r0.outcome === 'pending' ? 'no-answer' : r0.outcome));
         }
@@ -199,7 +186,7 @@ export class CommandTracker {
     if (!open || open.size === 0) return;
     for (const obj of a.objects) {
       // read commands are answered by the data itself (cause 5, any monitor type)
-      const key = commandKey(a.cot === 5 && a.typeId !== 102 ? 102 : a.typeId, a.ca, obj.ioa);
+      const key = objectKey(a.cot === 5 && a.typeId !== 102 ? 102 : a.typeId, a.ca, obj.ioa);
       const rec = open.get(key);
       if (!rec) continue;
       if (rec.typeId === 102) {

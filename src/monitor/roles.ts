@@ -20,6 +20,21 @@ export function isReplyCause(cot: number): boolean {
   return cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47);
 }
 
+/** @internal Key of a (type, common address, IOA) triple, from {@link objectKey}. */
+export type ObjectKey = number | string;
+
+/**
+ * @internal Key of an object addressed by type, common address and IOA (open commands, SBO
+ * state): the three packed in one number (cheaper to build and hash than text); text
+ * `type/ca/ioa` for values outside their fields, so keys never collide.
+ */
+export function objectKey(typeId: number, ca: number, ioa: number): ObjectKey {
+  if (typeId >>> 0 === typeId && typeId < 0x100 && ca >>> 0 === ca && ca < 0x10000 && ioa >>> 0 === ioa && ioa < 0x1000000) {
+    return typeId * 0x10000000000 + ca * 0x1000000 + ioa;
+  }
+  return `${typeId}/${ca}/${ioa}`;
+}
+
 /** Options of {@link RoleTracker}. */
 export interface RoleOptions {
   /** TCP ports a controlled station listens on (default 2404 and 19998, IEC 62351-3 TLS). */

@@ -8,7 +8,7 @@
  * (both sequences start at 0).
  */
 import { seqDistance } from '../codec/apci.js';
-import { isProcessCommand } from './roles.js';
+import { type ObjectKey, isProcessCommand, objectKey } from './roles.js';
 import { type Alert, type JsonValue, type Observation, makeAlert } from './types.js';
 
 /** Link-rule parameters (IEC 60870-5-104 clause 5 defaults). */
@@ -83,7 +83,7 @@ export interface FlowState {
   dt: DtState;
   frames: number;
   lastTs: number;
-  sbo: Map<string, SboState>;
+  sbo: Map<ObjectKey, SboState>;
   /** Cache of the first two sides. */
   addr0: string | undefined;
   side0: Side | undefined;
@@ -121,26 +121,34 @@ function fingerprint(o: Observation): number {
  * `cap`), in a ring buffer with a bucket count filter so that the common case (a new N(S)) needs
  * no search and allocates nothing. Small on purpose (this runs for every I-frame of every flow):
  * key and value interleaved in one array, and just enough buckets (twice the keys) that the
- * sequential N(S) of a side never share one with the keys kept.
+ * sequential N(S) of a side never share one with the keys kept, ordered so that the bucket of a
+ * new N(S) and that of the one it evicts (cap before it) are neighbours.
  */
 class RecentSeqs {
   /** Key at 2p, value at 2p + 1. */
   private readonly ring: Float64Array;
   private readonly buckets: Uint32Array;
-  private readonly mask: number;
+  /** Half the buckets, and its log2. */
+  private readonly half: number;
+  private readonly shift: number;
   private readonly len: number;
   private start = 0;
   private n = 0;
   constructor(private readonly cap: number) {
     this.len = Math.max(1, cap);
     this.ring = new Float64Array(2 * this.len);
-    let nb = 128;
-    while (nb < 2 * cap) nb *= 2;
-    this.buckets = new Uint32Array(nb);
-    this.mask = nb - 1;
+    let shift = 6;
+    while (2 ** (shift + 1) < 2 * cap) shift++;
+    this.shift = shift;
+    this.half = 2 ** shift;
+    this.buckets = new Uint32Array(2 * this.half);
+  }
+  /** Bucket of key `k`: its low bits select a pair of neighbours, the next bit one of the pair. */
+  private bucket(k: number): number {
+    return ((k & (this.half - 1)) << 1) | ((k >> this.shift) & 1);
   }
   private find(k: number): number {
-    if (this.buckets[k & this.mask] === 0) return -1;
+    if (this.buckets[this.bucket(k)] === 0) return -1;
     const len = this.len;
     for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (this.ring[2 * p] === k) return p;
     return -1;
@@ -158,7 +166,7 @@ class RecentSeqs {
     if (this.cap <= 0) return;
     const len = this.len;
     if (this.n === this.cap) {
-      this.buckets[this.ring[2 * this.start] & this.mask]--;
+      this.buckets[this.bucket(this.ring[2 * this.start])]--;
       this.start = this.start + 1 === len ? 0 : this.start + 1;
       this.n--;
     }
@@ -166,7 +174,7 @@ class RecentSeqs {
     if (end >= len) end -= len;
     this.ring[2 * end] = k;
     this.ring[2 * end + 1] = v;
-    this.buckets[k & this.mask]++;
+    this.buckets[this.bucket(k)]++;
     this.n++;
   }
 }
@@ -190,7 +198,7 @@ export class SessionShadow {
   readonly config: LinkConfig;
   private readonly flows = new Map<string, FlowState>();
   /** Objects operated with select-before-operate, per station. */
-  private readonly sboKnown = new Map<string, Set<string>>();
+  private readonly sboKnown = new Map<string, Set<ObjectKey>>();
   private lastTick = -Infinity;
 
   constructor(config: Partial<LinkConfig> = {}) {
@@ -426,7 +434,7 @@ export class SessionShadow {
     let known = this.sboKnown.get(o.station);
     for (const obj of asdu.objects) {
       if (typeof obj.select !== 'boolean') continue;
-      const key = `${asdu.typeId}/${asdu.ca}/${obj.ioa}`;
+      const key = objectKey(asdu.typeId, asdu.ca, obj.ioa);
       const st = f.sbo.get(key);
       const ev = { typeId: asdu.typeId, ca: asdu.ca, ioa: obj.ioa };
       if (o.dir === 'master→station') {
@@ -439,8 +447,8 @@ export class SessionShadow {
           f.sbo.set(key, { phase: 'select-sent', value: jsonValue(obj.value), ts: o.ts });
           if (!known) this.sboKnown.set(o.station, (known = new Set()));
           known.add(key);
-          if (known.size > c.maxSboObjects) known.delete(known.values().next().value as string);
-          if (f.sbo.size > c.maxSboObjects) f.sbo.delete(f.sbo.keys().next().value as string);
+          if (known.size > c.maxSboObjects) known.delete(known.values().next().value as ObjectKey);
+          if (f.sbo.size > c.maxSboObjects) f.sbo.delete(f.sbo.keys().next().value as ObjectKey);
           continue;
         }
         const valid = st && o.ts - st.ts <= c.sboSelectTimeoutMs ? st : undefined;
