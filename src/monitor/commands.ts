@@ -5,7 +5,7 @@
  */
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
-import { isTrackedCommandType } from './roles.js';
+import { type ObjectKey, isTrackedCommandType, objectKey } from './roles.js';
 import type { JsonValue, Observation } from './types.js';
 
 /** Outcome of a command. */
@@ -87,7 +87,6 @@ export interface CommandStats {
   actTerm: Percentiles | null;
 }
 
-const NONE: CommandRecord[] = [];
 const QUAL_KEYS = ['qu', 'ql', 'qoi', 'qcc', 'rqt', 'frz', 'qrp', 'kpa', 'lpc', 'pop', 'qpa'];
 /** Types that send ACT_TERM after execution (when the device does). */
 function expectsTerm(typeId: number): boolean {
@@ -128,8 +127,8 @@ interface StatAcc {
  */
 export class CommandTracker {
   readonly config: CommandConfig;
-  /** Open commands per flow, keyed `type/ca/ioa`. */
-  private readonly open = new Map<string, Map<string, CommandRecord>>();
+  /** Open commands per flow, keyed by {@link objectKey}. */
+  private readonly open = new Map<string, Map<ObjectKey, CommandRecord>>();
   /** Per station: statistics by type identification. */
   private readonly stats = new Map<string, StatAcc[]>();
   private lastSweep = -Infinity;
@@ -140,20 +139,24 @@ export class CommandTracker {
 
   /** Feed one APDU; returns records completed now. */
   observe(o: Observation): CommandRecord[] {
-    let done: CommandRecord[] = NONE;
+    const done: CommandRecord[] = [];
+    this.observeInto(o, done);
+    return done;
+  }
+
+  /** @internal {@link CommandTracker.observe} pushing the completed records to `done`. */
+  observeInto(o: Observation, done: CommandRecord[]): void {
     if (o.ts - this.lastSweep >= 1000) {
-      const swept = this.sweep(o.ts);
-      if (swept.length) done = swept;
+      for (const r of this.sweep(o.ts)) done.push(r);
     }
-    if (done === NONE) done = [];
     const a = o.apdu?.asdu;
-    if (!a || !o.dir) return done;
-    let open = this.open.get(o.flow);
+    if (!a || !o.dir) return;
     if (o.dir === 'master→station') {
-      if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === 102 && a.cot === 5))) return done;
+      if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === 102 && a.cot === 5))) return;
+      let open = this.open.get(o.flow);
       if (!open) this.open.set(o.flow, (open = new Map()));
       for (const obj of a.objects) {
-        const key = `${a.typeId}/${a.ca}/${obj.ioa}`;
+        const key = objectKey(a.typeId, a.ca, obj.ioa);
         const prev = open.get(key);
         if (prev) {
           open.delete(key);
@@ -169,18 +172,21 @@ export class CommandTracker {
         };
         open.set(key, rec);
         if (open.size > this.config.maxOpenPerFlow) {
-          const [k0, r0] = open.entries().next().value as [string, CommandRecord];
+          const [k0, r0] = open.entries().next().value as [ObjectKey, CommandRecord];
           open.delete(k0);
           done.push(this.close(r0, r0.outcome === 'pending' ? 'no-answer' : r0.outcome));
         }
       }
-      return done;
+      return;
     }
-    // answers are command types, or data with cause 5 (request) for a read
-    if (!open || open.size === 0 || (a.cot !== 5 && !isTrackedCommandType(a.typeId))) return done;
+    // answers are command types, or data with cause 5 (request) for a read (checked before the
+    // lookup: most of the station's traffic is neither)
+    if (a.cot !== 5 && !isTrackedCommandType(a.typeId)) return;
+    const open = this.open.get(o.flow);
+    if (!open || open.size === 0) return;
     for (const obj of a.objects) {
       // read commands are answered by the data itself (cause 5, any monitor type)
-      const key = a.cot === 5 && a.typeId !== 102 ? `102/${a.ca}/${obj.ioa}` : `${a.typeId}/${a.ca}/${obj.ioa}`;
+      const key = objectKey(a.cot === 5 && a.typeId !== 102 ? 102 : a.typeId, a.ca, obj.ioa);
       const rec = open.get(key);
       if (!rec) continue;
       if (rec.typeId === 102) {
@@ -207,7 +213,6 @@ export class CommandTracker {
         done.push(this.close(rec, rec.outcome));
       }
     }
-    return done;
   }
 
   /** Close commands whose timeouts passed by capture time `now`. */
@@ -266,13 +271,14 @@ export class CommandTracker {
     if (outcome === 'positive') s.positive++;
     else if (outcome === 'negative') s.negative++;
     else if (outcome === 'no-answer') s.noAnswer++;
-    const push = (arr: number[], v: number | undefined): void => {
-      if (v === undefined) return;
-      arr.push(v);
-      if (arr.length > this.config.maxSamples) arr.shift();
-    };
-    push(s.con, rec.conLatencyMs);
-    push(s.term, rec.termLatencyMs);
+    this.sample(s.con, rec.conLatencyMs);
+    this.sample(s.term, rec.termLatencyMs);
     return rec;
+  }
+
+  private sample(arr: number[], v: number | undefined): void {
+    if (v === undefined) return;
+    arr.push(v);
+    if (arr.length > this.config.maxSamples) arr.shift();
   }
 }

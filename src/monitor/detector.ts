@@ -5,13 +5,13 @@
  */
 import { BaselineEnforcer, type Baseline, type BaselineTolerance } from './baseline.js';
 import { type CommandConfig, type CommandRecord, type CommandStats, CommandTracker } from './commands.js';
-import { Inventory, type InventoryConfig, type InventorySummary } from './inventory.js';
+import { Inventory, type InventoryConfig, type InventoryFlow, type InventorySummary } from './inventory.js';
 import { type Policy, PolicyChecker } from './policy.js';
-import { RoleTracker, type RoleOptions } from './roles.js';
-import { BehaviourRules, type RuleConfig } from './rules.js';
-import { type LinkConfig, SessionShadow } from './session-shadow.js';
+import { type FlowRoles, RoleTracker, type RoleOptions, directionOf } from './roles.js';
+import { BehaviourRules, type FlowKeys, type RuleConfig } from './rules.js';
+import { type FlowState, type LinkConfig, SessionShadow } from './session-shadow.js';
 import type { Alert, ObservedApdu, Observation } from './types.js';
-import { validityAlerts } from './validity.js';
+import { validityInto } from './validity.js';
 
 /** Options of {@link Detector}; every part has working defaults. */
 export interface DetectorOptions {
@@ -31,12 +31,20 @@ export interface DetectorOptions {
   maxBufferedCommands?: number;
 }
 
-/** `a` followed by `b`, without copying when one is empty (the common case). */
-function join(a: Alert[], b: Alert[]): Alert[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  for (const x of b) a.push(x);
-  return a;
+/**
+ * What the detector keeps per flow: the flow's roles and the per-flow state of each part, found
+ * with one lookup per APDU instead of one per part. Every entry is a reference to state the part
+ * owns (and keeps valid on its own); a stale one (flow forgotten or closed, roles changed) is
+ * detected and fetched again.
+ */
+interface FlowContext {
+  flow: string;
+  /** Undefined while the roles are unknown. */
+  roles: FlowRoles | undefined;
+  shadow: FlowState | undefined;
+  /** Tied to `roles` (reset with them). */
+  keys: FlowKeys | undefined;
+  inventory: InventoryFlow | undefined;
 }
 
 /** Rules made redundant by a more specific rule on the same frame. */
@@ -63,6 +71,19 @@ export class Detector {
   private buffered: CommandRecord[] = [];
   private lastTs = -Infinity;
   private readonly counts = new Map<string, number>();
+  private readonly contexts = new Map<string, FlowContext>();
+  /** The context of the previous APDU (consecutive APDUs often share a TCP segment). */
+  private lastContext: FlowContext | undefined;
+  /**
+   * The observation handed to the parts, reused for every APDU (one object shape, no allocation):
+   * no part keeps it beyond its call.
+   */
+  private readonly o: Observation = {
+    frame: 0, ts: 0, src: '', dst: '', flow: '', direction: undefined, apdu: undefined, error: undefined, raw: new Uint8Array(0),
+    dir: undefined, master: undefined, station: undefined,
+  };
+  /** Alerts of the APDU being observed (emptied by every call). */
+  private readonly pending: Alert[] = [];
 
   constructor(opts: DetectorOptions = {}) {
     this.roles = new RoleTracker(opts.roles);
@@ -79,16 +100,60 @@ export class Detector {
 
   /** Process one APDU; returns the alerts it raised (plus timeouts that expired by its capture time). */
   observe(input: ObservedApdu): Alert[] {
-    const o: Observation = this.roles.resolve(input);
+    const ctx = this.context(input.flow);
+    let r = ctx.roles;
+    if (r === undefined || r.forgotten) {
+      r = ctx.roles = this.roles.rolesOf(input);
+      ctx.keys = undefined;
+    }
+    // what RoleTracker.resolve would return, written into the reused observation
+    const o = this.o;
+    o.frame = input.frame;
+    o.ts = input.ts;
+    o.src = input.src;
+    o.dst = input.dst;
+    o.flow = input.flow;
+    o.direction = input.direction;
+    o.apdu = input.apdu;
+    o.error = input.error;
+    o.raw = input.raw;
+    if (r !== undefined) {
+      o.dir = directionOf(input, r);
+      o.master = r.master;
+      o.station = r.station;
+    } else o.dir = o.master = o.station = undefined;
+
     if (o.ts > this.lastTs) this.lastTs = o.ts;
-    this.inventoryBuilder.observe(o);
-    let alerts = validityAlerts(o);
-    alerts = join(alerts, this.shadow.observe(o));
-    alerts = join(alerts, this.behaviour.observe(o));
-    if (this.policy) alerts = join(alerts, this.policy.observe(o));
-    if (this.baseline) alerts = join(alerts, this.baseline.observe(o));
-    this.buffer(this.commands.observe(o));
+    ctx.inventory = this.inventoryBuilder.observeWith(o, ctx.inventory);
+    const out = this.pending;
+    // (setting the length is a runtime call: only when needed, after an exception in a part)
+    if (out.length !== 0) out.length = 0;
+    validityInto(o, out);
+    let f = ctx.shadow;
+    if (f === undefined || f.closed) f = ctx.shadow = this.shadow.flowState(o.flow, o.ts);
+    this.shadow.observeInto(o, f, out);
+    if (r !== undefined) this.behaviour.observeInto(o, (ctx.keys ??= this.behaviour.keysOf(o.flow, r.master, r.station)), out);
+    if (this.policy) for (const a of this.policy.observe(o)) out.push(a);
+    if (this.baseline) for (const a of this.baseline.observe(o)) out.push(a);
+    const buffered = this.buffered;
+    this.commands.observeInto(o, buffered);
+    if (buffered.length > this.maxBuffered) buffered.splice(0, buffered.length - this.maxBuffered);
+    if (out.length === 0) return [];
+    const alerts = out.slice();
+    out.length = 0;
     return this.filter(alerts);
+  }
+
+  private context(flow: string): FlowContext {
+    const last = this.lastContext;
+    if (last !== undefined && last.flow === flow) return last;
+    let ctx = this.contexts.get(flow);
+    if (ctx === undefined) {
+      ctx = { flow, roles: undefined, shadow: undefined, keys: undefined, inventory: undefined };
+      this.contexts.set(flow, ctx);
+    }
+    this.lastContext = ctx;
+    return ctx;
   }
 
   /** Alerts for timeouts expired by capture time `now` (for live use, call periodically). */
@@ -111,6 +176,8 @@ export class Detector {
   closeFlow(flow: string): void {
     this.shadow.close(flow);
     this.roles.forget(flow);
+    this.contexts.delete(flow);
+    if (this.lastContext?.flow === flow) this.lastContext = undefined;
   }
 
   /** Completed command records since the last call. */

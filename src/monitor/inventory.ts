@@ -130,55 +130,174 @@ export class PeriodTracker {
   }
 }
 
-interface IoaAcc {
-  ca: number;
-  ioa: number;
-  /** Distinct types seen (sorted in the summary). */
-  types: number[];
-  /** Last type seen and the one before (skip the search on repeats and alternations). */
-  lastType: number;
-  prevType: number;
-  /** The first two causes and their counts inline; further causes in `more` (sparse, by cause). */
-  c0: number;
-  n0: number;
-  c1: number;
-  n1: number;
-  more: number[] | undefined;
-  min: number;
-  max: number;
-  quality: { iv: number; nt: number; sb: number; bl: number; ov: number };
-  count: number;
-  first: number;
-  last: number;
-  /** The object that followed this one in an ASDU (predicts the next lookup of a sequence). */
-  next: IoaAcc | undefined;
+/*
+ * Per-object accumulators of one station, packed into typed-array slabs (found through an
+ * open-addressing index) instead of one JS object (plus a Map entry, a quality object and boxed
+ * doubles) per information object. The inventory updates an accumulator for every object a
+ * station reports; at that rate the cost is in the cache lines touched, not in the arithmetic, so
+ * what a report reads or writes sits in one 104-byte record and the rest lies apart.
+ *
+ * Record of slot s in `F` at `s * STRIDE`, fields R_* below; slots are dense (0 .. size - 1) and
+ * never move. The key is the one the inventory always grouped by, `ca * 2^24 + ioa`. Every field
+ * is a double, so any value a caller passes is kept exactly. Colder fields are in `C` (C_*, at
+ * `s * C_STRIDE`), quality counts in `Q` (at `s * 5`), types and further causes in arrays by slot.
+ */
+const R_KEY = 0;
+const R_COUNT = 1;
+const R_LAST = 2;
+const R_LAST_TYPE = 3;
+const R_C0 = 4;
+const R_N0 = 5;
+const R_C1 = 6;
+const R_N1 = 7;
+const R_MIN = 8;
+const R_MAX = 9;
+/**
+ * Slot + 1 of the object that first followed this one in an ASDU (0 = none), and its key: an
+ * interrogation answers the same objects in the same order, so the next lookup is predicted
+ * without touching the index, and a wrong guess costs no memory access.
+ */
+const R_NEXT = 10;
+const R_NEXT_KEY = 11;
+/** The type seen before the last one (skips the search of `types` when an object alternates between two). */
+const R_PREV_TYPE = 12;
+const STRIDE = 13;
+const C_FIRST = 0;
+const C_CA = 1;
+const C_IOA = 2;
+const C_STRIDE = 3;
+const HASH_SEED = (Math.random() * 0x100000000) | 0;
+/** Quality flags in the order of the quality counts and of the summary. */
+const QUALITY_FLAGS = ['iv', 'nt', 'sb', 'bl', 'ov'] as const;
+
+/** Map semantics for the key (SameValueZero: NaN equals NaN). */
+function sameKey(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
-function newIoaAcc(ca: number, ioa: number, ts: number): IoaAcc {
-  return { ca, ioa, types: [], lastType: -1, prevType: -1, c0: -1, n0: 0, c1: -1, n1: 0, more: undefined, min: Infinity, max: -Infinity, quality: { iv: 0, nt: 0, sb: 0, bl: 0, ov: 0 }, count: 0, first: ts, last: ts, next: undefined };
+/** murmur3's finalizer over the key's two halves, seeded per process (crafted IOAs cannot be made to collide). */
+function hashKey(key: number): number {
+  let h = (key >>> 0) ^ Math.imul(((key / 0x100000000) | 0) ^ HASH_SEED, 0x9e3779b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
-function addCause(acc: IoaAcc, cot: number): void {
-  if (acc.c0 === cot) acc.n0++;
-  else if (acc.c1 === cot) acc.n1++;
-  else if (acc.c0 === -1) {
-    acc.c0 = cot;
-    acc.n0 = 1;
-  } else if (acc.c1 === -1) {
-    acc.c1 = cot;
-    acc.n1 = 1;
-  } else {
-    const m = (acc.more ??= []);
-    m[cot] = (m[cot] ?? 0) + 1;
+class IoaTable {
+  size = 0;
+  /** The records (replaced when the table grows: re-read after {@link IoaTable.insert}). */
+  F: Float64Array;
+  C: Float64Array;
+  Q: Float64Array;
+  /** Distinct types seen per slot (sorted in the summary). */
+  readonly types: number[][] = [];
+  /** Counts of causes other than c0 / c1, per slot (sparse, by cause). */
+  readonly more: Array<number[] | undefined> = [];
+  /** Slot + 1 by hash, 0 = empty; linear probing, at most half full. */
+  private index: Int32Array;
+
+  constructor(capacity = 16) {
+    this.F = new Float64Array(capacity * STRIDE);
+    this.C = new Float64Array(capacity * C_STRIDE);
+    this.Q = new Float64Array(capacity * 5);
+    this.index = new Int32Array(capacity * 2);
+  }
+
+  /** Slot of `key`, or -1. */
+  find(key: number): number {
+    const idx = this.index;
+    const mask = idx.length - 1;
+    for (let h = hashKey(key) & mask; ; h = (h + 1) & mask) {
+      const s = idx[h] - 1;
+      if (s < 0) return -1;
+      if (sameKey(this.F[s * STRIDE + R_KEY], key)) return s;
+    }
+  }
+
+  /** Add `key` (known to be missing) for the object (ca, ioa) first seen at `ts`; returns its slot. */
+  insert(key: number, ca: number, ioa: number, ts: number): number {
+    const s = this.size;
+    if ((s + 1) * 2 > this.index.length) this.grow();
+    this.size = s + 1;
+    const r = s * STRIDE;
+    const F = this.F;
+    F[r + R_KEY] = key;
+    F[r + R_LAST] = ts;
+    F[r + R_LAST_TYPE] = -1;
+    F[r + R_C0] = -1;
+    F[r + R_C1] = -1;
+    F[r + R_MIN] = Infinity;
+    F[r + R_MAX] = -Infinity;
+    F[r + R_PREV_TYPE] = -1;
+    const c = s * C_STRIDE;
+    this.C[c + C_FIRST] = ts;
+    this.C[c + C_CA] = ca;
+    this.C[c + C_IOA] = ioa;
+    this.types.push([]);
+    this.more.push(undefined);
+    this.link(s);
+    return s;
+  }
+
+  /** Count by cause of slot `s` (sparse array indexed by the cause value). */
+  causeCounts(s: number): number[] {
+    const m = this.more[s];
+    const out: number[] = m ? [...m] : [];
+    const r = s * STRIDE;
+    if (this.F[r + R_C0] >= 0) out[this.F[r + R_C0]] = this.F[r + R_N0];
+    if (this.F[r + R_C1] >= 0) out[this.F[r + R_C1]] = this.F[r + R_N1];
+    return out;
+  }
+
+  private link(s: number): void {
+    const idx = this.index;
+    const mask = idx.length - 1;
+    let h = hashKey(this.F[s * STRIDE + R_KEY]) & mask;
+    while (idx[h] !== 0) h = (h + 1) & mask;
+    idx[h] = s + 1;
+  }
+
+  private grow(): void {
+    // double the slots (there are index.length / 2)
+    const cap = this.index.length;
+    const F = new Float64Array(cap * STRIDE);
+    F.set(this.F);
+    this.F = F;
+    const C = new Float64Array(cap * C_STRIDE);
+    C.set(this.C);
+    this.C = C;
+    const Q = new Float64Array(cap * 5);
+    Q.set(this.Q);
+    this.Q = Q;
+    this.index = new Int32Array(cap * 2);
+    for (let s = 0; s < this.size; s++) this.link(s);
   }
 }
 
-/** Count by cause (sparse array indexed by the cause value). */
-function causeCounts(acc: IoaAcc): number[] {
-  const out: number[] = acc.more ? [...acc.more] : [];
-  if (acc.c0 >= 0) out[acc.c0] = acc.n0;
-  if (acc.c1 >= 0) out[acc.c1] = acc.n1;
-  return out;
+/** The objects of a table as summaries, ordered by common address and IOA. */
+function ioaSummaries(t: IoaTable): IoaSummary[] {
+  const { F, C, Q } = t;
+  const slots: number[] = [];
+  for (let s = 0; s < t.size; s++) slots.push(s);
+  slots.sort((a, b) => C[a * C_STRIDE + C_CA] - C[b * C_STRIDE + C_CA] || C[a * C_STRIDE + C_IOA] - C[b * C_STRIDE + C_IOA]);
+  return slots.map((s) => {
+    const r = s * STRIDE;
+    const quality: { [flag: string]: number } = {};
+    QUALITY_FLAGS.forEach((flag, k) => {
+      if (Q[s * 5 + k] > 0) quality[flag] = Q[s * 5 + k];
+    });
+    return {
+      ca: C[s * C_STRIDE + C_CA], ioa: C[s * C_STRIDE + C_IOA],
+      types: [...t.types[s]].sort((a, b) => a - b).map(typeName),
+      causes: Object.fromEntries(t.causeCounts(s).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
+      min: F[r + R_MIN] === Infinity ? null : F[r + R_MIN],
+      max: F[r + R_MAX] === -Infinity ? null : F[r + R_MAX],
+      quality,
+      count: F[r + R_COUNT], firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
+    };
+  });
 }
 
 interface StationAcc {
@@ -196,11 +315,18 @@ interface StationAcc {
   ci: Map<string, PeriodTracker>;
   cs: Map<string, PeriodTracker>;
   testfr: { actM: number; actS: number; con: number; period: PeriodTracker };
-  /** Keyed `ca * 2^24 + ioa`. */
-  ioas: Map<number, IoaAcc>;
+  ioas: IoaTable;
   ioaOverflow: boolean;
   first: number;
   last: number;
+}
+
+/** @internal The accumulators one flow's roles point to. */
+export interface InventoryFlow {
+  master: string;
+  station: string;
+  st: StationAcc;
+  m: MasterAcc;
 }
 
 interface MasterAcc {
@@ -220,7 +346,7 @@ export class Inventory {
   private readonly unresolved = new Set<string>();
   private readonly resolvedFlows = new Set<string>();
   /** Per flow: the accumulators its roles point to (saves the per-APDU set updates). */
-  private readonly flowCache = new Map<string, { master: string; station: string; st: StationAcc; m: MasterAcc }>();
+  private readonly flowCache = new Map<string, InventoryFlow>();
   private frames = 0;
   /** A frozen quality object with no flag set (shared by the codec). */
   private cleanQuality: object | undefined;
@@ -233,14 +359,23 @@ export class Inventory {
 
   /** Account for one observation. */
   observe(o: Observation): void {
+    this.observeWith(o, undefined);
+  }
+
+  /**
+   * @internal {@link Inventory.observe} with the flow's entry returned by the previous call for
+   * the same flow (or undefined); returns the entry to pass next time. An entry only caches what
+   * the flow's roles point to, so a stale one is detected and replaced.
+   */
+  observeWith(o: Observation, kept: InventoryFlow | undefined): InventoryFlow | undefined {
     this.frames++;
     if (this.start === null || o.ts < this.start) this.start = o.ts;
     if (this.end === null || o.ts > this.end) this.end = o.ts;
     if (!o.master || !o.station || !o.dir) {
       if (!this.resolvedFlows.has(o.flow)) this.unresolved.add(o.flow);
-      return;
+      return kept;
     }
-    let fc = this.flowCache.get(o.flow);
+    let fc = kept ?? this.flowCache.get(o.flow);
     let st: StationAcc;
     let m: MasterAcc;
     if (fc !== undefined && fc.master === o.master && fc.station === o.station) {
@@ -263,7 +398,7 @@ export class Inventory {
     }
     const mh = m.host;
     const a = o.apdu;
-    if (!a) return;
+    if (!a) return fc;
     const fromMaster = o.dir === 'master→station';
     if (a.apci.format === 'U') {
       const f = a.apci.uFunction;
@@ -272,10 +407,10 @@ export class Inventory {
         else st.testfr.actS++;
         st.testfr.period.add(o.ts);
       } else if (f === 'TESTFR_CON') st.testfr.con++;
-      return;
+      return fc;
     }
     const asdu = a.asdu;
-    if (!asdu) return;
+    if (!asdu) return fc;
     st.types[asdu.typeId]++;
     if (asdu.ca !== 0xffff && asdu.ca !== st.lastCa) {
       st.cas.add(asdu.ca);
@@ -294,7 +429,7 @@ export class Inventory {
       if ((asdu.typeId >= 45 && asdu.typeId <= 64) || (asdu.typeId >= 100 && asdu.typeId <= 113)) {
         if (asdu.cot === 6 || asdu.cot === 8) m.commands++;
       }
-      return;
+      return fc;
     }
     st.iFrom++;
     // objects reported by the station (monitor direction and command mirrors)
@@ -303,57 +438,82 @@ export class Inventory {
     const cot = asdu.cot;
     const ts = o.ts;
     const objs = asdu.objects;
-    let prev: IoaAcc | undefined;
-    for (let i = 0; i < objs.length; i++) {
-      const obj = objs[i];
+    const t = st.ioas;
+    let F = t.F;
+    let prev = -1;
+    for (let k = 0; k < objs.length; k++) {
+      const obj = objs[k];
       const ioa = obj.ioa;
-      let acc = prev?.next;
-      if (acc === undefined || acc.ioa !== ioa || acc.ca !== ca) {
-        const key = ca * 16777216 + ioa;
-        acc = st.ioas.get(key);
-        if (!acc) {
-          if (st.ioas.size >= this.config.maxIoasPerStation) {
+      const key = ca * 16777216 + ioa;
+      let s: number;
+      if (prev >= 0 && F[prev * STRIDE + R_NEXT] !== 0 && sameKey(F[prev * STRIDE + R_NEXT_KEY], key)) s = F[prev * STRIDE + R_NEXT] - 1;
+      else {
+        s = t.find(key);
+        if (s < 0) {
+          if (t.size >= this.config.maxIoasPerStation) {
             st.ioaOverflow = true;
             continue;
           }
-          acc = newIoaAcc(ca, ioa, ts);
-          st.ioas.set(key, acc);
+          s = t.insert(key, ca, ioa, ts);
+          F = t.F;
         }
-        if (prev !== undefined && prev.next === undefined) prev.next = acc;
+        if (prev >= 0 && F[prev * STRIDE + R_NEXT] === 0) {
+          F[prev * STRIDE + R_NEXT] = s + 1;
+          F[prev * STRIDE + R_NEXT_KEY] = key;
+        }
       }
-      prev = acc;
-      if (acc.lastType !== typeId) {
-        if (acc.prevType !== typeId && !acc.types.includes(typeId)) acc.types.push(typeId);
-        acc.prevType = acc.lastType;
-        acc.lastType = typeId;
+      prev = s;
+      const r = s * STRIDE;
+      const lastType = F[r + R_LAST_TYPE];
+      if (lastType !== typeId) {
+        if (F[r + R_PREV_TYPE] !== typeId) {
+          const types = t.types[s];
+          if (!types.includes(typeId)) types.push(typeId);
+        }
+        F[r + R_PREV_TYPE] = lastType;
+        F[r + R_LAST_TYPE] = typeId;
       }
-      addCause(acc, cot);
-      acc.count++;
-      acc.last = ts;
+      // causes: the first two inline, further ones in `more`
+      const c0 = F[r + R_C0];
+      if (c0 === cot) F[r + R_N0]++;
+      else if (F[r + R_C1] === cot) F[r + R_N1]++;
+      else if (c0 === -1) {
+        F[r + R_C0] = cot;
+        F[r + R_N0] = 1;
+      } else if (F[r + R_C1] === -1) {
+        F[r + R_C1] = cot;
+        F[r + R_N1] = 1;
+      } else {
+        const m = (t.more[s] ??= []);
+        m[cot] = (m[cot] ?? 0) + 1;
+      }
+      F[r + R_COUNT]++;
+      F[r + R_LAST] = ts;
       const v = obj.value;
       if (typeof v === 'number') {
         if (Number.isFinite(v)) {
-          if (v < acc.min) acc.min = v;
-          if (v > acc.max) acc.max = v;
+          if (v < F[r + R_MIN]) F[r + R_MIN] = v;
+          if (v > F[r + R_MAX]) F[r + R_MAX] = v;
         }
       } else if (typeof v === 'boolean') {
         const x = v ? 1 : 0;
-        if (x < acc.min) acc.min = x;
-        if (x > acc.max) acc.max = x;
+        if (x < F[r + R_MIN]) F[r + R_MIN] = x;
+        if (x > F[r + R_MAX]) F[r + R_MAX] = x;
       }
       const q = obj.quality as Record<string, boolean> | undefined;
       // the codec shares one frozen object per quality combination: remember the clean one
       if (q !== this.cleanQuality && q && typeof q === 'object') {
         if (q.iv || q.nt || q.sb || q.bl || q.ov) {
-          const aq = acc.quality;
-          if (q.iv) aq.iv++;
-          if (q.nt) aq.nt++;
-          if (q.sb) aq.sb++;
-          if (q.bl) aq.bl++;
-          if (q.ov) aq.ov++;
+          const Q = t.Q;
+          if (q.iv) Q[s * 5]++;
+          if (q.nt) Q[s * 5 + 1]++;
+          if (q.sb) Q[s * 5 + 2]++;
+          if (q.bl) Q[s * 5 + 3]++;
+          if (q.ov) Q[s * 5 + 4]++;
         } else if (Object.isFrozen(q)) this.cleanQuality = q;
       }
     }
+    return fc;
   }
 
   /** The JSON-serialisable summary. */
@@ -379,15 +539,7 @@ export class Inventory {
       testfr: { actFromMaster: s.testfr.actM, actFromStation: s.testfr.actS, con: s.testfr.con, medianIntervalMs: s.testfr.period.median() },
       ioaCount: s.ioas.size,
       ioasTruncated: s.ioaOverflow,
-      ioas: [...s.ioas.values()].sort((a, b) => a.ca - b.ca || a.ioa - b.ioa).map((i) => ({
-        ca: i.ca, ioa: i.ioa,
-        types: [...i.types].sort((a, b) => a - b).map(typeName),
-        causes: Object.fromEntries(causeCounts(i).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
-        min: i.min === Infinity ? null : i.min,
-        max: i.max === -Infinity ? null : i.max,
-        quality: Object.fromEntries(Object.entries(i.quality).filter(([, n]) => n > 0)),
-        count: i.count, firstSeen: i.first, lastSeen: i.last,
-      })),
+      ioas: ioaSummaries(s.ioas),
       firstSeen: s.first,
       lastSeen: s.last,
     }));
@@ -403,7 +555,7 @@ export class Inventory {
       s = {
         address: addr, cas: new Set(), masters: new Set(), flows: new Set(), types: new Float64Array(256), lastCa: -1, iFrom: 0, iTo: 0,
         gi: new Map(), ci: new Map(), cs: new Map(), testfr: { actM: 0, actS: 0, con: 0, period: new PeriodTracker(this.config.maxIntervals) },
-        ioas: new Map(), ioaOverflow: false, first: ts, last: ts,
+        ioas: new IoaTable(), ioaOverflow: false, first: ts, last: ts,
       };
       this.stations.set(addr, s);
     }

@@ -20,15 +20,33 @@ export function isReplyCause(cot: number): boolean {
   return cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47);
 }
 
+/** @internal Key of a (type, common address, IOA) triple, from {@link objectKey}. */
+export type ObjectKey = number | string;
+
+/**
+ * @internal Key of an object addressed by type, common address and IOA (open commands, SBO
+ * state): the three packed in one number (cheaper to build and hash than text); text
+ * `type/ca/ioa` for values outside their fields, so keys never collide.
+ */
+export function objectKey(typeId: number, ca: number, ioa: number): ObjectKey {
+  if (typeId >>> 0 === typeId && typeId < 0x100 && ca >>> 0 === ca && ca < 0x10000 && ioa >>> 0 === ioa && ioa < 0x1000000) {
+    return typeId * 0x10000000000 + ca * 0x1000000 + ioa;
+  }
+  return `${typeId}/${ca}/${ioa}`;
+}
+
 /** Options of {@link RoleTracker}. */
 export interface RoleOptions {
   /** TCP ports a controlled station listens on (default 2404 and 19998, IEC 62351-3 TLS). */
   stationPorts: number[];
 }
 
-interface FlowRoles {
+/** The roles learned for one flow (internal to the monitor). */
+export interface FlowRoles {
   master: string;
   station: string;
+  /** Set when the tracker forgot the flow: a copy kept elsewhere (the detector's per-flow context) is stale. */
+  forgotten: boolean;
 }
 
 function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: string | undefined, station: string | undefined): Observation {
@@ -38,6 +56,11 @@ function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: st
   if (o.error !== undefined) r.error = o.error;
   if (o.peerSubject !== undefined) r.peerSubject = o.peerSubject;
   return r;
+}
+
+/** Direction of `o` in a flow with roles `r`: the one the input carries, else by sender. */
+export function directionOf(o: ObservedApdu, r: FlowRoles): FlowDirection {
+  return o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
 }
 
 /**
@@ -57,22 +80,34 @@ export class RoleTracker {
 
   /** Resolve roles for `o` (learning the flow when possible). */
   resolve(o: ObservedApdu): Observation {
+    const r = this.rolesOf(o);
+    // explicit construction (one object shape): much cheaper than a spread on the hot path
+    if (r === undefined) return observation(o, undefined, undefined, undefined);
+    return observation(o, directionOf(o, r), r.master, r.station);
+  }
+
+  /**
+   * The roles of `o`'s flow, learned from `o` when still unknown; undefined while they cannot be
+   * told. Once returned, the object stays valid for the flow until {@link RoleTracker.forget}
+   * (which sets its `forgotten`), so callers may keep it instead of asking again.
+   */
+  rolesOf(o: ObservedApdu): FlowRoles | undefined {
     let r = this.flows.get(o.flow);
     if (r === undefined) {
       const dir = o.direction ?? this.infer(o);
       if (dir !== undefined) {
-        r = dir === 'master→station' ? { master: o.src, station: o.dst } : { master: o.dst, station: o.src };
+        r = dir === 'master→station' ? { master: o.src, station: o.dst, forgotten: false } : { master: o.dst, station: o.src, forgotten: false };
         this.flows.set(o.flow, r);
       }
     }
-    // explicit construction (one object shape): much cheaper than a spread on the hot path
-    if (r === undefined) return observation(o, undefined, undefined, undefined);
-    const dir: FlowDirection = o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
-    return observation(o, dir, r.master, r.station);
+    return r;
   }
 
   /** Drop what is known about a flow. */
   forget(flow: string): void {
+    const r = this.flows.get(flow);
+    if (r === undefined) return;
+    r.forgotten = true;
     this.flows.delete(flow);
   }
 

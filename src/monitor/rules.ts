@@ -6,7 +6,7 @@
 import { typeName } from '../codec/type-table.js';
 import { isTrackedCommandType, isProcessCommand } from './roles.js';
 import { type Alert, type JsonValue, type Observation, type Severity, hostOf, makeAlert } from './types.js';
-import { BoundedMap, DistinctWindow, RateWindow } from './window.js';
+import { BoundedMap, DistinctWindow, type LruEntry, RateWindow } from './window.js';
 
 /** A count threshold over a sliding window: fires when more than `count` events fall in `windowMs`. */
 export interface RateThreshold {
@@ -159,18 +159,49 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'baseline.period-change': { severity: 'medium', description: 'interrogation / clock-sync interval differs from the baseline by the tolerance factor' },
 });
 
-/** Strings of one flow the rules need on every APDU. */
-interface FlowKeys {
+/**
+ * @internal What the rules need of one flow on every APDU: its strings, and the entries of the
+ * host maps and of the windows keyed by the flow, its hosts or its pair that it used last (kept
+ * while live, so that the next APDU of the flow marks them used without building a key or a lookup).
+ */
+export interface FlowKeys {
   master: string;
   station: string;
   mh: string;
   sh: string;
   pair: string;
-  stationSweepKey: string;
+  masterHost: LruEntry<string, true> | undefined;
+  stationHost: LruEntry<string, true> | undefined;
+  commandHost: LruEntry<string, true> | undefined;
+  /** Entries of the rate and distinct windows keyed by this flow, its pair or its hosts (by R_* / D_* index). */
+  rates: Array<LruEntry<string, RateWindow> | undefined>;
+  distincts: Array<LruEntry<string, DistinctWindow> | undefined>;
 }
 
-/** Shared empty result (never returned: replaced by a fresh array before anything is pushed). */
-const NO_ALERTS: Alert[] = [];
+// indexes of FlowKeys.rates
+const R_TESTFR = 0;
+const R_STARTDT = 1;
+const R_NEGATIVE = 2;
+const R_UNKNOWN_CA = 3;
+const R_GI = 4;
+const R_READ = 5;
+const R_BURST = 6;
+// indexes of FlowKeys.distincts
+const D_CA_SWEEP = 0;
+const D_IOA_SWEEP = 1;
+const D_BRUTE_FORCE = 2;
+const D_STATION_SWEEP = 3;
+
+const TRUE = (): true => true;
+
+/** Mark `key` used in `map` through the kept entry `e` when it is still live; returns the entry to keep. */
+function touchKept(map: BoundedMap<string, true>, e: LruEntry<string, true> | undefined, key: string): LruEntry<string, true> {
+  if (e !== undefined && e.live) {
+    map.reuse(e);
+    return e;
+  }
+  return map.entry(key, TRUE);
+}
 
 function cmdValue(v: unknown): JsonValue {
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
@@ -209,37 +240,63 @@ export class BehaviourRules {
     return this.masterHosts.has(host);
   }
 
-  private distinct(rule: string, key: string, t: DistinctThreshold): DistinctWindow {
-    return this.distinctAt(`${rule}|${key}`, t);
-  }
-  private distinctAt(k: string, t: DistinctThreshold): DistinctWindow {
-    let w = this.dw.getUsed(k);
-    if (w === undefined) this.dw.add(k, (w = new DistinctWindow(t.windowMs, t.distinct)));
-    return w;
-  }
   private rate(rule: string, key: string, t: RateThreshold): RateWindow {
     const k = `${rule}|${key}`;
     let w = this.rw.getUsed(k);
     if (w === undefined) this.rw.add(k, (w = new RateWindow(t.windowMs, t.count)));
     return w;
   }
+  /** {@link BehaviourRules.rate} through the entry the flow keeps at index `i` (no key built nor looked up while it lives). */
+  private flowRate(fk: FlowKeys, i: number, rule: string, key: string, t: RateThreshold): RateWindow {
+    const e = fk.rates[i];
+    if (e !== undefined && e.live) {
+      this.rw.reuse(e);
+      return e.value;
+    }
+    const n = this.rw.entry(`${rule}|${key}`, () => new RateWindow(t.windowMs, t.count));
+    fk.rates[i] = n;
+    return n.value;
+  }
+  /** The distinct window of `rule` and `key` through the entry the flow keeps at index `i`. */
+  private flowDistinct(fk: FlowKeys, i: number, rule: string, key: string, t: DistinctThreshold): DistinctWindow {
+    const e = fk.distincts[i];
+    if (e !== undefined && e.live) {
+      this.dw.reuse(e);
+      return e.value;
+    }
+    const n = this.dw.entry(`${rule}|${key}`, () => new DistinctWindow(t.windowMs, t.distinct));
+    fk.distincts[i] = n;
+    return n.value;
+  }
 
-  /** Per-flow strings (hosts, pair, window keys), computed once per flow and roles. */
-  private keysOf(o: Observation, master: string, station: string): FlowKeys {
-    let k = this.flowKeys.get(o.flow);
+  /**
+   * @internal Per-flow strings (hosts, pair, window keys), computed once per flow and roles. The
+   * result depends on nothing but the roles, so a caller may keep it for the flow.
+   */
+  keysOf(flow: string, master: string, station: string): FlowKeys {
+    let k = this.flowKeys.get(flow);
     if (k !== undefined && k.master === master && k.station === station) return k;
     const mh = hostOf(master);
-    k = { master, station, mh, sh: hostOf(station), pair: `${mh}>${station}`, stationSweepKey: `recon.station-sweep|${mh}` };
-    this.flowKeys.set(o.flow, k);
+    k = {
+      master, station, mh, sh: hostOf(station), pair: `${mh}>${station}`,
+      masterHost: undefined, stationHost: undefined, commandHost: undefined, rates: [], distincts: [],
+    };
+    this.flowKeys.set(flow, k);
     if (this.flowKeys.size > 65536) this.flowKeys.delete(this.flowKeys.keys().next().value as string);
     return k;
   }
 
   /** Evaluate one observation. */
   observe(o: Observation): Alert[] {
-    if (!o.dir || !o.master || !o.station) return [];
+    const out: Alert[] = [];
+    if (o.dir && o.master && o.station) this.observeInto(o, this.keysOf(o.flow, o.master, o.station), out);
+    return out;
+  }
+
+  /** @internal {@link BehaviourRules.observe} of an observation with roles, given its flow's keys; pushes the alerts to `out`. */
+  observeInto(o: Observation, fk: FlowKeys, out: Alert[]): void {
     const c = this.config;
-    const fk = this.keysOf(o, o.master, o.station);
+    const station = fk.station;
     const mh = fk.mh;
     const sh = fk.sh;
     const fromMaster = o.dir === 'master→station';
@@ -256,115 +313,113 @@ export class BehaviourRules {
       // rogue session starts with it)
       wasCommander = this.commandHosts.has(mh);
     }
-    if (fromMaster && asdu !== undefined) this.commandHosts.touch(mh, true);
-    this.masterHosts.touch(mh, true);
-    this.stationHosts.touch(sh, true);
+    if (fromMaster && asdu !== undefined) fk.commandHost = touchKept(this.commandHosts, fk.commandHost, mh);
+    fk.masterHost = touchKept(this.masterHosts, fk.masterHost, mh);
+    fk.stationHost = touchKept(this.stationHosts, fk.stationHost, sh);
     const pair = fk.pair;
-    let out: Alert[] = NO_ALERTS;
 
     if (fromMaster) {
-      const w = this.distinctAt(fk.stationSweepKey, c.stationSweep);
+      const w = this.flowDistinct(fk, D_STATION_SWEEP, 'recon.station-sweep', mh, c.stationSweep);
       if (w.add(sh, o.ts)) {
-        out = [makeAlert(o, 'recon.station-sweep', 'high', `${mh} talked to ${w.size} stations within ${c.stationSweep.windowMs} ms`, { master: mh, stations: w.keys() }, 'T0846')];
+        out.push(makeAlert(o, 'recon.station-sweep', 'high', `${mh} talked to ${w.size} stations within ${c.stationSweep.windowMs} ms`, { master: mh, stations: w.keys() }, 'T0846'));
       }
     }
-    if (!a) return out === NO_ALERTS ? [] : out;
-    if (out === NO_ALERTS) out = [];
+    if (!a) return;
     if (a.apci.format === 'U') {
-      if (a.apci.uFunction === 'TESTFR_ACT' && this.rate('flood.testfr', o.flow, c.testfrFlood).add(o.ts)) {
+      if (a.apci.uFunction === 'TESTFR_ACT' && this.flowRate(fk, R_TESTFR, 'flood.testfr', o.flow, c.testfrFlood).add(o.ts)) {
         out.push(makeAlert(o, 'flood.testfr', 'medium', `more than ${c.testfrFlood.count} TESTFR act within ${c.testfrFlood.windowMs} ms on one connection`, { count: c.testfrFlood.count + 1, windowMs: c.testfrFlood.windowMs }, 'T0814'));
       }
-      if (a.apci.uFunction === 'STARTDT_ACT' && fromMaster && this.rate('flood.startdt', `${mh}>${sh}`, c.startdtFlood).add(o.ts)) {
+      if (a.apci.uFunction === 'STARTDT_ACT' && fromMaster && this.flowRate(fk, R_STARTDT, 'flood.startdt', `${mh}>${sh}`, c.startdtFlood).add(o.ts)) {
         out.push(makeAlert(o, 'flood.startdt', 'medium', `more than ${c.startdtFlood.count} STARTDT act from ${mh} to ${sh} within ${c.startdtFlood.windowMs} ms`, { master: mh, station: sh, count: c.startdtFlood.count + 1, windowMs: c.startdtFlood.windowMs }, 'T0814'));
       }
-      return out;
+      return;
     }
-    if (!asdu) return out;
+    if (!asdu) return;
     if (!fromMaster) {
       // monitor-direction data (the bulk of the traffic): only negative answers and unknown CA count
       const negative = isTrackedCommandType(asdu.typeId) && (asdu.negative || (asdu.cot >= 44 && asdu.cot <= 47));
-      if (!negative && asdu.cot !== 46) return out;
-    } else if (!isTrackedCommandType(asdu.typeId)) return out;
+      if (!negative && asdu.cot !== 46) return;
+    } else if (!isTrackedCommandType(asdu.typeId)) return;
     const tn = typeName(asdu.typeId);
-    const ev = { typeId: asdu.typeId, type: tn, ca: asdu.ca, master: mh, station: o.station };
+    const ev = { typeId: asdu.typeId, type: tn, ca: asdu.ca, master: mh, station };
 
     if (!fromMaster) {
       if (isTrackedCommandType(asdu.typeId) && (asdu.negative || (asdu.cot >= 44 && asdu.cot <= 47))) {
-        if (this.rate('cmd.negative-storm', pair, c.negativeStorm).add(o.ts)) {
-          out.push(makeAlert(o, 'cmd.negative-storm', 'medium', `station ${o.station} sent more than ${c.negativeStorm.count} negative confirmations to ${mh} within ${c.negativeStorm.windowMs} ms`, { ...ev, cot: asdu.cot }, 'T0806'));
+        if (this.flowRate(fk, R_NEGATIVE, 'cmd.negative-storm', pair, c.negativeStorm).add(o.ts)) {
+          out.push(makeAlert(o, 'cmd.negative-storm', 'medium', `station ${station} sent more than ${c.negativeStorm.count} negative confirmations to ${mh} within ${c.negativeStorm.windowMs} ms`, { ...ev, cot: asdu.cot }, 'T0806'));
         }
       }
-      if (asdu.cot === 46 && this.rate('recon.unknown-ca', pair, c.unknownCa).add(o.ts)) {
-        out.push(makeAlert(o, 'recon.unknown-ca', 'medium', `station ${o.station} answered "unknown common address" more than ${c.unknownCa.count} times within ${c.unknownCa.windowMs} ms`, ev, 'T0846'));
+      if (asdu.cot === 46 && this.flowRate(fk, R_UNKNOWN_CA, 'recon.unknown-ca', pair, c.unknownCa).add(o.ts)) {
+        out.push(makeAlert(o, 'recon.unknown-ca', 'medium', `station ${station} answered "unknown common address" more than ${c.unknownCa.count} times within ${c.unknownCa.windowMs} ms`, ev, 'T0846'));
       }
-      return out;
+      return;
     }
 
-    if (!isTrackedCommandType(asdu.typeId)) return out;
+    if (!isTrackedCommandType(asdu.typeId)) return;
     const isRead = asdu.typeId === 102;
     const okCause = isRead ? asdu.cot === 5 : asdu.cot === 6 || asdu.cot === 8;
     if (!okCause) {
       out.push(makeAlert(o, 'cmd.invalid-cause', 'high', `${tn} sent by the master with cause ${asdu.cot} (commands use ${isRead ? '5 (request)' : '6 (act) or 8 (deact)'})`, { ...ev, cot: asdu.cot }, 'T0855'));
-      return out;
+      return;
     }
     const bc = asdu.ca === 0xffff;
     if (bc && (isProcessCommand(asdu.typeId) || asdu.typeId === 105 || (asdu.typeId >= 110 && asdu.typeId <= 113))) {
       out.push(makeAlert(o, 'cmd.broadcast', 'high', `${tn} sent to the broadcast common address`, ev, 'T0855'));
     }
-    if (asdu.cot !== 6 && asdu.cot !== 5) return out;
+    if (asdu.cot !== 6 && asdu.cot !== 5) return;
 
     // sweeps over common addresses (any command, read, interrogation)
     if (!bc) {
-      const w = this.distinct('recon.ca-sweep', pair, c.caSweep);
+      const w = this.flowDistinct(fk, D_CA_SWEEP, 'recon.ca-sweep', pair, c.caSweep);
       if (w.add(String(asdu.ca), o.ts)) {
-        out.push(makeAlert(o, 'recon.ca-sweep', 'medium', `${mh} addressed ${w.size} common addresses of ${o.station} within ${c.caSweep.windowMs} ms`, { ...ev, commonAddresses: w.keys().map(Number) }, 'T0846'));
+        out.push(makeAlert(o, 'recon.ca-sweep', 'medium', `${mh} addressed ${w.size} common addresses of ${station} within ${c.caSweep.windowMs} ms`, { ...ev, commonAddresses: w.keys().map(Number) }, 'T0846'));
       }
     }
-    if (asdu.typeId === 100 && this.rate('flood.gi', pair, c.giFlood).add(o.ts)) {
-      out.push(makeAlert(o, 'flood.gi', 'medium', `more than ${c.giFlood.count} interrogations from ${mh} to ${o.station} within ${c.giFlood.windowMs} ms`, { ...ev, count: c.giFlood.count + 1, windowMs: c.giFlood.windowMs }, 'T0814'));
+    if (asdu.typeId === 100 && this.flowRate(fk, R_GI, 'flood.gi', pair, c.giFlood).add(o.ts)) {
+      out.push(makeAlert(o, 'flood.gi', 'medium', `more than ${c.giFlood.count} interrogations from ${mh} to ${station} within ${c.giFlood.windowMs} ms`, { ...ev, count: c.giFlood.count + 1, windowMs: c.giFlood.windowMs }, 'T0814'));
     }
     if (isRead) {
-      if (this.rate('flood.read', pair, c.readFlood).add(o.ts)) {
-        out.push(makeAlert(o, 'flood.read', 'medium', `more than ${c.readFlood.count} read commands from ${mh} to ${o.station} within ${c.readFlood.windowMs} ms`, { ...ev, count: c.readFlood.count + 1, windowMs: c.readFlood.windowMs }, 'T0814'));
+      if (this.flowRate(fk, R_READ, 'flood.read', pair, c.readFlood).add(o.ts)) {
+        out.push(makeAlert(o, 'flood.read', 'medium', `more than ${c.readFlood.count} read commands from ${mh} to ${station} within ${c.readFlood.windowMs} ms`, { ...ev, count: c.readFlood.count + 1, windowMs: c.readFlood.windowMs }, 'T0814'));
       }
       for (const obj of asdu.objects) {
-        const w = this.distinct('recon.ioa-sweep', pair, c.ioaSweep);
+        const w = this.flowDistinct(fk, D_IOA_SWEEP, 'recon.ioa-sweep', pair, c.ioaSweep);
         if (w.add(`${asdu.ca}/${obj.ioa}`, o.ts)) {
-          out.push(makeAlert(o, 'recon.ioa-sweep', 'medium', `${mh} read ${w.size} different objects of ${o.station} within ${c.ioaSweep.windowMs} ms`, { ...ev, objects: w.size }, 'T0861'));
+          out.push(makeAlert(o, 'recon.ioa-sweep', 'medium', `${mh} read ${w.size} different objects of ${station} within ${c.ioaSweep.windowMs} ms`, { ...ev, objects: w.size }, 'T0861'));
         }
       }
     }
     if (asdu.typeId === 105) {
       const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : !wasCommander ? 'a source that sent no command or request before' : undefined;
-      if (why) out.push(makeAlert(o, 'sys.reset-process', 'critical', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) to ${o.station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0816'));
+      if (why) out.push(makeAlert(o, 'sys.reset-process', 'critical', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) to ${station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0816'));
     }
     if (asdu.typeId === 103) {
       const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : undefined;
-      if (why) out.push(makeAlert(o, 'sys.clock-sync-unexpected', 'high', `clock synchronisation of ${o.station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0855'));
+      if (why) out.push(makeAlert(o, 'sys.clock-sync-unexpected', 'high', `clock synchronisation of ${station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0855'));
     }
-    if (asdu.typeId === 100 || asdu.typeId === 101 || asdu.typeId === 102 || asdu.typeId === 103 || asdu.typeId === 104 || asdu.typeId === 107) return out;
+    if (asdu.typeId === 100 || asdu.typeId === 101 || asdu.typeId === 102 || asdu.typeId === 103 || asdu.typeId === 104 || asdu.typeId === 107) return;
 
     // process commands, reset, parameters
-    if (this.rate('cmd.burst', pair, c.commandBurst).add(o.ts)) {
-      out.push(makeAlert(o, 'cmd.burst', 'high', `more than ${c.commandBurst.count} commands from ${mh} to ${o.station} within ${c.commandBurst.windowMs} ms`, { ...ev, count: c.commandBurst.count + 1, windowMs: c.commandBurst.windowMs }, 'T0806'));
+    if (this.flowRate(fk, R_BURST, 'cmd.burst', pair, c.commandBurst).add(o.ts)) {
+      out.push(makeAlert(o, 'cmd.burst', 'high', `more than ${c.commandBurst.count} commands from ${mh} to ${station} within ${c.commandBurst.windowMs} ms`, { ...ev, count: c.commandBurst.count + 1, windowMs: c.commandBurst.windowMs }, 'T0806'));
     }
-    if (!isProcessCommand(asdu.typeId)) return out;
+    if (!isProcessCommand(asdu.typeId)) return;
     for (const obj of asdu.objects) {
-      const w = this.distinct('cmd.ioa-bruteforce', pair, c.ioaBruteForce);
+      const w = this.flowDistinct(fk, D_BRUTE_FORCE, 'cmd.ioa-bruteforce', pair, c.ioaBruteForce);
       if (w.add(`${asdu.ca}/${obj.ioa}`, o.ts)) {
-        out.push(makeAlert(o, 'cmd.ioa-bruteforce', 'high', `${mh} commanded ${w.size} different objects of ${o.station} within ${c.ioaBruteForce.windowMs} ms`, { ...ev, objects: w.keys() }, 'T0806'));
+        out.push(makeAlert(o, 'cmd.ioa-bruteforce', 'high', `${mh} commanded ${w.size} different objects of ${station} within ${c.ioaBruteForce.windowMs} ms`, { ...ev, objects: w.keys() }, 'T0806'));
       }
       if (obj.select === true) continue;
       const v = cmdValue(obj.value);
-      const key = `${o.station}|${asdu.ca}/${obj.ioa}`;
+      const key = `${station}|${asdu.ca}/${obj.ioa}`;
       const last = this.lastValue.use(key, () => ({ v }));
       if (last.v !== v) {
         last.v = v;
         if (this.rate('cmd.toggle', key, c.toggle).add(o.ts)) {
-          out.push(makeAlert(o, 'cmd.toggle', 'critical', `IOA ${obj.ioa} (CA ${asdu.ca}) at ${o.station} switched back and forth more than ${c.toggle.count} times within ${c.toggle.windowMs} ms`, { ...ev, ioa: obj.ioa, value: v, changes: c.toggle.count + 1 }, 'T0831'));
+          out.push(makeAlert(o, 'cmd.toggle', 'critical', `IOA ${obj.ioa} (CA ${asdu.ca}) at ${station} switched back and forth more than ${c.toggle.count} times within ${c.toggle.windowMs} ms`, { ...ev, ioa: obj.ioa, value: v, changes: c.toggle.count + 1 }, 'T0831'));
         }
       }
     }
-    return out;
+    return;
   }
 }

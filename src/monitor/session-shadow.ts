@@ -8,7 +8,7 @@
  * (both sequences start at 0).
  */
 import { seqDistance } from '../codec/apci.js';
-import { isProcessCommand } from './roles.js';
+import { type ObjectKey, isProcessCommand, objectKey } from './roles.js';
 import { type Alert, type JsonValue, type Observation, makeAlert } from './types.js';
 
 /** Link-rule parameters (IEC 60870-5-104 clause 5 defaults). */
@@ -77,17 +77,20 @@ interface SboState {
   ts: number;
 }
 
-interface FlowState {
+/** @internal The link state of one flow. */
+export interface FlowState {
   sides: Map<string, Side>;
   dt: DtState;
   frames: number;
   lastTs: number;
-  sbo: Map<string, SboState>;
+  sbo: Map<ObjectKey, SboState>;
   /** Cache of the first two sides. */
   addr0: string | undefined;
   side0: Side | undefined;
   addr1: string | undefined;
   side1: Side | undefined;
+  /** Set when the flow was closed: a reference kept elsewhere (the detector's per-flow context) is stale. */
+  closed: boolean;
 }
 
 const HALF = 16384;
@@ -116,46 +119,62 @@ function fingerprint(o: Observation): number {
  * The last `cap` N(S) values of a side with the fingerprints of their ASDUs: the semantics of an
  * insertion-ordered Map (set on a present key updates it in place; the oldest key is dropped beyond
  * `cap`), in a ring buffer with a bucket count filter so that the common case (a new N(S)) needs
- * no search and allocates nothing.
+ * no search and allocates nothing. Small on purpose (this runs for every I-frame of every flow):
+ * key and value interleaved in one array, and just enough buckets (twice the keys) that the
+ * sequential N(S) of a side never share one with the keys kept, ordered so that the bucket of a
+ * new N(S) and that of the one it evicts (cap before it) are neighbours.
  */
 class RecentSeqs {
-  private readonly keys: Float64Array;
-  private readonly vals: Float64Array;
-  private readonly buckets = new Uint32Array(1024);
+  /** Key at 2p, value at 2p + 1. */
+  private readonly ring: Float64Array;
+  private readonly buckets: Uint32Array;
+  /** Half the buckets, and its log2. */
+  private readonly half: number;
+  private readonly shift: number;
+  private readonly len: number;
   private start = 0;
   private n = 0;
   constructor(private readonly cap: number) {
-    this.keys = new Float64Array(Math.max(1, cap));
-    this.vals = new Float64Array(Math.max(1, cap));
+    this.len = Math.max(1, cap);
+    this.ring = new Float64Array(2 * this.len);
+    let shift = 6;
+    while (2 ** (shift + 1) < 2 * cap) shift++;
+    this.shift = shift;
+    this.half = 2 ** shift;
+    this.buckets = new Uint32Array(2 * this.half);
+  }
+  /** Bucket of key `k`: its low bits select a pair of neighbours, the next bit one of the pair. */
+  private bucket(k: number): number {
+    return ((k & (this.half - 1)) << 1) | ((k >> this.shift) & 1);
   }
   private find(k: number): number {
-    if (this.buckets[k & 1023] === 0) return -1;
-    const len = this.keys.length;
-    for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (this.keys[p] === k) return p;
+    if (this.buckets[this.bucket(k)] === 0) return -1;
+    const len = this.len;
+    for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (this.ring[2 * p] === k) return p;
     return -1;
   }
   get(k: number): number | undefined {
     const p = this.find(k);
-    return p < 0 ? undefined : this.vals[p];
+    return p < 0 ? undefined : this.ring[2 * p + 1];
   }
   set(k: number, v: number): void {
     const p = this.find(k);
     if (p >= 0) {
-      this.vals[p] = v;
+      this.ring[2 * p + 1] = v;
       return;
     }
     if (this.cap <= 0) return;
-    const len = this.keys.length;
+    const len = this.len;
     if (this.n === this.cap) {
-      this.buckets[this.keys[this.start] & 1023]--;
+      this.buckets[this.bucket(this.ring[2 * this.start])]--;
       this.start = this.start + 1 === len ? 0 : this.start + 1;
       this.n--;
     }
     let end = this.start + this.n;
     if (end >= len) end -= len;
-    this.keys[end] = k;
-    this.vals[end] = v;
-    this.buckets[k & 1023]++;
+    this.ring[2 * end] = k;
+    this.ring[2 * end + 1] = v;
+    this.buckets[this.bucket(k)]++;
     this.n++;
   }
 }
@@ -179,7 +198,7 @@ export class SessionShadow {
   readonly config: LinkConfig;
   private readonly flows = new Map<string, FlowState>();
   /** Objects operated with select-before-operate, per station. */
-  private readonly sboKnown = new Map<string, Set<string>>();
+  private readonly sboKnown = new Map<string, Set<ObjectKey>>();
   private lastTick = -Infinity;
 
   constructor(config: Partial<LinkConfig> = {}) {
@@ -193,12 +212,28 @@ export class SessionShadow {
 
   /** Check one APDU against the link rules. */
   observe(o: Observation): Alert[] {
-    const out: Alert[] = o.ts - this.lastTick >= 1000 ? this.tick(o.ts) : [];
-    let f = this.flows.get(o.flow);
+    const out: Alert[] = [];
+    this.observeInto(o, this.flowState(o.flow, o.ts), out);
+    return out;
+  }
+
+  /**
+   * @internal The state of `flow` (created, as first seen at `ts`, when missing). It stays the
+   * flow's state until {@link SessionShadow.close} (which sets its `closed`), so callers may keep it.
+   */
+  flowState(flow: string, ts: number): FlowState {
+    let f = this.flows.get(flow);
     if (!f) {
-      f = { sides: new Map(), dt: 'unknown', frames: 0, lastTs: o.ts, sbo: new Map(), addr0: undefined, side0: undefined, addr1: undefined, side1: undefined };
-      this.flows.set(o.flow, f);
+      f = { sides: new Map(), dt: 'unknown', frames: 0, lastTs: ts, sbo: new Map(), addr0: undefined, side0: undefined, addr1: undefined, side1: undefined, closed: false };
+      this.flows.set(flow, f);
     }
+    return f;
+  }
+
+  /** @internal {@link SessionShadow.observe} given the flow's state (from flowState); pushes the alerts to `out`. */
+  observeInto(o: Observation, f: FlowState, out: Alert[]): void {
+    // the timeouts first (a flow created just now has nothing pending, so creating it before does not matter)
+    if (o.ts - this.lastTick >= 1000) this.tickInto(o.ts, out);
     const c = this.config;
     if (c.checkKeepAlive && f.frames > 0 && o.ts - f.lastTs > c.t3Ms + c.t1Ms) {
       out.push(makeAlert(o, 'link.no-keepalive', 'low', `connection silent for ${Math.round(o.ts - f.lastTs)} ms without TESTFR (t3 ${c.t3Ms} ms)`, { silentMs: Math.round(o.ts - f.lastTs), t3Ms: c.t3Ms }));
@@ -207,7 +242,7 @@ export class SessionShadow {
     f.frames++;
     f.lastTs = o.ts;
     const a = o.apdu;
-    if (!a) return out;
+    if (!a) return;
     const me = this.side(f, o.src);
     const peer = this.side(f, o.dst);
     switch (a.apci.format) {
@@ -229,35 +264,47 @@ export class SessionShadow {
         break;
       }
     }
-    return out;
   }
 
   /** Report I-frames and U acts left unanswered longer than t1 by capture time `now`. */
   tick(now: number): Alert[] {
-    this.lastTick = now;
     const out: Alert[] = [];
-    const t1 = this.config.t1Ms;
-    for (const [flow, f] of this.flows) {
-      for (const s of f.sides.values()) {
-        const p = s.pending[0];
-        if (p && !p.flagged && now - p.ts > t1) {
-          p.flagged = true;
-          out.push(makeAlert({ frame: p.frame, ts: p.ts + t1, src: p.src, dst: p.dst, flow }, 'link.t1-expired', 'medium',
-            `I-frame N(S)=${p.seq} not acknowledged within t1 (${t1} ms)`, { sendSeq: p.seq, sentTs: p.ts, t1Ms: t1 }));
-        }
-        const u = s.uPending;
-        if (u && now - u.ts > t1) {
-          s.uPending = undefined;
-          out.push(makeAlert({ frame: u.frame, ts: u.ts + t1, src: u.src, dst: u.dst, flow }, 'link.t1-expired', 'medium',
-            `${u.fn} not confirmed within t1 (${t1} ms)`, { uFunction: u.fn, sentTs: u.ts, t1Ms: t1 }));
-        }
-      }
-    }
+    this.tickInto(now, out);
     return out;
+  }
+
+  private tickInto(now: number, out: Alert[]): void {
+    this.lastTick = now;
+    for (const [flow, f] of this.flows) {
+      // the sides in map order: the two cached ones are the first two inserted
+      if (f.sides.size <= 2) {
+        if (f.side0 !== undefined) this.expire(flow, f.side0, now, out);
+        if (f.side1 !== undefined) this.expire(flow, f.side1, now, out);
+      } else for (const s of f.sides.values()) this.expire(flow, s, now, out);
+    }
+  }
+
+  private expire(flow: string, s: Side, now: number, out: Alert[]): void {
+    const t1 = this.config.t1Ms;
+    const p = s.pending[0];
+    if (p && !p.flagged && now - p.ts > t1) {
+      p.flagged = true;
+      out.push(makeAlert({ frame: p.frame, ts: p.ts + t1, src: p.src, dst: p.dst, flow }, 'link.t1-expired', 'medium',
+        `I-frame N(S)=${p.seq} not acknowledged within t1 (${t1} ms)`, { sendSeq: p.seq, sentTs: p.ts, t1Ms: t1 }));
+    }
+    const u = s.uPending;
+    if (u && now - u.ts > t1) {
+      s.uPending = undefined;
+      out.push(makeAlert({ frame: u.frame, ts: u.ts + t1, src: u.src, dst: u.dst, flow }, 'link.t1-expired', 'medium',
+        `${u.fn} not confirmed within t1 (${t1} ms)`, { uFunction: u.fn, sentTs: u.ts, t1Ms: t1 }));
+    }
   }
 
   /** Forget a flow (its TCP connection ended). */
   close(flow: string): void {
+    const f = this.flows.get(flow);
+    if (f === undefined) return;
+    f.closed = true;
     this.flows.delete(flow);
   }
 
@@ -387,7 +434,7 @@ export class SessionShadow {
     let known = this.sboKnown.get(o.station);
     for (const obj of asdu.objects) {
       if (typeof obj.select !== 'boolean') continue;
-      const key = `${asdu.typeId}/${asdu.ca}/${obj.ioa}`;
+      const key = objectKey(asdu.typeId, asdu.ca, obj.ioa);
       const st = f.sbo.get(key);
       const ev = { typeId: asdu.typeId, ca: asdu.ca, ioa: obj.ioa };
       if (o.dir === 'master→station') {
@@ -400,8 +447,8 @@ export class SessionShadow {
           f.sbo.set(key, { phase: 'select-sent', value: jsonValue(obj.value), ts: o.ts });
           if (!known) this.sboKnown.set(o.station, (known = new Set()));
           known.add(key);
-          if (known.size > c.maxSboObjects) known.delete(known.values().next().value as string);
-          if (f.sbo.size > c.maxSboObjects) f.sbo.delete(f.sbo.keys().next().value as string);
+          if (known.size > c.maxSboObjects) known.delete(known.values().next().value as ObjectKey);
+          if (f.sbo.size > c.maxSboObjects) f.sbo.delete(f.sbo.keys().next().value as ObjectKey);
           continue;
         }
         const valid = st && o.ts - st.ts <= c.sboSelectTimeoutMs ? st : undefined;

@@ -89,24 +89,30 @@ function stationCauseOk(typeId: number, cot: number): boolean {
  */
 export function validityAlerts(o: Observation): Alert[] {
   const out: Alert[] = [];
+  validityInto(o, out);
+  return out;
+}
+
+/** @internal {@link validityAlerts} pushing the alerts to `out`. */
+export function validityInto(o: Observation, out: Alert[]): void {
   if (o.error) {
     const r = ERROR_RULES[o.error.code];
     const [rule, sev, what] = r ?? ['valid.malformed', 'medium', 'malformed APDU'];
     out.push(makeAlert(o, rule, sev, `${what}: ${o.error.message}`, { code: o.error.code, field: o.error.field, offset: o.error.offset }));
-    return out;
+    return;
   }
   const a = o.apdu?.asdu;
-  if (!a) return out;
+  if (!a) return;
   if (a.warnings !== undefined) for (const w of a.warnings) out.push(warningAlert(o, w, a));
   const info = typeInfo(a.typeId);
-  if (!info || info.raw) return out;
+  if (!info || info.raw) return;
   const n = a.objects.length;
   const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);
   // the common case (monitor data from the station, commands from the master) raises nothing
   if (!(n > 1 && singleObjectType(a.typeId)) && !(a.sq && n === 1) && !info.iec101Only && !perObject) {
-    if (!o.dir) return out;
-    if (info.direction === 'monitor' ? o.dir !== 'master→station' : info.direction !== 'control') return out;
-    if (info.direction === 'control' && (o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot))) return out;
+    if (!o.dir) return;
+    if (info.direction === 'monitor' ? o.dir !== 'master→station' : info.direction !== 'control') return;
+    if (info.direction === 'control' && (o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot))) return;
   }
   const ev = { typeId: a.typeId, cot: a.cot, ca: a.ca };
   if (n > 1 && singleObjectType(a.typeId)) {
@@ -143,7 +149,6 @@ export function validityAlerts(o: Observation): Alert[] {
       }
     }
   }
-  return out;
 }
 
 function fileQualifierProblem(typeId: number, obj: Record<string, unknown>): string | undefined {

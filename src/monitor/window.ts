@@ -4,51 +4,69 @@
  * kept in intrusive linked lists and ring buffers instead of reinserting Map entries.
  */
 
-interface LruNode<K, V> {
-  key: K;
+/** @internal An entry of a {@link BoundedMap}: callers may keep it and pass it to `reuse` while it is `live`. */
+export interface LruEntry<K, V> {
+  readonly key: K;
   value: V;
-  prev: LruNode<K, V> | undefined;
-  next: LruNode<K, V> | undefined;
+  /** False once the key was deleted or evicted. */
+  live: boolean;
+  /** Recency: the map's clock at the entry's last use. */
+  stamp: number;
+  prev: LruEntry<K, V> | undefined;
+  next: LruEntry<K, V> | undefined;
 }
 
-/** A Map that keeps at most `cap` keys, evicting the least recently used. */
+/**
+ * A Map that keeps at most `cap` keys, evicting the least recently used.
+ *
+ * Recency is a stamp per entry. The LRU order matters only for eviction, so until the map first
+ * overflows a use just writes the stamp (the host and window maps of the rules are used on every
+ * APDU and usually stay far below their bound); at the first overflow the entries are linked once
+ * in stamp order, and from then on every use moves its entry to the tail of that list.
+ */
 export class BoundedMap<K, V> {
-  private readonly m = new Map<K, LruNode<K, V>>();
+  private readonly m = new Map<K, LruEntry<K, V>>();
+  private clock = 0;
+  /** Whether the LRU list below is maintained (after the first overflow). */
+  private linked = false;
   /** Least recently used. */
-  private head: LruNode<K, V> | undefined;
+  private head: LruEntry<K, V> | undefined;
   /** Most recently used. */
-  private tail: LruNode<K, V> | undefined;
+  private tail: LruEntry<K, V> | undefined;
   constructor(private readonly cap: number) {}
   /** Get `k`, creating it with `make` when missing; marks it recently used. */
   use(k: K, make: () => V): V {
-    const n = this.m.get(k);
-    if (n !== undefined) {
-      if (n !== this.tail) this.moveToTail(n);
-      return n.value;
-    }
-    const v = make();
-    this.insert(k, v);
-    return v;
+    return this.entry(k, make).value;
   }
   /** Mark `k` recently used (creating it with `value` when missing). Cheaper than `use` for constant values. */
   touch(k: K, value: V): void {
     const n = this.m.get(k);
-    if (n !== undefined) {
-      if (n !== this.tail) this.moveToTail(n);
-      return;
-    }
-    this.insert(k, value);
+    if (n !== undefined) this.used(n);
+    else this.insert(k, value);
   }
   /** Get `k` and mark it recently used, or undefined (then {@link BoundedMap.add} it). */
   getUsed(k: K): V | undefined {
     const n = this.m.get(k);
     if (n === undefined) return undefined;
-    if (n !== this.tail) this.moveToTail(n);
+    this.used(n);
     return n.value;
   }
   /** Insert a key known to be missing, as the most recently used. */
   add(k: K, v: V): void {
     this.insert(k, v);
+  }
+  /** @internal Like {@link BoundedMap.use}, returning the entry (to keep for {@link BoundedMap.reuse}). */
+  entry(k: K, make: () => V): LruEntry<K, V> {
+    const n = this.m.get(k);
+    if (n !== undefined) {
+      this.used(n);
+      return n;
+    }
+    return this.insert(k, make());
+  }
+  /** @internal Mark a kept entry recently used; it must still be `live`. */
+  reuse(n: LruEntry<K, V>): void {
+    this.used(n);
   }
   get(k: K): V | undefined {
     return this.m.get(k)?.value;
@@ -56,7 +74,8 @@ export class BoundedMap<K, V> {
   delete(k: K): boolean {
     const n = this.m.get(k);
     if (n === undefined) return false;
-    this.unlink(n);
+    if (this.linked) this.unlink(n);
+    n.live = false;
     this.m.delete(k);
     return true;
   }
@@ -66,34 +85,52 @@ export class BoundedMap<K, V> {
   get size(): number {
     return this.m.size;
   }
+  /** The values, least recently used first. */
   *values(): IterableIterator<V> {
-    for (let n = this.head; n !== undefined; n = n.next) yield n.value;
+    if (this.linked) {
+      for (let n = this.head; n !== undefined; n = n.next) yield n.value;
+      return;
+    }
+    for (const n of [...this.m.values()].sort((a, b) => a.stamp - b.stamp)) yield n.value;
   }
-  private insert(k: K, v: V): void {
-    const n: LruNode<K, V> = { key: k, value: v, prev: this.tail, next: undefined };
+  private used(n: LruEntry<K, V>): void {
+    n.stamp = ++this.clock;
+    if (this.linked && n !== this.tail) this.moveToTail(n);
+  }
+  private insert(k: K, v: V): LruEntry<K, V> {
+    const n: LruEntry<K, V> = { key: k, value: v, live: true, stamp: ++this.clock, prev: undefined, next: undefined };
+    this.m.set(k, n);
+    if (this.linked) this.append(n);
+    if (this.m.size > this.cap) {
+      if (!this.linked) {
+        // first overflow: order the entries by their last use once
+        for (const e of [...this.m.values()].sort((a, b) => a.stamp - b.stamp)) this.append(e);
+        this.linked = true;
+      }
+      const old = this.head!;
+      this.unlink(old);
+      old.live = false;
+      this.m.delete(old.key);
+    }
+    return n;
+  }
+  private append(n: LruEntry<K, V>): void {
+    n.prev = this.tail;
+    n.next = undefined;
     if (this.tail) this.tail.next = n;
     else this.head = n;
     this.tail = n;
-    this.m.set(k, n);
-    if (this.m.size > this.cap) {
-      const old = this.head!;
-      this.unlink(old);
-      this.m.delete(old.key);
-    }
   }
-  private unlink(n: LruNode<K, V>): void {
+  private unlink(n: LruEntry<K, V>): void {
     if (n.prev) n.prev.next = n.next;
     else this.head = n.next;
     if (n.next) n.next.prev = n.prev;
     else this.tail = n.prev;
     n.prev = n.next = undefined;
   }
-  private moveToTail(n: LruNode<K, V>): void {
+  private moveToTail(n: LruEntry<K, V>): void {
     this.unlink(n);
-    n.prev = this.tail;
-    if (this.tail) this.tail.next = n;
-    else this.head = n;
-    this.tail = n;
+    this.append(n);
   }
 }
 
