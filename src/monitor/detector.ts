@@ -79,7 +79,7 @@ export class Detector {
    * no part keeps it beyond its call.
    */
   private readonly o: Observation = {
-    frame: 0, ts: 0, src: '', dst: '', flow: '', direction: undefined, apdu: undefined, error: undefined, raw: new Uint8Array(0),
+    frame: 0, ts: 0, src: '', dst: '', flow: '', direction: undefined, apdu: undefined, error: undefined, raw: new Uint8Array(0), peerSubject: undefined,
     dir: undefined, master: undefined, station: undefined,
   };
   /** Alerts of the APDU being observed (emptied by every call). */
@@ -117,6 +117,7 @@ export class Detector {
     o.apdu = input.apdu;
     o.error = input.error;
     o.raw = input.raw;
+    o.peerSubject = input.peerSubject;
     if (r !== undefined) {
       o.dir = directionOf(input, r);
       o.master = r.master;
