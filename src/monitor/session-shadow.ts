@@ -120,14 +120,14 @@ function fingerprint(o: Observation): number {
  * insertion-ordered Map (set on a present key updates it in place; the oldest key is dropped beyond
  * `cap`), in a ring buffer with a bucket count filter so that the common case (a new N(S)) needs
  * no search and allocates nothing. Small on purpose (this runs for every I-frame of every flow):
- * key and value interleaved in one array, and just enough buckets (twice the keys) that the
+ * buckets, keys and values in one array, and just enough buckets (twice the keys) that the
  * sequential N(S) of a side never share one with the keys kept, ordered so that the bucket of a
  * new N(S) and that of the one it evicts (cap before it) are neighbours.
  */
 class RecentSeqs {
-  /** Key at 2p, value at 2p + 1. */
-  private readonly ring: Float64Array;
-  private readonly buckets: Uint32Array;
+  /** One array: the bucket counts at [0, 2 * half), then key and value of ring entry p at base + 2p and base + 2p + 1. */
+  private readonly a: Float64Array;
+  private readonly base: number;
   /** Half the buckets, and its log2. */
   private readonly half: number;
   private readonly shift: number;
@@ -136,45 +136,47 @@ class RecentSeqs {
   private n = 0;
   constructor(private readonly cap: number) {
     this.len = Math.max(1, cap);
-    this.ring = new Float64Array(2 * this.len);
     let shift = 6;
     while (2 ** (shift + 1) < 2 * cap) shift++;
     this.shift = shift;
     this.half = 2 ** shift;
-    this.buckets = new Uint32Array(2 * this.half);
+    this.base = 2 * this.half;
+    this.a = new Float64Array(this.base + 2 * this.len);
   }
   /** Bucket of key `k`: its low bits select a pair of neighbours, the next bit one of the pair. */
   private bucket(k: number): number {
     return ((k & (this.half - 1)) << 1) | ((k >> this.shift) & 1);
   }
   private find(k: number): number {
-    if (this.buckets[this.bucket(k)] === 0) return -1;
+    const a = this.a;
+    if (a[this.bucket(k)] === 0) return -1;
     const len = this.len;
-    for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (this.ring[2 * p] === k) return p;
+    for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (a[this.base + 2 * p] === k) return p;
     return -1;
   }
   get(k: number): number | undefined {
     const p = this.find(k);
-    return p < 0 ? undefined : this.ring[2 * p + 1];
+    return p < 0 ? undefined : this.a[this.base + 2 * p + 1];
   }
   set(k: number, v: number): void {
     const p = this.find(k);
+    const a = this.a;
     if (p >= 0) {
-      this.ring[2 * p + 1] = v;
+      a[this.base + 2 * p + 1] = v;
       return;
     }
     if (this.cap <= 0) return;
     const len = this.len;
     if (this.n === this.cap) {
-      this.buckets[this.bucket(this.ring[2 * this.start])]--;
+      a[this.bucket(a[this.base + 2 * this.start])]--;
       this.start = this.start + 1 === len ? 0 : this.start + 1;
       this.n--;
     }
     let end = this.start + this.n;
     if (end >= len) end -= len;
-    this.ring[2 * end] = k;
-    this.ring[2 * end + 1] = v;
-    this.buckets[this.bucket(k)]++;
+    a[this.base + 2 * end] = k;
+    a[this.base + 2 * end + 1] = v;
+    a[this.bucket(k)]++;
     this.n++;
   }
 }
