@@ -350,8 +350,9 @@ export class Inventory {
   private frames = 0;
   /** A frozen quality object with no flag set (shared by the codec). */
   private cleanQuality: object | undefined;
-  private start: number | null = null;
-  private end: number | null = null;
+  /** Meaningful once `frames` > 0. */
+  private start = 0;
+  private end = 0;
 
   constructor(config: Partial<InventoryConfig> = {}) {
     this.config = { ...DEFAULT_INVENTORY_CONFIG, ...config };
@@ -368,9 +369,12 @@ export class Inventory {
    * the flow's roles point to, so a stale one is detected and replaced.
    */
   observeWith(o: Observation, kept: InventoryFlow | undefined): InventoryFlow | undefined {
-    this.frames++;
-    if (this.start === null || o.ts < this.start) this.start = o.ts;
-    if (this.end === null || o.ts > this.end) this.end = o.ts;
+    // first and last capture time (numbers only, kept unboxed: no allocation per APDU)
+    if (this.frames++ === 0) this.start = this.end = o.ts;
+    else {
+      if (o.ts < this.start) this.start = o.ts;
+      if (o.ts > this.end) this.end = o.ts;
+    }
     if (!o.master || !o.station || !o.dir) {
       if (!this.resolvedFlows.has(o.flow)) this.unresolved.add(o.flow);
       return kept;
@@ -546,7 +550,7 @@ export class Inventory {
     const masters: MasterSummary[] = [...this.masters.values()].sort((a, b) => (a.host < b.host ? -1 : 1)).map((m) => ({
       host: m.host, endpoints: [...m.endpoints].sort(), stations: [...m.stations].sort(), commands: m.commands, firstSeen: m.first, lastSeen: m.last,
     }));
-    return { kind: 'inventory', frames: this.frames, start: this.start, end: this.end, masters, stations, unresolvedFlows: this.unresolved.size };
+    return { kind: 'inventory', frames: this.frames, start: this.frames > 0 ? this.start : null, end: this.frames > 0 ? this.end : null, masters, stations, unresolvedFlows: this.unresolved.size };
   }
 
   private station(addr: string, ts: number): StationAcc {
