@@ -97,8 +97,28 @@ function json(v: unknown): JsonValue {
   if (v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
   if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-  if (typeof v === 'object') return JSON.parse(JSON.stringify(v)) as JsonValue;
+  if (typeof v === 'object') return jsonCopy(v);
   return String(v);
+}
+
+/**
+ * `JSON.parse(JSON.stringify(v))`, without the text for a plain object of primitive values (the
+ * CP56Time2a of a clock synchronisation or time-tagged command): the same keys in the same order,
+ * numbers as JSON gives them back (-0 as 0, non-finite as null), undefined, functions and symbols
+ * left out. Anything else (nested objects, toJSON, bigint, other prototypes) takes the text way.
+ */
+function jsonCopy(v: object): JsonValue {
+  const text = (): JsonValue => JSON.parse(JSON.stringify(v)) as JsonValue;
+  if (Object.getPrototypeOf(v) !== Object.prototype || typeof (v as { toJSON?: unknown }).toJSON === 'function') return text();
+  const out: { [k: string]: JsonValue } = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (k === '__proto__') return text();
+    if (typeof x === 'number') out[k] = Number.isFinite(x) ? (x === 0 ? 0 : x) : null;
+    else if (typeof x === 'string' || typeof x === 'boolean' || x === null) out[k] = x;
+    else if (x !== undefined && typeof x !== 'function' && typeof x !== 'symbol') return text();
+  }
+  return out;
 }
 
 /** Percentiles (nearest rank) of a sample. */

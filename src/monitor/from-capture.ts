@@ -33,6 +33,11 @@ const EMPTY = new Uint8Array(0);
  * ```
  */
 export function observedFromRecord(r: ApduRecord, octets?: Uint8Array): ObservedApdu {
+  // the common case (a decoded APDU of a flow with known roles) as one literal: the same properties
+  // in the same order as below, without growing the object twice
+  if (r.direction && r.apdu && !r.error) {
+    return { frame: r.frame, ts: r.tsMs, src: r.src, dst: r.dst, flow: String(r.flow), raw: octets ?? r.raw ?? EMPTY, direction: r.direction, apdu: r.apdu };
+  }
   const o: ObservedApdu = { frame: r.frame, ts: r.tsMs, src: r.src, dst: r.dst, flow: String(r.flow), raw: octets ?? r.raw ?? EMPTY };
   if (r.direction) o.direction = r.direction;
   if (r.apdu) o.apdu = r.apdu;

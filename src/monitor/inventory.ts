@@ -135,37 +135,32 @@ export class PeriodTracker {
  * open-addressing index) instead of one JS object (plus a Map entry, a quality object and boxed
  * doubles) per information object. The inventory updates an accumulator for every object a
  * station reports; at that rate the cost is in the cache lines touched, not in the arithmetic, so
- * what a report reads or writes sits in one 104-byte record and the rest lies apart.
+ * what a report reads or writes fits one 64-byte record and the rest lies apart.
  *
- * Record of slot s in `F` at `s * STRIDE`, fields R_* below; slots are dense (0 .. size - 1) and
- * never move. The key is the one the inventory always grouped by, `ca * 2^24 + ioa`. Every field
- * is a double, so any value a caller passes is kept exactly. Colder fields are in `C` (C_*, at
- * `s * C_STRIDE`), quality counts in `Q` (at `s * 5`), types and further causes in arrays by slot.
+ * Slots are dense (0 .. size - 1) and never move. Record of slot s in `F` at `s * STRIDE`, fields
+ * R_* below. The key, the one the inventory always grouped by (`ca * 2^24 + ioa`), is `K[s]`,
+ * next to the index; colder fields are in `C` (C_*, at `s * C_STRIDE`), quality counts in `Q`
+ * (at `s * 5`), types and further causes in arrays by slot. Every field is a double, so any
+ * value a caller passes is kept exactly. The report count is not stored: every report adds one to
+ * exactly one cause count, so it is their sum (plus C_LOST).
  */
-const R_KEY = 0;
-const R_COUNT = 1;
-const R_LAST = 2;
-const R_LAST_TYPE = 3;
-const R_C0 = 4;
-const R_N0 = 5;
-const R_C1 = 6;
-const R_N1 = 7;
-const R_MIN = 8;
-const R_MAX = 9;
-/**
- * Slot + 1 of the object that first followed this one in an ASDU (0 = none), and its key: an
- * interrogation answers the same objects in the same order, so the next lookup is predicted
- * without touching the index, and a wrong guess costs no memory access.
- */
-const R_NEXT = 10;
-const R_NEXT_KEY = 11;
-/** The type seen before the last one (skips the search of `types` when an object alternates between two). */
-const R_PREV_TYPE = 12;
-const STRIDE = 13;
+const R_LAST = 0;
+const R_N0 = 1;
+const R_N1 = 2;
+const R_MIN = 3;
+const R_MAX = 4;
+const R_LAST_TYPE = 5;
+const R_C0 = 6;
+const R_C1 = 7;
+const STRIDE = 8;
 const C_FIRST = 0;
 const C_CA = 1;
 const C_IOA = 2;
-const C_STRIDE = 3;
+/** The type seen before the last one (skips the search of `types` when an object alternates between two). */
+const C_PREV_TYPE = 3;
+/** Reports a cause count held before its cause was set (only with cause -1, the "unset" value). */
+const C_LOST = 4;
+const C_STRIDE = 5;
 const HASH_SEED = (Math.random() * 0x100000000) | 0;
 /** Quality flags in the order of the quality counts and of the summary. */
 const QUALITY_FLAGS = ['iv', 'nt', 'sb', 'bl', 'ov'] as const;
@@ -187,8 +182,9 @@ function hashKey(key: number): number {
 
 class IoaTable {
   size = 0;
-  /** The records (replaced when the table grows: re-read after {@link IoaTable.insert}). */
+  /** The records, keys and cold fields (replaced when the table grows: re-read after {@link IoaTable.insert}). */
   F: Float64Array;
+  K: Float64Array;
   C: Float64Array;
   Q: Float64Array;
   /** Distinct types seen per slot (sorted in the summary). */
@@ -200,6 +196,7 @@ class IoaTable {
 
   constructor(capacity = 16) {
     this.F = new Float64Array(capacity * STRIDE);
+    this.K = new Float64Array(capacity);
     this.C = new Float64Array(capacity * C_STRIDE);
     this.Q = new Float64Array(capacity * 5);
     this.index = new Int32Array(capacity * 2);
@@ -212,7 +209,7 @@ class IoaTable {
     for (let h = hashKey(key) & mask; ; h = (h + 1) & mask) {
       const s = idx[h] - 1;
       if (s < 0) return -1;
-      if (sameKey(this.F[s * STRIDE + R_KEY], key)) return s;
+      if (sameKey(this.K[s], key)) return s;
     }
   }
 
@@ -223,18 +220,18 @@ class IoaTable {
     this.size = s + 1;
     const r = s * STRIDE;
     const F = this.F;
-    F[r + R_KEY] = key;
     F[r + R_LAST] = ts;
+    F[r + R_MIN] = Infinity;
+    F[r + R_MAX] = -Infinity;
     F[r + R_LAST_TYPE] = -1;
     F[r + R_C0] = -1;
     F[r + R_C1] = -1;
-    F[r + R_MIN] = Infinity;
-    F[r + R_MAX] = -Infinity;
-    F[r + R_PREV_TYPE] = -1;
+    this.K[s] = key;
     const c = s * C_STRIDE;
     this.C[c + C_FIRST] = ts;
     this.C[c + C_CA] = ca;
     this.C[c + C_IOA] = ioa;
+    this.C[c + C_PREV_TYPE] = -1;
     this.types.push([]);
     this.more.push(undefined);
     this.link(s);
@@ -251,10 +248,19 @@ class IoaTable {
     return out;
   }
 
+  /** Reports of slot `s`: each counted under exactly one cause. */
+  count(s: number): number {
+    let n = this.F[s * STRIDE + R_N0] + this.F[s * STRIDE + R_N1] + this.C[s * C_STRIDE + C_LOST];
+    const m = this.more[s];
+    // (values, not iteration: a cause that is no array index is a named property)
+    if (m) for (const x of Object.values(m)) n += x;
+    return n;
+  }
+
   private link(s: number): void {
     const idx = this.index;
     const mask = idx.length - 1;
-    let h = hashKey(this.F[s * STRIDE + R_KEY]) & mask;
+    let h = hashKey(this.K[s]) & mask;
     while (idx[h] !== 0) h = (h + 1) & mask;
     idx[h] = s + 1;
   }
@@ -265,6 +271,9 @@ class IoaTable {
     const F = new Float64Array(cap * STRIDE);
     F.set(this.F);
     this.F = F;
+    const K = new Float64Array(cap);
+    K.set(this.K);
+    this.K = K;
     const C = new Float64Array(cap * C_STRIDE);
     C.set(this.C);
     this.C = C;
@@ -295,7 +304,7 @@ function ioaSummaries(t: IoaTable): IoaSummary[] {
       min: F[r + R_MIN] === Infinity ? null : F[r + R_MIN],
       max: F[r + R_MAX] === -Infinity ? null : F[r + R_MAX],
       quality,
-      count: F[r + R_COUNT], firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
+      count: t.count(s), firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
     };
   });
 }
@@ -350,8 +359,9 @@ export class Inventory {
   private frames = 0;
   /** A frozen quality object with no flag set (shared by the codec). */
   private cleanQuality: object | undefined;
-  private start: number | null = null;
-  private end: number | null = null;
+  /** Meaningful once `frames` > 0. */
+  private start = 0;
+  private end = 0;
 
   constructor(config: Partial<InventoryConfig> = {}) {
     this.config = { ...DEFAULT_INVENTORY_CONFIG, ...config };
@@ -368,9 +378,12 @@ export class Inventory {
    * the flow's roles point to, so a stale one is detected and replaced.
    */
   observeWith(o: Observation, kept: InventoryFlow | undefined): InventoryFlow | undefined {
-    this.frames++;
-    if (this.start === null || o.ts < this.start) this.start = o.ts;
-    if (this.end === null || o.ts > this.end) this.end = o.ts;
+    // first and last capture time (numbers only, kept unboxed: no allocation per APDU)
+    if (this.frames++ === 0) this.start = this.end = o.ts;
+    else {
+      if (o.ts < this.start) this.start = o.ts;
+      if (o.ts > this.end) this.end = o.ts;
+    }
     if (!o.master || !o.station || !o.dir) {
       if (!this.resolvedFlows.has(o.flow)) this.unresolved.add(o.flow);
       return kept;
@@ -440,37 +453,28 @@ export class Inventory {
     const objs = asdu.objects;
     const t = st.ioas;
     let F = t.F;
-    let prev = -1;
     for (let k = 0; k < objs.length; k++) {
       const obj = objs[k];
       const ioa = obj.ioa;
       const key = ca * 16777216 + ioa;
-      let s: number;
-      if (prev >= 0 && F[prev * STRIDE + R_NEXT] !== 0 && sameKey(F[prev * STRIDE + R_NEXT_KEY], key)) s = F[prev * STRIDE + R_NEXT] - 1;
-      else {
-        s = t.find(key);
-        if (s < 0) {
-          if (t.size >= this.config.maxIoasPerStation) {
-            st.ioaOverflow = true;
-            continue;
-          }
-          s = t.insert(key, ca, ioa, ts);
-          F = t.F;
+      let s = t.find(key);
+      if (s < 0) {
+        if (t.size >= this.config.maxIoasPerStation) {
+          st.ioaOverflow = true;
+          continue;
         }
-        if (prev >= 0 && F[prev * STRIDE + R_NEXT] === 0) {
-          F[prev * STRIDE + R_NEXT] = s + 1;
-          F[prev * STRIDE + R_NEXT_KEY] = key;
-        }
+        s = t.insert(key, ca, ioa, ts);
+        F = t.F;
       }
-      prev = s;
       const r = s * STRIDE;
       const lastType = F[r + R_LAST_TYPE];
       if (lastType !== typeId) {
-        if (F[r + R_PREV_TYPE] !== typeId) {
+        const C = t.C;
+        if (C[s * C_STRIDE + C_PREV_TYPE] !== typeId) {
           const types = t.types[s];
           if (!types.includes(typeId)) types.push(typeId);
         }
-        F[r + R_PREV_TYPE] = lastType;
+        C[s * C_STRIDE + C_PREV_TYPE] = lastType;
         F[r + R_LAST_TYPE] = typeId;
       }
       // causes: the first two inline, further ones in `more`
@@ -478,16 +482,17 @@ export class Inventory {
       if (c0 === cot) F[r + R_N0]++;
       else if (F[r + R_C1] === cot) F[r + R_N1]++;
       else if (c0 === -1) {
+        if (F[r + R_N0] !== 0) t.C[s * C_STRIDE + C_LOST] += F[r + R_N0];
         F[r + R_C0] = cot;
         F[r + R_N0] = 1;
       } else if (F[r + R_C1] === -1) {
+        if (F[r + R_N1] !== 0) t.C[s * C_STRIDE + C_LOST] += F[r + R_N1];
         F[r + R_C1] = cot;
         F[r + R_N1] = 1;
       } else {
         const m = (t.more[s] ??= []);
         m[cot] = (m[cot] ?? 0) + 1;
       }
-      F[r + R_COUNT]++;
       F[r + R_LAST] = ts;
       const v = obj.value;
       if (typeof v === 'number') {
@@ -546,7 +551,7 @@ export class Inventory {
     const masters: MasterSummary[] = [...this.masters.values()].sort((a, b) => (a.host < b.host ? -1 : 1)).map((m) => ({
       host: m.host, endpoints: [...m.endpoints].sort(), stations: [...m.stations].sort(), commands: m.commands, firstSeen: m.first, lastSeen: m.last,
     }));
-    return { kind: 'inventory', frames: this.frames, start: this.start, end: this.end, masters, stations, unresolvedFlows: this.unresolved.size };
+    return { kind: 'inventory', frames: this.frames, start: this.frames > 0 ? this.start : null, end: this.frames > 0 ? this.end : null, masters, stations, unresolvedFlows: this.unresolved.size };
   }
 
   private station(addr: string, ts: number): StationAcc {

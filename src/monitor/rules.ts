@@ -6,7 +6,7 @@
 import { typeName } from '../codec/type-table.js';
 import { isTrackedCommandType, isProcessCommand } from './roles.js';
 import { type Alert, type JsonValue, type Observation, type Severity, hostOf, makeAlert } from './types.js';
-import { BoundedMap, DistinctWindow, type LruEntry, RateWindow } from './window.js';
+import { BoundedMap, DistinctWindow, type LruEntry, RateWindow, type SeenNode } from './window.js';
 
 /** A count threshold over a sliding window: fires when more than `count` events fall in `windowMs`. */
 export interface RateThreshold {
@@ -176,6 +176,9 @@ export interface FlowKeys {
   /** Entries of the rate and distinct windows keyed by this flow, its pair or its hosts (by R_* / D_* index). */
   rates: Array<LruEntry<string, RateWindow> | undefined>;
   distincts: Array<LruEntry<string, DistinctWindow> | undefined>;
+  /** This flow's station in its master's station-sweep window (valid for `sweepWindow`). */
+  sweepEntry: SeenNode | undefined;
+  sweepWindow: DistinctWindow | undefined;
 }
 
 // indexes of FlowKeys.rates
@@ -279,7 +282,7 @@ export class BehaviourRules {
     const mh = hostOf(master);
     k = {
       master, station, mh, sh: hostOf(station), pair: `${mh}>${station}`,
-      masterHost: undefined, stationHost: undefined, commandHost: undefined, rates: [], distincts: [],
+      masterHost: undefined, stationHost: undefined, commandHost: undefined, rates: [], distincts: [], sweepEntry: undefined, sweepWindow: undefined,
     };
     this.flowKeys.set(flow, k);
     if (this.flowKeys.size > 65536) this.flowKeys.delete(this.flowKeys.keys().next().value as string);
@@ -320,7 +323,10 @@ export class BehaviourRules {
 
     if (fromMaster) {
       const w = this.flowDistinct(fk, D_STATION_SWEEP, 'recon.station-sweep', mh, c.stationSweep);
-      if (w.add(sh, o.ts)) {
+      const crossed = w.addWith(sh, o.ts, fk.sweepWindow === w ? fk.sweepEntry : undefined);
+      fk.sweepWindow = w;
+      fk.sweepEntry = w.lastAdded;
+      if (crossed) {
         out.push(makeAlert(o, 'recon.station-sweep', 'high', `${mh} talked to ${w.size} stations within ${c.stationSweep.windowMs} ms`, { master: mh, stations: w.keys() }, 'T0846'));
       }
     }

@@ -7,10 +7,13 @@
  * reserved bits of SIQ/DIQ/QDS/QDP/SEP/SPE/OCI/SCO, invalid DCO/RCO, NaN/infinity floats,
  * CP56Time2a field ranges and reserved bits, test pattern, segment length, file qualifiers).
  */
-import { typeInfo, typeName } from '../codec/type-table.js';
+import { type TypeInfo, typeInfo, typeName } from '../codec/type-table.js';
 import type { Asdu } from '../codec/asdu.js';
 import type { CodecWarning } from '../codec/errors.js';
 import { type Alert, type Observation, type Severity, makeAlert } from './types.js';
+
+/** The type table by type identification 0..255 (an array read instead of a Map lookup per APDU). */
+const TYPE_INFO: Array<TypeInfo | undefined> = Array.from({ length: 256 }, (_, t) => typeInfo(t));
 
 /** Rule ids and severities for decode errors, by codec error code. */
 const ERROR_RULES: Record<string, [string, Severity, string]> = {
@@ -104,7 +107,7 @@ export function validityInto(o: Observation, out: Alert[]): void {
   const a = o.apdu?.asdu;
   if (!a) return;
   if (a.warnings !== undefined) for (const w of a.warnings) out.push(warningAlert(o, w, a));
-  const info = typeInfo(a.typeId);
+  const info = a.typeId >>> 0 === a.typeId && a.typeId < 256 ? TYPE_INFO[a.typeId] : typeInfo(a.typeId);
   if (!info || info.raw) return;
   const n = a.objects.length;
   const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);

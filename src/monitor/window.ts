@@ -184,9 +184,12 @@ export class RateWindow {
   }
 }
 
-interface SeenNode {
-  key: string;
+/** @internal A key of a {@link DistinctWindow}: callers may keep it and pass it to `addWith` while it is `live`. */
+export interface SeenNode {
+  readonly key: string;
   ts: number;
+  /** False once the key left the window. */
+  live: boolean;
   prev: SeenNode | undefined;
   next: SeenNode | undefined;
 }
@@ -200,9 +203,18 @@ export class DistinctWindow {
   private tail: SeenNode | undefined;
   private armed = true;
   constructor(private readonly windowMs: number, private readonly threshold: number, private readonly cap = 4096) {}
+  /** @internal The entry of the key added last (see {@link DistinctWindow.addWith}). */
+  lastAdded: SeenNode | undefined;
   /** Record `key` at `ts`; true when the number of distinct keys crosses the threshold. */
   add(key: string, ts: number): boolean {
-    let n = this.seen.get(key);
+    return this.addWith(key, ts, undefined);
+  }
+  /**
+   * @internal {@link DistinctWindow.add} given the entry of `key` kept from an earlier call
+   * (`lastAdded` after it), used instead of a lookup while it is live.
+   */
+  addWith(key: string, ts: number, kept: SeenNode | undefined): boolean {
+    let n = kept !== undefined && kept.live ? kept : this.seen.get(key);
     if (n !== undefined) {
       n.ts = ts;
       if (n !== this.tail) {
@@ -210,19 +222,13 @@ export class DistinctWindow {
         this.append(n);
       }
     } else {
-      n = { key, ts, prev: undefined, next: undefined };
+      n = { key, ts, live: true, prev: undefined, next: undefined };
       this.append(n);
       this.seen.set(key, n);
     }
-    for (let h = this.head; h !== undefined && ts - h.ts > this.windowMs; h = this.head) {
-      this.unlink(h);
-      this.seen.delete(h.key);
-    }
-    if (this.seen.size > this.cap) {
-      const h = this.head!;
-      this.unlink(h);
-      this.seen.delete(h.key);
-    }
+    this.lastAdded = n;
+    for (let h = this.head; h !== undefined && ts - h.ts > this.windowMs; h = this.head) this.remove(h);
+    if (this.seen.size > this.cap) this.remove(this.head!);
     if (this.seen.size > this.threshold) {
       if (this.armed) {
         this.armed = false;
@@ -241,6 +247,11 @@ export class DistinctWindow {
     const out: string[] = [];
     for (let n = this.head; n !== undefined; n = n.next) out.push(n.key);
     return out;
+  }
+  private remove(n: SeenNode): void {
+    this.unlink(n);
+    n.live = false;
+    this.seen.delete(n.key);
   }
   private append(n: SeenNode): void {
     n.prev = this.tail;
