@@ -41,7 +41,7 @@ export interface RoleOptions {
   stationPorts: number[];
 }
 
-/** The roles learned for one flow (internal to the monitor). */
+/** @internal The roles learned for one flow. */
 export interface FlowRoles {
   master: string;
   station: string;
@@ -58,7 +58,7 @@ function observation(o: ObservedApdu, dir: FlowDirection | undefined, master: st
   return r;
 }
 
-/** Direction of `o` in a flow with roles `r`: the one the input carries, else by sender. */
+/** @internal Direction of `o` in a flow with roles `r`: the one the input carries, else by sender. */
 export function directionOf(o: ObservedApdu, r: FlowRoles): FlowDirection {
   return o.direction ?? (o.src === r.master ? 'master→station' : 'station→master');
 }
@@ -87,7 +87,7 @@ export class RoleTracker {
   }
 
   /**
-   * The roles of `o`'s flow, learned from `o` when still unknown; undefined while they cannot be
+   * @internal The roles of `o`'s flow, learned from `o` when still unknown; undefined while they cannot be
    * told. Once returned, the object stays valid for the flow until {@link RoleTracker.forget}
    * (which sets its `forgotten`), so callers may keep it instead of asking again.
    */
