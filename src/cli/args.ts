@@ -12,6 +12,35 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * Join a negative number to the option before it (`--setpoint-scaled -300` becomes
+ * `--setpoint-scaled=-300`), so `node:util` parseArgs takes it as the value, not as an option.
+ */
+export function joinNegativeValues(argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (/^--[a-z-]+$/.test(argv[i]) && next !== undefined && /^-\d|^-\.\d/.test(next)) {
+      args.push(`${argv[i]}=${next}`);
+      i++;
+    } else args.push(argv[i]);
+  }
+  return args;
+}
+
+/** `node:util` parseArgs options naming a command's target and value, shared by `command` and `measure`. */
+export const COMMAND_VALUE_OPTIONS = {
+  ca: { type: 'string' },
+  ioa: { type: 'string' },
+  single: { type: 'string' },
+  double: { type: 'string' },
+  'setpoint-normalized': { type: 'string' },
+  'setpoint-scaled': { type: 'string' },
+  'setpoint-float': { type: 'string' },
+  select: { type: 'boolean' },
+  time: { type: 'boolean' },
+} as const;
+
 /** `node:util` parseArgs options of the TLS flags shared by `serve`, `connect` and `command`. */
 export const TLS_CLI_OPTIONS = {
   tls: { type: 'boolean' },

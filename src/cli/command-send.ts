@@ -15,7 +15,7 @@ import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { COMMAND_VALUE_OPTIONS, TLS_CLI_OPTIONS, UsageError, intArg, joinNegativeValues, tlsConfigFromArgs, tlsHelp } from './args.js';
 
 const HELP = `usage: iec104 command HOST[:PORT] --ca N --ioa N COMMAND [options]
 
@@ -134,15 +134,7 @@ function parseValue(kind: CommandKind, text: string): boolean | number {
 
 /** Parse `iec104 command` arguments. Throws {@link UsageError}. */
 export function parseCommandArgs(argv: string[]): CommandArgs {
-  // `--setpoint-scaled -300`: a negative number is the option's value, not an option
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const next = argv[i + 1];
-    if (/^--[a-z-]+$/.test(argv[i]) && next !== undefined && /^-\d|^-\.\d/.test(next)) {
-      args.push(`${argv[i]}=${next}`);
-      i++;
-    } else args.push(argv[i]);
-  }
+  const args = joinNegativeValues(argv);
   let v;
   try {
     v = parseArgs({
@@ -150,17 +142,9 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
       allowPositionals: true,
       strict: true,
       options: {
-        ca: { type: 'string' },
-        ioa: { type: 'string' },
-        single: { type: 'string' },
-        double: { type: 'string' },
+        ...COMMAND_VALUE_OPTIONS,
         step: { type: 'string' },
-        'setpoint-normalized': { type: 'string' },
-        'setpoint-scaled': { type: 'string' },
-        'setpoint-float': { type: 'string' },
         bitstring: { type: 'string' },
-        select: { type: 'boolean' },
-        time: { type: 'boolean' },
         qu: { type: 'string' },
         ql: { type: 'string' },
         until: { type: 'string' },

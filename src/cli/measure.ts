@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from './command.js';
-import { UsageError, intArg, numArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from './args.js';
+import { COMMAND_VALUE_OPTIONS, UsageError, intArg, joinNegativeValues, numArg, tlsArgs, TLS_HELP, VALIDATE_TLS_CLI_OPTIONS } from './args.js';
 import { parseTarget } from '../validate/connection.js';
 import { formatMeasure, measure, type MeasureKind, type MeasureOptions } from '../validate/measure.js';
 import { measureSvg } from '../validate/plot.js';
@@ -56,14 +56,7 @@ exit codes:
   5  connection failure or connection lost`;
 
 async function run(argv: string[]): Promise<number> {
-  const args: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const next = argv[i + 1];
-    if (/^--[a-z-]+$/.test(argv[i]) && next !== undefined && /^-\d|^-\.\d/.test(next)) {
-      args.push(`${argv[i]}=${next}`);
-      i++;
-    } else args.push(argv[i]);
-  }
+  const args = joinNegativeValues(argv);
   let opts: MeasureOptions;
   let json = false;
   let plot: string | undefined;
@@ -73,17 +66,9 @@ async function run(argv: string[]): Promise<number> {
       allowPositionals: true,
       strict: true,
       options: {
-        ca: { type: 'string' },
-        ioa: { type: 'string' },
-        single: { type: 'string' },
-        double: { type: 'string' },
-        'setpoint-normalized': { type: 'string' },
-        'setpoint-scaled': { type: 'string' },
-        'setpoint-float': { type: 'string' },
+        ...COMMAND_VALUE_OPTIONS,
         count: { type: 'string' },
         rate: { type: 'string' },
-        select: { type: 'boolean' },
-        time: { type: 'boolean' },
         'feedback-ioa': { type: 'string' },
         'no-actterm': { type: 'boolean' },
         timeout: { type: 'string' },

@@ -5,13 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import { runAnalyze } from '../../src/cli/analyze.js';
 import { buildTcpPacket, writePcap, type PacketToWrite } from '../../src/capture/writer.js';
 import { TCP_ACK, TCP_FIN } from '../../src/capture/packet.js';
 import type { ObservedApdu } from '../../src/monitor/index.js';
 import { DetectorThread } from '../../src/monitor/detector-thread.js';
 import { Capture, Conversation, normalSession } from '../monitor/helpers.js';
+import { runAnalyzeOn } from './helpers.js';
 
 /** Capture items (monitor test builder) as a pcap: one TCP connection per flow, FIN at the end of some. */
 function toPcap(items: ObservedApdu[], finFlows: ReadonlySet<string> = new Set()): Uint8Array {
@@ -69,20 +68,9 @@ function attackCapture(): Uint8Array {
   return toPcap(items, new Set(['b']));
 }
 
-async function run(argv: string[], input: Uint8Array, batch?: number): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  let err = '';
-  const code = await runAnalyze(argv, {
-    stdout,
-    stderr: { write: (s: string) => (err += s) },
-    open: async function* () {
-      for (let i = 0; i < input.length; i += 3000) yield input.subarray(i, i + 3000);
-    },
-    ...(batch ? { threadBatchBytes: batch } : {}),
-  });
-  return { code, out, err };
+/** `iec104 analyze` on `input` fed in 3000-octet pieces, with the monitor thread's batch size. */
+function run(argv: string[], input: Uint8Array, batch?: number): Promise<{ code: number; out: string; err: string }> {
+  return runAnalyzeOn(argv, input, 3000, batch ? { threadBatchBytes: batch } : {});
 }
 
 const POLICY = `
@@ -122,14 +110,8 @@ test('--threads 2 prints byte for byte what --threads 1 prints, in every output 
 
 test('--threads 2 with a policy: the worker parses the same policy and raises the same policy alerts', async () => {
   const pcap = attackCapture();
-  const io = (batch?: number) => ({ readText: () => POLICY, ...(batch ? { threadBatchBytes: batch } : {}) });
-  const go = async (threads: string, batch?: number): Promise<string> => {
-    const stdout = new PassThrough();
-    let out = '';
-    stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await runAnalyze(['x.pcap', '--alerts', '--policy', 'p.yaml', '--threads', threads], { stdout, stderr: { write: () => true }, open: async function* () { yield pcap; }, ...io(batch) });
-    return out;
-  };
+  const go = async (threads: string, batch?: number): Promise<string> =>
+    (await runAnalyzeOn(['x.pcap', '--alerts', '--policy', 'p.yaml', '--threads', threads], pcap, 0, { readText: () => POLICY, ...(batch ? { threadBatchBytes: batch } : {}) })).out;
   const one = await go('1');
   assert.match(one, /"rule":"policy\./);
   assert.equal(await go('2', 4096), one);

@@ -1,28 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { command, runAnalyze } from '../../src/cli/analyze.js';
 import { SynthSession, writePcap } from '../../src/capture/writer.js';
-import { conversation } from './helpers.js';
+import { conversation, runAnalyzeOn } from './helpers.js';
 
 const FKIE = readFileSync('/work/shared/captures/fkie_epf_iec104.pcap');
 
-async function run(argv: string[], input: Uint8Array, chunk = 0): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  let err = '';
-  const code = await runAnalyze(argv, {
-    stdout,
-    stderr: { write: (s: string) => (err += s) },
-    open: async function* () {
-      if (chunk > 0) for (let i = 0; i < input.length; i += chunk) yield input.subarray(i, i + chunk);
-      else yield input;
-    },
-  });
-  return { code, out, err };
-}
+const run = runAnalyzeOn;
 
 test('--json: one parseable object per APDU, nothing else on stdout', async () => {
   const r = await run(['x.pcap', '--json'], FKIE);

@@ -1,6 +1,8 @@
 /** Shared helpers of the capture tests: IEC 104 frames and small sessions. */
 import { encodeApdu, encodeSFrame, encodeUFrame } from '../../src/codec/index.js';
+import { PassThrough } from 'node:stream';
 import { concatBytes } from '../../src/capture/writer.js';
+import { type AnalyzeIo, runAnalyze } from '../../src/cli/analyze.js';
 
 export const STARTDT_ACT = encodeUFrame('STARTDT_ACT');
 export const STARTDT_CON = encodeUFrame('STARTDT_CON');
@@ -34,4 +36,30 @@ export function describe(r: { frame: number; apdu?: { apci: { format: string }; 
   if (!r.apdu) return `${r.frame}:ERR:${r.error?.code}`;
   const a = r.apdu.asdu;
   return `${r.frame}:${r.apdu.apci.format}${a ? `:${a.typeId}/${a.cot}/${a.objects.map((o) => o.ioa).join(',')}` : ''}`;
+}
+
+/**
+ * Run `iec104 analyze` in-process on a capture held in memory (fed in `chunk`-octet pieces when
+ * `chunk` > 0); extra `io` fields (policy files, thread batch size) are passed through.
+ */
+export async function runAnalyzeOn(
+  argv: string[],
+  input: Uint8Array,
+  chunk = 0,
+  io: Omit<Partial<AnalyzeIo>, 'stdout' | 'stderr' | 'open'> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let err = '';
+  const code = await runAnalyze(argv, {
+    stdout,
+    stderr: { write: (s: string) => (err += s) },
+    open: async function* () {
+      if (chunk > 0) for (let i = 0; i < input.length; i += chunk) yield input.subarray(i, i + chunk);
+      else yield input;
+    },
+    ...io,
+  });
+  return { code, out, err };
 }

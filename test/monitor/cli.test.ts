@@ -4,32 +4,21 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { runAnalyze } from '../../src/cli/analyze.js';
+import { runAnalyzeOn } from '../capture/helpers.js';
 import { runLearn } from '../../src/cli/learn.js';
 import { EngineLab, normalTraffic, settle } from './engine-capture.js';
 
-async function analyze(argv: string[], pcap: Uint8Array, files: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  let err = '';
-  const code = await runAnalyze(['cap.pcap', ...argv], {
-    stdout,
-    stderr: { write: (s: string) => (err += s) },
-    open: async function* () {
-      yield pcap;
-    },
+function analyze(argv: string[], pcap: Uint8Array, files: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return runAnalyzeOn(['cap.pcap', ...argv], pcap, 0, {
     readText: (p) => {
       if (!(p in files)) throw new Error(`ENOENT ${p}`);
       return files[p];
     },
   });
-  return { code, out, err };
 }
 
 async function learn(pcap: Uint8Array): Promise<string> {
