@@ -144,3 +144,13 @@ test('DetectorThread: results come back per batch in order, the final inventory 
   assert.deepEqual(fin.inventory.masters.map((m) => m.host), ['10.0.0.1']);
   assert.equal(fin.inventory.stations[0].address, '10.0.0.2:2404');
 });
+
+test('DetectorThread: asking for a result with nothing in flight is an error, not a hang', async () => {
+  const t = new DetectorThread();
+  try {
+    await assert.rejects(t.next(), /no batch in flight/);
+    assert.equal(t.inFlight, 0);
+  } finally {
+    await t.terminate();
+  }
+});

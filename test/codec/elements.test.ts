@@ -170,6 +170,10 @@ test('options: widths validated (E_OPTIONS) and honoured', () => {
   throwsCode(() => resolveOptions({ caSize: 0 as 1 }), 'E_OPTIONS');
   throwsCode(() => resolveOptions({ ioaSize: 4 as 1 }), 'E_OPTIONS');
   assert.deepEqual(resolveOptions({ ioaSize: 2 }), { cotSize: 2, caSize: 2, ioaSize: 2 });
+  // default widths, however given, resolve to the one shared (frozen) default object
+  assert.equal(resolveOptions({}), resolveOptions());
+  assert.equal(resolveOptions({ cotSize: 2, caSize: 2, ioaSize: 3 }), resolveOptions());
+  assert.ok(Object.isFrozen(resolveOptions({})));
   const o = resolveOptions({ cotSize: 1, caSize: 1, ioaSize: 1 });
   const b = encodeAsdu(asdu(100, [{ ioa: 0, qoi: 20 }], { cot: 6, ca: 0xff }), o);
   assert.deepEqual([...b], [100, 1, 6, 0xff, 0, 20]);
