@@ -1,6 +1,6 @@
 /**
  * Generate test/fixtures/captures/<capture>.json: Wireshark's (tshark's) decoding of the real
- * captures in /work/shared/captures (or the directory given as first argument), one entry per
+ * captures in test/fixtures/captures (or the directory given as first argument), one entry per
  * APDU, so that test/capture/real-captures.test.ts runs without tshark.
  *
  * Command used for each file (default preferences; TCP reassembly on, as shipped):
@@ -120,7 +120,7 @@ export function parsePdml(pdml: string): TsharkApdu[] {
 }
 
 function main(): void {
-  const dir = process.argv[2] ?? '/work/shared/captures';
+  const dir = process.argv[2] ?? join(new URL('..', import.meta.url).pathname, 'test', 'fixtures', 'captures');
   const outDir = join(new URL('..', import.meta.url).pathname, 'test', 'fixtures', 'captures');
   mkdirSync(outDir, { recursive: true });
   const version = execFileSync('tshark', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readCapture } from '../helpers/captures.js';
 import { command, runAnalyze } from '../../src/cli/analyze.js';
 import { SynthSession, writePcap } from '../../src/capture/writer.js';
 import { conversation, runAnalyzeOn } from './helpers.js';
 
-const FKIE = readFileSync('/work/shared/captures/fkie_epf_iec104.pcap');
+const FKIE = readCapture('fkie_epf_iec104.pcap');
 
 const run = runAnalyzeOn;
 

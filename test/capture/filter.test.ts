@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { readCapture } from '../helpers/captures.js';
 import { analyzeBytes } from '../../src/capture/analyze.js';
 import { compileFilter, FilterSyntaxError, FILTER_FIELDS } from '../../src/capture/filter.js';
 import { SynthSession, writePcap } from '../../src/capture/writer.js';
 import { conversation } from './helpers.js';
 
-const fk = analyzeBytes(readFileSync('/work/shared/captures/fkie_epf_iec104.pcap')).records;
+const fk = analyzeBytes(readCapture('fkie_epf_iec104.pcap')).records;
 const frames = (expr: string): number => new Set(fk.filter(compileFilter(expr)).map((r) => r.frame)).size;
 const apdus = (expr: string): number => fk.filter(compileFilter(expr)).length;
 

@@ -1,16 +1,17 @@
 /**
- * Our decoding of the real captures in /work/shared/captures compared, APDU by APDU, with tshark's
+ * Our decoding of the real captures in test/fixtures/captures compared, APDU by APDU, with tshark's
  * decoding of the same files (test/fixtures/captures/*.json, from scripts/gen-capture-expectations.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CAPTURES_DIR } from '../helpers/captures.js';
 import { analyzeBytes, type ApduRecord } from '../../src/capture/analyze.js';
 import { U_FUNCTIONS } from '../../src/codec/apci.js';
 import type { TsharkFixture } from '../../scripts/gen-capture-expectations.js';
 
-const CAPS = '/work/shared/captures';
+const CAPS = CAPTURES_DIR;
 const FIX = join(new URL('../fixtures/captures', import.meta.url).pathname);
 const FILES: Array<[string, number]> = [
   ['fkie_epf_iec104.pcap', 115],
@@ -32,7 +33,7 @@ function ipOf(ep: string): [string, number] {
 for (const [file, count] of FILES) {
   const fixture = JSON.parse(readFileSync(join(FIX, file.replace(/\.pcap(ng)?$/, '') + '.json'), 'utf8')) as TsharkFixture;
   const path = join(CAPS, file);
-  test(`${file}: ${count} APDUs, each equal to tshark's decoding`, { skip: !existsSync(path) && 'capture not present' }, () => {
+  test(`${file}: ${count} APDUs, each equal to tshark's decoding`, () => {
     const { records, issues } = analyzeBytes(readFileSync(path));
     assert.equal(fixture.apdus.length, count, 'fixture count');
     assert.equal(records.length, count);
@@ -66,7 +67,7 @@ for (const [file, count] of FILES) {
     });
   });
 
-  test(`${file}: fed in 1- and 7-octet chunks gives the same records`, { skip: !existsSync(path) && 'capture not present' }, () => {
+  test(`${file}: fed in 1- and 7-octet chunks gives the same records`, () => {
     const bytes = readFileSync(path);
     const whole = analyzeBytes(bytes).records.map((r) => JSON.stringify([r.frame, r.ts, r.src, r.apdu]));
     for (const size of [1, 7]) {

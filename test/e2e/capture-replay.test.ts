@@ -1,5 +1,5 @@
 /**
- * Replay of real device sessions (/work/shared/captures) through our link machines.
+ * Replay of real device sessions (test/fixtures/captures) through our link machines.
  *
  * Each TCP connection of a capture is read with the capture reader (src/capture/reader.ts,
  * packet.ts, tcp-reassembly.ts) into the two directions' byte streams, in capture order. Then,
@@ -28,8 +28,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CAPTURES_DIR } from '../helpers/captures.js';
 import { CaptureReader } from '../../src/capture/reader.js';
 import { formatEndpoint, formatIp, PacketDecoder } from '../../src/capture/packet.js';
 import { TcpDirection, type StreamSink } from '../../src/capture/tcp-reassembly.js';
@@ -40,7 +41,7 @@ import { VirtualClock } from '../../src/clock.js';
 import { Link } from '../../src/link/link.js';
 import type { LinkCloseReason } from '../../src/link/types.js';
 
-const CAPS = '/work/shared/captures';
+const CAPS = CAPTURES_DIR;
 /** File, and how many of its connections are replayed from their start. */
 const FILES: [string, number][] = [['fkie_epf_iec104.pcap', 1], ['ITI_090813_diverse.pcap', 0], ['nDPI_IEC104.pcap', 0], ['automayt_IEC104_SQ.pcapng', 0]];
 const PORT = 2404;
@@ -199,7 +200,7 @@ function fromStart(s: Session): boolean {
 
 for (const [file, replayable] of FILES) {
   const path = join(CAPS, file);
-  test(`replay ${file} through our link machines`, { skip: !existsSync(path) && 'capture not present' }, () => {
+  test(`replay ${file} through our link machines`, () => {
     const list = sessions(readFileSync(path));
     assert.ok(list.length > 0, 'at least one IEC 104 connection');
     let iFrames = 0;

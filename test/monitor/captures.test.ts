@@ -1,13 +1,14 @@
 /**
- * The monitor on real public captures (/work/shared/captures), read with src/capture.
+ * The monitor on real public captures (test/fixtures/captures), read with src/capture.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { CAPTURES_DIR } from '../helpers/captures.js';
 import { analyzeBytes } from '../../src/capture/analyze.js';
 import { monitorTraffic, type ObservedApdu } from '../../src/monitor/index.js';
 
-const DIR = '/work/shared/captures';
+const DIR = CAPTURES_DIR;
 
 /** Capture record -> ObservedApdu (the adapter the CLI uses). */
 function observe(file: string): ObservedApdu[] {
@@ -25,9 +26,8 @@ function observe(file: string): ObservedApdu[] {
   });
 }
 
-const have = existsSync(`${DIR}/fkie_epf_iec104.pcap`);
 
-test('fkie sample: inventory, commands answered, no high-severity alert', { skip: !have }, () => {
+test('fkie sample: inventory, commands answered, no high-severity alert', () => {
   const r = monitorTraffic(observe('fkie_epf_iec104.pcap'));
   assert.deepEqual(r.inventory.masters.map((m) => m.host), ['10.20.102.1']);
   assert.deepEqual(r.inventory.stations.map((s) => [s.address, s.commonAddresses]), [['10.20.100.108:2404', [10]]]);
@@ -37,14 +37,14 @@ test('fkie sample: inventory, commands answered, no high-severity alert', { skip
   assert.deepEqual(r.alerts.filter((a) => a.severity === 'high' || a.severity === 'critical'), []);
 });
 
-test('nDPI sample starts mid-session: no alert, two common addresses', { skip: !have }, () => {
+test('nDPI sample starts mid-session: no alert, two common addresses', () => {
   const r = monitorTraffic(observe('nDPI_IEC104.pcap'));
   assert.deepEqual(r.alerts, []);
   const cas = r.inventory.stations.flatMap((s) => s.commonAddresses).sort((a, b) => a - b);
   assert.deepEqual(cas, [10516, 10772]);
 });
 
-test('ITI sample: time-tagged commands tracked to positive outcomes; year > 99 reported as a time field problem', { skip: !have }, () => {
+test('ITI sample: time-tagged commands tracked to positive outcomes; year > 99 reported as a time field problem', () => {
   const r = monitorTraffic(observe('ITI_090813_diverse.pcap'));
   assert.ok(r.commands.filter((c) => c.typeId >= 58 && c.typeId <= 63).length >= 8);
   assert.ok(r.commands.every((c) => c.outcome === 'positive'));
