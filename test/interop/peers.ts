@@ -9,8 +9,8 @@
  *   `rtt_client`.
  * - `IEC104_J60870_JAR`: the j60870 peers jar (`J60870Server`, `J60870Client`).
  *
- * The example stations of lib60870 bind fixed ports (2404, 19998): each interop file runs them in
- * a network namespace of its own (`ip netns`, root needed) so that runs do not collide.
+ * The example stations of lib60870 bind fixed ports (2404, 19998): `npm run interop` runs each
+ * interop file in a network namespace of its own (as root), so they can use 127.0.0.1:2404 freely.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
