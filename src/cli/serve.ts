@@ -78,10 +78,9 @@ exit codes:
 
 /** The bundled examples/substation.yaml (works from src/ and from dist/). */
 export function defaultConfigPath(): string {
-  // src/cli/serve.ts or dist/src/cli/serve.js → package root
+  // src/cli/serve.ts or dist/cli/serve.js: two levels below the package root either way
   const here = dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
-  return join(up, 'examples', 'substation.yaml');
+  return join(here, '..', '..', 'examples', 'substation.yaml');
 }
 
 interface Args {
