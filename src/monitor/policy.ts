@@ -41,6 +41,8 @@ export interface PolicyIssue {
 /** A policy document that failed validation; `issues` lists every problem found. */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
+  /** Stable code for programs. */
+  readonly code = 'E_POLICY' as const;
   constructor(readonly issues: PolicyIssue[]) {
     super(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   }

@@ -218,6 +218,8 @@ function rolesSection(root: Obj): { roles?: RoleRule[]; defaultRole?: DefaultRol
 /** A configuration problem; `path` names where in the file (e.g. `points[3].type`). */
 export class StationConfigError extends Error {
   override readonly name = 'StationConfigError';
+  /** Stable code for programs. */
+  readonly code = 'E_STATION_CONFIG' as const;
   constructor(
     readonly path: string,
     readonly problem: string,

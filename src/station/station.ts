@@ -219,6 +219,8 @@ export interface StationStats {
 /** Thrown for misuse of the station API (bad config, unknown point). */
 export class StationError extends Error {
   override readonly name = 'StationError';
+  /** Stable code for programs. */
+  readonly code = 'E_STATION_USAGE' as const;
 }
 
 /**
