@@ -83,6 +83,7 @@ function peerOn(socket: Socket, role: 'client' | 'server', o: MirrorOptions): Mi
         p.frames.S++;
         return;
       }
+      if (!asdu) return;
       p.frames.I++;
       vr = (vr + 1) & 0x7fff;
       delete asdu.warnings;
