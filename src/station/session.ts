@@ -14,7 +14,7 @@
  * has been handed to the link (a barrier on the event sequence number).
  */
 import type { Asdu, InformationObject } from '../codec/asdu.js';
-import { COT } from '../codec/cause.js';
+import { COT, cotName, isAnswerCause } from '../codec/cause.js';
 import type { CodecOptions } from '../codec/options.js';
 import { cp56ToDate, type Cp56Time } from '../codec/time.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
@@ -62,6 +62,26 @@ export interface SessionCounters {
   testCommands: number;
   resets: number;
   parameters: number;
+  /**
+   * Received ASDUs that are themselves answers (P/N=1, COT 7, 9, 10, 44..47) or monitor-direction
+   * types: logged once per kind, counted, never answered (docs/CONFORMANCE.md A01).
+   */
+  answersIgnored: number;
+}
+
+/** Why a received ASDU is not answered (see {@link answerKind}). */
+export type IgnoredAnswerKind = 'negative' | 'confirmation' | 'termination' | 'mirror' | 'monitor-type';
+
+/**
+ * Whether a received ASDU must not be answered by a controlled station, and why: it carries
+ * P/N=1, an answer cause (7, 9, 10, 44..47), or a type of the monitor direction. Answering such an
+ * ASDU (for instance with a negative confirmation) lets two stations answer each other forever.
+ */
+export function answerKind(a: Asdu): IgnoredAnswerKind | undefined {
+  if (a.negative) return 'negative';
+  if (isAnswerCause(a.cot)) return a.cot >= COT.UNKNOWN_TYPE ? 'mirror' : a.cot === COT.ACTIVATION_TERMINATION ? 'termination' : 'confirmation';
+  if (typeInfo(a.typeId)?.direction === 'monitor') return 'monitor-type';
+  return undefined;
 }
 
 /** Live view of one connection. */
@@ -214,7 +234,10 @@ export class StationSession {
   readonly counters: SessionCounters = {
     asduIn: 0, asduOut: 0, eventsOut: 0, interrogations: 0, counterInterrogations: 0, reads: 0, commands: 0, commandsRejected: 0,
     negative: 0, unknownType: 0, unknownCause: 0, unknownCa: 0, unknownIoa: 0, clockSyncs: 0, testCommands: 0, resets: 0, parameters: 0,
+    answersIgnored: 0,
   };
+  /** Kinds of ignored answers already logged on this connection (one line per kind). */
+  private readonly ignoredLogged = new Set<IgnoredAnswerKind>();
 
   constructor(
     /** Station-local connection id (1, 2, …). */
@@ -450,12 +473,25 @@ export class StationSession {
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
 
+  /** An answer (or monitor-direction ASDU) arrived: count it, log its kind once, never answer it. */
+  private ignoreAnswer(req: Asdu, kind: IgnoredAnswerKind): void {
+    this.counters.answersIgnored++;
+    if (this.ignoredLogged.has(kind)) return;
+    this.ignoredLogged.add(kind);
+    const what = kind === 'negative' ? 'P/N=1' : kind === 'monitor-type' ? 'a monitor-direction type' : `cause ${req.cot} (${cotName(req.cot)})`;
+    this.log.log('warn', 'station.answer.ignored', `${typeName(req.typeId)} CA ${req.ca} with ${what} is an answer, not a request: not answered (further ${kind} ASDUs on this connection are counted, not logged)`, {
+      typeId: req.typeId, ca: req.ca, cot: req.cot, negative: req.negative, kind,
+    });
+  }
+
   private dispatch(req: Asdu): void {
     const t = req.typeId;
+    const ignored = answerKind(req);
+    if (ignored !== undefined) return this.ignoreAnswer(req, ignored);
     const info = typeInfo(t);
     const causes = INCOMING_CAUSES[t];
     if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
-    if (!causes.includes(req.cot) || req.negative) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
+    if (!causes.includes(req.cot)) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
     const denied = this.host.authorize?.(this, req);
     if (denied !== undefined) {
       this.counters.commandsRejected++;
@@ -707,6 +743,7 @@ export class StationSession {
   /** Negative confirmation of a command (ACT_CON, or DEACT_CON for a deactivation). */
   private refuseCommand(req: Asdu, obj: InformationObject, cmd: StationCommand, why: string, cot: number = COT.ACTIVATION_CON): void {
     this.counters.commandsRejected++;
+    this.host.commandRefused?.(this, req, why);
     this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
