@@ -85,7 +85,7 @@ export function ecsRecord(r: ApduRecord, o: EcsOptions = {}): Record<string, unk
     event: { kind: 'event', category: ['network'], type: ['protocol', 'info'], module: 'iec104', dataset: 'iec104.apdu', ...(f.error ? { outcome: 'failure' } : {}) },
     source: { ip: f.src.ip, port: f.src.port },
     destination: { ip: f.dst.ip, port: f.dst.port },
-    network: { transport: 'tcp', protocol: 'iec104', type: f.src.ip.includes(':') ? 'ipv6' : 'ipv4', direction: 'internal' },
+    network: { transport: 'tcp', protocol: 'iec104', type: f.src.ip.includes(':') ? 'ipv6' : 'ipv4' },
     observer: observer(o),
     iec104: { apdu },
   };

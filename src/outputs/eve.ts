@@ -21,18 +21,19 @@ export function eveTimestamp(iso: string): string {
   return `${dot < 0 ? z : z.slice(0, dot)}.${frac}+0000`;
 }
 
-/** Options shared by EVE events. */
+/**
+ * Options shared by EVE events. (The capture interface is not written: `in_iface` is not among
+ * the published schema's properties.)
+ */
 export interface EveOptions {
-  /** Capture interface (`in_iface`). */
   iface?: string;
 }
 
 /** The EVE alert event of an alert. */
-export function eveAlert(a: Alert, o: EveOptions = {}): Record<string, unknown> {
+export function eveAlert(a: Alert, _o: EveOptions = {}): Record<string, unknown> {
   const f = alertFields(a);
   const e: Record<string, unknown> = { timestamp: eveTimestamp(f.iso) };
   if (f.flow !== undefined) e.flow_id = f.flow + 1;
-  if (o.iface) e.in_iface = o.iface;
   e.event_type = 'alert';
   e.src_ip = f.src.ip;
   e.src_port = f.src.port;
@@ -57,10 +58,9 @@ export function eveAlert(a: Alert, o: EveOptions = {}): Record<string, unknown> 
 }
 
 /** The EVE event of one APDU record (`event_type: "iec104"`). */
-export function eveRecord(r: ApduRecord, o: EveOptions = {}): Record<string, unknown> {
+export function eveRecord(r: ApduRecord, _o: EveOptions = {}): Record<string, unknown> {
   const f = recordFields(r);
   const e: Record<string, unknown> = { timestamp: eveTimestamp(f.iso), flow_id: f.flow + 1 };
-  if (o.iface) e.in_iface = o.iface;
   e.event_type = 'iec104';
   e.src_ip = f.src.ip;
   e.src_port = f.src.port;
