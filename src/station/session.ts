@@ -160,6 +160,8 @@ export interface SessionHost {
   commandRefused?(s: StationSession, req: Asdu, why: string): void;
   /** TEST-ONLY deliberate misbehaviour (see `misbehave.ts`); undefined for a correct station. */
   readonly misbehave?: StationMisbehaviour;
+  /** File transfer (types 120..127), when the station offers or accepts files. */
+  readonly files?: { onAsdu(s: StationSession, req: Asdu): void };
 }
 
 interface OutItem {
@@ -360,6 +362,13 @@ export class StationSession {
     this.pump();
   }
 
+  /** Queue a file-transfer ASDU after the events raised so far; `sent` runs when it is handed to the link. */
+  sendFile(asdu: Asdu, sent?: () => void): void {
+    if (this.closed) return;
+    this.responses.push({ asdu, barrier: this.queue.lastSeq, sent });
+    this.pump();
+  }
+
   /** Queue cyclic or background data unless the previous batch is still waiting. Returns whether queued. */
   queueBackground(asdus: Asdu[]): boolean {
     if (!this.started || this.background.length > 0) return false;
@@ -489,6 +498,7 @@ export class StationSession {
     const ignored = answerKind(req);
     if (ignored !== undefined) return this.ignoreAnswer(req, ignored);
     const info = typeInfo(t);
+    if (info?.category === 'file' && this.host.files) return this.host.files.onAsdu(this, req);
     const causes = INCOMING_CAUSES[t];
     if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
     if (!causes.includes(req.cot)) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);

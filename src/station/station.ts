@@ -35,6 +35,7 @@ import { EventQueue, type EventQueueStats, type OverflowPolicy, type StationEven
 import { type StationPoint, type PointConfig, PointDatabase, PointError, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
 import { type RedundancyOptions, type RedundancyStats, RedundancyConfigError, StationRedundancy, type StationRedundancyGroup } from './redundancy-group.js';
 import { type ClockSyncRequest, type ParameterRequest, type SessionHost, StationSession, type SessionSnapshot, type StationLink } from './session.js';
+import { FileService, type StationFileOptions } from './file-service.js';
 
 export {
   CATCH_ALL_GROUP, RedundancyConfigError, type RedundancyGroupConfig, type RedundancyGroupStats, type RedundancyMember, type RedundancyMode, type RedundancyOptions,
@@ -130,6 +131,8 @@ export interface StationOptions {
    * set it on a station that operates anything.
    */
   misbehave?: StationMisbehaviour;
+  /** File transfer: a provider of files to download and/or a receiver of uploads (see `file-service.ts`, docs/files.md). */
+  files?: StationFileOptions;
 }
 
 /** Options of {@link ControlledStation.listen}: one listener. */
@@ -275,6 +278,8 @@ export class ControlledStation implements SessionHost {
   readonly security: SecurityEvents;
   private closed = false;
   private accepted = 0;
+  /** File transfer procedures (undefined without `files`). */
+  readonly files: FileService | undefined;
 
   constructor(options: StationOptions = {}) {
     this.opts = options;
@@ -310,6 +315,8 @@ export class ControlledStation implements SessionHost {
       }
     }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
+    for (const ca of options.files?.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `files.commonAddresses: ${ca}`);
+    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now() }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
     if (this.eiMode === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
@@ -317,6 +324,14 @@ export class ControlledStation implements SessionHost {
     if (cyc > 0 && this.db.points().some((p) => p.cyclic)) this.armCyclic(cyc);
     const bg = nonNegative(options.backgroundPeriodMs ?? 0, 'backgroundPeriodMs');
     if (bg > 0) this.armBackground(bg);
+  }
+
+  private wrapValue<T>(f: () => T, where: string): T {
+    try {
+      return f();
+    } catch (e) {
+      throw new StationError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private wrap(f: () => void, where: string): void {
@@ -657,6 +672,7 @@ export class ControlledStation implements SessionHost {
     this.clock.clearTimeout(this.backgroundTimer);
     for (const s of this.selections.values()) this.clock.clearTimeout(s.timer);
     this.selections.clear();
+    this.files?.close();
     for (const s of [...this.connections]) s.close('station closing');
     await Promise.all([...this.listeners].map((l) => l.close()));
   }
@@ -778,6 +794,7 @@ export class ControlledStation implements SessionHost {
   /** @internal */
   sessionClosed(s: StationSession, _reason: LinkCloseReason): void {
     this.connections.delete(s);
+    this.files?.sessionClosed(s);
     for (const [k, sel] of this.selections) {
       if (sel.sessionId === s.id) {
         this.clock.clearTimeout(sel.timer);
