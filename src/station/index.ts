@@ -13,3 +13,4 @@ export * from './simulator.js';
 export * from './access-roles.js';
 export * from './command-audit.js';
 export * from './misbehave.js';
+export * from './budget.js';
