@@ -15,3 +15,4 @@ export * from './command-audit.js';
 export * from './misbehave.js';
 export * from './file-service.js';
 export * from './file-folder.js';
+export * from './budget.js';
