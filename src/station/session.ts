@@ -22,7 +22,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
 import { isNullLogger, type Logger } from '../log.js';
 import {
-  behaviourOutcome, commandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
+  behaviourOutcome, stationCommandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
 } from './commands.js';
 import { EventBatch, type EventQueue } from './event-queue.js';
 import { misbehaviourWithholds, type StationMisbehaviour } from './misbehave.js';
@@ -648,7 +648,7 @@ export class StationSession {
       return this.negative(req, COT.UNKNOWN_IOA, `no command object at IOA ${obj.ioa}`);
     }
     this.counters.commands++;
-    const cmd = commandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
+    const cmd = stationCommandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
     const key = `${req.ca}:${obj.ioa}`;
     if (req.cot === COT.DEACTIVATION) {
       const sel = this.host.selection(key);
