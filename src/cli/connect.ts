@@ -424,7 +424,16 @@ export const command: CliCommand = {
   run: (argv) => {
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
+    // a reader that went away (`| head`): stop like Ctrl-C instead of dying on EPIPE
+    const onStdoutError = (e: NodeJS.ErrnoException): void => {
+      if (e.code === 'EPIPE') ac.abort();
+      else throw e;
+    };
     process.once('SIGINT', onSigint);
-    return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => process.off('SIGINT', onSigint));
+    process.stdout.on('error', onStdoutError);
+    return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => {
+      process.off('SIGINT', onSigint);
+      process.stdout.off('error', onStdoutError);
+    });
   },
 };
