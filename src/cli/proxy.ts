@@ -6,6 +6,7 @@ import { parseHostPort } from '../master/tcp.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
+import { createLogger, type LogLevel } from '../log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { UsageError } from './args.js';
@@ -34,7 +35,13 @@ options:
   --alerts-file FILE     append alerts to FILE instead of standard output
   --disable RULE         silence a rule id or prefix (repeatable)
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
+  --log-level L          log to standard error from level L: debug, info, warn (default),
+                         error
   -h, --help             this text
+
+A master's STARTDT act is confirmed only once the RTU connection is up. When the RTU cannot
+be reached, the master's connection is closed without STARTDT con, a warning is logged and a
+proxy.upstream-unreachable alert (high) is written.
 
 TLS (IEC 62351-3, mutual authentication), each leg on its own:
   --listen-tls           masters must connect with TLS: needs --listen-cert, --listen-key,
@@ -66,8 +73,8 @@ example:
   $ iec104 proxy --listen 0.0.0.0:2404 --upstream 10.0.0.5:2404 --policy baseline.yaml --enforce
   {"kind":"alert","rule":"policy.ioa-not-allowed","severity":"high",...}
   {"kind":"alert","rule":"proxy.command-blocked","severity":"high",...}
-  $ iec104 proxy --listen 0.0.0.0:19998 --upstream 10.0.0.5 --policy baseline.yaml --enforce \
-      --listen-tls --listen-cert proxy-server.crt --listen-key proxy-server.key --listen-ca masters-ca.crt \
+  $ iec104 proxy --listen 0.0.0.0:19998 --upstream 10.0.0.5 --policy baseline.yaml --enforce \\
+      --listen-tls --listen-cert proxy-server.crt --listen-key proxy-server.key --listen-ca masters-ca.crt \\
       --upstream-tls --upstream-cert proxy-client.crt --upstream-key proxy-client.key --upstream-ca rtu-ca.crt
 
 exit codes:
@@ -85,6 +92,8 @@ export interface ProxyArgs {
   alertsFile?: string;
   disabled: string[];
   durationMs?: number;
+  /** `--log-level` (default `warn`). */
+  logLevel: LogLevel;
   /** `--listen-tls ...`: mutual TLS toward the masters. */
   listenTls?: TlsConfig;
   /** `--upstream-tls ...`: mutual TLS toward the RTU. */
@@ -132,7 +141,7 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
   let listen: ProxyArgs['listen'] | undefined;
   let upstreamText: string | undefined;
   const legs = { listen: newLeg(), upstream: newLeg() };
-  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [] };
+  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -214,6 +223,12 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
         const v = val();
         if (v === undefined || !/^\d+$/.test(v)) return `--duration needs milliseconds, got '${v ?? ''}'`;
         a.durationMs = Number(v);
+        break;
+      }
+      case '--log-level': {
+        const v = val();
+        if (v !== 'debug' && v !== 'info' && v !== 'warn' && v !== 'error') return `--log-level needs debug, info, warn or error, got '${v ?? ''}'`;
+        a.logLevel = v;
         break;
       }
       default:
@@ -300,6 +315,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   try {
     proxy = await startProxy({
       listen: a.listen, upstream: a.upstream, enforce: a.enforce, onAlert: write,
+      logger: createLogger({ level: a.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }),
       ...(listenTls ? { listenTls } : {}), ...(upstreamTls ? { upstreamTls } : {}),
       detector: { disabled: a.disabled }, ...(policy ? { policy } : {}), ...(a.block.length ? { blockRules: ['policy.', ...a.block] } : {}),
     });

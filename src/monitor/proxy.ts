@@ -16,6 +16,11 @@
  * `masters[].certificateSubjects` are enforced: a master whose subject is not allowed gets a
  * `policy.certificate-subject` alert once per connection, and with `enforce` each of its commands
  * is refused like any other forbidden command.
+ *
+ * A master's STARTDT act is answered only once the RTU connection is up: until then the proxy
+ * does not read from the master. When the RTU cannot be reached the master's connection is
+ * closed without a STARTDT con, a warning is logged, and a `proxy.upstream-unreachable` alert is
+ * raised (the master sees an RTU that is down, not one that accepted data transfer and vanished).
  */
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
@@ -258,6 +263,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           }
           return det.observe(o);
         };
+        // nothing from the master is read (so its STARTDT act is not confirmed) until the RTU
+        // connection is up; resumed on connect, closed when the RTU cannot be reached
+        conn.socket.pause();
         const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
         const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
         const session = {
@@ -331,15 +339,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
                 toUp.run();
               },
               close(reason) {
-                log.log('info', 'proxy.upstream_closed', reason.message, { station, code: reason.code });
+                if (!closed) log.log('warn', 'proxy.upstream_closed', `RTU ${station} closed the connection of master ${master}: ${reason.code} ${reason.message}`, { station, master, code: reason.code });
                 session.close(`upstream closed: ${reason.message}`);
               },
             });
             toUp.target = up;
             if (down.state === 'started') up.start();
+            if (!toUp.pausedSource) conn.socket.resume();
           },
           (err: unknown) => {
-            log.log('warn', 'proxy.upstream_failed', `cannot connect to ${station}: ${err instanceof Error ? err.message : String(err)}`);
+            if (closed) return;
+            const why = err instanceof Error ? err.message : String(err);
+            const code = (err as { code?: unknown } | undefined)?.code;
+            log.log('warn', 'proxy.upstream_failed', `cannot connect to the RTU ${station} for master ${master}: ${why}; closing the master's connection without confirming STARTDT`, { station, master, ...(typeof code === 'string' ? { code } : {}) });
+            const o = { frame: frameNo, ts: now(), src: 'proxy', dst: station, flow };
+            emit([makeAlert(o, 'proxy.upstream-unreachable', 'high', `RTU ${station} unreachable for master ${master}: ${why}`, { station, master, reason: why, ...(typeof code === 'string' ? { code } : {}) })]);
             session.close('upstream connection failed');
           },
         );
