@@ -35,6 +35,10 @@ options:
   --start-timeout MS   close a connection without STARTDT after MS (default t0, 30000;
                        0 = never: needed when masters keep standby connections, which
                        stay stopped by design; E_ACCESS_NO_STARTDT)
+  --max-clock-step MS  refuse a clock synchronisation (C_CS_NA_1) that would move the
+                       station clock by more than MS (negative ACT_CON, reason in the log
+                       and audit; default: any step). IV=1 and out-of-range time fields
+                       are always refused
   --audit FILE|-       audit log (JSON lines): every connection accepted or refused and
                        why, STARTDT/STOPDT, every command and its outcome; - = stdout
   --redundancy M       single (default: one redundancy group, one active connection,
@@ -96,6 +100,7 @@ interface Args {
   allow: string[];
   maxConnections?: number;
   startTimeout?: number;
+  maxClockStepMs?: number;
   audit?: string;
   roles?: string;
   redundancy?: 'single' | 'per-connection';
@@ -156,6 +161,12 @@ function parseArgs(argv: string[]): Args | string {
         const v = Number(val());
         if (!Number.isInteger(v) || v < 0) return '--start-timeout needs an integer >= 0 (ms)';
         a.startTimeout = v;
+        break;
+      }
+      case '--max-clock-step': {
+        const v = Number(val());
+        if (!Number.isInteger(v) || v < 0) return '--max-clock-step needs an integer >= 0 (ms)';
+        a.maxClockStepMs = v;
         break;
       }
       case '--redundancy': {
@@ -285,6 +296,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const auditTarget = args.audit ?? cfg.audit;
   const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
   if (args.redundancy) cfg.station.redundancy = { mode: args.redundancy };
+  if (args.maxClockStepMs !== undefined) cfg.station.maxClockStepMs = args.maxClockStepMs;
   if (args.misbehave) cfg.station.misbehave = { ...cfg.station.misbehave, ...args.misbehave };
   const misbehaving = activeMisbehaviours(cfg.station.misbehave);
   if (misbehaving.length) {

@@ -10,6 +10,8 @@
  *   backgroundPeriodMs: 0
  *   selectTimeoutMs: 10000
  *   maxCommandAgeMs: 10000
+ *   maxClockStepMs: 60000             # refuse clock synchronisations that move the clock further (default: any step)
+ *   connectionBudget: 4194304         # bytes a connection may have queued before it is closed (docs/station.md)
  *   endOfInitialization: station      # station | connection | none
  *   eventQueue: { capacity: 10000, overflow: drop-oldest }   # of each redundancy group's queue
  *   redundancy: { mode: single }       # single | per-connection (or the mode alone: redundancy: per-connection)
@@ -29,6 +31,7 @@
  * commands:
  *   - { ca: 1, ioa: 5001, type: C_DC_NA_1, mode: sbo,
  *       behaviour: { result: accept, delayMs: 800, feedback: { ioa: 1001 } } }
+ *   - { ca: 1, ioa: 6001, type: C_SE_NC_1, allowNonFinite: false }   # NaN/±inf set-points refused (default)
  * ```
  */
 import { parse as parseYaml } from 'yaml';
@@ -386,7 +389,7 @@ function feedback(v: unknown, path: string): CommandFeedback {
 
 function command(v: unknown, path: string): CommandPointConfig {
   const o = obj(v, path);
-  keys(o, path, ['ca', 'ioa', 'type', 'mode', 'name', 'behaviour']);
+  keys(o, path, ['ca', 'ioa', 'type', 'mode', 'name', 'behaviour', 'allowNonFinite']);
   const c: CommandPointConfig = {
     ca: int(o.ca, `${path}.ca`, 1, 0xfffe),
     ioa: int(o.ioa, `${path}.ioa`, 1, 0xffffff),
@@ -396,6 +399,11 @@ function command(v: unknown, path: string): CommandPointConfig {
   if (mode !== undefined) c.mode = mode;
   const name = opt(o, 'name', path, str);
   if (name !== undefined) c.name = name;
+  const nonFinite = opt(o, 'allowNonFinite', path, bool);
+  if (nonFinite !== undefined) {
+    if (commandKindOf(c.type) !== 'setpoint-float') throw new StationConfigError(`${path}.allowNonFinite`, 'only for floating-point set-points (C_SE_NC_1, C_SE_TC_1)');
+    c.allowNonFinite = nonFinite;
+  }
   if (o.behaviour !== undefined) {
     const bp = `${path}.behaviour`;
     const b = obj(o.behaviour, bp);
@@ -414,7 +422,7 @@ function command(v: unknown, path: string): CommandPointConfig {
 
 function stationSection(v: unknown, path: string): StationOptions {
   const o = obj(v, path);
-  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy', 'misbehave']);
+  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy', 'misbehave', 'maxClockStepMs', 'connectionBudget']);
   const s: StationOptions = {};
   const cas = opt(o, 'commonAddresses', path, arr);
   if (cas) s.commonAddresses = cas.map((c, i) => int(c, `${path}.commonAddresses[${i}]`, 1, 0xfffe));
@@ -452,6 +460,10 @@ function stationSection(v: unknown, path: string): StationOptions {
   if (utc !== undefined) s.utc = utc;
   const mc = opt(o, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
   if (mc !== undefined) s.maxConnections = mc;
+  const step = opt(o, 'maxClockStepMs', path, (x, p) => num(x, p, 0));
+  if (step !== undefined) s.maxClockStepMs = step;
+  const budget = opt(o, 'connectionBudget', path, (x, p) => int(x, p, 1024, Number.MAX_SAFE_INTEGER));
+  if (budget !== undefined) s.connectionBudget = budget;
   const sq = opt(o, 'sqMinRun', path, (x, p) => int(x, p, 2, 127));
   if (sq !== undefined) s.sqMinRun = sq;
   const red = opt(o, 'redundancy', path, redundancySection);

@@ -16,7 +16,7 @@
 import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotName, isAnswerCause } from '../codec/cause.js';
 import type { CodecOptions } from '../codec/options.js';
-import { cp56ToDate, type Cp56Time } from '../codec/time.js';
+import { cp56FieldProblems, cp56ToDate, type Cp56Time } from '../codec/time.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkCloseCode, LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
@@ -163,6 +163,8 @@ export interface SessionHost {
   readonly misbehave?: StationMisbehaviour;
   /** File transfer (types 120..127), when the station offers or accepts files. */
   readonly files?: { onAsdu(s: StationSession, req: Asdu): void };
+  /** Largest clock step (ms, either direction) a clock synchronisation may make; undefined = any. */
+  readonly maxClockStepMs?: number;
   /** Memory budget of a connection's session queues, estimated bytes (see `budget.ts`); default 4 MiB. */
   readonly connectionBudget?: number;
   /** The connection exceeded its budget and is being closed (log, security event, audit). */
@@ -749,11 +751,34 @@ export class StationSession {
 
   private clockSync(req: Asdu, cas: number[], obj: InformationObject): void {
     const time = obj.time as Cp56Time;
-    const date = cp56ToDate(time, this.host.timeTags.utc);
-    const ok = Number.isFinite(date.getTime()) && this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id });
     this.counters.clockSyncs++;
-    this.log.log('info', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${Number.isFinite(date.getTime()) ? date.toISOString() : 'invalid time'}`, { ok });
+    let why = this.clockSyncProblem(time);
+    const date = why === undefined ? cp56ToDate(time, this.host.timeTags.utc) : undefined;
+    if (date && !this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id })) why = 'refused by the clock synchronisation handler';
+    const ok = why === undefined;
+    this.log.log(ok ? 'info' : 'warn', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${ok ? date!.toISOString() : why}`, { ok, ...(why ? { reason: why } : {}) });
+    if (!ok) this.host.commandRefused?.(this, req, why!);
     for (const ca of cas) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
+  }
+
+  /**
+   * Why a clock synchronisation with `time` is refused (issue 11): IV set, a field out of range
+   * (ms > 59999, minute > 59, hour > 23, day 0 or past the month's end, month 0 or > 12), or a step
+   * larger than `maxClockStepMs` from the station time. Undefined when acceptable.
+   */
+  private clockSyncProblem(time: Cp56Time | undefined): string | undefined {
+    if (!time || typeof time !== 'object') return 'no time tag';
+    if (time.invalid) return 'time flagged invalid (IV=1)';
+    const bad = cp56FieldProblems(time);
+    if (bad.length > 0) return `time out of range: ${bad.map(([f, m]) => `${f} ${m}`).join(', ')}`;
+    const t = cp56ToDate(time, this.host.timeTags.utc).getTime();
+    if (!Number.isFinite(t)) return 'time is not a valid date';
+    const max = this.host.maxClockStepMs;
+    if (max !== undefined) {
+      const step = t - this.host.now();
+      if (Math.abs(step) > max) return `clock step of ${step} ms exceeds maxClockStepMs (${max} ms)`;
+    }
+    return undefined;
   }
 
   private resetProcess(req: Asdu, cas: number[], obj: InformationObject): void {
@@ -824,6 +849,12 @@ export class StationSession {
       return;
     }
     if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
+    if (typeof cmd.value === 'number' && !Number.isFinite(cmd.value) && !cp.allowNonFinite) {
+      // issue 11: a NaN or infinite set-point is refused unless the object is configured to take it
+      const why = `set-point value ${cmd.value} is not a finite number (allowNonFinite is off for this object)`;
+      this.host.commandRefused?.(this, req, why);
+      return this.refuseCommand(req, obj, cmd, why);
+    }
     if (cmd.time !== undefined && !this.mis?.acceptStale) { // misbehave (test-only): acceptStale skips the age check
       const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
       if (stale) return this.refuseCommand(req, obj, cmd, stale);

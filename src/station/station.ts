@@ -106,6 +106,12 @@ export interface StationOptions {
   sqMinRun?: number;
   /** Decides on commands; undefined result → the object's configured behaviour. */
   onCommand?: CommandHandler;
+  /**
+   * Largest step (ms, forwards or backwards from the station time) a clock synchronisation may
+   * make; a larger one gets a negative ACT_CON with the reason in the log and audit. Default: no
+   * limit. (IV=1 and out-of-range fields are always refused.)
+   */
+  maxClockStepMs?: number;
   /** Clock synchronisation: return false to refuse (negative ACT_CON). By default accepted and applied to the station time. */
   onClockSync?: (req: ClockSyncRequest) => boolean | void;
   /** Reset process command (QRP 1 general, 2 pending time-tagged information): return false to refuse. */
@@ -265,6 +271,8 @@ export class ControlledStation implements SessionHost {
   readonly sqMinRun: number | undefined;
   readonly selectTimeoutMs: number;
   readonly maxCommandAgeMs: number;
+  /** See {@link StationOptions.maxClockStepMs}. */
+  readonly maxClockStepMs: number | undefined;
   readonly linkParameters: Readonly<LinkParameters>;
   /** TEST-ONLY misbehaviour flags (undefined for a correct station, also when every flag is false). */
   readonly misbehave: StationMisbehaviour | undefined;
@@ -306,6 +314,7 @@ export class ControlledStation implements SessionHost {
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
     this.maxCommandAgeMs = nonNegative(options.maxCommandAgeMs ?? 10_000, 'maxCommandAgeMs');
+    this.maxClockStepMs = options.maxClockStepMs === undefined ? undefined : nonNegative(options.maxClockStepMs, 'maxClockStepMs');
     if (options.connectionBudget !== undefined && !(Number.isInteger(options.connectionBudget) && options.connectionBudget >= 1024)) {
       throw new StationError(`connectionBudget must be an integer >= 1024 (bytes), got ${JSON.stringify(options.connectionBudget)}`);
     }
@@ -370,7 +379,7 @@ export class ControlledStation implements SessionHost {
     if (mode !== 'direct' && mode !== 'sbo' && mode !== 'both') throw new StationError(`mode must be direct, sbo or both, got ${JSON.stringify(c.mode)}`);
     const fb = c.behaviour?.feedback;
     if (fb && !this.db.get(fb.ca ?? c.ca, fb.ioa)) throw new StationError(`feedback point CA ${fb.ca ?? c.ca} IOA ${fb.ioa} is not configured`);
-    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: c.type >= 58 ? c.type - 13 : c.type, mode, name: c.name, behaviour: { ...c.behaviour } });
+    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: c.type >= 58 ? c.type - 13 : c.type, mode, name: c.name, behaviour: { ...c.behaviour }, allowNonFinite: c.allowNonFinite === true });
   }
 
   // ------------------------------------------------------------------------------------------
