@@ -366,9 +366,11 @@ export class CaptureAnalyzer {
     this.reader.end();
     this.defrag?.end(this.lastMeta?.frame);
     for (let f = this.lruHead; f !== undefined; f = f.next) {
-      if (f.dirs) {
-        f.dirs[0].flush(this.lastMeta);
-        f.dirs[1].flush(this.lastMeta);
+      // (flushing one direction may decide the flow's kind and detach both: keep the pair)
+      const d = f.dirs;
+      if (d) {
+        d[0].flush(this.lastMeta);
+        d[1].flush(this.lastMeta);
       }
       if (f.info.kind === 'pending') this.decideAtEnd(f);
     }
@@ -516,9 +518,10 @@ export class CaptureAnalyzer {
    * remove it from the table.
    */
   private drop(f: Flow, why: 'idle' | 'evicted'): void {
-    if (f.dirs) {
-      f.dirs[0].flush(this.lastMeta, why);
-      f.dirs[1].flush(this.lastMeta, why);
+    const d = f.dirs;
+    if (d) {
+      d[0].flush(this.lastMeta, why);
+      d[1].flush(this.lastMeta, why);
     }
     if (f.info.kind === 'pending') this.decideAtEnd(f);
     if (f.info.kind === 'iec104' && !f.released) this.h.flowEnd?.(this.snapshot(f), why);

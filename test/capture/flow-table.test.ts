@@ -97,3 +97,25 @@ test('the monitor forgets evicted and closed flows (per-flow state bounded by th
   void TCP_SYN;
   void TCP_FIN;
 });
+
+test('end of capture: flushing one direction may decide the flow is not IEC 104 (found by npm run fuzz)', () => {
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 5000 });
+  s.handshake();
+  s.raw('client', s.nextSeq('client') + 10, Uint8Array.of(1, 2, 3)); // out of order, never filled
+  s.raw('server', s.nextSeq('server') + 10, Uint8Array.of(4, 5, 6));
+  const an = new CaptureAnalyzer({});
+  an.push(writePcap(s.packets));
+  assert.doesNotThrow(() => an.end());
+  assert.equal(an.summary().flows[0].kind, 'other');
+  // the same through an idle timeout
+  const t = new SynthSession({ ip: '10.0.0.1', port: 40001 }, { ip: '10.0.0.2', port: 5000 }, { type: 'ethernet' }, { startSec: 1700000000 });
+  t.handshake();
+  t.raw('client', t.nextSeq('client') + 10, Uint8Array.of(1, 2, 3));
+  t.raw('server', t.nextSeq('server') + 10, Uint8Array.of(4, 5, 6));
+  const u = new SynthSession({ ip: '10.0.0.1', port: 40002 }, { ip: '10.0.0.2', port: 2404 }, { type: 'ethernet' }, { startSec: 1700001000 });
+  u.handshake();
+  const an2 = new CaptureAnalyzer({}, { idleTimeout: 60 });
+  assert.doesNotThrow(() => an2.push(writePcap([...t.packets, ...u.packets])));
+  an2.end();
+  assert.equal(an2.summary().flowTable.idle, 1);
+});
