@@ -542,6 +542,11 @@ async function analyzeWith(
         }
       },
       flowEnd: det ? (f) => det.closeFlow(String(f.index)) : td ? (f) => td.closeFlow(f.index) : undefined,
+      streamAnomaly: det
+        ? (a) => emitAlerts(det.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) }))
+        : td
+          ? (a) => td.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) })
+          : undefined,
       issue: (i) => {
         if (i.code === 'E_CAP_FORMAT') notCapture = true;
         else if (i.code.startsWith('E_CAP_')) damaged = true;

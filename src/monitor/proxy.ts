@@ -3,8 +3,10 @@
  * (a controlled-role {@link Link} toward the master, a controlling-role {@link Link} toward the
  * RTU, each with its own sequence numbers, acknowledgements and timers), forwards ASDUs both ways
  * with back-pressure, mirrors STARTDT / STOPDT, and feeds every forwarded APDU to a
- * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU: the proxy
- * answers the master itself with a negative confirmation and raises an alert.
+ * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU, whatever its
+ * cause of transmission: the proxy answers the master itself with a negative confirmation (cause 7
+ * for act, 9 for deact, 45 "unknown cause" for any other cause) and raises an alert. Set-points
+ * that are NaN or infinite never satisfy a policy value range.
  *
  * Either leg can use mutual TLS (IEC 62351-3): `listenTls` toward the masters (the proxy presents
  * a server certificate and requires a client certificate), `upstreamTls` toward the RTU (the proxy
@@ -25,6 +27,7 @@
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
 import { decodeApdu } from '../codec/apdu.js';
+import { typeInfo } from '../codec/type-table.js';
 import type { CodecOptions } from '../codec/options.js';
 import type { Link } from '../link/link.js';
 import type { LinkCloseReason, LinkParameters } from '../link/types.js';
@@ -284,14 +287,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         const down: Link = conn.bind({
           asdu(asdu, frame) {
             const alerts = observe('master→station', frame, asdu);
-            const isCommand = isTrackedCommandType(asdu.typeId) && (asdu.cot === 6 || asdu.cot === 8);
+            // every control-direction ASDU is checked, whatever its cause (a lenient RTU may act on
+            // a command sent with cause 3 or 20)
+            const isCommand = isTrackedCommandType(asdu.typeId) || typeInfo(asdu.typeId)?.direction === 'control';
             const why = opts.enforce && isCommand ? alerts.filter((a) => blocks(a.rule)) : [];
             if (why.length > 0) {
               stats.blocked++;
               const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
               alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
               emit(alerts);
-              toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : 7, negative: true });
+              // the mirror of act / deact; an ASDU with any other cause gets "unknown cause" (45)
+              toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : asdu.cot === 6 ? 7 : 45, negative: true });
               return;
             }
             emit(alerts);
