@@ -518,14 +518,20 @@ export class TlsSecurity {
         }
       }
       lastHandshake = now;
-      const v = this.verify(socket, side);
-      if (!v.ok) {
-        fail({ code: v.code, reason: `after renegotiation: ${v.reason}`, ...(v.detail ? { detail: v.detail } : {}) });
-        return;
+      // a full renegotiation brings a (possibly different) certificate: verify it like the first;
+      // an abbreviated one (the session resumed) keeps the verified identity and shows no certificate
+      let peer: PeerCertificateInfo | undefined = t.cert ? describeCertificate(t.cert) : undefined;
+      if (socket.getPeerX509Certificate() || !socket.isSessionReused()) {
+        const v = this.verify(socket, side);
+        if (!v.ok) {
+          fail({ code: v.code, reason: `after renegotiation: ${v.reason}`, ...(v.detail ? { detail: v.detail } : {}) });
+          return;
+        }
+        t.cert = socket.getPeerX509Certificate() ?? t.cert;
+        peer = v.peer;
       }
-      t.cert = socket.getPeerX509Certificate() ?? t.cert;
       const info = tlsSessionInfo(socket);
-      const ev: TlsSessionEvent = { event: 'renegotiated', side, ...endpoints, tls: info, renegotiations, initiator, ...(v.peer ? { peerSubject: v.peer.subject } : {}) };
+      const ev: TlsSessionEvent = { event: 'renegotiated', side, ...endpoints, tls: info, renegotiations, initiator, ...(peer ? { peerSubject: peer.subject } : {}) };
       const w = sessionWarning(info);
       if (w) ev.warning = w;
       this.events.session(ev);

@@ -22,7 +22,7 @@ import type { SecurityEvent, TlsSessionEvent } from '../../src/transport/securit
 import { createTestPki } from '../../src/transport/test-pki.js';
 import type { TlsConfig } from '../../src/transport/tls-config.js';
 import { connectTls, TlsRefusedError, TlsSecurity } from '../../src/transport/tls-verify.js';
-import { measured, STARTDT_ACT, STARTDT_CON } from '../link/helpers.js';
+import { I, measured, STARTDT_ACT, STARTDT_CON } from '../link/helpers.js';
 import { hasOpenssl, runOpenssl, sServer } from './openssl.js';
 import { waitFor } from './helpers.js';
 
@@ -156,5 +156,79 @@ test('station: renegotiation faster than the bound (a burst within minRenegotiat
   } finally {
     c.kill();
     await s.close();
+  }
+});
+
+for (const [name, flags, version] of [
+  ['TLS 1.2 session ID', ['-tls1_2', '-no_ticket'], 'TLSv1.2'],
+  ['TLS 1.2 session ticket', ['-tls1_2'], 'TLSv1.2'],
+  ['TLS 1.3 ticket', ['-tls1_3'], 'TLSv1.3'],
+] as const) {
+  test(`station: session resumption (${name}) with openssl s_client -sess_out/-sess_in; the audit log says resumed`, async () => {
+    const s = await station();
+    const dir = mkdtempSync(join(tmpdir(), 'iec104-sess-'));
+    const sess = join(dir, 'session.pem');
+    const base = ['s_client', '-connect', `127.0.0.1:${s.port}`, ...flags, '-cert', L.client.cert, '-key', L.client.key, '-CAfile', rsa.ca.cert];
+    try {
+      const first = runOpenssl([...base, '-sess_out', sess]);
+      await waitFor(() => s.links.length === 1);
+      await first.waitFor(/Verify return code: 0/);
+      // a TLS 1.3 ticket arrives after the handshake: give s_client a moment to store it, then end it
+      await first.waitFor(() => { try { return readFileSync(sess, 'utf8').includes('SSL SESSION'); } catch { return false; } });
+      first.proc.stdin.end();
+      await first.exited;
+      const second = runOpenssl([...base, '-sess_in', sess]);
+      await waitFor(() => s.links.length === 2);
+      await second.waitFor(/Reused, TLSv1\.[23]/);
+      second.proc.stdin.end();
+      await second.exited;
+      const acc = s.audit.filter((r) => r.kind === 'connection' && r.outcome === 'accepted') as { tls: { version: string; resumed: boolean } }[];
+      assert.deepEqual(acc.map((a) => [a.tls.version, a.tls.resumed]), [[version, false], [version, true]]);
+      const est = s.sessions.filter((e) => e.event === 'established');
+      assert.equal(est[1].tls.resumed, true);
+      assert.match(String(est[1].peerSubject), /CN=iec104 client/, 'the resumed session still carries (and was verified with) the client certificate');
+    } finally {
+      await s.close();
+    }
+  });
+}
+
+/** Our master's TLS (connectTls) with the RSA client certificate and `extra`. */
+function master(extra: Partial<TlsConfig> = {}, clock?: VirtualClock): TlsSecurity {
+  return new TlsSecurity({ cert: L.client.cert, key: L.client.key, ca: [rsa.ca.cert], ...extra }, { ...(clock ? { clock } : {}), logger: createLogger({ level: 'error', write: () => {} }) });
+}
+
+const server12 = ['-tls1_2', '-cipher', 'AES128-SHA256', '-cert', L.server.cert, '-key', L.server.key, '-CAfile', rsa.ca.cert, '-Verify', '1', '-verify_return_error'];
+
+test('master: a default connectTls to openssl s_server with TLS 1.2, only AES128-SHA256, an RSA certificate without SAN reached by IP: connected; the station renegotiates five times with data flowing: accepted and counted', async () => {
+  const srv = await sServer(server12);
+  const clock = new VirtualClock();
+  const sec = master({ acceptanceWait: 0 }, clock); // the acceptance wait runs on the (virtual) clock: off here
+  const sessions: TlsSessionEvent[] = [];
+  try {
+    const socket = await connectTls('127.0.0.1', srv.port, sec, { t0: 5_000, onSession: (e) => sessions.push(e) });
+    assert.equal(socket.getProtocol(), 'TLSv1.2');
+    assert.equal(socket.getCipher().name, 'AES128-SHA256');
+    assert.equal(sessions[0].event, 'established');
+    assert.match(String(sessions[0].warning), /no forward secrecy/);
+    const received: number[] = [];
+    const link = bindLink(socket, { role: 'controlling', clock: new VirtualClock() }, { asdu: (a) => received.push(a.objects[0].ioa), close() {} });
+    link.start();
+    await srv.waitFor((_t, out) => out.includes(Buffer.from(STARTDT_ACT, 'hex')));
+    srv.write(Buffer.from(STARTDT_CON, 'hex'));
+    await waitFor(() => link.state === 'started').catch((e) => { console.log('state', link.state, JSON.stringify(srv.text())); throw e; });
+    for (let i = 1; i <= 5; i++) {
+      clock.advance(2_000); // "every 2 s" on the clock; the bytes go back to back
+      srv.write('R\n');
+      await waitFor(() => sessions.filter((e) => e.event === 'renegotiated').length === i);
+      // an I-frame from the station after each renegotiation (N(S) = i-1)
+      srv.write(I(i - 1, 0, measured(6000 + i)));
+      await waitFor(() => received.includes(6000 + i));
+    }
+    assert.equal(link.state, 'started');
+    assert.ok(sessions.filter((e) => e.event === 'renegotiated').every((e) => e.initiator === 'peer'));
+    link.close();
+  } finally {
+    srv.kill();
   }
 });
