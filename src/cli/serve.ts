@@ -3,7 +3,7 @@
  * src/station/config.ts), listens for IEC 104 masters, simulates changes, executes commands
  * according to the configured behaviour.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -11,6 +11,7 @@ import { createLogger, type LogLevel } from '../log.js';
 import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
 import { activeMisbehaviours, MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from '../station/misbehave.js';
 import { startSimulations } from '../station/simulator.js';
+import { folderFiles, FolderFilesError } from '../station/file-folder.js';
 import { createStation, type RedundancyStats, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
 import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
@@ -50,6 +51,11 @@ options:
   --misbehave LIST     TEST-ONLY: violate the standard on purpose, to check that a
                        validator notices (comma-separated: ${Object.keys(MISBEHAVIOUR_NAMES).join(', ')});
                        see docs/station.md. Never on a station that operates anything
+  --files DIR          offer the files of DIR by file transfer (one IOA per file, from
+                       the file's files.firstIoa, default 1, at files.ca, default 1;
+                       files.map in CONFIG fixes IOAs; see docs/files.md)
+  --files-upload       also accept uploads into DIR (a verified upload replaces the
+                       file of its IOA; other IOAs write ioa-<IOA>.bin)
   --check              validate the configuration, print a summary and exit
   --no-simulate        do not run the simulated changes
   --log-level L        debug | info | warn | error (default info)
@@ -109,10 +115,12 @@ interface Args {
   simulate: boolean;
   level: LogLevel;
   format: 'json' | 'pretty';
+  files?: string;
+  filesUpload: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], crl: [], allow: [] };
+  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], crl: [], allow: [], filesUpload: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -187,6 +195,13 @@ function parseArgs(argv: string[]): Args | string {
         break;
       }
       case '--check': a.check = true; break;
+      case '--files': {
+        const v = val();
+        if (!v || v.startsWith('--')) return '--files needs a folder';
+        a.files = v;
+        break;
+      }
+      case '--files-upload': a.filesUpload = true; break;
       case '--no-simulate': a.simulate = false; break;
       case '--log-level': {
         const v = val();
@@ -301,6 +316,35 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const misbehaving = activeMisbehaviours(cfg.station.misbehave);
   if (misbehaving.length) {
     io.stderr.write(`iec104 serve: WARNING: TEST-ONLY misbehaviour enabled (${misbehaving.join(', ')}): this station deliberately violates IEC 60870-5-104; use it only as a target for validators, never to operate anything\n`);
+  }
+  if (args.files !== undefined || args.filesUpload) cfg.files = { ...cfg.files, ...(args.files !== undefined ? { dir: resolve(args.files) } : {}), ...(args.filesUpload ? { upload: true } : {}) };
+  if (cfg.files) {
+    const fc = cfg.files;
+    if (fc.dir === undefined) {
+      io.stderr.write(`iec104 serve: files: a folder is needed (files.dir in ${file}, or --files DIR)\n`);
+      return 2;
+    }
+    try {
+      const st = await stat(resolve(dirname(file), fc.dir));
+      if (!st.isDirectory()) throw new Error('not a folder');
+    } catch (e) {
+      io.stderr.write(`iec104 serve: files: ${fc.dir}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    try {
+      const folder = folderFiles({ dir: resolve(dirname(file), fc.dir), ca: fc.ca, firstIoa: fc.firstIoa, upload: fc.upload, map: fc.map });
+      cfg.station.files = {
+        ...folder,
+        ...(fc.sectionSize !== undefined ? { sectionSize: fc.sectionSize } : {}),
+        ...(fc.timeoutMs !== undefined ? { timeoutMs: fc.timeoutMs } : {}),
+      };
+    } catch (e) {
+      if (e instanceof FolderFilesError) {
+        io.stderr.write(`${file}: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
   }
   let station;
   try {

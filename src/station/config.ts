@@ -39,6 +39,7 @@ import { typeInfo, TypeId } from '../codec/type-table.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
 import type { EndOfInitializationMode, StationOptions } from './station.js';
+import { isPlainFileName } from './file-folder.js';
 import { AccessRoleError, AccessRoles, type CommandScope, type DefaultRole, type RoleRule, type StationRole } from './access-roles.js';
 import type { TlsConfig } from '../transport/tls-config.js';
 import { RedundancyConfigError, type RedundancyOptions, validateRedundancy } from './redundancy-group.js';
@@ -85,6 +86,54 @@ export interface StationFileConfig {
   /** Audit log destination: a file path, or `-` for stdout. */
   audit?: string;
   simulations: PointSimulation[];
+  /** A folder exposed by file transfer (`files:`; `dir` as written, the CLI resolves it against the file's directory). */
+  files?: FilesFileConfig;
+}
+
+/** `files:` of a configuration file: a folder offered for download (and upload), see docs/files.md. */
+export interface FilesFileConfig {
+  dir?: string;
+  ca?: number;
+  firstIoa?: number;
+  upload?: boolean;
+  map?: Array<{ ioa: number; name: string; nof?: number }>;
+  sectionSize?: number;
+  timeoutMs?: number;
+}
+
+function filesSection(v: unknown, path: string): FilesFileConfig {
+  const o = obj(v, path);
+  keys(o, path, ['dir', 'ca', 'firstIoa', 'upload', 'map', 'sectionSize', 'timeoutMs']);
+  const f: FilesFileConfig = {};
+  const dir = opt(o, 'dir', path, str);
+  if (dir !== undefined) f.dir = dir;
+  const ca = opt(o, 'ca', path, (x, p) => int(x, p, 1, 65535));
+  if (ca !== undefined) f.ca = ca;
+  const first = opt(o, 'firstIoa', path, (x, p) => int(x, p, 1, 0xffffff));
+  if (first !== undefined) f.firstIoa = first;
+  const upload = opt(o, 'upload', path, bool);
+  if (upload !== undefined) f.upload = upload;
+  const ss = opt(o, 'sectionSize', path, (x, p) => int(x, p, 1, 0xffffff));
+  if (ss !== undefined) f.sectionSize = ss;
+  const t = opt(o, 'timeoutMs', path, (x, p) => int(x, p, 1, 2 ** 31));
+  if (t !== undefined) f.timeoutMs = t;
+  const map = opt(o, 'map', path, arr);
+  if (map) {
+    const seen = new Set<number>();
+    f.map = map.map((m, i) => {
+      const mp = `${path}.map[${i}]`;
+      const e = obj(m, mp);
+      keys(e, mp, ['ioa', 'name', 'nof']);
+      const ioa = int(e.ioa, `${mp}.ioa`, 1, 0xffffff);
+      if (seen.has(ioa)) throw new StationConfigError(`${mp}.ioa`, `IOA ${ioa} is mapped twice`);
+      seen.add(ioa);
+      const name = str(e.name, `${mp}.name`);
+      if (!isPlainFileName(name)) throw new StationConfigError(`${mp}.name`, `expected a plain file name inside the folder, got ${show(name)}`);
+      const nof = opt(e, 'nof', mp, (x, p) => int(x, p, 1, 65535));
+      return { ioa, name, ...(nof !== undefined ? { nof } : {}) };
+    });
+  }
+  return f;
 }
 
 const TLS_KEYS = ['cert', 'key', 'ca', 'peerCertificates', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const;
@@ -532,7 +581,7 @@ function redundancySection(v: unknown, path: string): RedundancyOptions {
  */
 export function validateStationConfig(doc: unknown): StationFileConfig {
   const root = obj(doc ?? {}, '');
-  keys(root, '', ['station', 'listen', 'points', 'commands', 'roles', 'defaultRole', 'audit']);
+  keys(root, '', ['station', 'listen', 'points', 'commands', 'roles', 'defaultRole', 'audit', 'files']);
   const station: StationOptions = root.station === undefined ? {} : stationSection(root.station, 'station');
   let listeners: ListenFileConfig[] = [{ host: '0.0.0.0', port: 2404 }];
   if (Array.isArray(root.listen)) {
@@ -541,6 +590,7 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
   } else if (root.listen !== undefined) listeners = [listenSection(root.listen, 'listen')];
   Object.assign(station, rolesSection(root));
   const audit = opt(root, 'audit', '', str);
+  const files = opt(root, 'files', '', filesSection);
   const points: PointConfig[] = [];
   const simulations: PointSimulation[] = [];
   const seen = new Map<string, string>();
@@ -591,7 +641,7 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
       throw new StationConfigError(`points[${i}]`, (e as Error).message);
     }
   });
-  return { station: { ...station, points, commands }, listen: listeners[0], listeners, ...(audit !== undefined ? { audit } : {}), simulations };
+  return { station: { ...station, points, commands }, listen: listeners[0], listeners, ...(audit !== undefined ? { audit } : {}), ...(files !== undefined ? { files } : {}), simulations };
 }
 
 /**

@@ -155,6 +155,8 @@ interface TransferBase {
   name?: string;
   startedAt: number;
   timer: TimerHandle | undefined;
+  /** Clock time of the last step (the timeout counts from it). */
+  lastActivity: number;
   /** Incremented to invalidate callbacks of a previous step (segment chains). */
   gen: number;
   retries: number;
@@ -267,7 +269,7 @@ export class FileService {
     const addr: FileAddress = { ca: req.ca, ioa: obj.ioa, nof: Number(obj.file), originator: req.originator };
     const key = `${req.ca}:${obj.ioa}`;
     const t: Download = {
-      dir: 'download', state: 'opening', session: s, addr, key, length: 0, startedAt: this.host.clock.now(), timer: undefined, gen: 0, retries: 0, done: false,
+      dir: 'download', state: 'opening', session: s, addr, key, length: 0, startedAt: this.host.clock.now(), lastActivity: 0, timer: undefined, gen: 0, retries: 0, done: false,
       sections: 0, data: new Uint8Array(0), sectionSize: this.sectionSize, nos: 0,
     };
     this.bySession.set(s, t);
@@ -403,7 +405,7 @@ export class FileService {
     if (length > this.maxUpload) return this.negativeStart(s, req, obj, `${length} octets exceed the upload limit of ${this.maxUpload}`);
     const key = `${req.ca}:${obj.ioa}`;
     const t: Upload = {
-      dir: 'upload', state: 'accepting', session: s, addr, key, length, startedAt: this.host.clock.now(), timer: undefined, gen: 0, retries: 0, done: false, sections: 0,
+      dir: 'upload', state: 'accepting', session: s, addr, key, length, startedAt: this.host.clock.now(), lastActivity: 0, timer: undefined, gen: 0, retries: 0, done: false, sections: 0,
       req: ur, data: new Uint8Array(0), filled: 0, nos: 0, sectionLength: 0, got: 0, checksum: 0, fault: undefined, lastNos: 0,
     };
     this.bySession.set(s, t);
@@ -541,10 +543,19 @@ export class FileService {
     s.sendFile({ typeId: req.typeId, sq: req.sq, cot, negative: true, test: req.test, originator: req.originator, ca: req.ca, objects });
   }
 
+  /** Activity: the timeout counts from now. One timer per transfer, re-armed lazily when it fires early. */
   private touch(t: Transfer): void {
     if (t.done) return;
-    this.clearTimer(t);
-    t.timer = this.host.clock.setTimeout(() => this.timedOut(t), this.timeoutMs);
+    t.lastActivity = this.host.clock.now();
+    if (t.timer === undefined) t.timer = this.host.clock.setTimeout(() => this.timerFired(t), this.timeoutMs);
+  }
+
+  private timerFired(t: Transfer): void {
+    t.timer = undefined;
+    if (t.done) return;
+    const left = t.lastActivity + this.timeoutMs - this.host.clock.now();
+    if (left > 0) t.timer = this.host.clock.setTimeout(() => this.timerFired(t), left);
+    else this.timedOut(t);
   }
 
   private clearTimer(t: Transfer): void {
@@ -553,8 +564,6 @@ export class FileService {
   }
 
   private timedOut(t: Transfer): void {
-    t.timer = undefined;
-    if (t.done) return;
     // the sender ends with deactivation, the receiver acknowledges the file negatively
     if (t.dir === 'download') t.session.sendFile(lastAsdu(t.addr, t.nos, Lsq.FILE_TRANSFER_DEACTIVATED, 0));
     else t.session.sendFile(ackAsdu(t.addr, t.nos, Afq.FILE_NEGATIVE, FileErrorCause.DEFAULT));
