@@ -3,6 +3,8 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseHostPort } from '../master/tcp.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { proxyMetrics } from '../outputs/live-metrics.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
@@ -37,6 +39,9 @@ options:
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
   --log-level L          log to standard error from level L: debug, info, warn (default),
                          error
+  --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (ASDUs
+                         forwarded, alerts by rule and severity, blocked commands,
+                         connections; docs/outputs.md)
   -h, --help             this text
 
 A master's STARTDT act is confirmed only once the RTU connection is up. When the RTU cannot
@@ -90,6 +95,7 @@ export interface ProxyArgs {
   enforce: boolean;
   block: string[];
   alertsFile?: string;
+  metrics?: { host: string; port: number };
   disabled: string[];
   durationMs?: number;
   /** `--log-level` (default `warn`). */
@@ -219,6 +225,12 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
         (k === '--block' ? a.block : a.disabled).push(v);
         break;
       }
+      case '--metrics': {
+        const m = parseMetricsAddress(val() ?? '');
+        if (typeof m === 'string') return m;
+        a.metrics = m;
+        break;
+      }
       case '--duration': {
         const v = val();
         if (v === undefined || !/^\d+$/.test(v)) return `--duration needs milliseconds, got '${v ?? ''}'`;
@@ -291,7 +303,11 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
       throw e;
     }
   }
+  let proxy: RunningProxy | undefined;
+  let metrics: MetricsServer | undefined;
+  let countAlert: ((al: Alert) => void) | undefined;
   const write = (al: Alert): void => {
+    countAlert?.(al);
     const line = JSON.stringify(al) + '\n';
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
     else io.stdout.write(line);
@@ -311,7 +327,14 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
       return 2;
     }
   }
-  let proxy: RunningProxy;
+  if (a.metrics) {
+    const m = await startMetricsEndpoint(a.metrics, (reg) => (countAlert = proxyMetrics(reg, () => proxy).alert), (l) => io.stderr.write(`iec104 proxy: ${l}\n`));
+    if (typeof m === 'string') {
+      io.stderr.write(`iec104 proxy: ${m}\n`);
+      return 1;
+    }
+    metrics = m;
+  }
   try {
     proxy = await startProxy({
       listen: a.listen, upstream: a.upstream, enforce: a.enforce, onAlert: write,
@@ -321,6 +344,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
     });
   } catch (e) {
     io.stderr.write(`iec104 proxy: cannot listen on ${a.listen.host ?? '0.0.0.0'}:${a.listen.port}: ${e instanceof Error ? e.message : String(e)}\n`);
+    await metrics?.close();
     return 1;
   }
   if (!listenTls && policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
@@ -341,6 +365,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
     });
   await stopped;
   await proxy.close();
+  await metrics?.close();
   const s = proxy.stats;
   io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.refused} refused, ${s.alerts} alerts\n`);
   return 0;

@@ -18,6 +18,8 @@ import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
 import { tlsHelp } from './args.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { stationMetrics } from '../outputs/live-metrics.js';
 
 const HELP = `usage: iec104 serve [CONFIG] [--host H] [--port N] [options]
 
@@ -60,6 +62,8 @@ options:
   --no-simulate        do not run the simulated changes
   --log-level L        debug | info | warn | error (default info)
   --log-format F       pretty (default on a terminal) | json
+  --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (APDUs and
+                       octets in/out, commands, connections, event queue; docs/outputs.md)
   -h, --help           this text
 
 TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
@@ -117,6 +121,7 @@ interface Args {
   format: 'json' | 'pretty';
   files?: string;
   filesUpload: boolean;
+  metrics?: { host: string; port: number };
 }
 
 function parseArgs(argv: string[]): Args | string {
@@ -192,6 +197,12 @@ function parseArgs(argv: string[]): Args | string {
         } catch (e) {
           return `--misbehave: ${(e as Error).message}`;
         }
+        break;
+      }
+      case '--metrics': {
+        const m = parseMetricsAddress(val() ?? '');
+        if (typeof m === 'string') return m;
+        a.metrics = m;
         break;
       }
       case '--check': a.check = true; break;
@@ -400,6 +411,17 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     await audit?.close();
     return e instanceof TlsConfigError || e instanceof AccessRuleError ? 2 : 1;
   }
+  let metrics: MetricsServer | undefined;
+  if (args.metrics) {
+    const m = await startMetricsEndpoint(args.metrics, (reg) => stationMetrics(reg, station), (l) => io.stderr.write(`iec104 serve: ${l}\n`));
+    if (typeof m === 'string') {
+      io.stderr.write(`iec104 serve: ${m}\n`);
+      await station.close();
+      await audit?.close();
+      return 1;
+    }
+    metrics = m;
+  }
   io.onListening?.(bound);
   const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
   // keep the process alive: station timers are unref'd, the server keeps the loop busy
@@ -408,7 +430,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       logger.log('info', 'station.stopping', `${why}: closing`, {});
       stopSims();
       station.close().then(
-        () => (audit ? audit.close() : undefined),
+        () => Promise.all([audit?.close(), metrics?.close()]),
       ).then(() => resolveExit(0), () => resolveExit(1));
     };
     if (io.signal?.aborted) stop('aborted');

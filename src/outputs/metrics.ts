@@ -186,3 +186,19 @@ export class MetricsServer {
     });
   }
 }
+
+/**
+ * Start a `/metrics` endpoint for a command: `setup` declares the metrics on a new registry.
+ * Writes `PREFIX: metrics at URL` on `log`; resolves to the server, or to an error text.
+ */
+export async function startMetricsEndpoint(at: { host: string; port: number }, setup: (reg: MetricsRegistry) => void, log: (line: string) => void): Promise<MetricsServer | string> {
+  const reg = new MetricsRegistry();
+  setup(reg);
+  try {
+    const s = await MetricsServer.listen(reg, at);
+    log(`metrics at http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${s.address.port}/metrics`);
+    return s;
+  } catch (e) {
+    return `cannot serve metrics on ${at.host}:${at.port}: ${(e as Error).message}`;
+  }
+}

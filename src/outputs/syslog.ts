@@ -21,7 +21,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import type { Alert } from '../monitor/types.js';
@@ -121,6 +121,7 @@ export class SyslogSender {
   private closed = false;
   private reported = false;
   private useLogger = false;
+  private udpPending = 0;
 
   constructor(
     private readonly target: SyslogTarget,
@@ -140,7 +141,9 @@ export class SyslogSender {
     const t = this.target;
     if (t.transport === 'udp') {
       this.udp ??= this.openUdp(t.host);
+      this.udpPending++;
       this.udp.send(Buffer.from(m), t.port, t.host, (err) => {
+        this.udpPending--;
         if (err) this.fail(err);
         else this.stats.sent++;
       });
@@ -200,7 +203,8 @@ export class SyslogSender {
         this.connecting = false;
         return;
       }
-      s = tlsConnect({ host: t.host, port: t.port, servername: t.servername ?? t.host, ...(ca ? { ca } : {}) });
+      const servername = t.servername ?? (isIP(t.host) ? undefined : t.host);
+      s = tlsConnect({ host: t.host, port: t.port, ...(servername ? { servername } : {}), ...(ca ? { ca } : {}) });
     }
     const onUp = (): void => {
       this.connecting = false;
@@ -259,9 +263,16 @@ export class SyslogSender {
   }
 
   /** Send what is queued (waits up to `timeoutMs` for a connection) and close. */
-  async close(timeoutMs = 2000): Promise<void> {
+  close(timeoutMs = 2000): Promise<void> {
+    this.closing ??= this.doClose(timeoutMs);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async doClose(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.queue.length || this.connecting) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((this.queue.length || this.connecting || this.udpPending > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.stats.dropped += this.queue.length;

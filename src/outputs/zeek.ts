@@ -138,7 +138,10 @@ export class ZeekLog {
     if (!this.opened) this.open();
     if (this.json) {
       const o: Record<string, ZeekValue> = {};
-      for (let i = 0; i < this.fields.length; i++) if (values[i] !== undefined) o[this.fields[i][0]] = values[i];
+      for (let i = 0; i < this.fields.length; i++) {
+        const v = values[i];
+        if (v !== undefined) o[this.fields[i][0]] = this.fields[i][1] === 'time' ? Number((v as number).toFixed(6)) : v;
+      }
       this.sink.write(JSON.stringify(o) + '\n');
     } else this.sink.write(values.map((v, i) => tsvValue(v, this.fields[i][1])).join('\t') + '\n');
   }
