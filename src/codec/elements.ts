@@ -5,6 +5,7 @@
  * knows a byte layout.
  */
 import { CodecError, type CodecWarningCode, hex2 } from './errors.js';
+import { formatFloat32 } from './float32-text.js';
 import { type Cp56Time, type Cp24Time, checkCp24, checkCp56, formatCp56, readCp24, readCp56, writeCp24, writeCp56 } from './time.js';
 
 /** Quality descriptor (QDS), also the quality part of SIQ and DIQ (which have no OV bit). Shared and frozen: do not mutate. */
@@ -158,14 +159,9 @@ function readF32(b: Uint8Array, o: number): number {
   }
   return f32[0];
 }
-/** Shortest decimal text that reads back as the same float32 (0.1, not 0.10000000149011612). */
+/** Shortest decimal text that reads back as the same float32 (0.1, not 0.10000000149011612): {@link formatFloat32}. */
 export function formatF32(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  for (let p = 1; p <= 9; p++) {
-    const t = Number(v.toPrecision(p));
-    if (Math.fround(t) === v) return String(t);
-  }
-  return String(v);
+  return formatFloat32(v);
 }
 function writeF32(v: number, b: Uint8Array, o: number): void {
   f32[0] = v;

@@ -10,3 +10,4 @@ export * from './asdu.js';
 export * from './apdu.js';
 export * from './explain.js';
 export * from './json-view.js';
+export * from './float32-text.js';
