@@ -402,7 +402,7 @@ function cp16(key: string, title: string): FieldCodec {
     ie: 'CP16Time2a', title, size: 2, keys: [key],
     read(b, o, obj, cx) {
       const v = readU16(b, o);
-      if (cx && v > 59999) cx.warn('W_TIME_FIELD', o, 'CP16Time2a', `${v} ms > 59999`);
+      if (cx && v > 59999) cx.warn('W_TIME_FIELD', o, 'CP16Time2a', `CP16Time2a ${title} ${v} ms > 59999`);
       obj[key] = v;
     },
     write(obj, b, o) {
@@ -420,7 +420,7 @@ function cp56(key: string): FieldCodec {
   return {
     ie: 'CP56Time2a', title: 'seven-octet binary time', size: 7, keys: [key],
     read(b, o, obj, cx) {
-      if (cx) for (const [f, m] of checkCp56(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP56Time2a.${f}`, m);
+      if (cx) for (const [f, m] of checkCp56(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP56Time2a.${f}`, `CP56Time2a ${m}`);
       obj[key] = readCp56(b, o);
     },
     write(obj, b, o) {
@@ -448,7 +448,7 @@ export const CP56_STOP = cp56('stop');
 export const CP24: FieldCodec = {
   ie: 'CP24Time2a', title: 'three-octet binary time', size: 3, keys: ['time'],
   read(b, o, obj, cx) {
-    if (cx) for (const [f, m] of checkCp24(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP24Time2a.${f}`, m);
+    if (cx) for (const [f, m] of checkCp24(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP24Time2a.${f}`, `CP24Time2a ${m}`);
     obj.time = readCp24(b, o);
   },
   write(obj, b, o) {

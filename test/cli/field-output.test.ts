@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type DecodeIo, runDecode } from '../../src/cli/decode.js';
 import { explainApdu, formatExplanation } from '../../src/codec/explain.js';
+import { SynthSession, writePcap } from '../../src/capture/writer.js';
 import { readCapture } from '../helpers/captures.js';
 import { runAnalyzeOn } from '../capture/helpers.js';
 
@@ -56,4 +57,58 @@ test('short floats: analyze --json prints the set-point 3.14 of the fkie capture
   const text = await runAnalyzeOn(['-', '--commands'], cap);
   assert.match(text.out, /C_SE_NC_1 execute ca=10 ioa=1 value=3\.14 /);
   assert.match(text.out, /C_SE_NC_1 execute ca=10 ioa=12 value=9\.87 /);
+});
+
+test('decode table: a frame that does not decode shows its error code in the table, junk names its code on stderr', async () => {
+  const t = await decode('68 0E 00 00 00 00 64 01 06 00 01 00 00 00 00'.split(' '));
+  assert.equal(t.code, 1);
+  assert.match(t.stdout, /^error E_TRUNCATED at byte 15 \(APDU\)/m);
+  const j = await decode(['01', '02', '68', '04', '07', '00', '00', '00']);
+  assert.equal(j.code, 1);
+  assert.match(j.stderr, /E_START_BYTE/);
+  const l = await decode(['68', '01']);
+  assert.match(l.stderr, /E_APDU_LENGTH/);
+});
+
+/** One I-frame of type `typeId` with one all-zero object (IOA 1) and an allowed cause. */
+function frameOf(typeId: number, elementSize: number, cot: number): Uint8Array {
+  const asdu = [typeId, 1, cot, 0, 1, 0, 1, 0, 0, ...new Array<number>(elementSize).fill(0)];
+  return Uint8Array.from([0x68, asdu.length + 4, 0, 0, 0, 0, ...asdu]);
+}
+
+test('decode: every type the table marks IEC 101-only gets W_IEC101_ONLY_TYPE (M_SP_TA_1 naming M_SP_TB_1); 104 types do not', async () => {
+  const { allTypes } = await import('../../src/codec/type-table.js');
+  const { decodeApdu } = await import('../../src/codec/apdu.js');
+  const only101 = allTypes().filter((t) => t.iec101Only).map((t) => t.id);
+  assert.deepEqual(only101, [2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 19, 104, 106]);
+  for (const t of allTypes()) {
+    if (t.raw || t.variableSize) continue;
+    const r = decodeApdu(frameOf(t.id, t.elementSize, [...t.causes][0]));
+    assert.ok(r.ok, `${t.name}: ${r.ok ? '' : r.error.message}`);
+    const codes = (r.value.asdu?.warnings ?? []).map((w) => w.code);
+    assert.equal(codes.includes('W_IEC101_ONLY_TYPE'), t.iec101Only, `${t.name}: ${codes.join(',')}`);
+  }
+  const hex = [...frameOf(2, 4, 3)].map((b) => b.toString(16).padStart(2, '0'));
+  const table = await decode(hex);
+  assert.equal(table.code, 0, 'a warning is not an error');
+  assert.match(table.stdout, /warning W_IEC101_ONLY_TYPE at byte 6 \(type identification\): M_SP_TA_1 .*IEC 60870-5-101 only.*M_SP_TB_1/);
+  const json = await decode(['--json', ...hex]);
+  assert.match(json.stdout, /"code":"W_IEC101_ONLY_TYPE"/);
+});
+
+test('analyze: an IEC 101-only type raises one valid.iec101-only alert, not two', async () => {
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 2404 }).handshake();
+  s.send('server', frameOf(2, 4, 3));
+  const r = await runAnalyzeOn(['-', '--alerts'], writePcap(s.packets));
+  const alerts = jsonLines(r.out).filter((a) => a.rule === 'valid.iec101-only');
+  assert.equal(alerts.length, 1, r.out);
+  assert.match(String(alerts[0].message), /M_SP_TA_1/);
+});
+
+test('alert texts name the field: "C_SC_TA_1: CP56Time2a year 109 > 99" (ITI capture)', async () => {
+  const r = await runAnalyzeOn(['-', '--alerts'], readCapture('ITI_090813_diverse.pcap'));
+  const first = jsonLines(r.out).find((a) => a.rule === 'valid.time-field')!;
+  assert.equal(first.message, 'C_SC_TA_1: CP56Time2a year 109 > 99');
+  const t = await decode(['--json', '68', '15', '00', '00', '00', '00', '3A', '01', '06', '00', '03', '00', '01', '00', '00', '01', '00', '00', '00', '00', '01', '01', '6D']);
+  assert.match(t.stdout, /"field":"CP56Time2a.year","message":"CP56Time2a year 109 > 99"/);
 });
