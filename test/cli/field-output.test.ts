@@ -112,3 +112,48 @@ test('alert texts name the field: "C_SC_TA_1: CP56Time2a year 109 > 99" (ITI cap
   const t = await decode(['--json', '68', '15', '00', '00', '00', '00', '3A', '01', '06', '00', '03', '00', '01', '00', '00', '01', '00', '00', '00', '00', '01', '01', '6D']);
   assert.match(t.stdout, /"field":"CP56Time2a.year","message":"CP56Time2a year 109 > 99"/);
 });
+
+const ISO_US = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+test('analyze --json: --no-summary leaves the summary out', async () => {
+  const cap = readCapture('fkie_epf_iec104.pcap');
+  const withSummary = jsonLines((await runAnalyzeOn(['-', '--json'], cap)).out);
+  assert.equal(withSummary[withSummary.length - 1].kind, 'summary');
+  const r = await runAnalyzeOn(['-', '--json', '--no-summary'], cap);
+  assert.equal(r.code, 0, r.err);
+  const out = jsonLines(r.out);
+  assert.equal(out.filter((x) => x.kind === 'summary').length, 0);
+  assert.equal(out.length, withSummary.length - 1);
+  const noMon = jsonLines((await runAnalyzeOn(['-', '--json', '--no-summary', '--no-monitor'], cap)).out);
+  assert.ok(noMon.every((x) => x.kind === undefined));
+});
+
+test('analyze JSON: every time is ISO 8601 UTC (APDUs, alerts, commands, inventory), the same text for the same frame', async () => {
+  const cap = readCapture('fkie_epf_iec104.pcap');
+  const all = jsonLines((await runAnalyzeOn(['-', '--json'], cap)).out);
+  const apduTs = new Map<number, string>();
+  for (const x of all) if (x.kind === undefined) apduTs.set(x.frame as number, x.ts as string);
+  const alerts = all.filter((x) => x.kind === 'alert');
+  assert.ok(alerts.length > 0);
+  for (const a of alerts) {
+    assert.match(String(a.ts), ISO_US);
+    assert.equal(a.ts, apduTs.get(a.frame as number), `alert of frame ${a.frame}`);
+  }
+  const summary = all[all.length - 1] as { inventory: { start: string; end: string; stations: Array<{ firstSeen: string; lastSeen: string; ioas: Array<{ firstSeen: string }> }>; masters: Array<{ firstSeen: string }> } };
+  assert.match(summary.inventory.start, ISO_US);
+  assert.match(summary.inventory.end, ISO_US);
+  assert.match(summary.inventory.stations[0].firstSeen, ISO_US);
+  assert.match(summary.inventory.stations[0].ioas[0].firstSeen, ISO_US);
+  assert.match(summary.inventory.masters[0].firstSeen, ISO_US);
+  const cmds = jsonLines((await runAnalyzeOn(['-', '--commands', '--json'], cap)).out).filter((x) => x.kind === 'command');
+  assert.equal(cmds.length, 16);
+  for (const c of cmds) assert.equal(c.ts, apduTs.get(c.frame as number));
+  const inv = jsonLines((await runAnalyzeOn(['-', '--inventory', '--json'], cap)).out)[0] as { kind: string; start: string };
+  assert.equal(inv.kind, 'inventory');
+  assert.match(inv.start, ISO_US);
+  // nothing anywhere is a time in epoch milliseconds
+  for (const args of [['--json'], ['--alerts'], ['--commands', '--json'], ['--inventory', '--json'], ['--json', '--threads', '2']]) {
+    const text = (await runAnalyzeOn(['-', ...args], cap)).out;
+    assert.doesNotMatch(text, /"(ts|firstSeen|lastSeen|start|end)":\d/, args.join(' '));
+  }
+});
