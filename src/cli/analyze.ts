@@ -15,7 +15,8 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { renderInventory } from '../monitor/inventory.js';
+import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
@@ -42,7 +43,8 @@ options:
                       {frame, ts, src, dst, direction, flow, apdu:{apci, asdu}} or
                       {frame, ts, src, dst, direction, flow, error:{...}, raw},
                       alert objects {kind:"alert", rule, severity, ...} in capture order,
-                      then one {kind:"summary", capture, alerts, inventory, commands}
+                      then one {kind:"summary", capture, alerts, inventory, commands};
+                      every time is ISO 8601 UTC text (e.g. "ts":"2013-07-04T06:23:17.333710Z")
   --policy FILE       enforce a policy and/or baseline (YAML, e.g. from 'iec104 learn')
   --alerts            print only the alerts, one JSON object a line
   --inventory         print only the inventory (endpoints and roles, CAs, IOA map,
@@ -72,7 +74,7 @@ options:
   --cot-size 1|2      octets of the cause of transmission (default 2)
   --ca-size 1|2       octets of the common address (default 2)
   --ioa-size 1|2|3    octets of the information object address (default 3)
-  --no-summary        no summary after the APDU lines
+  --no-summary        no summary after the APDU lines (with --json: no summary object)
   --max-issues N      print at most N problems of each kind on stderr (default 20)
   -h, --help          this text
 
@@ -397,7 +399,8 @@ export interface AnalyzeJsonSummary {
   capture: AnalyzeSummary;
   /** Alert counts by rule and by severity (absent with `--no-monitor`). */
   alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number> };
-  inventory?: InventorySummary;
+  /** The inventory, times as ISO 8601 text. */
+  inventory?: InventoryJson;
   commands?: CommandStats[];
   /** Live capture: interface, filter and the capture's counters (drops). */
   live?: SensorFinal['live'];
@@ -496,13 +499,13 @@ async function analyzeWith(
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
       const formatted = sensor?.alert(a);
-      if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a)));
+      if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }
   };
   const emitCommandRecords = (recs: CommandRecord[]): void => {
     sensor?.commands(recs);
     if (!showCommands) return;
-    for (const c of recs) emitLine(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+    for (const c of recs) emitLine(p.json ? JSON.stringify(commandJson(c)) : formatCommandLine(c));
   };
   const emitCommands = (): void => {
     if (det) emitCommandRecords(det.takeCommands()); // also when not shown: the detector buffers completed commands until taken
@@ -613,17 +616,17 @@ async function analyzeWith(
     const capture = an.summary();
     const counts = final?.alertCounts ?? {};
     if (p.json) {
-      if (showApdus) {
+      if (showApdus && p.summary) {
         const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
         if (sensorFinal?.live) sum.live = sensorFinal.live;
         if (final) {
           sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
-          sum.inventory = final.inventory;
+          sum.inventory = inventoryJson(final.inventory);
           sum.commands = final.commandStats;
         }
         out.line(JSON.stringify(sum));
       }
-      if (p.inventory && final) out.line(JSON.stringify(final.inventory));
+      if (p.inventory && final) out.line(JSON.stringify(inventoryJson(final.inventory)));
       if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
     } else {
       if (showApdus && p.summary) {

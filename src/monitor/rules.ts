@@ -105,7 +105,7 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'valid.qpm-unused': { severity: 'low', description: 'QPM with LPC or POP set (valid but unused)' },
   'valid.file-qualifier': { severity: 'low', description: 'reserved FRQ/SRQ/SCQ/LSQ/AFQ/SOF value' },
   'valid.segment-length': { severity: 'low', description: 'file segment with length 0' },
-  'valid.iec101-only': { severity: 'low', description: 'type defined for IEC 60870-5-101 only (CP24 time tags, C_TS_NA_1, C_CD_NA_1)' },
+  'valid.iec101-only': { severity: 'low', description: 'type defined for IEC 60870-5-101 only (CP24 time tags, C_TS_NA_1, C_CD_NA_1; W_IEC101_ONLY_TYPE)' },
   // link (session-shadow.ts)
   'link.seq-gap': { severity: 'medium', description: 'N(S) skipped ahead (frames missing: loss, injection or capture gap)' },
   'link.seq-duplicate': { severity: 'medium', mitre: 'T0830', description: 'the last I-frame sent again with identical content' },
