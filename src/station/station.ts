@@ -21,12 +21,13 @@ import type { LinkCloseReason, LinkEvents, LinkOptions, LinkParameters } from '.
 import { type Logger, nullLogger } from '../log.js';
 import { listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
 import type { AuditLog } from '../transport/audit-log.js';
-import { type PeerCertificateInfo, SecurityEvents } from '../transport/security-events.js';
+import { type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { normalizeAddress } from '../transport/access-control.js';
 import { DEFAULT_TLS_PORT, type TlsConfig } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { type AccessGrant, AccessRoles, type DefaultRole, identityOf, type PeerIdentity, type RoleRule } from './access-roles.js';
 import { CommandAuditTrail } from './command-audit.js';
+import { type BudgetExceeded, defaultConnectionBudget } from './budget.js';
 import { activeMisbehaviours, misbehavingLinkParameters, slowAckDelay, type StationMisbehaviour } from './misbehave.js';
 import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
@@ -35,6 +36,7 @@ import { EventQueue, type EventQueueStats, type OverflowPolicy, type StationEven
 import { type StationPoint, type PointConfig, PointDatabase, PointError, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
 import { type RedundancyOptions, type RedundancyStats, RedundancyConfigError, StationRedundancy, type StationRedundancyGroup } from './redundancy-group.js';
 import { type ClockSyncRequest, type ParameterRequest, type SessionHost, StationSession, type SessionSnapshot, type StationLink } from './session.js';
+import { FileService, type StationFileOptions } from './file-service.js';
 
 export {
   CATCH_ALL_GROUP, RedundancyConfigError, type RedundancyGroupConfig, type RedundancyGroupStats, type RedundancyMember, type RedundancyMode, type RedundancyOptions,
@@ -115,6 +117,14 @@ export interface StationOptions {
   /** Most simultaneous connections accepted by `listen` (default 8; per listener). */
   maxConnections?: number;
   /**
+   * Memory budget of each connection's queued answers (estimated bytes, see `budget.ts`): a
+   * connection that asks for more than it acknowledges (interrogation floods, no reading) is closed
+   * with `E_BUFFER_LIMIT` and a security/audit record `E_ACCESS_BUDGET` when its queues exceed it.
+   * Listeners also use it as the socket write-buffer limit. Default: 4 MiB, or room for four full
+   * interrogations of every point when that is more.
+   */
+  connectionBudget?: number;
+  /**
    * Per-client roles (first match wins; see `access-roles.ts`). With `roles` or `defaultRole`,
    * every request is checked; without both, every master has the `control` role.
    */
@@ -130,6 +140,8 @@ export interface StationOptions {
    * set it on a station that operates anything.
    */
   misbehave?: StationMisbehaviour;
+  /** File transfer: a provider of files to download and/or a receiver of uploads (see `file-service.ts`, docs/files.md). */
+  files?: StationFileOptions;
 }
 
 /** Options of {@link ControlledStation.listen}: one listener. */
@@ -271,10 +283,16 @@ export class ControlledStation implements SessionHost {
   private readonly listeners = new Set<StationListener>();
   private readonly roles: AccessRoles | undefined;
   private readonly access = new Map<StationSession, SessionAccess>();
+  /** Endpoints and audit log of the connections accepted by a listener (for budget records). */
+  private readonly endpoints = new Map<StationSession, { ep: ConnectionEndpoints; audit?: AuditLog; peer?: PeerCertificateInfo }>();
+  /** See {@link StationOptions.connectionBudget}. */
+  readonly connectionBudget: number;
   /** Security events of every listener (TLS and access refusals) and role refusals (`E_ACCESS_ROLE`). */
   readonly security: SecurityEvents;
   private closed = false;
   private accepted = 0;
+  /** File transfer procedures (undefined without `files`). */
+  readonly files: FileService | undefined;
 
   constructor(options: StationOptions = {}) {
     this.opts = options;
@@ -288,6 +306,9 @@ export class ControlledStation implements SessionHost {
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
     this.maxCommandAgeMs = nonNegative(options.maxCommandAgeMs ?? 10_000, 'maxCommandAgeMs');
+    if (options.connectionBudget !== undefined && !(Number.isInteger(options.connectionBudget) && options.connectionBudget >= 1024)) {
+      throw new StationError(`connectionBudget must be an integer >= 1024 (bytes), got ${JSON.stringify(options.connectionBudget)}`);
+    }
     try {
       this.redundancy = new StationRedundancy({ redundancy: options.redundancy, eventQueue: options.eventQueue, logger: this.log });
     } catch (e) {
@@ -310,13 +331,24 @@ export class ControlledStation implements SessionHost {
       }
     }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
+    for (const ca of options.files?.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `files.commonAddresses: ${ca}`);
+    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now() }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
+    this.connectionBudget = options.connectionBudget ?? defaultConnectionBudget(this.db.size);
     if (this.eiMode === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
     const cyc = nonNegative(options.cyclicPeriodMs ?? 10_000, 'cyclicPeriodMs');
     if (cyc > 0 && this.db.points().some((p) => p.cyclic)) this.armCyclic(cyc);
     const bg = nonNegative(options.backgroundPeriodMs ?? 0, 'backgroundPeriodMs');
     if (bg > 0) this.armBackground(bg);
+  }
+
+  private wrapValue<T>(f: () => T, where: string): T {
+    try {
+      return f();
+    } catch (e) {
+      throw new StationError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private wrap(f: () => void, where: string): void {
@@ -570,8 +602,10 @@ export class ControlledStation implements SessionHost {
     try {
       srv = await listenTcp(
         {
-          host: o.host, port, link: this.linkOptions(this.log), logger: this.log.child({ component: 'tcp' }),
+          host: o.host, port, logger: this.log.child({ component: 'tcp' }),
           maxConnections: o.maxConnections ?? this.opts.maxConnections ?? 8,
+          // the write buffer never legitimately holds more than the k window of full frames (and a few S/U frames)
+          link: { ...this.linkOptions(this.log), maxWriteBuffer: Math.max(this.connectionBudget, 2 * 261 * this.linkParameters.k) },
           startTimeout: o.startTimeout ?? this.linkParameters.t0,
           events: this.security,
           ...(security ? { secure: security } : {}),
@@ -592,6 +626,7 @@ export class ControlledStation implements SessionHost {
           const { session, events, log } = made;
           const identity: PeerIdentity = { address, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
           const acc = this.setupAccess(session, identity, audit, conn.socket.localPort ?? 0, conn.peer, events);
+          this.endpoints.set(session, { ep: { remoteAddress: address, remotePort: conn.remotePort, localPort: conn.socket.localPort ?? 0 }, ...(audit ? { audit } : {}), ...(conn.peer ? { peer: conn.peer } : {}) });
           const link = conn.bind(acc.events, { logger: log.child({ component: 'link' }) });
           session.bind(acc.wrap(link));
         },
@@ -657,6 +692,7 @@ export class ControlledStation implements SessionHost {
     this.clock.clearTimeout(this.backgroundTimer);
     for (const s of this.selections.values()) this.clock.clearTimeout(s.timer);
     this.selections.clear();
+    this.files?.close();
     for (const s of [...this.connections]) s.close('station closing');
     await Promise.all([...this.listeners].map((l) => l.close()));
   }
@@ -673,6 +709,18 @@ export class ControlledStation implements SessionHost {
       });
     }
     return why;
+  }
+
+  /** @internal */
+  budgetExceeded(s: StationSession, e: BudgetExceeded): void {
+    const known = this.endpoints.get(s);
+    const id = identityOf(s.remote);
+    const ev: SecurityEvent = {
+      code: 'E_ACCESS_BUDGET', reason: e.reason, side: 'server', action: 'closed',
+      ...(known?.ep ?? { remoteAddress: id.address ?? s.remote ?? '', remotePort: id.port ?? 0, localPort: 0 }), ...(known?.peer ? { peer: known.peer } : {}),
+    };
+    this.security.record(ev);
+    (known ? known.audit : this.opts.audit)?.security(ev);
   }
 
   /** @internal */
@@ -778,6 +826,8 @@ export class ControlledStation implements SessionHost {
   /** @internal */
   sessionClosed(s: StationSession, _reason: LinkCloseReason): void {
     this.connections.delete(s);
+    this.files?.sessionClosed(s);
+    this.endpoints.delete(s);
     for (const [k, sel] of this.selections) {
       if (sel.sessionId === s.id) {
         this.clock.clearTimeout(sel.timer);
