@@ -14,8 +14,8 @@ const src = join(root, 'src');
 
 /** Layer rank of each folder of src/ (top-level modules such as clock.ts and log.ts are rank 0). */
 const RANK: Record<string, number> = {
-  '': 0, codec: 0, link: 1, transport: 2, master: 3, station: 3, capture: 3, monitor: 4, validate: 4, outputs: 4,
-  web: 5, fleet: 6, cli: 7,
+  '': 0, codec: 0, link: 1, transport: 2, master: 3, station: 3, capture: 3, monitor: 4, validate: 4, outputs: 5,
+  web: 6, fleet: 7, cli: 8,
 };
 
 function files(dir: string, out: string[] = []): string[] {
