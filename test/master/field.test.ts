@@ -98,6 +98,14 @@ test('M51 every received ASDU the request tracking does not use gets a debug lin
   assert.match(events[2].msg, /no open read command/);
   assert.match(events[3].msg, /reserved\(0\) activation termination CA 1: no open request/);
   assert.match(events[4].msg, /private\(200\).*not defined by the standard/);
+  // a slow iterator: what it loses is logged too
+  const it = master.asdus({ bufferLimit: 1 });
+  for (let i = 0; i < 3; i++) st.send(monitor(1, 1, 3, [{ ioa: i, value: true }]));
+  await flush();
+  const over = log.lines.filter((l) => l.event === 'master.iterator_overflow');
+  assert.equal(over.length, 2);
+  assert.match(over[1].msg, /too slow.*2 dropped so far/);
+  assert.equal((await it.next()).value?.objects[0].ioa, 2);
   await master.close();
 });
 
