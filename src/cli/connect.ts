@@ -20,6 +20,8 @@ import { RedundancyGroup } from '../master/redundancy-group.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import type { CliCommand } from './command.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { masterMetrics } from '../outputs/live-metrics.js';
 
 const HELP = `usage: iec104 connect HOST[:PORT] [options]
 
@@ -58,6 +60,9 @@ options:
                     connected and stopped (TESTFR); when the active connection fails,
                     a standby is started (failover) and the interrogation repeated
   --log-level L     write link/master logs to stderr: debug, info, warn, error
+  --metrics [ADDR:]PORT
+                    serve Prometheus metrics at http://ADDR:PORT/metrics (APDUs and octets
+                    in/out, requests by outcome, connection state; docs/outputs.md)
   -h, --help        this text
 
 TLS:
@@ -81,6 +86,7 @@ with a warning in the log (--log-level warn).
 
 exit codes:
   0  stopped (Ctrl-C or --duration)
+  1  the --metrics port could not be opened
   2  usage error
   3  the interrogation was refused (negative confirmation, e.g. cause 46 unknown common
      address: a station that does not accept the broadcast address 65535 needs --ca N)
@@ -109,6 +115,8 @@ export interface ConnectArgs {
   tls?: TlsConfig;
   /** Standby endpoints of a redundancy group. */
   standby: { host: string; port: number }[];
+  /** `--metrics [ADDR:]PORT`. */
+  metrics?: { host: string; port: number };
 }
 
 /** A bad command line; the message says what. */
@@ -136,6 +144,7 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         'reconnect-min': { type: 'string' },
         'reconnect-max': { type: 'string' },
         duration: { type: 'string' },
+        metrics: { type: 'string' },
         t0: { type: 'string' },
         timeout: { type: 'string' },
         port: { type: 'string' },
@@ -187,6 +196,11 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
   const timeout = intArg('timeout', o.timeout, 1, 2 ** 31);
   if (timeout !== undefined) a.timeout = timeout;
   if (level !== undefined) a.logLevel = level as LogLevel;
+  if (o.metrics !== undefined) {
+    const m = parseMetricsAddress(o.metrics);
+    if (typeof m === 'string') throw new UsageError(m);
+    a.metrics = m;
+  }
   return a;
 }
 
@@ -238,10 +252,26 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
     reconnect: args.reconnect ? { ...(args.reconnectMin !== undefined ? { min: args.reconnectMin, max: Math.max(args.reconnectMin, args.reconnectMax ?? 30_000) } : {}), ...(args.reconnectMax !== undefined ? { max: args.reconnectMax } : {}) } : false,
     requestTimeout: args.timeout, terminationTimeout: args.timeout,
   };
+  let metrics: MetricsServer | undefined;
+  const withMetrics = async (masters: readonly ControllingStation[], run: () => Promise<number>): Promise<number> => {
+    if (args.metrics) {
+      const m = await startMetricsEndpoint(args.metrics, (reg) => masterMetrics(reg, masters), (l) => io.stderr.write(`iec104 connect: ${l}\n`));
+      if (typeof m === 'string') {
+        io.stderr.write(`iec104 connect: ${m}\n`);
+        return 1;
+      }
+      metrics = m;
+    }
+    try {
+      return await run();
+    } finally {
+      await metrics?.close();
+    }
+  };
   if (args.standby.length > 0) {
     const endpoints = [{ host: args.host, port: args.port }, ...args.standby];
     const group = new RedundancyGroup({ ...common, endpoints: endpoints.map((e) => ({ connector: connectorOf(e.host, e.port), name: `${e.host}:${e.port}` })) });
-    return runView(args, io, clock, view, group, {
+    return withMetrics(group.members, () => runView(args, io, clock, view, group, {
       attach(status, finish, isDone, gi) {
         group.on('active', (i) => {
           status(`${i.name} active (${i.reason}): data transfer started`);
@@ -260,10 +290,10 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
           },
         );
       },
-    });
+    }));
   }
   const master = new ControllingStation({ ...common, connector: connectorOf(args.host, args.port) });
-  return runView(args, io, clock, view, master, {
+  return withMetrics([master], () => runView(args, io, clock, view, master, {
     attach(status, finish, isDone, gi) {
       master.on('connected', () => status(`connected to ${args.host}:${args.port}`));
       master.on('reconnecting', (i) => status(`reconnecting in ${i.delay} ms (attempt ${i.attempt})`));
@@ -288,7 +318,7 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
         },
       );
     },
-  });
+  }));
 }
 
 /** What `runView` needs of a master or a redundancy group. */

@@ -11,3 +11,5 @@ export * from './apdu.js';
 export * from './explain.js';
 export * from './json-view.js';
 export * from './command.js';
+export * from './file-transfer.js';
+export * from './float32-text.js';

@@ -20,6 +20,7 @@ import type { Connector, MasterLink } from './connection.js';
 import { ConnectionLostError, MasterError, NegativeConfirmationError, type RequestKey, type RequestPhase, RequestTimeoutError } from './errors.js';
 import { PointImage, type PointValue, toPointValues } from './points.js';
 import type { AuditLog, CommandAuditRecord } from '../transport/audit-log.js';
+import { type DownloadOptions, type FileOperationOptions, type FileTransferResult, FileTransferClient, type RemoteFile, type UploadOptions } from './file-transfer.js';
 
 // ------------------------------------------------------------------------------------------------
 // public types
@@ -401,6 +402,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private readonly pending = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
   private readonly channels = new Set<Channel<Asdu>>();
+  /** File transfer procedures, made at the first file operation. */
+  private fileClient: FileTransferClient | undefined;
   private readonly _counters: MasterCounters = {
     requests: 0, confirmations: 0, terminations: 0, negatives: 0, timeouts: 0, refused: 0, lost: 0, queued: 0,
     asdusIn: 0, dropped: 0, connects: 0, connectFailures: 0, disconnects: 0,
@@ -644,7 +647,9 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
         else if (state === 'stopped' && (previous === 'stopping' || previous === 'started')) this.onStopped();
       },
       drain: () => {
-        if (live()) this.flush();
+        if (!live()) return;
+        this.flush();
+        this.fileClient?.onDrain();
       },
       close: (reason) => {
         if (!live()) return;
@@ -681,6 +686,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.setState('connected');
     this.log.log('info', 'master.stopped', 'data transfer stopped');
     this.failAll(() => new MasterError('E_NOT_CONNECTED', 'data transfer was stopped'));
+    this.fileClient?.onLinkLost('data transfer was stopped');
     this.emitSafe('stopped');
     for (const d of this.stopWaiters.splice(0)) d.resolve();
   }
@@ -693,6 +699,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     const lost = this.pending.size;
     this.failAll((p) => (this.closed ? new MasterError('E_CLOSED', 'the controlling station was closed') : new ConnectionLostError(p.key, reason)));
     if (!this.closed) this._counters.lost += lost;
+    this.fileClient?.onLinkLost(`${reason.code} ${reason.message}`);
     const err = new MasterError('E_CONNECT_FAILED', `connection closed: ${reason.code} ${reason.message}`);
     for (const d of this.startWaiters.splice(0)) d.reject(err);
     for (const d of this.stopWaiters.splice(0)) d.reject(err);
@@ -723,6 +730,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     const now = this.clock.now();
     this.image?.update(asdu, now);
     this.match(asdu, now);
+    if (this.fileClient !== undefined && typeInfo(asdu.typeId)?.category === 'file') this.fileClient.onAsdu(asdu);
     if (this.listenerCount('asdu') > 0) this.emitSafe('asdu', asdu);
     for (const c of this.channels) {
       if (c.push(asdu)) continue;
@@ -1076,6 +1084,38 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
       this.queue.push(p);
       this.log.log('debug', 'master.queued', 'send window full: request queued', { request: key, queued: this.queue.length });
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // file transfer (see file-transfer.ts)
+
+  private files(): FileTransferClient {
+    if (this.fileClient === undefined) {
+      const isStarted = (): boolean => this.link !== undefined && this.linkState === 'started';
+      this.fileClient = new FileTransferClient({
+        clock: this.clock, codec: this.codec, originator: this.originator, utc: true, log: this.log,
+        get started() {
+          return isStarted();
+        },
+        send: (asdu) => (this.link !== undefined && this.linkState === 'started' ? this.link.send(asdu) : false),
+      });
+    }
+    return this.fileClient;
+  }
+
+  /** Directory of a common address (call directory, F_DR_TA_1). Rejects with `FileTransferError`. */
+  listFiles(ca: number, opts: Omit<FileOperationOptions, 'nof' | 'onProgress' | 'maxRetries'> & { ioa?: number } = {}): Promise<RemoteFile[]> {
+    return this.files().listFiles(ca, opts);
+  }
+
+  /** Download the file at (ca, ioa): resolves with its verified octets. Rejects with `FileTransferError`. */
+  downloadFile(ca: number, ioa: number, opts: DownloadOptions = {}): Promise<FileTransferResult & { data: Uint8Array }> {
+    return this.files().downloadFile(ca, ioa, opts);
+  }
+
+  /** Upload `data` as the file at (ca, ioa). Rejects with `FileTransferError`. */
+  uploadFile(ca: number, ioa: number, data: Uint8Array, opts: UploadOptions = {}): Promise<FileTransferResult> {
+    return this.files().uploadFile(ca, ioa, data, opts);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
  */
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
+import { float32Number } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { type Observation, hostOf } from './types.js';
 
 /** Bounds of {@link Inventory}. */
@@ -297,12 +299,15 @@ function ioaSummaries(t: IoaTable): IoaSummary[] {
     QUALITY_FLAGS.forEach((flag, k) => {
       if (Q[s * 5 + k] > 0) quality[flag] = Q[s * 5 + k];
     });
+    // short floats as the shortest number that reads back (3.14, not 3.140000104904175)
+    const f32 = t.types[s].some(hasFloat32Value);
+    const num = (v: number): number => (f32 && Math.fround(v) === v ? float32Number(v) : v);
     return {
       ca: C[s * C_STRIDE + C_CA], ioa: C[s * C_STRIDE + C_IOA],
       types: [...t.types[s]].sort((a, b) => a - b).map(typeName),
       causes: Object.fromEntries(t.causeCounts(s).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
-      min: F[r + R_MIN] === Infinity ? null : F[r + R_MIN],
-      max: F[r + R_MAX] === -Infinity ? null : F[r + R_MAX],
+      min: F[r + R_MIN] === Infinity ? null : num(F[r + R_MIN]),
+      max: F[r + R_MAX] === -Infinity ? null : num(F[r + R_MAX]),
       quality,
       count: t.count(s), firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
     };

@@ -106,7 +106,8 @@ export function validityInto(o: Observation, out: Alert[]): void {
   }
   const a = o.apdu?.asdu;
   if (!a) return;
-  if (a.warnings !== undefined) for (const w of a.warnings) out.push(warningAlert(o, w, a));
+  // W_IEC101_ONLY_TYPE is the codec's side of valid.iec101-only, raised below from the type table
+  if (a.warnings !== undefined) for (const w of a.warnings) if (w.code !== 'W_IEC101_ONLY_TYPE') out.push(warningAlert(o, w, a));
   const info = a.typeId >>> 0 === a.typeId && a.typeId < 256 ? TYPE_INFO[a.typeId] : typeInfo(a.typeId);
   if (!info || info.raw) return;
   const n = a.objects.length;

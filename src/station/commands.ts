@@ -133,6 +133,11 @@ export interface CommandPointConfig {
   mode?: CommandMode;
   name?: string;
   behaviour?: CommandBehaviour;
+  /**
+   * Accept NaN and ±infinity set-point values (C_SE_NC_1 / C_SE_TC_1). Default false: such a
+   * set-point gets a negative ACT_CON and the audit record says why.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** A configured command object. */
@@ -145,6 +150,8 @@ export interface CommandPoint {
   readonly mode: CommandMode;
   readonly name: string | undefined;
   readonly behaviour: CommandBehaviour;
+  /** Whether NaN and ±infinity set-points are accepted (default false). */
+  readonly allowNonFinite?: boolean;
 }
 
 /**

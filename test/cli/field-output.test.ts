@@ -1,0 +1,159 @@
+/**
+ * What a new user hit in the output of `analyze` and `decode` (issue 10, item 7): short floats as
+ * widened doubles, JSON times in two formats, `--no-summary` ignored with `--json`, text lines
+ * without values, alert texts without the field, `decode` hiding the error code, no
+ * IEC-101-only warning.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type DecodeIo, runDecode } from '../../src/cli/decode.js';
+import { explainApdu, formatExplanation } from '../../src/codec/explain.js';
+import { SynthSession, writePcap } from '../../src/capture/writer.js';
+import { readCapture } from '../helpers/captures.js';
+import { runAnalyzeOn } from '../capture/helpers.js';
+
+/** M_ME_NC_1, spontaneous, CA 1, IOA 1001, value float32(3.14) (C3 F5 48 40), quality 0. */
+const FLOAT_314 = '68 12 02 00 02 00 0D 01 03 00 01 00 E9 03 00 C3 F5 48 40 00';
+
+async function decode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: DecodeIo = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    readStdin: async () => '',
+    stdinIsTTY: true,
+    color: false,
+  };
+  const code = await runDecode(args, io);
+  return { code, stdout, stderr };
+}
+
+const lines = (s: string): string[] => s.trimEnd().split('\n');
+const jsonLines = (s: string): Array<Record<string, unknown>> => lines(s).map((l) => JSON.parse(l) as Record<string, unknown>);
+const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.split(' ').map((x) => parseInt(x, 16)));
+
+test('short floats: decode --json and the decode table print 3.14, not 3.140000104904175', async () => {
+  const j = await decode(['--json', ...FLOAT_314.split(' ')]);
+  assert.equal(j.code, 0, j.stderr);
+  assert.match(j.stdout, /"value":3\.14,/);
+  assert.doesNotMatch(j.stdout, /3\.1400001/);
+  const t = await decode(FLOAT_314.split(' '));
+  assert.match(t.stdout, /float 3\.14$/m);
+  assert.match(formatExplanation(explainApdu(hexBytes(FLOAT_314))), /float 3\.14$/m);
+});
+
+test('short floats: analyze --json prints the set-point 3.14 of the fkie capture in the APDU and in the command record', async () => {
+  const cap = readCapture('fkie_epf_iec104.pcap');
+  const r = await runAnalyzeOn(['-', '--json'], cap);
+  assert.equal(r.code, 0, r.err);
+  const apdus = jsonLines(r.out).filter((x) => x.frame === 78 && x.apdu !== undefined);
+  assert.equal(apdus.length, 1);
+  assert.match(JSON.stringify(apdus[0]), /"typeName":"C_SE_NC_1".*"value":3\.14,/);
+  assert.doesNotMatch(r.out, /3\.140000104904175|9\.869999885559082/);
+  const c = await runAnalyzeOn(['-', '--commands', '--json'], cap);
+  const cmd = jsonLines(c.out).find((x) => x.kind === 'command' && x.frame === 78)!;
+  assert.equal(cmd.value, 3.14);
+  const text = await runAnalyzeOn(['-', '--commands'], cap);
+  assert.match(text.out, /C_SE_NC_1 execute ca=10 ioa=1 value=3\.14 /);
+  assert.match(text.out, /C_SE_NC_1 execute ca=10 ioa=12 value=9\.87 /);
+});
+
+test('decode table: a frame that does not decode shows its error code in the table, junk names its code on stderr', async () => {
+  const t = await decode('68 0E 00 00 00 00 64 01 06 00 01 00 00 00 00'.split(' '));
+  assert.equal(t.code, 1);
+  assert.match(t.stdout, /^error E_TRUNCATED at byte 15 \(APDU\)/m);
+  const j = await decode(['01', '02', '68', '04', '07', '00', '00', '00']);
+  assert.equal(j.code, 1);
+  assert.match(j.stderr, /E_START_BYTE/);
+  const l = await decode(['68', '01']);
+  assert.match(l.stderr, /E_APDU_LENGTH/);
+});
+
+/** One I-frame of type `typeId` with one all-zero object (IOA 1) and an allowed cause. */
+function frameOf(typeId: number, elementSize: number, cot: number): Uint8Array {
+  const asdu = [typeId, 1, cot, 0, 1, 0, 1, 0, 0, ...new Array<number>(elementSize).fill(0)];
+  return Uint8Array.from([0x68, asdu.length + 4, 0, 0, 0, 0, ...asdu]);
+}
+
+test('decode: every type the table marks IEC 101-only gets W_IEC101_ONLY_TYPE (M_SP_TA_1 naming M_SP_TB_1); 104 types do not', async () => {
+  const { allTypes } = await import('../../src/codec/type-table.js');
+  const { decodeApdu } = await import('../../src/codec/apdu.js');
+  const only101 = allTypes().filter((t) => t.iec101Only).map((t) => t.id);
+  assert.deepEqual(only101, [2, 4, 6, 8, 10, 12, 14, 16, 17, 18, 19, 104, 106]);
+  for (const t of allTypes()) {
+    if (t.raw || t.variableSize) continue;
+    const r = decodeApdu(frameOf(t.id, t.elementSize, [...t.causes][0]));
+    assert.ok(r.ok, `${t.name}: ${r.ok ? '' : r.error.message}`);
+    const codes = (r.value.asdu?.warnings ?? []).map((w) => w.code);
+    assert.equal(codes.includes('W_IEC101_ONLY_TYPE'), t.iec101Only, `${t.name}: ${codes.join(',')}`);
+  }
+  const hex = [...frameOf(2, 4, 3)].map((b) => b.toString(16).padStart(2, '0'));
+  const table = await decode(hex);
+  assert.equal(table.code, 0, 'a warning is not an error');
+  assert.match(table.stdout, /warning W_IEC101_ONLY_TYPE at byte 6 \(type identification\): M_SP_TA_1 .*IEC 60870-5-101 only.*M_SP_TB_1/);
+  const json = await decode(['--json', ...hex]);
+  assert.match(json.stdout, /"code":"W_IEC101_ONLY_TYPE"/);
+});
+
+test('analyze: an IEC 101-only type raises one valid.iec101-only alert, not two', async () => {
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 2404 }).handshake();
+  s.send('server', frameOf(2, 4, 3));
+  const r = await runAnalyzeOn(['-', '--alerts'], writePcap(s.packets));
+  const alerts = jsonLines(r.out).filter((a) => a.rule === 'valid.iec101-only');
+  assert.equal(alerts.length, 1, r.out);
+  assert.match(String(alerts[0].message), /M_SP_TA_1/);
+});
+
+test('alert texts name the field: "C_SC_TA_1: CP56Time2a year 109 > 99" (ITI capture)', async () => {
+  const r = await runAnalyzeOn(['-', '--alerts'], readCapture('ITI_090813_diverse.pcap'));
+  const first = jsonLines(r.out).find((a) => a.rule === 'valid.time-field')!;
+  assert.equal(first.message, 'C_SC_TA_1: CP56Time2a year 109 > 99');
+  const t = await decode(['--json', '68', '15', '00', '00', '00', '00', '3A', '01', '06', '00', '03', '00', '01', '00', '00', '01', '00', '00', '00', '00', '01', '01', '6D']);
+  assert.match(t.stdout, /"field":"CP56Time2a.year","message":"CP56Time2a year 109 > 99"/);
+});
+
+const ISO_US = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+test('analyze --json: --no-summary leaves the summary out', async () => {
+  const cap = readCapture('fkie_epf_iec104.pcap');
+  const withSummary = jsonLines((await runAnalyzeOn(['-', '--json'], cap)).out);
+  assert.equal(withSummary[withSummary.length - 1].kind, 'summary');
+  const r = await runAnalyzeOn(['-', '--json', '--no-summary'], cap);
+  assert.equal(r.code, 0, r.err);
+  const out = jsonLines(r.out);
+  assert.equal(out.filter((x) => x.kind === 'summary').length, 0);
+  assert.equal(out.length, withSummary.length - 1);
+  const noMon = jsonLines((await runAnalyzeOn(['-', '--json', '--no-summary', '--no-monitor'], cap)).out);
+  assert.ok(noMon.every((x) => x.kind === undefined));
+});
+
+test('analyze JSON: every time is ISO 8601 UTC (APDUs, alerts, commands, inventory), the same text for the same frame', async () => {
+  const cap = readCapture('fkie_epf_iec104.pcap');
+  const all = jsonLines((await runAnalyzeOn(['-', '--json'], cap)).out);
+  const apduTs = new Map<number, string>();
+  for (const x of all) if (x.kind === undefined) apduTs.set(x.frame as number, x.ts as string);
+  const alerts = all.filter((x) => x.kind === 'alert');
+  assert.ok(alerts.length > 0);
+  for (const a of alerts) {
+    assert.match(String(a.ts), ISO_US);
+    assert.equal(a.ts, apduTs.get(a.frame as number), `alert of frame ${a.frame}`);
+  }
+  const summary = all[all.length - 1] as { inventory: { start: string; end: string; stations: Array<{ firstSeen: string; lastSeen: string; ioas: Array<{ firstSeen: string }> }>; masters: Array<{ firstSeen: string }> } };
+  assert.match(summary.inventory.start, ISO_US);
+  assert.match(summary.inventory.end, ISO_US);
+  assert.match(summary.inventory.stations[0].firstSeen, ISO_US);
+  assert.match(summary.inventory.stations[0].ioas[0].firstSeen, ISO_US);
+  assert.match(summary.inventory.masters[0].firstSeen, ISO_US);
+  const cmds = jsonLines((await runAnalyzeOn(['-', '--commands', '--json'], cap)).out).filter((x) => x.kind === 'command');
+  assert.equal(cmds.length, 16);
+  for (const c of cmds) assert.equal(c.ts, apduTs.get(c.frame as number));
+  const inv = jsonLines((await runAnalyzeOn(['-', '--inventory', '--json'], cap)).out)[0] as { kind: string; start: string };
+  assert.equal(inv.kind, 'inventory');
+  assert.match(inv.start, ISO_US);
+  // nothing anywhere is a time in epoch milliseconds
+  for (const args of [['--json'], ['--alerts'], ['--commands', '--json'], ['--inventory', '--json'], ['--json', '--threads', '2']]) {
+    const text = (await runAnalyzeOn(['-', ...args], cap)).out;
+    assert.doesNotMatch(text, /"(ts|firstSeen|lastSeen|start|end)":\d/, args.join(' '));
+  }
+});
