@@ -207,3 +207,24 @@ test('parameters, parameter activation, deactivation and the test command withou
   await assert.rejects(master.parameter(113 as 112, 1, 1, 1, { kpa: 1 }), /not a parameter of measured values/);
   await master.close();
 });
+
+test('the redundancy group sends parameters, parameter activation and deactivations on its active member', async () => {
+  const { RedundancyGroup } = await import('../../src/master/redundancy-group.js');
+  const net = new MemoryNetwork((a, st) => st.send(mirror(a, a.cot === 8 ? 9 : 7)));
+  const group = new RedundancyGroup({ endpoints: [net.connector, net.connector], clock: net.clock, reconnect: false });
+  const ready = group.connect();
+  await flush();
+  await ready;
+  const active = net.stations.find((s) => s.link.snapshot().state === 'started')!;
+  let p: Promise<unknown> = group.parameter(111, 1, 7, -5, { kpa: 2 });
+  await flush();
+  await p;
+  p = group.parameterActivation(1, 0, 1);
+  await flush();
+  await p;
+  p = group.deactivate(100, 1, 0, { qoi: 20 });
+  await flush();
+  assert.equal(((await p) as { confirmation?: Asdu }).confirmation?.cot, 9);
+  assert.deepEqual(active.received.map((a) => [a.typeId, a.cot]), [[111, 6], [113, 6], [100, 8]]);
+  await group.close();
+});
