@@ -34,7 +34,11 @@ options:
                        --tls; 0 = any free port)
   --allow CIDR         accept connections from these source addresses only (repeatable);
                        others are refused before any byte is exchanged (E_ACCESS_SOURCE)
-  --max-connections N  refuse connections beyond N open ones (default 8; E_ACCESS_LIMIT)
+  --max-connections N  refuse connections beyond N started (TLS: authenticated) ones
+                       (default 8; E_ACCESS_LIMIT). Connections not started or not
+                       authenticated yet share a pool of half as many slots (max 2 per
+                       source address); the oldest is evicted for a new peer
+                       (E_ACCESS_EVICTED; listen.maxPending in CONFIG, docs/security.md)
   --start-timeout MS   close a connection without STARTDT after MS (default t0, 30000;
                        0 = never: needed when masters keep standby connections, which
                        stay stopped by design; E_ACCESS_NO_STARTDT)
@@ -376,6 +380,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     if (l.allow) o.allow = l.allow;
     if (l.maxConnections !== undefined) o.maxConnections = l.maxConnections;
     if (l.startTimeout !== undefined) o.startTimeout = l.startTimeout;
+    if (l.maxPending !== undefined) o.maxPending = l.maxPending;
+    if (l.maxPendingPerSource !== undefined) o.maxPendingPerSource = l.maxPendingPerSource;
     if (i === 0) {
       if (args.host !== undefined) o.host = args.host;
       if (args.tls) {

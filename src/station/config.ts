@@ -20,7 +20,8 @@
  *   utc: true
  *   misbehave: [ignore-select, no-actterm]   # TEST-ONLY deliberate violations (docs/station.md); never in operation
  * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
- *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
+ *                                        # allow: [CIDR], maxConnections, maxPending, maxPendingPerSource,
+ *                                        # startTimeout (TLS default port 19998; slot pools: docs/security.md)
  * roles: [{ match: { address, subject, fingerprint256 }, role: monitor | control,
  *           commands: [{ types, ca, ioa: [[from, to]] }] }]   # see docs/security.md
  * defaultRole: monitor
@@ -72,6 +73,8 @@ export interface ListenFileConfig {
   tls?: TlsConfig;
   allow?: string[];
   maxConnections?: number;
+  maxPending?: number;
+  maxPendingPerSource?: number;
   startTimeout?: number;
 }
 
@@ -164,7 +167,7 @@ function tlsSection(v: unknown, path: string): TlsConfig {
 
 function listenSection(v: unknown, path: string): ListenFileConfig {
   const l = obj(v, path);
-  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'startTimeout']);
+  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'maxPending', 'maxPendingPerSource', 'startTimeout']);
   const tls = opt(l, 'tls', path, tlsSection);
   const out: ListenFileConfig = { host: opt(l, 'host', path, str) ?? '0.0.0.0', port: opt(l, 'port', path, (x, p) => int(x, p, 0, 65535)) ?? (tls ? 19998 : 2404) };
   if (tls) out.tls = tls;
@@ -172,6 +175,10 @@ function listenSection(v: unknown, path: string): ListenFileConfig {
   if (allow) out.allow = allow.map((a, i) => str(a, `${path}.allow[${i}]`));
   const mc = opt(l, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
   if (mc !== undefined) out.maxConnections = mc;
+  const mp = opt(l, 'maxPending', path, (x, p) => int(x, p, 1, 1000));
+  if (mp !== undefined) out.maxPending = mp;
+  const mps = opt(l, 'maxPendingPerSource', path, (x, p) => int(x, p, 1, 1000));
+  if (mps !== undefined) out.maxPendingPerSource = mps;
   const st = opt(l, 'startTimeout', path, (x, p) => num(x, p, 0));
   if (st !== undefined) out.startTimeout = st;
   return out;

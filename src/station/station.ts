@@ -162,8 +162,16 @@ export interface StationListenOptions {
   watchCrl?: boolean;
   /** Source-address allow-list (CIDR); others are refused at accept (`E_ACCESS_SOURCE`). */
   allow?: readonly string[];
-  /** Most simultaneous connections on this listener (default: the station's `maxConnections`, 8). */
+  /**
+   * Most simultaneous started (plain TCP) or authenticated (TLS) connections on this listener
+   * (default: the station's `maxConnections`, 8). Connections not started or authenticated yet use
+   * the separate pending pool (`maxPending`), from which the oldest is evicted for a new peer.
+   */
   maxConnections?: number;
+  /** Pending slots (not yet started / authenticated). Default: half of `maxConnections` rounded up (4 of 8). */
+  maxPending?: number;
+  /** Pending slots one source address may hold. Default: half of `maxPending` rounded up (2 of 4). */
+  maxPendingPerSource?: number;
   /** Close a connection without STARTDT within this time (ms; default t0, also on plain TCP; 0 = off). */
   startTimeout?: number;
   /** Audit log of connections, STARTDT/STOPDT and commands of this listener (default: the station's `audit`). */
@@ -613,6 +621,8 @@ export class ControlledStation implements SessionHost {
         {
           host: o.host, port, logger: this.log.child({ component: 'tcp' }),
           maxConnections: o.maxConnections ?? this.opts.maxConnections ?? 8,
+          ...(o.maxPending !== undefined ? { maxPending: o.maxPending } : {}),
+          ...(o.maxPendingPerSource !== undefined ? { maxPendingPerSource: o.maxPendingPerSource } : {}),
           // the write buffer never legitimately holds more than the k window of full frames (and a few S/U frames)
           link: { ...this.linkOptions(this.log), maxWriteBuffer: Math.max(this.connectionBudget, 2 * 261 * this.linkParameters.k) },
           startTimeout: o.startTimeout ?? this.linkParameters.t0,
