@@ -201,8 +201,18 @@ export class Detector {
   closeFlow(flow: string): void {
     this.shadow.close(flow);
     this.roles.forget(flow);
+    this.inventoryBuilder.closeFlow(flow);
+    this.behaviour.forgetFlow(flow);
     this.contexts.delete(flow);
     if (this.lastContext?.flow === flow) this.lastContext = undefined;
+  }
+
+  /**
+   * Flows each part holds state for (what {@link Detector.closeFlow} frees): for memory checks.
+   * Without closes they are bounded by time (commands, session shadow timeouts) or by caps.
+   */
+  flowState(): { contexts: number; roles: number; shadow: number; inventory: number; rules: number } {
+    return { contexts: this.contexts.size, roles: this.roles.flowCount, shadow: this.shadow.flowCount, inventory: this.inventoryBuilder.flowCount, rules: this.behaviour.flowCount };
   }
 
   /** Completed command records since the last call. */
