@@ -556,8 +556,8 @@ export class Inventory {
     const periods = (m: Map<string, PeriodTracker>): PeriodSummary[] =>
       [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([master, p]) => ({
         master, count: p.count, medianIntervalMs: p.median(),
-        minIntervalMs: p.intervals.length ? Math.min(...p.intervals) : null,
-        maxIntervalMs: p.intervals.length ? Math.max(...p.intervals) : null,
+        minIntervalMs: p.intervals.length ? p.intervals.reduce((x, y) => (y < x ? y : x), Infinity) : null,
+        maxIntervalMs: p.intervals.length ? p.intervals.reduce((x, y) => (y > x ? y : x), -Infinity) : null,
       }));
     const stations: StationSummary[] = [...this.stations.values()].sort((a, b) => (a.address < b.address ? -1 : 1)).map((s) => ({
       address: s.address,
