@@ -172,7 +172,7 @@ export class Detector {
   /** Alerts for timeouts expired by capture time `now` (for live use, call periodically). */
   advance(now: number): Alert[] {
     const alerts = [...this.shadow.tick(now)];
-    if (this.baseline) alerts.push(...this.baseline.tick(now));
+    if (this.baseline) for (const a of this.baseline.tick(now)) alerts.push(a);
     this.buffer(this.commands.sweep(now));
     return this.filter(alerts);
   }
@@ -201,8 +201,18 @@ export class Detector {
   closeFlow(flow: string): void {
     this.shadow.close(flow);
     this.roles.forget(flow);
+    this.inventoryBuilder.closeFlow(flow);
+    this.behaviour.forgetFlow(flow);
     this.contexts.delete(flow);
     if (this.lastContext?.flow === flow) this.lastContext = undefined;
+  }
+
+  /**
+   * Flows each part holds state for (what {@link Detector.closeFlow} frees): for memory checks.
+   * Without closes they are bounded by time (commands, session shadow timeouts) or by caps.
+   */
+  flowState(): { contexts: number; roles: number; shadow: number; inventory: number; rules: number } {
+    return { contexts: this.contexts.size, roles: this.roles.flowCount, shadow: this.shadow.flowCount, inventory: this.inventoryBuilder.flowCount, rules: this.behaviour.flowCount };
   }
 
   /** Completed command records since the last call. */
@@ -229,7 +239,7 @@ export class Detector {
 
   private buffer(recs: CommandRecord[]): void {
     if (recs.length === 0) return;
-    this.buffered.push(...recs);
+    for (const r of recs) this.buffered.push(r);
     if (this.buffered.length > this.maxBuffered) this.buffered.splice(0, this.buffered.length - this.maxBuffered);
   }
 
@@ -263,10 +273,10 @@ export function monitorTraffic(stream: Iterable<ObservedApdu>, opts: DetectorOpt
   const alerts: Alert[] = [];
   const commands: CommandRecord[] = [];
   for (const o of stream) {
-    alerts.push(...d.observe(o));
-    commands.push(...d.takeCommands());
+    for (const a of d.observe(o)) alerts.push(a);
+    for (const c of d.takeCommands()) commands.push(c);
   }
-  alerts.push(...d.finish());
-  commands.push(...d.takeCommands());
+  for (const a of d.finish()) alerts.push(a);
+  for (const c of d.takeCommands()) commands.push(c);
   return { alerts, commands, commandStats: d.commandStatistics(), inventory: d.inventory(), alertCounts: d.alertCounts() };
 }

@@ -292,6 +292,16 @@ export class BehaviourRules {
     return k;
   }
 
+  /** Drop the per-flow keys of a closed flow. */
+  forgetFlow(flow: string): void {
+    this.flowKeys.delete(flow);
+  }
+
+  /** Flows with per-flow keys (at most 65536). */
+  get flowCount(): number {
+    return this.flowKeys.size;
+  }
+
   /** Evaluate one observation. */
   observe(o: Observation): Alert[] {
     const out: Alert[] = [];

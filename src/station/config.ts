@@ -36,6 +36,7 @@
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { typeInfo, TypeId } from '../codec/type-table.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
@@ -653,11 +654,20 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
 
 /**
  * Parse and validate a configuration text. `format` defaults to JSON when the text starts with
- * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}.
+ * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}, also
+ * when the text breaks a {@link DocumentLimits} limit (size 256 MiB, nesting depth 64, 10000 YAML
+ * aliases by default; `limits` changes them): the message names the limit and the line.
  */
-export function parseStationConfig(text: string, format?: 'yaml' | 'json'): StationFileConfig {
+export function parseStationConfig(text: string, format?: 'yaml' | 'json', limits: Partial<DocumentLimits> = {}): StationFileConfig {
   let doc: unknown;
   const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  try {
+    // size, nesting and aliases first: a hostile file gets this error, not a parser's stack overflow
+    checkDocument(text, 'the configuration', limits);
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new StationConfigError('', e.message);
+    throw e;
+  }
   try {
     doc = f === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {

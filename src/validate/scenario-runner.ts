@@ -11,7 +11,7 @@ import { type AsduPattern, buildAsdu, type CommandSpec, describeAsdu, describePa
 import { ConnectFailure, delay, formatTarget, parseTarget, refClock, type Target, TestConnection } from './connection.js';
 import { diagnoseConnectFailure } from './probe.js';
 import type { CaseResult, SuiteResult } from './report.js';
-import { parseHex, resolveTemplate, type Scenario, type ScenarioStep, type Template } from './scenario.js';
+import { MAX_REPEAT, parseHex, resolveTemplate, type Scenario, type ScenarioStep, type Template } from './scenario.js';
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions {
@@ -134,6 +134,7 @@ export async function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): 
         let times: number;
         try {
           times = int(resolveTemplate(step.times, ctx.vars), 'repeat count');
+          if (times > MAX_REPEAT) throw new Error(`repeat count ${times} is above the limit of ${MAX_REPEAT} (MAX_REPEAT)`);
         } catch (e) {
           record(id + suffix, step, 'fail', 0, (e as Error).message);
           ctx.failed = true;
