@@ -428,7 +428,7 @@ export class TlsSecurity {
     const subject = leaf.subject.replace(/\n/g, ', ');
     const known = this.knownSubject(leaf) ? ' It copies the subject of a known peer, but a subject proves nothing without a trusted signature.' : '';
     const ca = side === 'client' ? '--tls-ca' : 'a trusted CA';
-    if (leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey)) return `${who} (${subject}) is self-signed: not issued by ${ca}.${known}`;
+    if (leaf.issuer === leaf.subject && leaf.verify(leaf.publicKey)) return `${who} (${subject}) is self-signed: not issued by ${ca}.${known}`;
     const namedAnchor = anchors.find((a) => leaf.issuer === a.subject);
     if (namedAnchor) return `${who} (${subject}) names ${namedAnchor.subject.replace(/\n/g, ', ')} as issuer but that CA's signature does not verify: forged or copied certificate, not issued by ${ca}.${known}`;
     return `${who} (${subject}, issuer ${leaf.issuer.replace(/\n/g, ', ')}) is not issued by ${ca}.${known}`;
@@ -705,13 +705,11 @@ export async function connectTls(host: string, port: number, security: TlsSecuri
       ...tcpOpts,
       connect: (h, p) => {
         const s = tls.connect({ ...options, host: h, port: p, ...(tcpOpts.localAddress ? { localAddress: tcpOpts.localAddress } : {}) });
-        // the handle is still there while 'error' is emitted: did the station's certificate arrive?
-        s.prependListener('error', () => {
-          try {
-            peerCertificateSeen = Boolean((s.getPeerCertificate() as tls.PeerCertificate | null)?.raw);
-          } catch {
-            // handle gone
-          }
+        // how far did the handshake get before a failure? The key log names each secret when it
+        // is derived (nothing of it is kept): the master secret of TLS 1.2 (CLIENT_RANDOM) comes
+        // after the station's certificate, the TLS 1.3 traffic secrets after its Finished.
+        s.on('keylog', (line: Buffer) => {
+          if (/^(CLIENT_RANDOM|SERVER_TRAFFIC_SECRET_0|CLIENT_TRAFFIC_SECRET_0) /.test(line.toString('latin1', 0, 32))) peerCertificateSeen = true;
         });
         return s;
       },
