@@ -140,7 +140,10 @@ function filesSection(v: unknown, path: string): FilesFileConfig {
   return f;
 }
 
-const TLS_KEYS = ['cert', 'key', 'ca', 'peerCertificates', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const;
+const TLS_KEYS = [
+  'cert', 'key', 'ca', 'peerCertificates', 'peerSubjects', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout',
+  'allowRenegotiation', 'renegotiationInterval', 'minRenegotiationInterval', 'sessionTickets', 'sessionCacheSize',
+] as const;
 
 function tlsSection(v: unknown, path: string): TlsConfig {
   const o = obj(v, path);
@@ -149,6 +152,8 @@ function tlsSection(v: unknown, path: string): TlsConfig {
   const t: TlsConfig = { cert: str(o.cert, `${path}.cert`), key: str(o.key, `${path}.key`), ca: strs(o.ca, `${path}.ca`) };
   const peers = opt(o, 'peerCertificates', path, strs);
   if (peers) t.peerCertificates = peers;
+  const subjects = opt(o, 'peerSubjects', path, strs);
+  if (subjects) t.peerSubjects = subjects;
   const crl = opt(o, 'crl', path, strs);
   if (crl) t.crl = crl;
   const minV = opt(o, 'minVersion', path, (x, p) => oneOf(x, p, ['TLSv1.2', 'TLSv1.3'] as const));
@@ -159,7 +164,13 @@ function tlsSection(v: unknown, path: string): TlsConfig {
   if (ciphers) t.ciphers = ciphers;
   const rcc = opt(o, 'requireClientCert', path, bool);
   if (rcc !== undefined) t.requireClientCert = rcc;
-  for (const k of ['handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const) {
+  for (const k of ['allowRenegotiation', 'sessionTickets'] as const) {
+    const x = opt(o, k, path, bool);
+    if (x !== undefined) t[k] = x;
+  }
+  const cache = opt(o, 'sessionCacheSize', path, (y, p) => num(y, p, 0));
+  if (cache !== undefined) t.sessionCacheSize = cache;
+  for (const k of ['handshakeTimeout', 'maxSessionDuration', 'sessionTimeout', 'renegotiationInterval', 'minRenegotiationInterval'] as const) {
     const x = opt(o, k, path, (y, p) => num(y, p, 1));
     if (x !== undefined) t[k] = x;
   }
