@@ -142,6 +142,8 @@ export interface FileServiceHost {
   readonly timeTags: { utc: boolean };
   hasCommonAddress(ca: number): boolean;
   now(): number;
+  /** Why this connection may not upload (access roles), or undefined. */
+  uploadDenied?(s: FileSessionPort): string | undefined;
 }
 
 type DownloadState = 'opening' | 'selected' | 'section-ready' | 'sending' | 'section-sent' | 'file-sent';
@@ -402,6 +404,8 @@ export class FileService {
     const ur: FileUploadRequest = { ca: req.ca, ioa: obj.ioa, nof: addr.nof, length, sessionId: s.id, remote: s.remote };
     if (obj.negative === true) return this.refuse(s, req, FILE_COT, 'a negative file ready announces no upload');
     if (!this.opts.receiver) return this.negativeStart(s, req, obj, 'this station accepts no uploads');
+    const denied = this.host.uploadDenied?.(s);
+    if (denied !== undefined) return this.negativeStart(s, req, obj, denied);
     if (length > this.maxUpload) return this.negativeStart(s, req, obj, `${length} octets exceed the upload limit of ${this.maxUpload}`);
     const key = `${req.ca}:${obj.ioa}`;
     const t: Upload = {

@@ -290,6 +290,19 @@ async function startSection(m: FakeLink, length: number, sectionLength = length)
   return addr;
 }
 
+test('access roles: a monitor-role connection may download but not upload (negative file ready)', async () => {
+  const { opts, uploads } = memoryFiles({ 500: bytes(10) });
+  const h = fakeStation({ files: opts, defaultRole: 'monitor' });
+  const m = h.started();
+  const r = await download(m);
+  assert.equal(r.data.length, 10);
+  m.deliver(fileReadyAsdu({ ...A, ioa: 700 }, 10));
+  await tick();
+  assert.deepEqual(m.takeAck().map((a) => [a.typeId, a.objects[0].negative]), [[120, true]]);
+  assert.equal(uploads.size, 0);
+  assert.ok(h.logs.some((l) => /role monitor may not upload/.test(String(l.msg))));
+});
+
 test('upload: a corrupted segment (checksum mismatch) is acknowledged negatively with error 2; the repeated section completes the file', async () => {
   const { opts, uploads } = memoryFiles({});
   const h = fakeStation({ files: opts });
