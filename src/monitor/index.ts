@@ -16,3 +16,4 @@ export * from './detector.js';
 export * from './from-capture.js';
 export * from './proxy.js';
 export * from './detector-thread.js';
+export * from './file-transfers.js';
