@@ -116,3 +116,31 @@ test('validity: F_DR_TA_1 from the master, F_SC_NB_1 from the station, wrong cau
     assert.deepEqual(validityAlerts({ ...o, dir: side === 'm' ? 'master→station' : 'station→master', master: c.master, station: c.station }).map((x) => x.rule), []);
   }
 });
+
+test('iec104 analyze (one thread and a worker thread) shows the file transfers of a capture in the inventory, text and JSON', async () => {
+  const { buildTcpPacket, writePcap } = await import('../../src/capture/writer.js');
+  const { TCP_ACK } = await import('../../src/capture/packet.js');
+  const { runAnalyzeOn } = await import('../capture/helpers.js');
+  const cap = new Capture();
+  const c = new Conversation(cap, { step: 10 });
+  c.startdt();
+  download(c, data);
+  const seqs = new Map<string, number>();
+  const packets = cap.items.map((o) => {
+    const [sip, sport] = [o.src.slice(0, o.src.lastIndexOf(':')), Number(o.src.slice(o.src.lastIndexOf(':') + 1))];
+    const [dip, dport] = [o.dst.slice(0, o.dst.lastIndexOf(':')), Number(o.dst.slice(o.dst.lastIndexOf(':') + 1))];
+    const s = seqs.get(o.src) ?? 1000;
+    seqs.set(o.src, s + o.raw.length);
+    const us = Math.round(o.ts * 1000);
+    return { data: buildTcpPacket({ src: sip, dst: dip, sport, dport, seq: s, ack: seqs.get(o.dst) ?? 1000, flags: TCP_ACK | 0x08, payload: o.raw }), tsSec: Math.floor(us / 1e6), tsNsec: (us % 1e6) * 1000 };
+  });
+  const pcap = writePcap(packets);
+  for (const threads of ['1', '2']) {
+    const t = await runAnalyzeOn(['x.pcap', '--inventory', '--threads', threads], pcap);
+    assert.match(t.out, /File transfers\n {2}download 10\.0\.0\.1:40001 <- 10\.0\.0\.2:2404 {2}CA 1 IOA 30000 NOF 1 {2}800 octets, 2 section\(s\) {2}completed/, t.err);
+    const j = await runAnalyzeOn(['x.pcap', '--inventory', '--json', '--threads', threads], pcap);
+    const inv = JSON.parse(j.out.trim().split('\n').pop()!) as { fileTransfers: Array<{ outcome: string; length: number; sections: number; durationMs: number }> };
+    assert.deepEqual(inv.fileTransfers.map((f) => [f.outcome, f.length, f.sections]), [['completed', 800, 2]]);
+    assert.ok(inv.fileTransfers[0].durationMs > 0);
+  }
+});
