@@ -225,7 +225,10 @@ export class FileService {
     const mine = this.bySession.get(s);
     const owner = this.byFile.get(key);
     const starts = req.typeId === TypeId.F_FR_NA_1 || req.typeId === TypeId.F_SC_NB_1 || (req.typeId === TypeId.F_SC_NA_1 && (Number(obj.action) === Scq.SELECT_FILE || Number(obj.action) === Scq.DELETE_FILE));
-    if (owner && owner.session !== s) return this.refuse(s, req, FILE_COT, `file CA ${req.ca} IOA ${obj.ioa} is being transferred by connection ${owner.session.id}`);
+    if (owner && owner.session !== s) {
+      const why = `file CA ${req.ca} IOA ${obj.ioa} is being transferred by connection ${owner.session.id}`;
+      return starts ? this.negativeStart(s, req, obj, why) : this.refuse(s, req, FILE_COT, why);
+    }
     if (starts) {
       if (mine) return this.negativeStart(s, req, obj, `connection already transfers CA ${mine.addr.ca} IOA ${mine.addr.ioa}`);
       if (req.typeId === TypeId.F_FR_NA_1) return void this.startUpload(s, req, obj);

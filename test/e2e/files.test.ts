@@ -301,3 +301,25 @@ test('a station without files refuses: listFiles and downloadFile reject with E_
     await p.close();
   }
 });
+
+test('segments fill the ASDU limit of the configured field widths: 236 octets with 104 widths, 240 with COT 1 / CA 1 / IOA 1', async () => {
+  for (const [codec, size] of [[undefined, 236], [{ cotSize: 1 as const, caSize: 1 as const, ioaSize: 1 as const }, 240]] as const) {
+    const data = bytes(1000, 2);
+    const fs = fileStation({ 9: data });
+    const p = await pair({ ...fs.station, ...(codec ? { codec } : {}) }, codec ? { codec } : {});
+    try {
+      const sizes: number[] = [];
+      p.master.on('asdu', (a) => {
+        if (a.typeId === 125) sizes.push((a.objects[0].segment as Uint8Array).length);
+      });
+      const r = await p.master.downloadFile(1, 9);
+      assert.deepEqual(r.data, data);
+      assert.equal(Math.max(...sizes), size);
+      await p.master.uploadFile(1, 10, data);
+      await until(() => fs.uploads.has(10));
+      assert.deepEqual(fs.uploads.get(10), data);
+    } finally {
+      await p.close();
+    }
+  }
+});
