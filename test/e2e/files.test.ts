@@ -106,7 +106,8 @@ test('mutual TLS: a many-section file downloaded and uploaded byte-identical', a
 test('the largest file LOF allows (16 777 215 octets) both ways over TCP', async () => {
   const data = bytes(MAX_FILE_LENGTH, 3);
   const fs = fileStation({ 1: data }, { sectionSize: 65_536 });
-  const p = await pair(fs.station, { params: { k: 12, w: 8 } });
+  // a wide window (k 256, w 192) keeps the 71 000 segments each way from waiting on acknowledgements
+  const p = await pair({ ...fs.station, link: { k: 256, w: 192 } }, { params: { k: 256, w: 192 } });
   try {
     const t0 = Date.now();
     const r = await p.master.downloadFile(1, 1, { timeout: 60_000 });
