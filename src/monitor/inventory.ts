@@ -105,6 +105,11 @@ export interface InventorySummary {
   fileTransfers?: ObservedFileTransfer[];
 }
 
+/** One file transfer as a text line (inventory, `analyze --commands`). */
+export function formatFileTransfer(f: ObservedFileTransfer): string {
+  return `${f.direction} ${f.master} ${f.direction === 'download' ? '<-' : '->'} ${f.station}  CA ${f.ca} IOA ${f.ioa} NOF ${f.nof}  ${f.length ?? '?'} octets, ${f.sections} section(s)${f.repeatedSections ? `, ${f.repeatedSections} repeated` : ''}${f.checksumMismatches ? `, ${f.checksumMismatches} checksum mismatch(es)` : ''}  ${f.outcome}${f.reason ? ` (${f.reason})` : ''}  ${f.durationMs === null ? 'open' : fmtMs(f.durationMs)}`;
+}
+
 /** Median of a non-empty sample. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -627,9 +632,7 @@ export function renderInventory(s: InventorySummary, opts: RenderInventoryOption
   }
   if (s.fileTransfers?.length) {
     L.push('File transfers');
-    for (const f of s.fileTransfers) {
-      L.push(`  ${f.direction} ${f.master} ${f.direction === 'download' ? '<-' : '->'} ${f.station}  CA ${f.ca} IOA ${f.ioa} NOF ${f.nof}  ${f.length ?? '?'} octets, ${f.sections} section(s)${f.repeatedSections ? `, ${f.repeatedSections} repeated` : ''}${f.checksumMismatches ? `, ${f.checksumMismatches} checksum mismatch(es)` : ''}  ${f.outcome}${f.reason ? ` (${f.reason})` : ''}  ${f.durationMs === null ? 'open' : fmtMs(f.durationMs)}`);
-    }
+    for (const f of s.fileTransfers) L.push(`  ${formatFileTransfer(f)}`);
   }
   return L.join('\n');
 }

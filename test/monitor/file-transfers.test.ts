@@ -142,5 +142,10 @@ test('iec104 analyze (one thread and a worker thread) shows the file transfers o
     const inv = JSON.parse(j.out.trim().split('\n').pop()!) as { fileTransfers: Array<{ outcome: string; length: number; sections: number; durationMs: number }> };
     assert.deepEqual(inv.fileTransfers.map((f) => [f.outcome, f.length, f.sections]), [['completed', 800, 2]]);
     assert.ok(inv.fileTransfers[0].durationMs > 0);
+    const cj = await runAnalyzeOn(['x.pcap', '--commands', '--json', '--threads', threads], pcap);
+    const ftRec = cj.out.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; outcome?: string; ioa?: number }).filter((x) => x.kind === 'file-transfer');
+    assert.deepEqual(ftRec.map((x) => [x.ioa, x.outcome]), [[30000, 'completed']]);
+    const ct = await runAnalyzeOn(['x.pcap', '--commands', '--threads', threads], pcap);
+    assert.match(ct.out, /File transfers\n {2}download .* CA 1 IOA 30000 NOF 1 {2}800 octets/);
   }
 });
