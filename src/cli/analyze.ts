@@ -15,7 +15,7 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { renderInventory } from '../monitor/inventory.js';
+import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
 import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
@@ -628,6 +628,7 @@ async function analyzeWith(
       }
       if (p.inventory && final) out.line(JSON.stringify(inventoryJson(final.inventory)));
       if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+      if (p.commands && final) for (const f of final.inventory.fileTransfers ?? []) out.line(JSON.stringify({ kind: 'file-transfer', ...f }));
     } else {
       if (showApdus && p.summary) {
         // with eve, ecs and cef stdout carries events only: the summary goes to stderr
@@ -643,6 +644,7 @@ async function analyzeWith(
       }
       if (p.inventory && final) out.line(renderInventory(final.inventory, { maxIoas: Infinity }));
       if (p.commands && final) out.line(formatCommandStats(final.commandStats));
+      if (p.commands && final?.inventory.fileTransfers?.length) out.line(['File transfers', ...final.inventory.fileTransfers.map((f) => `  ${formatFileTransfer(f)}`)].join('\n'));
     }
   }
   if (holding) out.unhold();

@@ -5,6 +5,7 @@
  */
 import { BaselineEnforcer, type Baseline, type BaselineTolerance } from './baseline.js';
 import { type CommandConfig, type CommandRecord, type CommandStats, CommandTracker } from './commands.js';
+import { FileTransferTracker, type ObservedFileTransfer } from './file-transfers.js';
 import { Inventory, type InventoryConfig, type InventoryFlow, type InventorySummary } from './inventory.js';
 import { type Policy, PolicyChecker } from './policy.js';
 import { type FlowRoles, RoleTracker, type RoleOptions, directionOf } from './roles.js';
@@ -75,6 +76,8 @@ export class Detector {
   readonly shadow: SessionShadow;
   readonly commands: CommandTracker;
   readonly inventoryBuilder: Inventory;
+  /** File transfers (types 120..127) followed per flow and file. */
+  readonly files: FileTransferTracker;
   readonly behaviour: BehaviourRules;
   readonly policy: PolicyChecker | undefined;
   readonly baseline: BaselineEnforcer | undefined;
@@ -102,6 +105,7 @@ export class Detector {
     this.shadow = new SessionShadow(opts.link);
     this.commands = new CommandTracker(opts.commands);
     this.inventoryBuilder = new Inventory(opts.inventory);
+    this.files = new FileTransferTracker();
     this.behaviour = new BehaviourRules(opts.rules);
     this.policy = opts.policy ? new PolicyChecker(opts.policy) : undefined;
     const b = opts.baseline ?? opts.policy?.baseline;
@@ -150,6 +154,7 @@ export class Detector {
     if (this.baseline) for (const a of this.baseline.observe(o)) out.push(a);
     const buffered = this.buffered;
     this.commands.observeInto(o, buffered);
+    this.files.observe(o);
     if (buffered.length > this.maxBuffered) buffered.splice(0, buffered.length - this.maxBuffered);
     if (out.length === 0) return [];
     const alerts = out.slice();
@@ -200,6 +205,7 @@ export class Detector {
   /** Forget a flow whose TCP connection ended. */
   closeFlow(flow: string): void {
     this.shadow.close(flow);
+    this.files.closeFlow(flow, this.lastTs);
     this.roles.forget(flow);
     this.inventoryBuilder.closeFlow(flow);
     this.behaviour.forgetFlow(flow);
@@ -227,9 +233,17 @@ export class Detector {
     return this.commands.statistics();
   }
 
-  /** The inventory built so far. */
+  /** The inventory built so far, with the file transfers seen (closed and still open). */
   inventory(): InventorySummary {
-    return this.inventoryBuilder.summary();
+    const s = this.inventoryBuilder.summary();
+    const files = this.files.all();
+    if (files.length > 0) s.fileTransfers = files;
+    return s;
+  }
+
+  /** File transfers that ended since the last call (completed, refused, failed, aborted, incomplete). */
+  takeFileTransfers(): ObservedFileTransfer[] {
+    return this.files.take();
   }
 
   /** Alerts raised so far, by rule id. */

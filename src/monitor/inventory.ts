@@ -3,6 +3,7 @@
  * of each station, how often it is interrogated and clock-synchronised, and how it keeps the link
  * alive. Built incrementally from observations; memory is bounded per station.
  */
+import type { ObservedFileTransfer } from './file-transfers.js';
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { float32Number } from '../codec/float32-text.js';
@@ -102,6 +103,13 @@ export interface InventorySummary {
   stations: StationSummary[];
   /** Flows whose roles could not be determined. */
   unresolvedFlows: number;
+  /** File transfers seen (name = NOF, size, sections, outcome, duration); absent when none. */
+  fileTransfers?: ObservedFileTransfer[];
+}
+
+/** One file transfer as a text line (inventory, `analyze --commands`). */
+export function formatFileTransfer(f: ObservedFileTransfer): string {
+  return `${f.direction} ${f.master} ${f.direction === 'download' ? '<-' : '->'} ${f.station}  CA ${f.ca} IOA ${f.ioa} NOF ${f.nof}  ${f.length ?? '?'} octets, ${f.sections} section(s)${f.repeatedSections ? `, ${f.repeatedSections} repeated` : ''}${f.checksumMismatches ? `, ${f.checksumMismatches} checksum mismatch(es)` : ''}  ${f.outcome}${f.reason ? ` (${f.reason})` : ''}  ${f.durationMs === null ? 'open' : fmtMs(f.durationMs)}`;
 }
 
 /** Median of a non-empty sample. */
@@ -656,6 +664,10 @@ export function renderInventory(s: InventorySummary, opts: RenderInventoryOption
       L.push(`      CA ${i.ca} IOA ${i.ioa}  ${i.types.join('/')}  ${causes}${range}${q ? '  quality ' + q : ''}  ×${i.count}`);
     }
     if (st.ioas.length > maxIoas) L.push(`      ... ${st.ioas.length - maxIoas} more`);
+  }
+  if (s.fileTransfers?.length) {
+    L.push('File transfers');
+    for (const f of s.fileTransfers) L.push(`  ${formatFileTransfer(f)}`);
   }
   return L.join('\n');
 }

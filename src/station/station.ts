@@ -349,7 +349,7 @@ export class ControlledStation implements SessionHost {
     }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
     for (const ca of options.files?.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `files.commonAddresses: ${ca}`);
-    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now() }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
+    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now(), uploadDenied: (s) => this.uploadDenied(s as StationSession) }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
     this.connectionBudget = options.connectionBudget ?? defaultConnectionBudget(this.db.size);
@@ -728,6 +728,13 @@ export class ControlledStation implements SessionHost {
       });
     }
     return why;
+  }
+
+  /** Why a connection may not upload files (its role is `monitor`), or undefined. */
+  private uploadDenied(s: StationSession): string | undefined {
+    if (!this.roles) return undefined;
+    const grant = this.access.get(s)?.grant ?? this.roles.resolve(identityOf(s.remote));
+    return grant.role === 'monitor' ? `role monitor${grant.name ? ` (${grant.name})` : ''} may not upload files` : undefined;
   }
 
   /** @internal */

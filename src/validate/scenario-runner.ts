@@ -101,6 +101,10 @@ function toSpec(s: { [key: string]: Template }): { spec: CommandSpec; ns?: numbe
   if (s.negative !== undefined) spec.negative = s.negative === true;
   if (s.test !== undefined) spec.test = s.test === true;
   if (s.originator !== undefined) spec.originator = int(s.originator, 'originator');
+  // file services (120..127)
+  for (const k of ['file', 'section', 'length', 'lsq', 'ack', 'error', 'checksum'] as const) if (s[k] !== undefined) spec[k] = int(s[k], k);
+  if (s.action !== undefined) spec.action = typeof s.action === 'string' && !/^\d+$/.test(s.action) ? s.action : int(s.action, 'action');
+  if (s.segment !== undefined) spec.segment = s.segment;
   return { spec, ...(s.ns !== undefined ? { ns: int(s.ns, 'ns') } : {}), ...(s.nr !== undefined ? { nr: int(s.nr, 'nr') } : {}) };
 }
 

@@ -105,7 +105,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const SEND_KEYS = ['type', 'ca', 'ioa', 'value', 'select', 'qu', 'ql', 'qualifier', 'time', 'cot', 'negative', 'test', 'originator', 'ns', 'nr'];
+const SEND_KEYS = ['type', 'ca', 'ioa', 'value', 'select', 'qu', 'ql', 'qualifier', 'time', 'cot', 'negative', 'test', 'originator', 'ns', 'nr', 'file', 'section', 'action', 'length', 'lsq', 'ack', 'error', 'checksum', 'segment'];
 const PATTERN_KEYS = ['type', 'cot', 'pn', 'ca', 'ioa', 'value', 'test'];
 const COMMON_KEYS = ['name', 'timeout'];
 const ACTIONS: Record<string, StepKind> = {

@@ -76,6 +76,12 @@ test('serve --files DIR --files-upload: list, get (byte-identical), put (written
     assert.match(p.out, /uploaded CA 1 IOA 77: 5000 octets in 5 section\(s\)/);
     assert.deepEqual(new Uint8Array(readFileSync(join(pub, 'ioa-77.bin'))), up);
 
+    // a terminal gets a progress bar on stderr
+    const bar = { t: '', isTTY: true, columns: 80, write(x: string) { this.t += x; return true; } };
+    const code = await runFiles([...host, '--get', '2', '-o', join(root, 'tty.bin')], { stdout: sink(), stderr: bar, signal: new AbortController().signal });
+    assert.equal(code, 0, bar.t);
+    assert.match(bar.t, /\rget \[#+\] 100% 70000\/70000 section 2\n$/);
+
     // exit codes
     const missing = await files([...host, '--get', '99', '-o', join(root, 'x.bin')]);
     assert.equal(missing.code, FILES_EXIT.REFUSED, missing.err);
