@@ -556,7 +556,7 @@ async function analyzeWith(
         else if (n === p.maxIssues + 1) io.stderr.write(`iec104 analyze: further ${i.code} problems are only counted\n`);
       },
     },
-    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
+    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec, ...(p.sensing.maxFlows ? { maxFlows: p.sensing.maxFlows } : {}) },
   );
   sensor?.setSummary(() => an.summary());
   const now = io.now ?? (() => performance.now());
