@@ -83,7 +83,7 @@ example:
        12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 ioa=0
   ...
   $ tcpdump -i eth0 -w - 'tcp port 2404' | iec104 analyze - --json | jq .apdu.asdu.typeName
-  $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \
+  $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \\
       --metrics 127.0.0.1:9464 --syslog udp://siem.example:514 >> eve.json
 
 Problems in the file (truncated records, bad blocks), in packets and in TCP streams (gaps,
