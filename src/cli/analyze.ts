@@ -572,8 +572,10 @@ async function analyzeWith(
       bytes += chunk.length;
       if (notCapture) break;
       if (td) {
+        // live capture: no batching delay, the alerts of what arrived are out before the next read
+        if (sensor?.source) td.flush();
         for (let b = td.take(); b; b = td.take()) applyBatch(b);
-        while (td.inFlight > 3) applyBatch(await td.next());
+        while (td.inFlight > (sensor?.source ? 0 : 3)) applyBatch(await td.next());
       }
       await out.flush();
       sensor?.flush();
