@@ -77,28 +77,25 @@ export const SENSING_HELP = `live capture and outputs for analysts (docs/outputs
  */
 export function parseSensingArg(argv: string[], i: number, s: SensingArgs): number | string | undefined {
   const a = argv[i];
-  const val = (what: string): string | undefined => {
-    const v = argv[i + 1];
-    return v === undefined ? undefined : v;
-  };
+  const val = (): string | undefined => argv[i + 1];
   const need = (what: string): string => `${a} needs ${what}`;
   switch (a) {
     case '--interface':
     case '-i': {
-      const v = val('');
+      const v = val();
       if (!v || v.startsWith('-')) return need('an interface name');
       s.iface = v;
       return i + 1;
     }
     case '--bpf': {
-      const v = val('');
+      const v = val();
       if (v === undefined) return need("a capture filter expression ('' for everything)");
       s.bpf = v;
       return i + 1;
     }
     case '--snaplen':
     case '--buffer': {
-      const v = val('');
+      const v = val();
       const lo = a === '--snaplen' ? 64 : 1;
       if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > 262144 * 16) return need(`a number ${lo}..${262144 * 16}, got '${v ?? ''}'`);
       if (a === '--snaplen') s.snaplen = Number(v);
@@ -106,7 +103,7 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
       return i + 1;
     }
     case '--rotate': {
-      const v = val('');
+      const v = val();
       const r = v === undefined ? undefined : parseRotateSpec(v);
       if (!r) return need(`a size (at least 1024 octets: 100M, 1G) or a time (30s, 15min, 1h), got '${v ?? ''}'`);
       s.rotate = r;
@@ -114,20 +111,20 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
     }
     case '--rotate-dir':
     case '--log-dir': {
-      const v = val('');
+      const v = val();
       if (!v) return need('a directory');
       if (a === '--rotate-dir') s.rotateDir = v;
       else s.logDir = v;
       return i + 1;
     }
     case '--format': {
-      const v = val('');
+      const v = val();
       if (!v || !(FORMATS as readonly string[]).includes(v)) return need(`one of ${FORMATS.join(', ')}, got '${v ?? ''}'`);
       s.format = v as OutputFormat;
       return i + 1;
     }
     case '--syslog': {
-      const v = val('');
+      const v = val();
       if (!v) return need('a URL (udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///dev/log)');
       const t = parseSyslogUrl(v);
       if (typeof t === 'string') return `--syslog: ${t}`;
@@ -135,19 +132,19 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
       return i + 1;
     }
     case '--syslog-format': {
-      const v = val('');
+      const v = val();
       if (v !== 'rfc5424' && v !== 'cef') return need(`rfc5424 or cef, got '${v ?? ''}'`);
       s.syslogBody = v;
       return i + 1;
     }
     case '--max-flows': {
-      const v = val('');
+      const v = val();
       if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1e7) return need(`a number 1..10000000, got '${v ?? ''}'`);
       s.maxFlows = Number(v);
       return i + 1;
     }
     case '--metrics': {
-      const v = val('');
+      const v = val();
       if (!v) return need('[ADDR:]PORT');
       const m = parseMetricsAddress(v);
       if (typeof m === 'string') return m;
