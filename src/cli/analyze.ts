@@ -559,7 +559,7 @@ async function analyzeWith(
         else if (n === p.maxIssues + 1) io.stderr.write(`iec104 analyze: further ${i.code} problems are only counted\n`);
       },
     },
-    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
+    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec, ...(p.sensing.maxFlows ? { maxFlows: p.sensing.maxFlows } : {}) },
   );
   sensor?.setSummary(() => an.summary());
   const now = io.now ?? (() => performance.now());
@@ -575,8 +575,10 @@ async function analyzeWith(
       bytes += chunk.length;
       if (notCapture) break;
       if (td) {
+        // live capture: no batching delay, the alerts of what arrived are out before the next read
+        if (sensor?.source) td.flush();
         for (let b = td.take(); b; b = td.take()) applyBatch(b);
-        while (td.inFlight > 3) applyBatch(await td.next());
+        while (td.inFlight > (sensor?.source ? 0 : 3)) applyBatch(await td.next());
       }
       await out.flush();
       sensor?.flush();
