@@ -11,3 +11,4 @@ export * from './apdu.js';
 export * from './explain.js';
 export * from './json-view.js';
 export * from './float32-text.js';
+export * from './object-text.js';

@@ -157,3 +157,30 @@ test('analyze JSON: every time is ISO 8601 UTC (APDUs, alerts, commands, invento
     assert.doesNotMatch(text, /"(ts|firstSeen|lastSeen|start|end)":\d/, args.join(' '));
   }
 });
+
+test('analyze text lines show the values: IOA=value flags, four objects then …+N, short floats shortest', async () => {
+  const fkie = await runAnalyzeOn(['-', '--no-summary', '--no-monitor'], readCapture('fkie_epf_iec104.pcap'));
+  const byFrame = (f: number): string[] => lines(fkie.out).filter((l) => l.startsWith(String(f).padStart(8) + ' '));
+  assert.match(byFrame(78)[0], / C_SE_NC_1 act ca=10 1=3\.14$/);
+  assert.match(byFrame(9)[0], / C_IC_NA_1 act ca=10 0 qoi=20$/);
+  assert.ok(byFrame(12).some((l) => l.endsWith(' M_SP_NA_1 inrogen ca=10 1=OFF, 2=OFF, 3=OFF, 4=OFF')));
+
+  const { encodeApdu } = await import('../../src/codec/apdu.js');
+  const q = { ov: false, bl: false, sb: false, nt: false, iv: false };
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 2404 }).handshake();
+  const base = { sq: false, negative: false, test: false, originator: 0, ca: 7 };
+  s.send('server', encodeApdu({ apci: { format: 'I', sendSeq: 0, recvSeq: 0 }, asdu: { ...base, typeId: 13, cot: 3, objects: [1, 2, 3, 4, 5, 6].map((ioa) => ({ ioa, value: Math.fround(ioa + 0.1), quality: { ...q, iv: ioa === 2, nt: ioa === 2 } })) } }));
+  s.send('server', encodeApdu({ apci: { format: 'I', sendSeq: 1, recvSeq: 0 }, asdu: { ...base, typeId: 31, cot: 3, objects: [{ ioa: 9, value: 2, quality: q, time: { ms: 1, minute: 2, hour: 3, day: 4, dayOfWeek: 5, month: 6, year: 26, invalid: false, summerTime: false } }] } }));
+  s.send('client', encodeApdu({ apci: { format: 'I', sendSeq: 0, recvSeq: 2 }, asdu: { ...base, typeId: 46, cot: 6, objects: [{ ioa: 4102, value: 1, select: true, qu: 0 }] } }));
+  s.send('client', encodeApdu({ apci: { format: 'I', sendSeq: 1, recvSeq: 2 }, asdu: { ...base, typeId: 7, cot: 3, objects: [{ ioa: 77, value: 0xa5, quality: q }] } }));
+  const r = await runAnalyzeOn(['-', '--no-summary', '--no-monitor'], writePcap(s.packets));
+  const out = lines(r.out);
+  assert.match(out[0], / M_ME_NC_1 spont ca=7 1=1\.1, 2=2\.1 nt,iv, 3=3\.1, 4=4\.1 …\+2$/);
+  assert.match(out[1], / M_DP_TB_1 spont ca=7 9=ON$/);
+  assert.match(out[2], / C_DC_NA_1 act ca=7 4102=OFF sel$/);
+  assert.match(out[3], / M_BO_NA_1 spont ca=7 77=0x000000A5$/);
+  // the fast writer and formatRecordLine agree byte for byte
+  const { analyzeBytes } = await import('../../src/capture/analyze.js');
+  const { formatRecordLine } = await import('../../src/cli/analyze.js');
+  assert.deepEqual(out, analyzeBytes(writePcap(s.packets)).records.map(formatRecordLine));
+});
