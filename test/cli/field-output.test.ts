@@ -184,3 +184,26 @@ test('analyze text lines show the values: IOA=value flags, four objects then …
   const { formatRecordLine } = await import('../../src/cli/analyze.js');
   assert.deepEqual(out, analyzeBytes(writePcap(s.packets)).records.map(formatRecordLine));
 });
+
+test('policy alert on a short-float set-point names the value as sent (20.3, not 20.299999237060547)', async () => {
+  const { parsePolicy, monitorTraffic } = await import('../../src/monitor/index.js');
+  const { Capture, Conversation } = await import('../monitor/helpers.js');
+  const cap = new Capture();
+  const c = new Conversation(cap);
+  c.startdt();
+  c.setpoint(6000, 20.3);
+  const policy = parsePolicy(`
+version: 1
+masters:
+  - name: scada
+    addresses: [10.0.0.0/24]
+    allow:
+      - types: [C_SE_NC_1]
+        ca: 1
+        ioa: 6000
+        value: { min: 0, max: 20 }
+`);
+  const a = monitorTraffic(cap.items, { policy }).alerts.find((x) => x.rule === 'policy.value-out-of-range')!;
+  assert.match(a.message, /C_SE_NC_1 value 20\.3 for IOA 6000/);
+  assert.equal(a.evidence.value, 20.3);
+});
