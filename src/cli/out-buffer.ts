@@ -251,13 +251,20 @@ export class OutBuffer {
       this.int(a.rawCount);
       this.ascii(' (raw)');
     }
-    if (a.warnings?.length) this.text(` !${a.warnings.map((w) => w.code).join(',')}`);
+    if (a.warnings?.length) {
+      const w = ` !${a.warnings.map((x) => x.code).join(',')}`;
+      this.room(w.length * 3 + 1);
+      this.text(w);
+    }
   }
 
-  /** {@link objectText} of one object (room made for it: a qualifier can be long). */
+  /**
+   * {@link objectText} of one object, with room made for it (a qualifier can be long) and for what
+   * may follow it on the line without a check of its own (`, `, ` …+N`, the line feed).
+   */
   private objectText(typeId: number, obj: InformationObject): void {
     const t = objectText(typeId, obj);
-    this.room(t.length * 3);
+    this.room(t.length * 3 + 32);
     this.text(t);
   }
 

@@ -207,3 +207,38 @@ masters:
   assert.match(a.message, /C_SE_NC_1 value 20\.3 for IOA 6000/);
   assert.equal(a.evidence.value, 20.3);
 });
+
+test('the fast line writer stays byte-identical to formatRecordLine across its 4 MiB buffer boundary', async () => {
+  const { OutBuffer } = await import('../../src/cli/out-buffer.js');
+  const { formatRecordLine } = await import('../../src/cli/analyze.js');
+  const { decodeApdu, encodeApdu } = await import('../../src/codec/apdu.js');
+  const q = { ov: false, bl: false, sb: false, nt: true, iv: true };
+  const base = { sq: false, negative: false, test: false, originator: 0, ca: 0xffff };
+  const time = { ms: 1234, minute: 5, hour: 6, day: 7, dayOfWeek: 1, month: 8, year: 26, invalid: false, summerTime: false };
+  const frames = [
+    { ...base, typeId: 13, cot: 3, objects: [1, 2, 3, 4, 5, 6].map((ioa) => ({ ioa, value: Math.fround(ioa / 7), quality: q })) },
+    { ...base, typeId: 103, cot: 6, objects: [{ ioa: 0, time: { ...time, year: 109 } }] },
+    { ...base, typeId: 2, cot: 3, objects: [{ ioa: 0, value: true, quality: q, time: { ms: 1, minute: 2, invalid: false } }] },
+    // long object texts: four directory entries fill more than the line's first reservation
+    { ...base, typeId: 126, cot: 3, objects: [1, 2, 3, 4, 5, 6, 7, 8].map((ioa) => ({ ioa, file: 1000 + ioa, length: 16000000, status: 17, lfd: true, for: true, fa: true, time })) },
+  ].map((asdu, i) => {
+    const r = decodeApdu(encodeApdu({ apci: { format: 'I', sendSeq: i, recvSeq: 0 }, asdu }));
+    assert.ok(r.ok);
+    assert.ok(r.value.asdu!.warnings!.length > 0, 'lines end with warnings');
+    return r.value;
+  });
+  const ep = (ip: string, port: number) => ({ ip, port, text: `${ip}:${port}` });
+  const chunks: Buffer[] = [];
+  const out = new OutBuffer({ write: (c: Uint8Array) => (chunks.push(Buffer.from(c)), true), on: () => undefined, off: () => undefined });
+  const expected: string[] = [];
+  for (let i = 0; i < 20000; i++) {
+    const r = { frame: i + 1, ts: '2026-12-03T17:00:00.000001Z', tsMs: 0, src: '10.0.0.2:2404', dst: '10.0.0.1:40000', direction: 'station→master' as const, flow: 0, apdu: frames[i % 4], from: ep('10.0.0.2', 2404), to: ep('10.0.0.1', 40000) };
+    out.recordLine(r);
+    expected.push(formatRecordLine(r));
+  }
+  await out.flush();
+  const all = Buffer.concat(chunks);
+  assert.ok(all.length > 4 << 20, `${all.length} octets: more than one buffer`);
+  const text = all.toString('utf8');
+  assert.equal(text, expected.join('\n') + '\n');
+});
