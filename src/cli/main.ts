@@ -19,6 +19,7 @@ const MODULES: Record<string, string> = {
   measure: './measure.js',
   learn: './learn.js',
   proxy: './proxy.js',
+  files: './files.js',
 };
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = Object.fromEntries(
   Object.entries(MODULES).map(([name, file]) => [name, () => import(file) as Promise<{ command: CliCommand }>]),

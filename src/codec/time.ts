@@ -95,6 +95,36 @@ export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
   return out;
 }
 
+/**
+ * Problems with the fields of a decoded CP56Time2a as [field, message] pairs (empty when every
+ * field is in range and the date exists): milliseconds > 59999, minute > 59, hour > 23, day 0 or
+ * beyond the month's last day (years 00..99 taken as 2000..2099), month outside 1..12, year > 99.
+ * The IV flag is not checked (callers decide what an invalid time tag means).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { cp56FieldProblems } from 'iec104';
+ * const t = { ms: 65535, minute: 63, hour: 31, day: 0, dayOfWeek: 0, month: 0, year: 26, invalid: false, summerTime: false };
+ * assert.deepEqual(cp56FieldProblems(t).map(([f]) => f), ['milliseconds', 'minute', 'hour', 'day', 'month']);
+ * assert.deepEqual(cp56FieldProblems({ ...t, ms: 0, minute: 0, hour: 0, day: 30, month: 2 }).map(([f]) => f), ['day']);
+ * ```
+ */
+export function cp56FieldProblems(t: Cp56Time): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const int = (v: number): boolean => Number.isInteger(v);
+  if (!int(t.ms) || t.ms < 0 || t.ms > 59999) out.push(['milliseconds', `${t.ms} outside 0..59999`]);
+  if (!int(t.minute) || t.minute < 0 || t.minute > 59) out.push(['minute', `${t.minute} outside 0..59`]);
+  if (!int(t.hour) || t.hour < 0 || t.hour > 23) out.push(['hour', `${t.hour} outside 0..23`]);
+  const monthOk = int(t.month) && t.month >= 1 && t.month <= 12;
+  const yearOk = int(t.year) && t.year >= 0 && t.year <= 99;
+  const last = monthOk && yearOk ? new Date(Date.UTC(2000 + t.year, t.month, 0)).getUTCDate() : 31;
+  if (!int(t.day) || t.day < 1 || t.day > last) out.push(['day', t.day === 0 ? 'day of month 0' : `day ${t.day} outside 1..${last}`]);
+  if (!monthOk) out.push(['month', `month ${t.month} outside 1..12`]);
+  if (!yearOk) out.push(['year', `${t.year} outside 0..99`]);
+  return out;
+}
+
 /** Write a CP24Time2a at `o`. */
 export function writeCp24(t: Cp24Time, b: Uint8Array, o: number): void {
   b[o] = t.ms & 0xff;

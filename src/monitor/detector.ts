@@ -10,7 +10,7 @@ import { type Policy, PolicyChecker } from './policy.js';
 import { type FlowRoles, RoleTracker, type RoleOptions, directionOf } from './roles.js';
 import { BehaviourRules, type FlowKeys, type RuleConfig } from './rules.js';
 import { type FlowState, type LinkConfig, SessionShadow } from './session-shadow.js';
-import type { Alert, ObservedApdu, Observation } from './types.js';
+import { type Alert, type ObservedApdu, type Observation, makeAlert } from './types.js';
 import { validityInto } from './validity.js';
 
 /** Options of {@link Detector}; every part has working defaults. */
@@ -45,6 +45,18 @@ interface FlowContext {
   /** Tied to `roles` (reset with them). */
   keys: FlowKeys | undefined;
   inventory: InventoryFlow | undefined;
+}
+
+/** A TCP stream anomaly reported by the capture layer (see {@link Detector.streamAnomaly}). */
+export interface StreamAnomalyInput {
+  code: 'E_TCP_DESYNC' | 'W_TCP_OUT_OF_WINDOW';
+  message: string;
+  frame: number;
+  /** Capture time, epoch ms. */
+  ts: number;
+  src: string;
+  dst: string;
+  flow: string;
 }
 
 /** Rules made redundant by a more specific rule on the same frame. */
@@ -171,6 +183,18 @@ export class Detector {
     const alerts = this.advance(this.lastTs);
     this.buffer(this.commands.finish(this.lastTs));
     return alerts;
+  }
+
+  /**
+   * A TCP stream the capture layer could not follow as its receiver reads it (the analyser's
+   * `streamAnomaly` handler): `E_TCP_DESYNC` becomes a `stream.desync` alert (high),
+   * `W_TCP_OUT_OF_WINDOW` a `stream.out-of-window` alert (medium), both T0830.
+   */
+  streamAnomaly(a: StreamAnomalyInput): Alert[] {
+    if (a.ts > this.lastTs) this.lastTs = a.ts;
+    const desync = a.code === 'E_TCP_DESYNC';
+    const alert = makeAlert(a, desync ? 'stream.desync' : 'stream.out-of-window', desync ? 'high' : 'medium', `${a.src} → ${a.dst}: ${a.message}`, { code: a.code }, 'T0830');
+    return this.filter([alert]);
   }
 
   /** Forget a flow whose TCP connection ended. */

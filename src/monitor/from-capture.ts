@@ -79,6 +79,9 @@ export function monitorCapture(bytes: Uint8Array, opts: DetectorOptions = {}, an
         for (const c of det.takeCommands()) commands.push(c);
       },
       flowEnd: (f) => det.closeFlow(String(f.index)),
+      streamAnomaly: (a) => {
+        for (const x of det.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) })) alerts.push(x);
+      },
       issue: (i) => issues.push(i),
     },
     analyze,

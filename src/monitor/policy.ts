@@ -15,7 +15,7 @@
  *       - types: [C_SC_NA_1, C_DC_NA_1]         # names, numbers, 45-51, commands, system, parameters, '*'
  *         ca: [1, 10-20]                         # default: any
  *         ioa: 100-200                           # default: any
- *         value: { min: 0, max: 100 }            # set-points / parameters
+ *         value: { min: 0, max: 100 }            # set-points / parameters (NaN, ±infinity never match)
  *         days: [mon-fri]                        # UTC
  *         hours: '06:00-18:00'                   # UTC
  *       - types: [system]
@@ -43,6 +43,8 @@ export interface PolicyIssue {
 /** A policy document that failed validation; `issues` lists every problem found. */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
+  /** Stable code for programs. */
+  readonly code = 'E_POLICY' as const;
   constructor(readonly issues: PolicyIssue[]) {
     super(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   }
@@ -552,7 +554,8 @@ function failingStage(rule: AllowRule, typeId: number, ca: number, ioa: number, 
   if (!inRanges(rule.ioa, ioa)) return 'ioa';
   if (rule.value) {
     const v = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : undefined;
-    if (v !== undefined && (v < rule.value.min || v > rule.value.max)) return 'value';
+    // NaN compares false with everything and infinities are no set-point: outside any range
+    if (v !== undefined && (!Number.isFinite(v) || v < rule.value.min || v > rule.value.max)) return 'value';
   }
   const d = new Date(ts);
   if (rule.days && !rule.days.has(d.getUTCDay())) return 'time';
@@ -637,8 +640,9 @@ export class PolicyChecker {
     if (o.dir !== 'master→station') return out;
     const identified = this.subjectEntries !== undefined && masters.length > 0 ? this.identify(o, mh, masters, out) : masters;
     const asdu = o.apdu?.asdu;
+    // every command the master sends is checked, whatever its cause: a lenient station may act on
+    // a command sent with cause 3 or 20 (odd causes are alerted by cmd.invalid-cause as well)
     if (!asdu || !isTrackedCommandType(asdu.typeId)) return out;
-    if (!(asdu.cot === 6 || asdu.cot === 8 || (asdu.typeId === 102 && asdu.cot === 5))) return out;
     const tn = typeName(asdu.typeId);
     for (const obj of asdu.objects) {
       const ev: { [k: string]: JsonValue } = { master: mh, station: o.station, typeId: asdu.typeId, type: tn, ca: asdu.ca, ioa: obj.ioa };

@@ -139,6 +139,9 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'flood.startdt': { severity: 'medium', mitre: 'T0814', description: 'STARTDT flood (reconnect storm)' },
   'sys.reset-process': { severity: 'critical', mitre: 'T0816', description: 'reset process command from a new source or a non-master' },
   'sys.clock-sync-unexpected': { severity: 'high', mitre: 'T0855', description: 'clock synchronisation from a new source or a non-master' },
+  // TCP streams the capture layer cannot follow as the receiver reads them (detector.ts)
+  'stream.desync': { severity: 'high', mitre: 'T0830', description: 'two copies of TCP bytes the receiver had not acknowledged differ: what the station read cannot be told (evasion by a decoy segment, or a damaged capture)' },
+  'stream.out-of-window': { severity: 'medium', mitre: 'T0830', description: 'TCP data the receiver drops (before its acknowledged sequence with other bytes, or beyond its window): not decoded; decoys or capture damage' },
   // policy (policy.ts)
   'policy.unknown-master': { severity: 'high', mitre: 'T0849', description: 'traffic from a master not listed in the policy' },
   'policy.unknown-station': { severity: 'medium', mitre: 'T0846', description: 'a station not listed in the policy' },

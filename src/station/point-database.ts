@@ -169,6 +169,8 @@ export function resolvePointTypes(type: number, eventType?: number): { kind: Poi
 /** A problem with a point or a value given to the database. */
 export class PointError extends Error {
   override readonly name = 'PointError';
+  /** Stable code for programs. */
+  readonly code = 'E_POINT' as const;
 }
 
 /** Configuration of one point. */

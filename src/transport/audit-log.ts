@@ -14,7 +14,7 @@ import dgram from 'node:dgram';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import { hostname } from 'node:os';
-import type { ConnectionEndpoints, PeerCertificateInfo, SecurityCode, SecurityEvent, SecurityEvents, TlsSessionInfo } from './security-events.js';
+import type { ConnectionEndpoints, PeerCertificateInfo, SecurityCode, SecurityEvent, SecurityEvents, TlsSessionEvent, TlsSessionInfo } from './security-events.js';
 
 /** Syslog destination. */
 export interface SyslogTarget {
@@ -100,7 +100,7 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
-const SEVERITY = { accepted: 5, refused: 4, closed: 4, link: 6, command: 5 } as const;
+const SEVERITY = { accepted: 5, refused: 4, closed: 4, link: 6, command: 5, tls: 6, tlsWarning: 4 } as const;
 
 interface Writer {
   /** Always JSON (syslog). */
@@ -202,7 +202,7 @@ export class AuditLog {
   connection(rec: ConnectionAuditRecord): void {
     const r = redact(rec) as ConnectionAuditRecord;
     const word = rec.outcome.toUpperCase();
-    const tlsPart = r.tls ? ` ${r.tls.version} ${r.tls.cipher}${r.tls.resumed ? ' resumed' : ''}` : '';
+    const tlsPart = r.tls ? ` ${r.tls.version} ${r.tls.cipher}${r.tls.resumed ? ' resumed' : ''}${r.tls.forwardSecrecy === false ? ' no-forward-secrecy' : ''}` : '';
     const peerPart = r.peer ? ` peer="${r.peer.subject}" sha256=${r.peer.fingerprint256}` : '';
     const why = r.code ? ` ${r.code}: ${r.reason ?? ''}` : '';
     this.emit('connection', { ...r }, `${word.padEnd(8)} ${endpoint(r)}${tlsPart}${peerPart}${why}`, SEVERITY[rec.outcome], 'CONN');
@@ -224,9 +224,30 @@ export class AuditLog {
     });
   }
 
-  /** Record every event of `events` (returns a function that stops). */
+  /**
+   * A TLS session event (`kind: 'tls'`): the negotiated version and suite with a warning when it
+   * has no forward secrecy, resumption, and every TLS 1.2 renegotiation (who started it, how many).
+   */
+  tlsSession(ev: TlsSessionEvent): void {
+    const r = redact(ev) as TlsSessionEvent;
+    const what = ev.event === 'renegotiated' ? `RENEG    ${endpoint(r)} by ${ev.initiator === 'local' ? 'us' : 'peer'} #${ev.renegotiations ?? 1}` : `TLS      ${endpoint(r)}`;
+    this.emit(
+      'tls',
+      { ...r },
+      `${what} ${r.tls.version} ${r.tls.cipher}${r.tls.resumed ? ' resumed' : ''}${r.peerSubject ? ` peer="${r.peerSubject}"` : ''}${r.warning ? ` WARNING ${r.warning}` : ''}`,
+      r.warning ? SEVERITY.tlsWarning : SEVERITY.tls,
+      'TLS',
+    );
+  }
+
+  /** Record every event of `events`, refusals and TLS sessions (returns a function that stops). */
   follow(events: SecurityEvents): () => void {
-    return events.on((ev) => this.security(ev));
+    const a = events.on((ev) => this.security(ev));
+    const b = events.onSession((ev) => this.tlsSession(ev));
+    return () => {
+      a();
+      b();
+    };
   }
 
   /** STARTDT / STOPDT. */

@@ -19,6 +19,10 @@ export type TlsRefusalCode =
   | 'E_TLS_NO_CLIENT_CERT' // client sent no certificate though one is required
   | 'E_TLS_HANDSHAKE_TIMEOUT' // handshake not finished in time
   | 'E_TLS_KEY_TOO_SMALL' // RSA < minKeyBits.rsa, EC < minKeyBits.ec
+  | 'E_TLS_CERT_PURPOSE' // peer certificate not for this use (extended key usage / key usage)
+  | 'E_TLS_CERT_REFUSED' // the peer refused OUR certificate (alert received, or closed right after the handshake)
+  | 'E_TLS_NO_SHARED_CIPHER' // no cipher suite both ends accept
+  | 'E_TLS_RENEGOTIATION' // renegotiation refused by the peer, failed, or requested too often
   | 'E_TLS_HANDSHAKE'; // any other handshake or verification failure (OpenSSL code in `detail`)
 
 /** Why the access gate refused or closed a connection. */
@@ -26,7 +30,9 @@ export type AccessRefusalCode =
   | 'E_ACCESS_SOURCE' // source address not on the `allow` list
   | 'E_ACCESS_LIMIT' // `maxConnections` open connections already
   | 'E_ACCESS_NO_STARTDT' // the link did not reach `started` (no STARTDT) within `startTimeout`
-  | 'E_ACCESS_ROLE'; // a command refused by the station's per-client roles (the connection stays open)
+  | 'E_ACCESS_ROLE' // a command refused by the station's per-client roles (the connection stays open)
+  | 'E_ACCESS_EVICTED' // a not yet started (or not yet authenticated) connection evicted from the pending pool for a newer one
+  | 'E_ACCESS_BUDGET'; // a connection closed for exceeding its memory budget (it asked for more than it acknowledged)
 
 /** Every security code. */
 export type SecurityCode = TlsRefusalCode | AccessRefusalCode;
@@ -42,11 +48,15 @@ export const TLS_REFUSAL_CODES: readonly TlsRefusalCode[] = Object.freeze([
   'E_TLS_NO_CLIENT_CERT',
   'E_TLS_HANDSHAKE_TIMEOUT',
   'E_TLS_KEY_TOO_SMALL',
+  'E_TLS_CERT_PURPOSE',
+  'E_TLS_CERT_REFUSED',
+  'E_TLS_NO_SHARED_CIPHER',
+  'E_TLS_RENEGOTIATION',
   'E_TLS_HANDSHAKE',
 ] as const);
 
 /** Every {@link AccessRefusalCode}. */
-export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT', 'E_ACCESS_ROLE'] as const);
+export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT', 'E_ACCESS_ROLE', 'E_ACCESS_EVICTED', 'E_ACCESS_BUDGET'] as const);
 
 /** What is logged of a peer certificate: public data only. */
 export interface PeerCertificateInfo {
@@ -68,16 +78,55 @@ export interface PeerCertificateInfo {
 export interface TlsSessionInfo {
   /** `TLSv1.2`, `TLSv1.3`. */
   version: string;
-  /** OpenSSL/IANA cipher suite name. */
+  /** OpenSSL cipher suite name (`AES128-SHA256`, `ECDHE-RSA-AES128-GCM-SHA256`, `TLS_AES_256_GCM_SHA384`). */
   cipher: string;
+  /** IANA (RFC) suite name (`TLS_RSA_WITH_AES_128_CBC_SHA256`), when Node knows it. */
+  standardName?: string;
   /** Whether the session was resumed from a ticket/session id. */
   resumed: boolean;
+  /**
+   * Whether the key exchange gives forward secrecy (TLS 1.3 always; TLS 1.2 with ECDHE/DHE). A
+   * recorded session without it (the RSA key exchange of `TLS_RSA_WITH_AES_128_CBC_SHA256`) can be
+   * decrypted later by whoever obtains the server's private key.
+   */
+  forwardSecrecy: boolean;
+}
+
+/** Whether a negotiated suite has forward secrecy (TLS 1.3: always; TLS 1.2: ECDHE/DHE key exchange). */
+export function hasForwardSecrecy(version: string, cipher: string): boolean {
+  if (version === 'TLSv1.3') return true;
+  return /^(ECDHE|DHE|EDH)-/.test(cipher) || /^TLS_(ECDHE|DHE)_/.test(cipher);
 }
 
 /** Negotiated version and cipher of a TLS socket. */
 export function tlsSessionInfo(s: tls.TLSSocket): TlsSessionInfo {
-  return { version: s.getProtocol() ?? 'unknown', cipher: s.getCipher()?.name ?? 'unknown', resumed: s.isSessionReused() };
+  const c = s.getCipher() as (tls.CipherNameAndProtocol & { standardName?: string }) | undefined;
+  const version = s.getProtocol() ?? 'unknown';
+  const cipher = c?.name ?? 'unknown';
+  return { version, cipher, ...(c?.standardName && c.standardName !== cipher ? { standardName: c.standardName } : {}), resumed: s.isSessionReused(), forwardSecrecy: hasForwardSecrecy(version, cipher) };
 }
+
+/** What happened to an established TLS session (see {@link SecurityEvents.session}). */
+export interface TlsSessionEvent extends ConnectionEndpoints {
+  /**
+   * `established`: handshake done and peer verified (or resumed); `renegotiated`: a TLS 1.2
+   * renegotiation completed (`initiator` says who asked).
+   */
+  event: 'established' | 'renegotiated';
+  side: 'server' | 'client';
+  tls: TlsSessionInfo;
+  /** Renegotiations of this session so far (with `renegotiated`). */
+  renegotiations?: number;
+  /** Who started the renegotiation. */
+  initiator?: 'peer' | 'local';
+  /** Peer certificate subject, when known. */
+  peerSubject?: string;
+  /** Why the session is weaker than the profile recommends (e.g. no forward secrecy). */
+  warning?: string;
+}
+
+/** Listener of TLS session events. */
+export type TlsSessionListener = (event: TlsSessionEvent) => void;
 
 /** Where a connection came from and where it arrived. */
 export interface ConnectionEndpoints {
@@ -122,6 +171,8 @@ export type SecurityEventListener = (event: SecurityEvent) => void;
 export class SecurityEvents {
   private readonly counts = new Map<SecurityCode, number>();
   private readonly listeners = new Set<SecurityEventListener>();
+  private readonly sessionListeners = new Set<TlsSessionListener>();
+  private renegotiationCount = 0;
 
   constructor(private readonly logger: Logger = nullLogger) {}
 
@@ -136,6 +187,38 @@ export class SecurityEvents {
         this.logger.log('error', 'security.listener_error', `a security event listener threw: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+  }
+
+  /**
+   * Log and deliver a TLS session event: negotiated version and suite (level `info`, `warn` when
+   * `warning` is set, e.g. no forward secrecy), resumption, renegotiations.
+   */
+  session(event: TlsSessionEvent): void {
+    if (event.event === 'renegotiated') this.renegotiationCount++;
+    const who = `${event.side === 'server' ? 'connection from' : 'connection to'} ${event.remoteAddress}:${event.remotePort}`;
+    const what =
+      event.event === 'established'
+        ? `${event.tls.version} ${event.tls.cipher}${event.tls.resumed ? ' (resumed)' : ''}`
+        : `renegotiated by ${event.initiator === 'local' ? 'us' : 'the peer'} (${event.renegotiations ?? 1}): ${event.tls.version} ${event.tls.cipher}`;
+    this.logger.log(event.warning ? 'warn' : 'info', `tls.${event.event}`, `${who}: ${what}${event.warning ? `: WARNING ${event.warning}` : ''}`, { ...event });
+    for (const l of this.sessionListeners) {
+      try {
+        l(event);
+      } catch (e) {
+        this.logger.log('error', 'security.listener_error', `a TLS session listener threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** Add a TLS session listener; returns a function removing it. */
+  onSession(listener: TlsSessionListener): () => void {
+    this.sessionListeners.add(listener);
+    return () => this.sessionListeners.delete(listener);
+  }
+
+  /** TLS 1.2 renegotiations completed so far (both initiators). */
+  get renegotiations(): number {
+    return this.renegotiationCount;
   }
 
   /** Add a listener; returns a function removing it. */

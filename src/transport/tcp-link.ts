@@ -13,7 +13,7 @@ import { DEFAULT_LINK_PARAMETERS, type LinkEvents, type LinkOptions } from '../l
 import { type AddressAllowList, ConnectionGate, normalizeAddress } from './access-control.js';
 import type { AuditLog } from './audit-log.js';
 import { type AccessRefusalCode, type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents, type TlsSessionInfo, tlsSessionInfo } from './security-events.js';
-import type { TlsSecurity } from './tls-verify.js';
+import { classifyTlsCode, type TlsSecurity } from './tls-verify.js';
 
 /** Events of a bound link: those of {@link LinkEvents} except `write`, which goes to the stream. */
 export type StreamLinkEvents = Omit<LinkEvents, 'write'>;
@@ -154,12 +154,24 @@ export function bindLink(socket: Duplex, options: BindLinkOptions, events: Strea
   });
   socket.on('close', () => {
     log.log('debug', 'tcp.closed', 'stream closed');
-    l.transportClosed(lastError ? `transport error: ${lastError.message}` : 'transport closed');
+    l.transportClosed(lastError ? `transport error: ${describeStreamError(lastError, options.role)}` : 'transport closed');
   });
   log.log('info', 'tcp.connected', `connection with ${peer}`);
   if (socket.destroyed) l.transportClosed('transport closed before binding');
   else l.open();
   return l;
+}
+
+/**
+ * A stream error in words: a TLS failure on an open session (an alert from the peer, a refused or
+ * too frequent renegotiation) gets its refusal code and reason (`E_TLS_CERT_REFUSED: the station
+ * refused our certificate (alert certificate_revoked)`); anything else its message.
+ */
+export function describeStreamError(err: Error, role?: 'controlling' | 'controlled'): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !/^ERR_SSL|^ERR_TLS/.test(code)) return err.message;
+  const c = classifyTlsCode(code, err.message, { side: role === 'controlling' ? 'client' : role === 'controlled' ? 'server' : undefined, peerCertificateSeen: true });
+  return `${c.code}: ${c.reason}`;
 }
 
 /**
@@ -462,11 +474,18 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
     }
     if (secure && link && link.state !== 'closed') {
       const l: Link = link;
-      secure.track(socket as tls.TLSSocket, 'server', (message, ev) => {
-        if (ev) report(ev);
-        l.close({ code: 'E_LOCAL', message });
-        socket.destroy();
-      });
+      const ts = socket as tls.TLSSocket;
+      opts.audit?.tlsSession(secure.established(ts, 'server', ep, verdict?.peer));
+      secure.track(
+        ts,
+        'server',
+        (message, ev) => {
+          if (ev) report(ev);
+          l.close({ code: 'E_LOCAL', message });
+          socket.destroy();
+        },
+        { endpoints: ep, ...(opts.audit ? { onSession: (e) => opts.audit!.tlsSession(e) } : {}) },
+      );
     }
   };
 
@@ -500,7 +519,7 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
       if (p) clock.clearTimeout(p.timer);
       if (p?.timedOut) return;
       const ep = p?.ep ?? endpointsOfSocket(ts);
-      if (secure) report(secure.refuse(secure.classify(err), ep, 'server'));
+      if (secure) report(secure.refuse(secure.classify(err, { side: 'server' }), ep, 'server'));
       else log.log('warn', 'tls.client_error', err.message, { ...ep, code: (err as NodeJS.ErrnoException).code });
     });
   }

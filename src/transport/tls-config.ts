@@ -1,35 +1,66 @@
 /**
- * Typed TLS configuration for IEC 60870-5-104 over TLS (IEC 62351-3 practice: port 19998, TLS 1.2
- * or 1.3, mutual X.509 authentication, known peers only, revocation by CRL) and its translation to
- * Node `tls` server/client options.
+ * Typed TLS configuration for IEC 60870-5-104 over TLS and its translation to Node `tls`
+ * server/client options. The defaults are the IEC 62351-3 (Ed. 2 with amendment 1) profile, so a
+ * default station and master interoperate with a default 62351-3 peer (docs/security.md, "The TLS
+ * profile"): port 19998, TLS 1.2 and 1.3, mutual X.509 authentication, chain validation to the
+ * configured CAs (host name matching only on request), revocation by CRL, the mandatory TLS 1.2
+ * suite `TLS_RSA_WITH_AES_128_CBC_SHA256` next to the recommended ECDHE suites, peer-initiated
+ * TLS 1.2 renegotiation accepted at a bounded rate, session resumption on the server.
  *
  * What Node (OpenSSL through `node:tls`) cannot do, and what this module does instead:
  * - **TLS 1.3 KeyUpdate cannot be initiated** (no binding of `SSL_key_update`); a KeyUpdate sent by
  *   the peer is answered by OpenSSL. Instead, {@link TlsConfig.maxSessionDuration} closes a session
  *   after a configured time so the peer reconnects with a fresh handshake (new keys).
- * - **Renegotiation exists only up to TLS 1.2.** Peer-initiated renegotiation is refused by default
- *   (`SSL_OP_NO_RENEGOTIATION`); with `allowRenegotiation` Node's own limit applies (3 per 10 min,
- *   `tls.CLIENT_RENEG_LIMIT`/`CLIENT_RENEG_WINDOW`, process-wide). A periodic local renegotiation
- *   ({@link TlsConfig.renegotiationInterval}, the 62351-3 "session key renegotiation" interval)
- *   works on TLS 1.2 only and requires `allowRenegotiation`.
+ * - **Renegotiation exists only up to TLS 1.2.** Peer-initiated renegotiation is accepted by
+ *   default (62351-3 session renewal), bounded by {@link TlsConfig.minRenegotiationInterval};
+ *   `allowRenegotiation: false` refuses it (`SSL_OP_NO_RENEGOTIATION`). A periodic local
+ *   renegotiation ({@link TlsConfig.renegotiationInterval}, the 62351-3 "session key renegotiation"
+ *   interval) works on TLS 1.2 sessions only.
  * - **No OCSP** (stapling or responder queries): revocation is by CRL files only, reloadable at run
  *   time ({@link TlsSecurity.reloadCrl}).
- * - Session resumption: `sessionTimeout` (seconds) and `ticketKeys` are passed to Node; Node has no
- *   per-session "maximum resumption count".
+ * - Session resumption: session IDs (a bounded in-memory cache) and tickets; `sessionTimeout`
+ *   (seconds) and `ticketKeys` are passed to Node; Node has no per-session "maximum resumption count".
  */
 import { X509Certificate, createPrivateKey, constants as cryptoConstants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import type tls from 'node:tls';
 
 /** The IANA port of IEC 60870-5-104 over TLS (IEC 62351-3). */
 export const DEFAULT_TLS_PORT = 19998;
 
 /**
- * Default cipher list: TLS 1.3 AEAD suites and TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305
- * (forward secrecy and AEAD only, as IEC 62351-3 ed.2 recommends).
+ * The TLS 1.3 suites of the profile (all AEAD, all with forward secrecy).
  */
-export const DEFAULT_TLS_CIPHERS =
-  'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256';
+export const TLS13_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'] as const;
+
+/**
+ * The TLS 1.2 suites of the profile, most preferred first: the ECDHE suites IEC 62351-3 Ed. 2
+ * recommends (forward secrecy; AES-GCM, ChaCha20-Poly1305, AES-CBC with SHA-256/384), then the
+ * suite it makes mandatory, `TLS_RSA_WITH_AES_128_CBC_SHA256` (OpenSSL `AES128-SHA256`: RSA key
+ * exchange, **no forward secrecy**; kept for interoperability, last, and reported with a warning
+ * when negotiated).
+ */
+export const TLS12_SUITES = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES256-SHA384',
+  'ECDHE-RSA-AES256-SHA384',
+  'ECDHE-ECDSA-AES128-SHA256',
+  'ECDHE-RSA-AES128-SHA256',
+  'AES128-SHA256',
+] as const;
+
+/** Default cipher list: {@link TLS13_SUITES} then {@link TLS12_SUITES} (the IEC 62351-3 profile). */
+export const DEFAULT_TLS_CIPHERS = [...TLS13_SUITES, ...TLS12_SUITES].join(':');
+
+/** `SSL_OP_ALLOW_CLIENT_RENEGOTIATION` of OpenSSL 3 (not in Node's `crypto.constants`): a server accepts client-initiated renegotiation. */
+const SSL_OP_ALLOW_CLIENT_RENEGOTIATION = 0x100;
 
 /** PEM text (starts with `-----BEGIN`) or a file path. */
 export type PemSource = string | Uint8Array;
@@ -61,6 +92,13 @@ export interface TlsConfig {
    * refused with `E_TLS_NOT_ALLOWED`. Default: any certificate issued by `ca`.
    */
   peerCertificates?: PemSource[];
+  /**
+   * Allow-list of peer certificate subjects: a common name (`scada-1`), a whole subject
+   * (`CN=scada-1, O=Utility`, as Node prints it with `, ` separators) or a `/regex/` matched against
+   * the whole subject. When given, a (valid) peer whose subject matches none is refused with
+   * `E_TLS_NOT_ALLOWED`. Applies together with `peerCertificates` (both must match when both are set).
+   */
+  peerSubjects?: string[];
   /** CRL files (PEM) of the CAs. Reloadable at run time. With CRLs, every CA of a chain needs one (OpenSSL CRL_CHECK_ALL). */
   crl?: PemSource[];
   /** Lowest TLS version (default `TLSv1.2`). */
@@ -79,9 +117,21 @@ export interface TlsConfig {
   minKeyBits?: MinKeyBits;
   /** TLS handshake must finish within this time after the TCP connection (default 30 000 = t0). */
   handshakeTimeout?: number;
-  /** Allow peer-initiated renegotiation (TLS 1.2 only; default false: refused by OpenSSL). */
+  /**
+   * Accept peer-initiated TLS 1.2 renegotiation (IEC 62351-3 session renewal; default true). Each
+   * one is counted and reported ({@link SecurityEvents.session}); see `minRenegotiationInterval`.
+   * `false`: refused (`SSL_OP_NO_RENEGOTIATION`; the peer gets a `no_renegotiation` alert).
+   */
   allowRenegotiation?: boolean;
-  /** Renegotiate TLS 1.2 sessions every this many ms (needs `allowRenegotiation`; default off). */
+  /**
+   * Rate bound of peer-initiated renegotiation (ms, default 1000): more than `renegotiationBurst`
+   * (default 3) handshakes in a row, each less than this after the previous one, close the session
+   * (`E_TLS_RENEGOTIATION`). A peer renegotiating every 2 s is fine.
+   */
+  minRenegotiationInterval?: number;
+  /** See `minRenegotiationInterval` (default 3). */
+  renegotiationBurst?: number;
+  /** Renegotiate TLS 1.2 sessions every this many ms (default off; a TLS 1.3 session is renewed by reconnecting, see `maxSessionDuration`). */
   renegotiationInterval?: number;
   /** Close a session after this many ms so a fresh handshake renews keys (TLS 1.3 has no initiable KeyUpdate in Node; default off). */
   maxSessionDuration?: number;
@@ -91,10 +141,33 @@ export interface TlsConfig {
   ticketKeys?: Uint8Array;
   /** Server: issue session tickets (default true; false sets `SSL_OP_NO_TICKET`). */
   sessionTickets?: boolean;
-  /** Client: check that the server certificate is issued for the host (SAN IP/DNS; default true). */
+  /** Server: how many TLS 1.2 sessions are kept for resumption by session ID (default 1000; 0 = none: tickets only). */
+  sessionCacheSize?: number;
+  /**
+   * Client: check that the server certificate names the server (SAN DNS/IP, else CN). Default: only
+   * when `servername` is given. IEC 62351-3 identifies peers by their certificate chain (and
+   * optionally by pinning: `peerCertificates`, `peerSubjects`), not by host name: stations are
+   * reached by IP address and their certificates often carry no subjectAltName.
+   */
   checkServerIdentity?: boolean;
-  /** Client: SNI server name (default: the host when it is a name). */
+  /**
+   * Client: the name (DNS name or IP address) the server certificate must be issued for; turns on
+   * `checkServerIdentity`. A DNS name is also sent as SNI.
+   */
   servername?: string;
+  /**
+   * Client: after the handshake, wait this long (ms, default 250, 0 = not at all) for the server to
+   * refuse our certificate before the connection counts as established. A TLS 1.3 server (and any
+   * Node-based server) checks the client certificate after the client has finished its handshake;
+   * a refusal then arrives as an alert or a close right after it, and is reported as
+   * `E_TLS_CERT_REFUSED` instead of a connection that opens and drops.
+   */
+  acceptanceWait?: number;
+  /**
+   * TEST ONLY: present our own certificate even when it is expired or not yet valid (normally a
+   * configuration error, refused at load), to see how a peer refuses it. Logged as a warning.
+   */
+  presentInvalidCertificate?: boolean;
 }
 
 /** Invalid {@link TlsConfig}: `field` names the offending option. */
@@ -117,6 +190,8 @@ export interface ResolvedTlsConfig {
   ca: Buffer[];
   /** Allowed peer fingerprints (upper case, colon separated); undefined = any. */
   allowedFingerprints?: ReadonlySet<string>;
+  /** Allowed peer subjects (see {@link TlsConfig.peerSubjects}); undefined = any. */
+  peerSubjects?: readonly string[];
   crl: Buffer[];
   /** CRL sources as given (for reload). */
   crlSources: PemSource[];
@@ -127,13 +202,19 @@ export interface ResolvedTlsConfig {
   minKeyBits: Required<MinKeyBits>;
   handshakeTimeout: number;
   allowRenegotiation: boolean;
+  minRenegotiationInterval: number;
+  renegotiationBurst: number;
   renegotiationInterval?: number;
   maxSessionDuration?: number;
   sessionTimeout?: number;
   ticketKeys?: Buffer;
   sessionTickets: boolean;
+  sessionCacheSize: number;
   checkServerIdentity: boolean;
   servername?: string;
+  acceptanceWait: number;
+  /** Own certificate is expired or not yet valid and `presentInvalidCertificate` let it through: why. */
+  invalidOwnCertificate?: string;
   /** Own certificate, parsed. */
   certificate: X509Certificate;
 }
@@ -262,8 +343,10 @@ export function resolveTlsConfig(cfg: TlsConfig): ResolvedTlsConfig {
   const own = checkKeyStrength(keyStrength(certificate), minKeyBits);
   if (own) throw new TlsConfigError('cert', `own key too small or unsupported: ${own}`);
   const now = Date.now();
-  if (Date.parse(certificate.validTo) < now) throw new TlsConfigError('cert', `own certificate expired on ${certificate.validTo}`);
-  if (Date.parse(certificate.validFrom) > now) throw new TlsConfigError('cert', `own certificate not valid before ${certificate.validFrom}`);
+  let invalidOwnCertificate: string | undefined;
+  if (Date.parse(certificate.validTo) < now) invalidOwnCertificate = `own certificate expired on ${certificate.validTo}`;
+  else if (Date.parse(certificate.validFrom) > now) invalidOwnCertificate = `own certificate not valid before ${certificate.validFrom}`;
+  if (invalidOwnCertificate && !cfg.presentInvalidCertificate) throw new TlsConfigError('cert', `${invalidOwnCertificate} (to present it anyway for a test, set presentInvalidCertificate / --tls-test-invalid-cert)`);
 
   const caList = cfg.ca === undefined ? [] : Array.isArray(cfg.ca) ? cfg.ca : [cfg.ca];
   const ca = caList.map((c, i) => readPem(`ca[${i}]`, c));
@@ -285,15 +368,40 @@ export function resolveTlsConfig(cfg: TlsConfig): ResolvedTlsConfig {
     if (allowedFingerprints.size === 0) throw new TlsConfigError('peerCertificates', 'empty allow-list would refuse every peer (omit it to allow any certificate of ca)');
   }
 
+  let peerSubjects: string[] | undefined;
+  if (cfg.peerSubjects !== undefined) {
+    if (!Array.isArray(cfg.peerSubjects) || cfg.peerSubjects.length === 0) throw new TlsConfigError('peerSubjects', 'empty allow-list would refuse every peer (omit it to allow any subject)');
+    peerSubjects = cfg.peerSubjects.map((p, i) => {
+      if (typeof p !== 'string' || p.trim() === '') throw new TlsConfigError(`peerSubjects[${i}]`, 'must be a non-empty common name, subject or /regex/');
+      const m = /^\/(.+)\/([a-z]*)$/.exec(p);
+      if (m) {
+        try {
+          new RegExp(m[1], m[2]);
+        } catch (e) {
+          throw new TlsConfigError(`peerSubjects[${i}]`, `invalid regular expression: ${(e as Error).message}`);
+        }
+      }
+      return p;
+    });
+  }
+
   const crlSources = cfg.crl ?? [];
   const crl = loadCrls(crlSources);
 
   const ciphers = validateCiphers(cfg.ciphers ?? DEFAULT_TLS_CIPHERS);
   const handshakeTimeout = positiveMs('handshakeTimeout', cfg.handshakeTimeout) ?? 30_000;
-  const allowRenegotiation = cfg.allowRenegotiation ?? false;
+  const allowRenegotiation = cfg.allowRenegotiation ?? true;
   const renegotiationInterval = positiveMs('renegotiationInterval', cfg.renegotiationInterval);
-  if (renegotiationInterval !== undefined && !allowRenegotiation) throw new TlsConfigError('renegotiationInterval', 'needs allowRenegotiation: true (renegotiation is otherwise disabled)');
-  if (renegotiationInterval !== undefined && minVersion === 'TLSv1.3') throw new TlsConfigError('renegotiationInterval', 'TLS 1.3 has no renegotiation; use maxSessionDuration');
+  if (renegotiationInterval !== undefined && !allowRenegotiation) throw new TlsConfigError('renegotiationInterval', 'needs allowRenegotiation (renegotiation is disabled)');
+  if (renegotiationInterval !== undefined && minVersion === 'TLSv1.3') throw new TlsConfigError('renegotiationInterval', 'TLS 1.3 has no renegotiation; use maxSessionDuration (renewal by reconnecting)');
+  const minRenegotiationInterval = positiveMs('minRenegotiationInterval', cfg.minRenegotiationInterval) ?? 1_000;
+  const renegotiationBurst = cfg.renegotiationBurst ?? 3;
+  if (!Number.isInteger(renegotiationBurst) || renegotiationBurst < 1 || renegotiationBurst > 100) throw new TlsConfigError('renegotiationBurst', `must be an integer 1..100, got ${renegotiationBurst}`);
+  const sessionCacheSize = cfg.sessionCacheSize ?? 1_000;
+  if (!Number.isInteger(sessionCacheSize) || sessionCacheSize < 0 || sessionCacheSize > 1_000_000) throw new TlsConfigError('sessionCacheSize', `must be an integer 0..1000000, got ${sessionCacheSize}`);
+  const acceptanceWait = cfg.acceptanceWait ?? 250;
+  if (!Number.isFinite(acceptanceWait) || acceptanceWait < 0 || acceptanceWait > 60_000) throw new TlsConfigError('acceptanceWait', `must be 0..60000 ms, got ${acceptanceWait}`);
+  if (cfg.servername !== undefined && (typeof cfg.servername !== 'string' || cfg.servername.trim() === '')) throw new TlsConfigError('servername', 'must be a non-empty DNS name or IP address');
   const maxSessionDuration = positiveMs('maxSessionDuration', cfg.maxSessionDuration);
   if (cfg.sessionTimeout !== undefined && (!Number.isInteger(cfg.sessionTimeout) || cfg.sessionTimeout < 1 || cfg.sessionTimeout > 86_400)) {
     throw new TlsConfigError('sessionTimeout', `must be an integer number of seconds in 1..86400, got ${cfg.sessionTimeout}`);
@@ -305,6 +413,7 @@ export function resolveTlsConfig(cfg: TlsConfig): ResolvedTlsConfig {
     passphrase: cfg.passphrase,
     ca,
     allowedFingerprints,
+    ...(peerSubjects ? { peerSubjects } : {}),
     crl,
     crlSources,
     minVersion,
@@ -314,13 +423,18 @@ export function resolveTlsConfig(cfg: TlsConfig): ResolvedTlsConfig {
     minKeyBits,
     handshakeTimeout,
     allowRenegotiation,
+    minRenegotiationInterval,
+    renegotiationBurst,
     renegotiationInterval,
     maxSessionDuration,
     sessionTimeout: cfg.sessionTimeout,
     ticketKeys: cfg.ticketKeys ? Buffer.from(cfg.ticketKeys) : undefined,
     sessionTickets: cfg.sessionTickets ?? true,
-    checkServerIdentity: cfg.checkServerIdentity ?? true,
+    sessionCacheSize,
+    checkServerIdentity: cfg.checkServerIdentity ?? cfg.servername !== undefined,
     servername: cfg.servername,
+    acceptanceWait,
+    ...(invalidOwnCertificate ? { invalidOwnCertificate } : {}),
     certificate,
   };
 }
@@ -337,6 +451,8 @@ export function loadCrls(sources: readonly PemSource[]): Buffer[] {
 function secureOptionsOf(r: ResolvedTlsConfig, server: boolean): number {
   let o = 0;
   if (!r.allowRenegotiation) o |= cryptoConstants.SSL_OP_NO_RENEGOTIATION ?? 0;
+  // OpenSSL 3 servers refuse client-initiated renegotiation unless told otherwise
+  else if (server) o |= SSL_OP_ALLOW_CLIENT_RENEGOTIATION;
   if (server && !r.sessionTickets) o |= cryptoConstants.SSL_OP_NO_TICKET;
   return o;
 }
@@ -375,17 +491,21 @@ export function tlsServerOptions(r: ResolvedTlsConfig): tls.TlsOptions {
 }
 
 /**
- * Node `tls.connect` options for connecting to `host`. The server certificate is verified by Node
- * (`rejectUnauthorized: true`, host name/IP checked unless `checkServerIdentity: false`); the
- * allow-list and key sizes are checked by {@link TlsSecurity.verify} (done by {@link connectTls}).
+ * Node `tls.connect` options for connecting to `host`. The server certificate chain is verified by
+ * Node (`rejectUnauthorized: true`); its name only with `checkServerIdentity` (on with
+ * `servername`: the certificate must name `servername`, else `host`). The allow-lists and key
+ * sizes are checked by {@link TlsSecurity.verify} (done by {@link connectTls}). SNI is sent for a
+ * DNS name (never for an IP address, RFC 6066).
  */
 export function tlsClientOptions(r: ResolvedTlsConfig, host: string): tls.ConnectionOptions {
-  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+  const isIp = (h: string): boolean => isIP(h) !== 0 || h.includes(':');
+  const expected = r.servername ?? host;
+  const sni = r.servername !== undefined ? (isIp(r.servername) ? undefined : r.servername) : isIp(host) ? undefined : host;
   return {
     ...commonTlsOptions(r),
     rejectUnauthorized: true,
     secureOptions: secureOptionsOf(r, false),
-    ...(r.servername ? { servername: r.servername } : !isIp ? { servername: host } : {}),
-    ...(r.checkServerIdentity ? {} : { checkServerIdentity: () => undefined }),
+    ...(sni ? { servername: sni } : {}),
+    checkServerIdentity: r.checkServerIdentity ? (_host: string, cert: tls.PeerCertificate) => checkServerIdentity(expected, cert) : () => undefined,
   };
 }

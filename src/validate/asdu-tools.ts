@@ -10,6 +10,8 @@ import { typeInfo, typeName, TypeId } from '../codec/type-table.js';
 /** A value in a specification is not usable. */
 export class SpecError extends Error {
   override readonly name = 'SpecError';
+  /** Stable code for programs. */
+  readonly code = 'E_SPEC' as const;
 }
 
 /** Type identification from a number or a mnemonic (`C_SC_NA_1`, case-insensitive). */

@@ -85,6 +85,8 @@ export interface Scenario {
 /** A scenario file is malformed; `line`/`column` are 1-based. */
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
+  /** Stable code for programs. */
+  readonly code = 'E_SCENARIO' as const;
   constructor(
     readonly file: string,
     readonly line: number,
@@ -362,6 +364,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
 /** A `${...}` expression could not be evaluated. */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
+  /** Stable code for programs. */
+  readonly code = 'E_TEMPLATE' as const;
 }
 
 type Vars = { readonly [key: string]: Template };

@@ -22,7 +22,7 @@ function field(cfg: Partial<TlsConfig>, expected: string): void {
   assert.throws(() => resolveTlsConfig({ ...base, ...cfg } as TlsConfig), (e: unknown) => e instanceof TlsConfigError && e.field === expected && e.message.startsWith(`tls.${expected}:`), expected);
 }
 
-test('defaults: port 19998, TLS 1.2..1.3, mutual authentication, renegotiation refused', () => {
+test('defaults (IEC 62351-3 profile): port 19998, TLS 1.2..1.3, mutual authentication, mandatory RSA suite offered last, peer renegotiation accepted, no host name check', () => {
   assert.equal(DEFAULT_TLS_PORT, 19998);
   const r = resolveTlsConfig(base);
   assert.equal(r.minVersion, 'TLSv1.2');
@@ -32,12 +32,20 @@ test('defaults: port 19998, TLS 1.2..1.3, mutual authentication, renegotiation r
   const o = tlsServerOptions(r);
   assert.equal(o.requestCert, true);
   assert.equal(o.minVersion, 'TLSv1.2');
-  assert.equal((o.secureOptions ?? 0) & constants.SSL_OP_NO_RENEGOTIATION, constants.SSL_OP_NO_RENEGOTIATION);
+  // renegotiation accepted (OpenSSL 3 servers need SSL_OP_ALLOW_CLIENT_RENEGOTIATION = 0x100)
+  assert.equal((o.secureOptions ?? 0) & constants.SSL_OP_NO_RENEGOTIATION, 0);
+  assert.equal((o.secureOptions ?? 0) & 0x100, 0x100);
   assert.match(String(o.ciphers), /!aNULL:!eNULL:!EXPORT:!DES:!3DES:!RC4:!MD5$/);
-  const allowed = tlsServerOptions(resolveTlsConfig({ ...base, allowRenegotiation: true, sessionTickets: false, sessionTimeout: 600 }));
-  assert.equal((allowed.secureOptions ?? 0) & constants.SSL_OP_NO_RENEGOTIATION, 0);
-  assert.equal((allowed.secureOptions ?? 0) & constants.SSL_OP_NO_TICKET, constants.SSL_OP_NO_TICKET);
-  assert.equal(allowed.sessionTimeout, 600);
+  const suites = String(o.ciphers).split(':');
+  assert.ok(suites.includes('AES128-SHA256'), 'the 62351-3 mandatory suite TLS_RSA_WITH_AES_128_CBC_SHA256 is offered');
+  assert.ok(suites.indexOf('ECDHE-RSA-AES128-GCM-SHA256') < suites.indexOf('AES128-SHA256'), 'forward-secret suites are preferred');
+  assert.equal(r.checkServerIdentity, false);
+  assert.equal(resolveTlsConfig({ ...base, servername: 'rtu-7.example' }).checkServerIdentity, true);
+  const refused = tlsServerOptions(resolveTlsConfig({ ...base, allowRenegotiation: false, sessionTickets: false, sessionTimeout: 600 }));
+  assert.equal((refused.secureOptions ?? 0) & constants.SSL_OP_NO_RENEGOTIATION, constants.SSL_OP_NO_RENEGOTIATION);
+  assert.equal((refused.secureOptions ?? 0) & 0x100, 0);
+  assert.equal((refused.secureOptions ?? 0) & constants.SSL_OP_NO_TICKET, constants.SSL_OP_NO_TICKET);
+  assert.equal(refused.sessionTimeout, 600);
 });
 
 test('invalid configurations name the field', () => {
@@ -63,7 +71,12 @@ test('invalid configurations name the field', () => {
   field({ peerCertificates: [] }, 'peerCertificates');
   field({ crl: [pki.ca.cert] }, 'crl[0]');
   field({ handshakeTimeout: 0 }, 'handshakeTimeout');
-  field({ renegotiationInterval: 60_000 }, 'renegotiationInterval');
+  field({ renegotiationInterval: 60_000, allowRenegotiation: false }, 'renegotiationInterval');
+  field({ renegotiationInterval: 60_000, minVersion: 'TLSv1.3' }, 'renegotiationInterval');
+  field({ peerSubjects: [] }, 'peerSubjects');
+  field({ peerSubjects: ['/(/'] }, 'peerSubjects[0]');
+  field({ servername: '' }, 'servername');
+  field({ renegotiationBurst: 0 }, 'renegotiationBurst');
   field({ sessionTimeout: 86_401 }, 'sessionTimeout');
   field({ ticketKeys: new Uint8Array(16) }, 'ticketKeys');
   // a key error never quotes the key
