@@ -6,6 +6,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
+import { objectsText } from '../codec/object-text.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
 import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo } from '../capture/analyze.js';
@@ -27,8 +28,9 @@ const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ..
        iec104 analyze --interface IFACE [--bpf EXPR] [--rotate SIZE|TIME] [--format F] [options]
 
 Read a pcap or pcapng capture (or '-' for standard input, e.g. from tcpdump -w -),
-reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU, then a summary
-of flows, APDU counts by format and type, and errors.
+reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU (I-frames with
+their objects as IOA=value flags, four at most, then …+N), then a summary of flows,
+APDU counts by format and type, and errors.
 
 IEC 104 is recognised on port 2404 and the --port ports, and on any other port when the
 first bytes of a direction are valid APDUs. Port 19998 (IEC 62351-3, TLS) is shown as an
@@ -82,7 +84,7 @@ ${SENSING_HELP}
 
 example:
   $ iec104 analyze capture.pcap --filter 'iec60870_104.type == 0'
-       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 ioa=0
+       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 0 qoi=20
   ...
   $ tcpdump -i eth0 -w - 'tcp port 2404' | iec104 analyze - --json | jq .apdu.asdu.typeName
   $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \\
@@ -297,14 +299,9 @@ function recordLineTail(r: ApduRecord): string {
   const a = r.apdu.asdu!;
   let s = ` I(${c.sendSeq},${c.recvSeq}) ${typeName(a.typeId)} ${cotShortName(a.cot)}${a.negative ? ' neg' : ''}${a.test ? ' test' : ''} ca=${a.ca}`;
   if (a.originator) s += ` oa=${a.originator}`;
-  const n = a.objects.length;
-  if (n > 0) {
-    const o = a.objects;
-    if (a.sq && n > 1) s += ` ioa=${o[0].ioa}..${o[n - 1].ioa}`;
-    else if (n === 1) s += ` ioa=${o[0].ioa}`;
-    else if (n === 2) s += ` ioa=${o[0].ioa},${o[1].ioa}`;
-    else s += ` ioa=${o.slice(0, 4).map((x) => x.ioa).join(',')}${n > 4 ? `,…(+${n - 4})` : ''}`;
-  } else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
+  // the objects with their values: `IOA=value flags`, four at most, then `…+N`
+  if (a.objects.length > 0) s += ' ' + objectsText(a.typeId, a.objects);
+  else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
   if (a.warnings?.length) s += ` !${a.warnings.map((w) => w.code).join(',')}`;
   return s;
 }

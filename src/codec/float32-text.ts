@@ -30,7 +30,7 @@ export function formatFloat32(v: number): string {
   const bits = U32[0];
   const slot = bits & (CACHE_SIZE - 1);
   if (cacheBits[slot] === bits && cacheText[slot] !== undefined) return cacheText[slot]!;
-  const text = (bits & 0x7fffff) === 0 ? powerOfTwoText(v) : shortestText(v);
+  const text = shortestText(v);
   cacheBits[slot] = bits;
   cacheText[slot] = text;
   return text;
@@ -42,57 +42,76 @@ const U32 = new Uint32Array(F32.buffer);
 const CACHE_SIZE = 1024;
 const cacheBits = new Uint32Array(CACHE_SIZE);
 const cacheText: Array<string | undefined> = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
-
-/** Whether the nearest decimal of `p` significant digits reads back as `v`. */
-function nearestReadsBack(v: number, p: number): number | undefined {
-  const x = Number(v.toExponential(p - 1));
-  return Math.fround(x) === v ? x : undefined;
+/** 10^k, correctly rounded, k = 0..70. */
+const POW10: readonly number[] = Array.from({ length: 71 }, (_, k) => Number(`1e${k}`));
+/** `x × 10^k` (one rounding: a multiplication or a division by a correctly rounded power). */
+function scaled(x: number, k: number): number {
+  return k >= 0 ? x * POW10[k] : x / POW10[-k];
 }
+/** Slack for the rounding of {@link scaled} (values below 1e9 in scaled units): candidates are verified exactly. */
+const SLACK = 1e-6;
 
 /**
- * `v` not a power of two: the values that read back as `v` lie evenly around it, so some p-digit
- * decimal reads back exactly when the nearest one does, and then the nearest of p + 1 digits does
- * too; the fewest digits are found by bisection (9 always suffice for a float32).
+ * The shortest decimal in the interval of values that read back as the float32 `v` (the
+ * midpoints to its neighbours; uneven next to powers of two), nearest to `v` among those of that
+ * length. Digit counts p = 1..9 are tried on the grid of p-digit decimals around `v` with plain
+ * arithmetic; a candidate is accepted only when `Math.fround(Number(text)) === v` (exact).
  */
 function shortestText(v: number): string {
-  let lo = 1;
-  let hi = 9;
-  let found: number | undefined;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const x = nearestReadsBack(v, mid);
-    if (x !== undefined) {
-      hi = mid;
-      found = x;
-    } else lo = mid + 1;
+  const av = v < 0 ? -v : v;
+  F32[0] = av;
+  const bits = U32[0];
+  U32[0] = bits - 1;
+  const down = F32[0];
+  U32[0] = bits + 1;
+  const up = F32[0];
+  const lo = (av + down) / 2;
+  const hi = up === Infinity ? av + (av - down) / 2 : (av + up) / 2;
+  let e10 = Math.floor(Math.log10(av));
+  if (scaled(av, -e10) < 1) e10--;
+  else if (scaled(av, -e10) >= 10) e10++;
+  const sign = v < 0 ? '-' : '';
+  for (let p = 1; p <= 9; p++) {
+    const k = p - 1 - e10;
+    const a = scaled(lo, k) - SLACK;
+    const b = scaled(hi, k) + SLACK;
+    let n = Math.round(scaled(av, k));
+    if (n < a) n = Math.ceil(a);
+    else if (n > b) n = Math.floor(b);
+    if (n < a || n > b) continue;
+    if (readsBack(n, k, av)) return decimalText(sign, n, k);
+    // the candidate sat on an edge that does not read back: its neighbour inside, if any
+    const m = n < scaled(av, k) ? n + 1 : n - 1;
+    if (m >= a && m <= b && readsBack(m, k, av)) return decimalText(sign, m, k);
   }
-  // `found` is the decimal of `hi` digits; never set: 9 digits, which always read back
-  return String(found ?? Number(v.toExponential(8)));
+  return String(Number(v.toExponential(8)));
+}
+
+/** Whether `n × 10^-k` read as a number (as `Number` parses its text) is the float32 `av`. */
+function readsBack(n: number, k: number, av: number): boolean {
+  // n < 2^53 and 10^|k| exact (|k| <= 22): one correctly rounded operation, the same double as parsing
+  const x = k >= -22 && k <= 22 ? scaled(n, -k) : Number(`${n}e${-k}`);
+  return Math.fround(x) === av;
 }
 
 /**
- * `v` a power of two: the gap below it is half the gap above, so the nearest p-digit decimal can
- * miss (on the narrow side) while its neighbour on the other side of `v` reads back: each length
- * is tried with the nearest decimal and both neighbours (and the finer grid below a power of ten,
- * when the rounding carried into the next decade).
+ * `String(n × 10^-k)` for an integer n of at most 9 digits, without computing the number: the
+ * nearest double of a decimal of at most 15 digits prints as that decimal, so the text follows
+ * from the digits and the rules of Number.prototype.toString (plain from 1e-6 to below 1e21,
+ * exponent form otherwise).
  */
-function powerOfTwoText(v: number): string {
-  for (let p = 1; p <= 9; p++) {
-    const t = v.toExponential(p - 1);
-    if (Math.fround(Number(t)) === v) return String(Number(t));
-    const e = t.indexOf('e');
-    const neg = v < 0;
-    const digits = Number(t.slice(neg ? 1 : 0, e).replace('.', ''));
-    const exp = Number(t.slice(e + 1)) - (p - 1);
-    const sign = neg ? '-' : '';
-    const near = [`${sign}${digits + 1}e${exp}`, `${sign}${digits - 1}e${exp}`];
-    if (digits === 10 ** (p - 1)) near.push(`${sign}${10 ** p - 1}e${exp - 1}`);
-    for (const c of near) {
-      const x = Number(c);
-      if (Math.fround(x) === v) return String(x);
-    }
+function decimalText(sign: string, n: number, k: number): string {
+  while (n % 10 === 0) {
+    n /= 10;
+    k--;
   }
-  return String(v);
+  const d = String(n);
+  const e = d.length - k; // the value is 0.d × 10^e
+  if (e >= d.length && e <= 21) return sign + d + '0'.repeat(e - d.length);
+  if (e > 0 && e <= 21) return sign + d.slice(0, e) + '.' + d.slice(e);
+  if (e > -6 && e <= 0) return sign + '0.' + '0'.repeat(-e) + d;
+  const x = e - 1;
+  return sign + d[0] + (d.length > 1 ? '.' + d.slice(1) : '') + 'e' + (x < 0 ? '-' : '+') + Math.abs(x);
 }
 
 /**

@@ -13,3 +13,4 @@ export * from './json-view.js';
 export * from './command.js';
 export * from './file-transfer.js';
 export * from './float32-text.js';
+export * from './object-text.js';

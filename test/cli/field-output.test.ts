@@ -157,3 +157,88 @@ test('analyze JSON: every time is ISO 8601 UTC (APDUs, alerts, commands, invento
     assert.doesNotMatch(text, /"(ts|firstSeen|lastSeen|start|end)":\d/, args.join(' '));
   }
 });
+
+test('analyze text lines show the values: IOA=value flags, four objects then …+N, short floats shortest', async () => {
+  const fkie = await runAnalyzeOn(['-', '--no-summary', '--no-monitor'], readCapture('fkie_epf_iec104.pcap'));
+  const byFrame = (f: number): string[] => lines(fkie.out).filter((l) => l.startsWith(String(f).padStart(8) + ' '));
+  assert.match(byFrame(78)[0], / C_SE_NC_1 act ca=10 1=3\.14$/);
+  assert.match(byFrame(9)[0], / C_IC_NA_1 act ca=10 0 qoi=20$/);
+  assert.ok(byFrame(12).some((l) => l.endsWith(' M_SP_NA_1 inrogen ca=10 1=OFF, 2=OFF, 3=OFF, 4=OFF')));
+
+  const { encodeApdu } = await import('../../src/codec/apdu.js');
+  const q = { ov: false, bl: false, sb: false, nt: false, iv: false };
+  const s = new SynthSession({ ip: '10.0.0.1', port: 40000 }, { ip: '10.0.0.2', port: 2404 }).handshake();
+  const base = { sq: false, negative: false, test: false, originator: 0, ca: 7 };
+  s.send('server', encodeApdu({ apci: { format: 'I', sendSeq: 0, recvSeq: 0 }, asdu: { ...base, typeId: 13, cot: 3, objects: [1, 2, 3, 4, 5, 6].map((ioa) => ({ ioa, value: Math.fround(ioa + 0.1), quality: { ...q, iv: ioa === 2, nt: ioa === 2 } })) } }));
+  s.send('server', encodeApdu({ apci: { format: 'I', sendSeq: 1, recvSeq: 0 }, asdu: { ...base, typeId: 31, cot: 3, objects: [{ ioa: 9, value: 2, quality: q, time: { ms: 1, minute: 2, hour: 3, day: 4, dayOfWeek: 5, month: 6, year: 26, invalid: false, summerTime: false } }] } }));
+  s.send('client', encodeApdu({ apci: { format: 'I', sendSeq: 0, recvSeq: 2 }, asdu: { ...base, typeId: 46, cot: 6, objects: [{ ioa: 4102, value: 1, select: true, qu: 0 }] } }));
+  s.send('client', encodeApdu({ apci: { format: 'I', sendSeq: 1, recvSeq: 2 }, asdu: { ...base, typeId: 7, cot: 3, objects: [{ ioa: 77, value: 0xa5, quality: q }] } }));
+  const r = await runAnalyzeOn(['-', '--no-summary', '--no-monitor'], writePcap(s.packets));
+  const out = lines(r.out);
+  assert.match(out[0], / M_ME_NC_1 spont ca=7 1=1\.1, 2=2\.1 nt,iv, 3=3\.1, 4=4\.1 …\+2$/);
+  assert.match(out[1], / M_DP_TB_1 spont ca=7 9=ON$/);
+  assert.match(out[2], / C_DC_NA_1 act ca=7 4102=OFF sel$/);
+  assert.match(out[3], / M_BO_NA_1 spont ca=7 77=0x000000A5$/);
+  // the fast writer and formatRecordLine agree byte for byte
+  const { analyzeBytes } = await import('../../src/capture/analyze.js');
+  const { formatRecordLine } = await import('../../src/cli/analyze.js');
+  assert.deepEqual(out, analyzeBytes(writePcap(s.packets)).records.map(formatRecordLine));
+});
+
+test('policy alert on a short-float set-point names the value as sent (20.3, not 20.299999237060547)', async () => {
+  const { parsePolicy, monitorTraffic } = await import('../../src/monitor/index.js');
+  const { Capture, Conversation } = await import('../monitor/helpers.js');
+  const cap = new Capture();
+  const c = new Conversation(cap);
+  c.startdt();
+  c.setpoint(6000, 20.3);
+  const policy = parsePolicy(`
+version: 1
+masters:
+  - name: scada
+    addresses: [10.0.0.0/24]
+    allow:
+      - types: [C_SE_NC_1]
+        ca: 1
+        ioa: 6000
+        value: { min: 0, max: 20 }
+`);
+  const a = monitorTraffic(cap.items, { policy }).alerts.find((x) => x.rule === 'policy.value-out-of-range')!;
+  assert.match(a.message, /C_SE_NC_1 value 20\.3 for IOA 6000/);
+  assert.equal(a.evidence.value, 20.3);
+});
+
+test('the fast line writer stays byte-identical to formatRecordLine across its 4 MiB buffer boundary', async () => {
+  const { OutBuffer } = await import('../../src/cli/out-buffer.js');
+  const { formatRecordLine } = await import('../../src/cli/analyze.js');
+  const { decodeApdu, encodeApdu } = await import('../../src/codec/apdu.js');
+  const q = { ov: false, bl: false, sb: false, nt: true, iv: true };
+  const base = { sq: false, negative: false, test: false, originator: 0, ca: 0xffff };
+  const time = { ms: 1234, minute: 5, hour: 6, day: 7, dayOfWeek: 1, month: 8, year: 26, invalid: false, summerTime: false };
+  const frames = [
+    { ...base, typeId: 13, cot: 3, objects: [1, 2, 3, 4, 5, 6].map((ioa) => ({ ioa, value: Math.fround(ioa / 7), quality: q })) },
+    { ...base, typeId: 103, cot: 6, objects: [{ ioa: 0, time: { ...time, year: 109 } }] },
+    { ...base, typeId: 2, cot: 3, objects: [{ ioa: 0, value: true, quality: q, time: { ms: 1, minute: 2, invalid: false } }] },
+    // long object texts: four directory entries fill more than the line's first reservation
+    { ...base, typeId: 126, cot: 3, objects: [1, 2, 3, 4, 5, 6, 7, 8].map((ioa) => ({ ioa, file: 1000 + ioa, length: 16000000, status: 17, lfd: true, for: true, fa: true, time })) },
+  ].map((asdu, i) => {
+    const r = decodeApdu(encodeApdu({ apci: { format: 'I', sendSeq: i, recvSeq: 0 }, asdu }));
+    assert.ok(r.ok);
+    assert.ok(r.value.asdu!.warnings!.length > 0, 'lines end with warnings');
+    return r.value;
+  });
+  const ep = (ip: string, port: number) => ({ ip, port, text: `${ip}:${port}` });
+  const chunks: Buffer[] = [];
+  const out = new OutBuffer({ write: (c: Uint8Array) => (chunks.push(Buffer.from(c)), true), on: () => undefined, off: () => undefined });
+  const expected: string[] = [];
+  for (let i = 0; i < 20000; i++) {
+    const r = { frame: i + 1, ts: '2026-12-03T17:00:00.000001Z', tsMs: 0, src: '10.0.0.2:2404', dst: '10.0.0.1:40000', direction: 'station→master' as const, flow: 0, apdu: frames[i % 4], from: ep('10.0.0.2', 2404), to: ep('10.0.0.1', 40000) };
+    out.recordLine(r);
+    expected.push(formatRecordLine(r));
+  }
+  await out.flush();
+  const all = Buffer.concat(chunks);
+  assert.ok(all.length > 4 << 20, `${all.length} octets: more than one buffer`);
+  const text = all.toString('utf8');
+  assert.equal(text, expected.join('\n') + '\n');
+});
