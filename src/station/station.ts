@@ -120,7 +120,11 @@ export interface StationOptions {
   onParameter?: (req: ParameterRequest) => boolean | void;
   /** Link machine factory (tests inject fakes). */
   linkFactory?: LinkFactory;
-  /** Most simultaneous connections accepted by `listen` (default 8; per listener). */
+  /**
+   * Most simultaneous started connections accepted by `listen` (default 8; per listener). Connections
+   * that have not started (or, on TLS, not authenticated) use a separate pending pool (see
+   * {@link StationListenOptions.maxPending}).
+   */
   maxConnections?: number;
   /**
    * Memory budget of each connection's queued answers (estimated bytes, see `budget.ts`): a

@@ -2,7 +2,9 @@
  * Access control at the transport level: a source-address allow-list (IPv4/IPv6 CIDR, IPv4-mapped
  * IPv6 addresses handled as IPv4), a maximum number of open connections, and the "no STARTDT"
  * time-out. {@link ConnectionGate} bundles them; `listenTcp` applies it to every TCP connection
- * before any TLS handshake (options `allow`, `maxConnections`, `startTimeout`, `onRefused`).
+ * before any TLS handshake (options `allow`, `maxConnections`, `startTimeout`, `onRefused`), and
+ * {@link ConnectionSlots}: protected slots for started/authenticated connections, a smaller pending
+ * pool for the others (`maxPending`, `maxPendingPerSource`), oldest evicted first.
  */
 import net from 'node:net';
 import type { AccessRefusalCode } from './security-events.js';

@@ -367,9 +367,12 @@ function endpointsOfSocket(s: net.Socket): ConnectionEndpoints {
 /**
  * Listen for TCP (or TLS) connections; `onConnection` binds each with `conn.bind(events)`.
  *
- * Order of checks for each connection: source allow-list and `maxConnections` at TCP accept (no
- * TLS byte is exchanged with a refused address), then the TLS handshake (bounded), then the peer
- * verification of `secure`, then `onConnection`; then the start time-out until STARTDT.
+ * Order of checks for each connection: source allow-list and the protected slots (`maxConnections`)
+ * at TCP accept (no TLS byte is exchanged with a refused address), then a pending slot (the oldest
+ * pending connection of the source, or of all, is evicted when full: `maxPending`,
+ * `maxPendingPerSource`), then the TLS handshake (bounded), then the peer verification of `secure`
+ * (which moves the connection to a protected slot), then `onConnection`; then the start time-out
+ * until STARTDT (which, on a plain or non-verifying listener, moves it to a protected slot).
  *
  * @example
  * ```ts
