@@ -150,7 +150,7 @@ test('usage errors name the problem', () => {
 });
 
 test('iec104 files --help (real process) lists the modes and the exit codes', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /--get IOA/);
   assert.match(r.stdout, /exit codes:[\s\S]*6 {2}integrity failure/);

@@ -14,7 +14,7 @@ test('exitCodesOf reads the exit codes section of a help text, joining continuat
 });
 
 test('iec104 --help lists every command with its exit codes', async () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   const at = r.stdout.indexOf('exit codes');
   assert.ok(at > 0, 'an exit codes section');
