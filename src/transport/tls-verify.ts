@@ -550,9 +550,8 @@ export class TlsSecurity {
         peer = v.peer;
       }
       const info = tlsSessionInfo(socket);
+      // (the suite's warning was given when the session was established)
       const ev: TlsSessionEvent = { event: 'renegotiated', side, ...endpoints, tls: info, renegotiations, initiator, ...(peer ? { peerSubject: peer.subject } : {}) };
-      const w = sessionWarning(info);
-      if (w) ev.warning = w;
       this.events.session(ev);
       opts.onSession?.(ev);
     });
