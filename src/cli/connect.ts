@@ -235,16 +235,20 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
     return 2;
   }
   const clock = io.clock ?? systemClock;
+  const logger = args.logLevel ? createLogger({ level: args.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }) : nullLogger;
   let security: TlsSecurity | undefined;
   try {
-    security = args.tls ? new TlsSecurity(args.tls) : undefined;
+    security = args.tls ? new TlsSecurity(args.tls, { logger: logger.child({ component: 'tls' }) }) : undefined;
   } catch (e) {
     if (!(e instanceof TlsConfigError)) throw e;
     io.stderr.write(`iec104 connect: ${e.message}\n`);
     return 2;
   }
+  // the negotiated TLS version and suite (with a warning without forward secrecy) and renegotiations
+  security?.events.onSession((e) =>
+    io.stderr.write(`iec104 connect: TLS ${e.event === 'renegotiated' ? `renegotiated (${e.renegotiations}, by ${e.initiator === 'local' ? 'us' : 'the station'})` : 'session'}: ${e.tls.version} ${e.tls.cipher}${e.tls.resumed ? ' resumed' : ''}${e.warning && e.event === 'established' ? `; WARNING ${e.warning}` : ''}\n`),
+  );
   const view = args.json ? 'json' : (args.view ?? (io.isTTY ? 'table' : 'lines'));
-  const logger = args.logLevel ? createLogger({ level: args.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }) : nullLogger;
   const connectorOf = io.connector ?? ((h: string, p: number) => tcpConnector(h, p, security ? { tls: security } : {}));
   const common = {
     clock, logger,

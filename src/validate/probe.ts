@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { COT, cotName, cotShortName } from '../codec/cause.js';
 import { typeName } from '../codec/type-table.js';
 import type { Clock } from '../clock.js';
+import { classifyTlsCode, tlsAlertName } from '../transport/tls-verify.js';
 import { buildAsdu } from './asdu-tools.js';
 import { ConnectFailure, formatTarget, type Target, type TlsSessionInfo, TestConnection, openStream, refClock } from './connection.js';
 
@@ -114,6 +115,13 @@ export function diagnoseConnectFailure(f: ConnectFailure, t0: number): { outcome
   }
   const m = `${c} ${f.message}`.toLowerCase();
   let why: string;
+  // an alert from the station is its verdict on us: the same words as connect/command use
+  const alert = tlsAlertName(c, f.message);
+  if (alert && alert !== 'protocol_version') {
+    const k = classifyTlsCode(c, f.message, { side: 'client', peerCertificateSeen: alert !== 'handshake_failure' && alert !== 'insufficient_security' });
+    const hint = k.code === 'E_TLS_CERT_REFUSED' ? ': check that the station trusts the CA of --cert, that the certificate is valid, not revoked, and on its allow-list' : k.code === 'E_TLS_NO_SHARED_CIPHER' ? ' (or a certificate the station cannot use with our suites)' : '';
+    return { outcome: 'tls-failed', diagnosis: `TLS handshake failed: ${k.code}: ${k.reason}${hint}.` };
+  }
   if (c === 'E_TLS_TIMEOUT') why = 'no TLS answer in time: the port probably does not speak TLS (try without --tls), or the station waits for something else';
   else if (/cert_has_expired|certificate has expired/.test(m)) why = `certificate: the station's certificate has expired (${f.message})`;
   else if (/not_yet_valid|not yet valid/.test(m)) why = `certificate: the station's certificate is not valid yet; check both clocks (${f.message})`;
@@ -215,6 +223,16 @@ export async function probe(opts: ProbeOptions): Promise<ProbeResult> {
     }
     const started = answer !== undefined;
     if (!started) {
+      if (conn.closed?.by === 'peer' && opts.tls) {
+        // over TLS, a station that judges our certificate after the handshake (TLS 1.3, or any
+        // Node/OpenSSL server that verifies late) refuses it by an alert or by closing at once
+        const after = conn.closed.at - conn.openedAt;
+        const err = conn.closed.error;
+        const k = err && tlsAlertName(err) ? classifyTlsCode(err, undefined, { side: 'client', peerCertificateSeen: true }) : undefined;
+        const why = k ? `${k.code}: ${k.reason}` : `E_TLS_CERT_REFUSED: the station closed the connection ${Math.round(after)} ms after the TLS handshake, without an alert: it most likely refused our certificate`;
+        steps.push({ step: 'startdt', status: 'failed', ms, detail: why });
+        return result('tls-failed', `TLS: ${why}; check that the station trusts the CA of --cert, that the certificate is valid (not expired, not yet valid), not revoked, and on the station's allow-list.`, { ...tlsInfo, errorCode: k?.code ?? 'E_TLS_CERT_REFUSED' });
+      }
       if (conn.closed?.by === 'peer') {
         const after = conn.closed.at - conn.openedAt;
         steps.push({ step: 'startdt', status: 'failed', ms, detail: `the station closed the connection ${Math.round(after)} ms after accepting it${conn.closed.error ? ` (${conn.closed.error})` : ''}, without confirming STARTDT` });

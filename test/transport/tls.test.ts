@@ -129,7 +129,8 @@ test('client side: our station refuses our (revoked) certificate after the hands
   const s = await securedServer(pki);
   try {
     for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const cliSec = new TlsSecurity({ cert: pki.leaves.revoked.cert, key: pki.leaves.revoked.key, ca: [pki.ca.cert], maxVersion });
+      // every attempt is refused: a long acceptance wait costs nothing and keeps a loaded machine from racing it
+      const cliSec = new TlsSecurity({ cert: pki.leaves.revoked.cert, key: pki.leaves.revoked.key, ca: [pki.ca.cert], maxVersion, acceptanceWait: 10_000 });
       const e = await connectTls('127.0.0.1', s.srv.port, cliSec, { t0: 5_000 }).then(
         (sock) => {
           sock.destroy();
