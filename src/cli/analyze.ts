@@ -6,6 +6,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
+import { objectsText } from '../codec/object-text.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
 import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo } from '../capture/analyze.js';
@@ -15,7 +16,8 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
@@ -26,8 +28,9 @@ const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ..
        iec104 analyze --interface IFACE [--bpf EXPR] [--rotate SIZE|TIME] [--format F] [options]
 
 Read a pcap or pcapng capture (or '-' for standard input, e.g. from tcpdump -w -),
-reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU, then a summary
-of flows, APDU counts by format and type, and errors.
+reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU (I-frames with
+their objects as IOA=value flags, four at most, then …+N), then a summary of flows,
+APDU counts by format and type, and errors.
 
 IEC 104 is recognised on port 2404 and the --port ports, and on any other port when the
 first bytes of a direction are valid APDUs. Port 19998 (IEC 62351-3, TLS) is shown as an
@@ -42,7 +45,8 @@ options:
                       {frame, ts, src, dst, direction, flow, apdu:{apci, asdu}} or
                       {frame, ts, src, dst, direction, flow, error:{...}, raw},
                       alert objects {kind:"alert", rule, severity, ...} in capture order,
-                      then one {kind:"summary", capture, alerts, inventory, commands}
+                      then one {kind:"summary", capture, alerts, inventory, commands};
+                      every time is ISO 8601 UTC text (e.g. "ts":"2013-07-04T06:23:17.333710Z")
   --policy FILE       enforce a policy and/or baseline (YAML, e.g. from 'iec104 learn')
   --alerts            print only the alerts, one JSON object a line
   --inventory         print only the inventory (endpoints and roles, CAs, IOA map,
@@ -72,7 +76,7 @@ options:
   --cot-size 1|2      octets of the cause of transmission (default 2)
   --ca-size 1|2       octets of the common address (default 2)
   --ioa-size 1|2|3    octets of the information object address (default 3)
-  --no-summary        no summary after the APDU lines
+  --no-summary        no summary after the APDU lines (with --json: no summary object)
   --max-issues N      print at most N problems of each kind on stderr (default 20)
   -h, --help          this text
 
@@ -80,7 +84,7 @@ ${SENSING_HELP}
 
 example:
   $ iec104 analyze capture.pcap --filter 'iec60870_104.type == 0'
-       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 ioa=0
+       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 0 qoi=20
   ...
   $ tcpdump -i eth0 -w - 'tcp port 2404' | iec104 analyze - --json | jq .apdu.asdu.typeName
   $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \\
@@ -295,14 +299,9 @@ function recordLineTail(r: ApduRecord): string {
   const a = r.apdu.asdu!;
   let s = ` I(${c.sendSeq},${c.recvSeq}) ${typeName(a.typeId)} ${cotShortName(a.cot)}${a.negative ? ' neg' : ''}${a.test ? ' test' : ''} ca=${a.ca}`;
   if (a.originator) s += ` oa=${a.originator}`;
-  const n = a.objects.length;
-  if (n > 0) {
-    const o = a.objects;
-    if (a.sq && n > 1) s += ` ioa=${o[0].ioa}..${o[n - 1].ioa}`;
-    else if (n === 1) s += ` ioa=${o[0].ioa}`;
-    else if (n === 2) s += ` ioa=${o[0].ioa},${o[1].ioa}`;
-    else s += ` ioa=${o.slice(0, 4).map((x) => x.ioa).join(',')}${n > 4 ? `,…(+${n - 4})` : ''}`;
-  } else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
+  // the objects with their values: `IOA=value flags`, four at most, then `…+N`
+  if (a.objects.length > 0) s += ' ' + objectsText(a.typeId, a.objects);
+  else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
   if (a.warnings?.length) s += ` !${a.warnings.map((w) => w.code).join(',')}`;
   return s;
 }
@@ -397,7 +396,8 @@ export interface AnalyzeJsonSummary {
   capture: AnalyzeSummary;
   /** Alert counts by rule and by severity (absent with `--no-monitor`). */
   alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number> };
-  inventory?: InventorySummary;
+  /** The inventory, times as ISO 8601 text. */
+  inventory?: InventoryJson;
   commands?: CommandStats[];
   /** Live capture: interface, filter and the capture's counters (drops). */
   live?: SensorFinal['live'];
@@ -496,13 +496,13 @@ async function analyzeWith(
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
       const formatted = sensor?.alert(a);
-      if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a)));
+      if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }
   };
   const emitCommandRecords = (recs: CommandRecord[]): void => {
     sensor?.commands(recs);
     if (!showCommands) return;
-    for (const c of recs) emitLine(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+    for (const c of recs) emitLine(p.json ? JSON.stringify(commandJson(c)) : formatCommandLine(c));
   };
   const emitCommands = (): void => {
     if (det) emitCommandRecords(det.takeCommands()); // also when not shown: the detector buffers completed commands until taken
@@ -615,18 +615,19 @@ async function analyzeWith(
     const capture = an.summary();
     const counts = final?.alertCounts ?? {};
     if (p.json) {
-      if (showApdus) {
+      if (showApdus && p.summary) {
         const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
         if (sensorFinal?.live) sum.live = sensorFinal.live;
         if (final) {
           sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
-          sum.inventory = final.inventory;
+          sum.inventory = inventoryJson(final.inventory);
           sum.commands = final.commandStats;
         }
         out.line(JSON.stringify(sum));
       }
-      if (p.inventory && final) out.line(JSON.stringify(final.inventory));
+      if (p.inventory && final) out.line(JSON.stringify(inventoryJson(final.inventory)));
       if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+      if (p.commands && final) for (const f of final.inventory.fileTransfers ?? []) out.line(JSON.stringify({ kind: 'file-transfer', ...f }));
     } else {
       if (showApdus && p.summary) {
         // with eve, ecs and cef stdout carries events only: the summary goes to stderr
@@ -642,6 +643,7 @@ async function analyzeWith(
       }
       if (p.inventory && final) out.line(renderInventory(final.inventory, { maxIoas: Infinity }));
       if (p.commands && final) out.line(formatCommandStats(final.commandStats));
+      if (p.commands && final?.inventory.fileTransfers?.length) out.line(['File transfers', ...final.inventory.fileTransfers.map((f) => `  ${formatFileTransfer(f)}`)].join('\n'));
     }
   }
   if (holding) out.unhold();

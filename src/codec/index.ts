@@ -12,3 +12,5 @@ export * from './explain.js';
 export * from './json-view.js';
 export * from './command.js';
 export * from './file-transfer.js';
+export * from './float32-text.js';
+export * from './object-text.js';

@@ -69,7 +69,10 @@ export function readCp56(b: Uint8Array, o: number): Cp56Time {
 
 const NO_PROBLEMS: Array<[string, string]> = [];
 
-/** Problems with a CP56Time2a's fields, as [field, message] pairs (empty when valid). Reserved bits are checked from the raw bytes. */
+/**
+ * Problems with a CP56Time2a's fields, as [field, message] pairs (empty when valid); each message
+ * names its field (`year 109 > 99`). Reserved bits are checked from the raw bytes.
+ */
 export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
   // fast path: every field in range and no reserved bit set (the common case allocates nothing)
   const ms0 = b[o] | (b[o + 1] << 8);
@@ -77,14 +80,14 @@ export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
   if (ms0 <= 59999 && (mi & 0x7f) <= 59 && (h & 0x7f) <= 23 && d !== 0 && mo >= 1 && mo <= 12 && y <= 99) return NO_PROBLEMS;
   const out: Array<[string, string]> = [];
   const ms = b[o] | (b[o + 1] << 8);
-  if (ms > 59999) out.push(['milliseconds', `${ms} > 59999`]);
-  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `${b[o + 2] & 0x3f} > 59`]);
-  if ((b[o + 3] & 0x1f) > 23) out.push(['hour', `${b[o + 3] & 0x1f} > 23`]);
+  if (ms > 59999) out.push(['milliseconds', `milliseconds ${ms} > 59999`]);
+  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `minute ${b[o + 2] & 0x3f} > 59`]);
+  if ((b[o + 3] & 0x1f) > 23) out.push(['hour', `hour ${b[o + 3] & 0x1f} > 23`]);
   const day = b[o + 4] & 0x1f;
   if (day === 0) out.push(['day', 'day of month 0']);
   const month = b[o + 5] & 0x0f;
   if (month === 0 || month > 12) out.push(['month', `month ${month} outside 1..12`]);
-  if ((b[o + 6] & 0x7f) > 99) out.push(['year', `${b[o + 6] & 0x7f} > 99`]);
+  if ((b[o + 6] & 0x7f) > 99) out.push(['year', `year ${b[o + 6] & 0x7f} > 99`]);
   if (b[o + 2] & 0x40) out.push(['reserved', 'RES1 (minute octet bit 6) set']);
   if (b[o + 3] & 0x60) out.push(['reserved', 'RES2 (hour octet bits 5-6) set']);
   if (b[o + 5] & 0xf0) out.push(['reserved', 'RES3 (month octet bits 4-7) set']);
@@ -139,8 +142,8 @@ export function readCp24(b: Uint8Array, o: number): Cp24Time {
 export function checkCp24(b: Uint8Array, o: number): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const ms = b[o] | (b[o + 1] << 8);
-  if (ms > 59999) out.push(['milliseconds', `${ms} > 59999`]);
-  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `${b[o + 2] & 0x3f} > 59`]);
+  if (ms > 59999) out.push(['milliseconds', `milliseconds ${ms} > 59999`]);
+  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `minute ${b[o + 2] & 0x3f} > 59`]);
   if (b[o + 2] & 0x40) out.push(['reserved', 'RES1 (minute octet bit 6) set']);
   return out;
 }

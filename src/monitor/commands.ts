@@ -5,6 +5,8 @@
  */
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
+import { float32Number } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { type ObjectKey, isTrackedCommandType, objectKey } from './roles.js';
 import type { JsonValue, Observation } from './types.js';
 
@@ -27,7 +29,7 @@ export interface CommandRecord {
   typeName: string;
   /** 6 = activation, 8 = deactivation (5 for read). */
   cot: number;
-  /** Commanded value (state, set-point, bitstring), when the type has one. */
+  /** Commanded value (state, set-point, bitstring), when the type has one; short floats as their shortest text reads (`3.14`). */
   value: JsonValue;
   /** S/E bit: true = select, false = execute, null when the type has none. */
   select: boolean | null;
@@ -199,7 +201,7 @@ export class CommandTracker {
         const rec: CommandRecord = {
           frame: o.frame, ts: o.ts, flow: o.flow, source: o.src, station: o.station ?? o.dst, ca: a.ca, ioa: obj.ioa,
           typeId: a.typeId, typeName: typeName(a.typeId), cot: a.cot,
-          value: json(obj.value ?? obj.time ?? obj.qoi ?? null), select: typeof obj.select === 'boolean' ? obj.select : null,
+          value: typeof obj.value === 'number' && hasFloat32Value(a.typeId) ? float32Number(obj.value) : json(obj.value ?? obj.time ?? obj.qoi ?? null), select: typeof obj.select === 'boolean' ? obj.select : null,
           qualifier, outcome: 'pending',
         };
         const q = open.byKey.get(key);

@@ -25,7 +25,10 @@
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { TypeId, typeInfo, typeName } from '../codec/type-table.js';
+import { float32Number, formatFloat32 } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { isTrackedCommandType } from './roles.js';
 import { type Alert, type JsonValue, type Observation, hostOf, makeAlert } from './types.js';
 import type { Baseline } from './baseline.js';
@@ -527,9 +530,21 @@ export function validatePolicy(doc: unknown): Policy {
   return p;
 }
 
-/** Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with line). */
-export function parsePolicy(yamlText: string): Policy {
+/** Limits of a policy file: 4 MiB, nesting depth 64, 1000 aliases (a policy is small; its YAML tree is not). */
+export const POLICY_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxDepth: 64, maxAliases: 1000 });
+
+/**
+ * Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with
+ * line; a text over a {@link POLICY_DOCUMENT_LIMITS} limit, or `limits`, as path `(document)`).
+ */
+export function parsePolicy(yamlText: string, limits: Partial<DocumentLimits> = {}): Policy {
   let doc: unknown;
+  try {
+    checkDocument(yamlText, 'the policy', { ...POLICY_DOCUMENT_LIMITS, ...limits });
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new PolicyError([{ path: '(document)', message: e.message }]);
+    throw e;
+  }
   try {
     doc = parseYaml(yamlText);
   } catch (e) {
@@ -644,7 +659,9 @@ export class PolicyChecker {
     const tn = typeName(asdu.typeId);
     for (const obj of asdu.objects) {
       const ev: { [k: string]: JsonValue } = { master: mh, station: o.station, typeId: asdu.typeId, type: tn, ca: asdu.ca, ioa: obj.ioa };
-      if (typeof obj.value === 'number' || typeof obj.value === 'boolean') ev.value = obj.value;
+      // short floats as the shortest number that reads back (a set-point of 20.3, not 20.299999237060547)
+      const f32 = typeof obj.value === 'number' && hasFloat32Value(asdu.typeId);
+      if (typeof obj.value === 'number' || typeof obj.value === 'boolean') ev.value = f32 ? float32Number(obj.value as number) : obj.value;
       if (masters.length === 0) {
         out.push(makeAlert(o, 'policy.command-not-allowed', 'high', `${tn} to CA ${asdu.ca} IOA ${obj.ioa} from ${mh}, which is not an allowed master`, { ...ev, reason: 'unknown master' }, 'T0855'));
         continue;
@@ -674,7 +691,7 @@ export class PolicyChecker {
         type: `${tn} is not allowed for ${mh}`,
         ca: `${tn} to common address ${asdu.ca} is not allowed for ${mh}`,
         ioa: `${tn} to IOA ${obj.ioa} (CA ${asdu.ca}) is outside the ranges allowed for ${mh}`,
-        value: `${tn} value ${String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
+        value: `${tn} value ${f32 ? formatFloat32(obj.value as number) : String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
         time: `${tn} from ${mh} at ${new Date(o.ts).toISOString()} is outside the allowed days/hours (UTC)`,
       };
       out.push(makeAlert(o, rule, rule === 'policy.time-window' ? 'medium' : 'high', what[stage], { ...ev, masters: identified.map((m) => m.name) }, mitre));
