@@ -10,7 +10,7 @@
  *   header, TCP data offset below 5 and beyond the frame;
  * * junk TCP payloads and lying APDUs on port 2404 (start byte with lengths 0..3 and 255, random
  *   control fields, random bytes), over ever-new flows (thousands, more than the sensor's
- *   `--max-flows 2000`) with sequence numbers jumping about;
+ *   `--max-flows 150`) with sequence numbers jumping about;
  * * IPv4 fragments that never complete, overlapping fragments, VLAN-tagged junk;
  * * SYN / FIN / RST storms on the same flows;
  *
@@ -143,7 +143,7 @@ function rssKiB(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up with bounded memory`, { timeout: (SECONDS + 60) * 1000 }, async (t) => {
+test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up with bounded memory`, { timeout: (SECONDS + 240) * 1000 }, async (t) => {
   const lab = makeLab();
   if (typeof lab === 'string') {
     t.skip(lab);
@@ -161,7 +161,7 @@ test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up 
 
     const station = cli(['serve', '--host', lab.nsIp, '--port', '2404', '--no-simulate', '--log-format', 'json', '--start-timeout', '0'], lab.ns);
     procs.push(station);
-    const sensor = cli(['analyze', '--interface', lab.hostIf, '--alerts', '--metrics', '127.0.0.1:0', '--max-issues', '3', '--max-flows', '2000']);
+    const sensor = cli(['analyze', '--interface', lab.hostIf, '--alerts', '--metrics', '127.0.0.1:0', '--max-issues', '3', '--max-flows', '150']);
     procs.push(sensor);
     // the sensor's output is not kept by this test beyond a count (a flood makes a lot of it)
     let outBytes = 0;
@@ -215,8 +215,8 @@ test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up 
     assert.ok(errors > 0, 'the junk was read as undecodable APDUs');
     assert.ok(iframes > 0);
     // more flows than the table holds: the oldest were evicted, the table stayed at its bound
-    assert.ok(flowsTotal > 2000, `${flowsTotal} flows`);
-    assert.ok(flowsActive <= 2000, `${flowsActive} flows followed`);
+    assert.ok(flowsTotal > 150, `${flowsTotal} flows`);
+    assert.ok(flowsActive <= 150, `${flowsActive} flows followed`);
     assert.ok(evicted > 0);
     // bounded memory: no runaway growth over the run (second half vs first half)
     const half = Math.floor(rss.length / 2);

@@ -68,7 +68,7 @@ export interface Proc {
   child: ChildProcess;
   out: () => string;
   err: () => string;
-  /** Resolves when `re` appears on stdout or stderr (rejects after `ms`). */
+  /** Resolves when `re` appears on stdout or stderr (rejects after `ms`; process start-up with tsx on a loaded machine takes long). */
   waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -93,7 +93,7 @@ export function start(cmd: string, args: string[]): Proc {
     out: () => out,
     err: () => err,
     exited,
-    waitFor: (re, ms = 20000) =>
+    waitFor: (re, ms = 90_000) =>
       new Promise((resolve, reject) => {
         let done = false;
         const check = (): void => {

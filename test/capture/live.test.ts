@@ -30,7 +30,7 @@ function records(text: string): Rec[] {
     .filter((r) => r.kind === undefined);
 }
 
-test('live capture on a veth pair gives the records of the file of the same traffic', { timeout: 90_000 }, async (t) => {
+test('live capture on a veth pair gives the records of the file of the same traffic', { timeout: 240_000 }, async (t) => {
   const lab = makeLab();
   if (typeof lab === 'string') {
     t.skip(lab);
@@ -49,7 +49,7 @@ test('live capture on a veth pair gives the records of the file of the same traf
     await Promise.all([station.waitFor(/listening/), sensor.waitFor(/capturing on/), ref.waitFor(/listening on/)]);
     const url = (await sensor.waitFor(/metrics at (http:\S+)/))[1];
 
-    const master = cli(['connect', lab.nsIp, '--ca', '1', '--duration', '800', '--lines']);
+    const master = cli(['connect', lab.nsIp, '--ca', '1', '--duration', '2500', '--lines']);
     procs.push(master);
     const m = await master.exited;
     assert.equal(m.code, 0, master.err());
@@ -112,7 +112,7 @@ test('live capture on a veth pair gives the records of the file of the same traf
   }
 });
 
-test('analyze --interface on a missing interface: exit 1 with tcpdump’s reason', { timeout: 30_000 }, async () => {
+test('analyze --interface on a missing interface: exit 1 with tcpdump’s reason', { timeout: 120_000 }, async () => {
   const p = cli(['analyze', '--interface', 'no-such-if0']);
   const e = await p.exited;
   assert.equal(e.code, 1, p.err());
