@@ -21,6 +21,13 @@ export interface ApiEntry {
   internal: boolean;
 }
 
+/**
+ * Modules whose exports stay inside the package although they are exported from their module:
+ * test-only station misbehaviour, the test PKI (the `iec104 certs` command is its public face)
+ * and the monitor's bounded-window helpers.
+ */
+const INTERNAL_MODULES = new Set(['src/station/misbehave.ts', 'src/transport/test-pki.ts', 'src/monitor/window.ts']);
+
 function kindOf(d: ts.Declaration): string {
   if (ts.isFunctionDeclaration(d)) return 'function';
   if (ts.isClassDeclaration(d)) return 'class';
@@ -46,7 +53,8 @@ export function apiEntries(): ApiEntry[] {
     for (const d of target.declarations ?? []) {
       const internal = ts.getJSDocTags(d).some((t) => t.tagName.text === 'internal')
         || (ts.isVariableDeclaration(d) && ts.getJSDocTags(d.parent.parent).some((t) => t.tagName.text === 'internal'));
-      out.push({ name: sym.name, kind: kindOf(d), module: relative(root, d.getSourceFile().fileName), internal });
+      const module = relative(root, d.getSourceFile().fileName);
+      out.push({ name: sym.name, kind: kindOf(d), module, internal: internal || INTERNAL_MODULES.has(module) });
       break;
     }
   }
@@ -71,6 +79,23 @@ export function apiReport(entries = apiEntries()): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/** `export { a, b } from 'x';`, wrapped at 110 columns. */
+function exportLine(keyword: string, names: string[], spec: string): string {
+  const one = `${keyword} { ${names.join(', ')} } from '${spec}';`;
+  if (one.length <= 110) return one;
+  const rows: string[] = [];
+  let row = '';
+  for (const n of names) {
+    if (row && row.length + n.length + 2 > 106) {
+      rows.push(`  ${row.trimEnd()}`);
+      row = '';
+    }
+    row += `${n}, `;
+  }
+  if (row) rows.push(`  ${row.trimEnd()}`);
+  return `${keyword} {\n${rows.join('\n')}\n} from '${spec}';`;
 }
 
 /**
@@ -98,8 +123,8 @@ export function indexSource(entries = apiEntries()): string {
     const list = byModule.get(mod)!;
     const values = list.filter((e) => !isType(e)).map((e) => e.name);
     const types = list.filter(isType).map((e) => e.name);
-    if (values.length) lines.push(`export { ${values.join(', ')} } from '${spec}';`);
-    if (types.length) lines.push(`export type { ${types.join(', ')} } from '${spec}';`);
+    if (values.length) lines.push(exportLine('export', values, spec));
+    if (types.length) lines.push(exportLine('export type', types, spec));
   }
   return lines.join('\n') + '\n';
 }

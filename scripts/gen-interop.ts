@@ -37,7 +37,7 @@ function causes(set: ReadonlySet<number>): string {
 export function typeSection(): string {
   const rows = allTypes().map((t) => {
     const layout = t.raw ? '(raw octets kept)' : t.fields.map((f) => f.ie).join(' + ') || '(IOA only)';
-    const support = t.raw ? 'raw' : t.iec101Only ? 'yes (codec; 101-only type)' : 'yes';
+    const support = t.raw ? 'raw' : t.iec101Only ? 'yes (codec; 101-only type)' : t.category === 'file' ? 'yes; file transfer: station and master (docs/files.md)' : 'yes';
     return `| ${t.id} | ${t.name} | ${t.description} | ${layout} | ${t.timeTag === 'none' ? '' : t.timeTag} | ${t.sqAllowed ? 'yes' : 'no'} | ${causes(t.causes)} | ${support} |`;
   });
   return [

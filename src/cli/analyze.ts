@@ -16,7 +16,7 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { renderInventory } from '../monitor/inventory.js';
+import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
 import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
@@ -556,7 +556,7 @@ async function analyzeWith(
         else if (n === p.maxIssues + 1) io.stderr.write(`iec104 analyze: further ${i.code} problems are only counted\n`);
       },
     },
-    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
+    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec, ...(p.sensing.maxFlows ? { maxFlows: p.sensing.maxFlows } : {}) },
   );
   sensor?.setSummary(() => an.summary());
   const now = io.now ?? (() => performance.now());
@@ -572,8 +572,10 @@ async function analyzeWith(
       bytes += chunk.length;
       if (notCapture) break;
       if (td) {
+        // live capture: no batching delay, the alerts of what arrived are out before the next read
+        if (sensor?.source) td.flush();
         for (let b = td.take(); b; b = td.take()) applyBatch(b);
-        while (td.inFlight > 3) applyBatch(await td.next());
+        while (td.inFlight > (sensor?.source ? 0 : 3)) applyBatch(await td.next());
       }
       await out.flush();
       sensor?.flush();
@@ -625,6 +627,7 @@ async function analyzeWith(
       }
       if (p.inventory && final) out.line(JSON.stringify(inventoryJson(final.inventory)));
       if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+      if (p.commands && final) for (const f of final.inventory.fileTransfers ?? []) out.line(JSON.stringify({ kind: 'file-transfer', ...f }));
     } else {
       if (showApdus && p.summary) {
         // with eve, ecs and cef stdout carries events only: the summary goes to stderr
@@ -640,6 +643,7 @@ async function analyzeWith(
       }
       if (p.inventory && final) out.line(renderInventory(final.inventory, { maxIoas: Infinity }));
       if (p.commands && final) out.line(formatCommandStats(final.commandStats));
+      if (p.commands && final?.inventory.fileTransfers?.length) out.line(['File transfers', ...final.inventory.fileTransfers.map((f) => `  ${formatFileTransfer(f)}`)].join('\n'));
     }
   }
   if (holding) out.unhold();

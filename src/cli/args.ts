@@ -1,7 +1,8 @@
 /**
  * Argument helpers shared by the CLI commands: the usage error, integer/number options, and the
- * TLS flags (`--tls --cert --key --tls-ca --peer-cert --crl`, plus `--servername`/`--insecure` for
- * the validation commands).
+ * shared TLS flags (`--tls --cert --key --tls-ca --peer-cert --peer-subject --crl --tls-ciphers
+ * --tls-min-version --tls-max-version --tls-servername --tls-renegotiate --tls-test-invalid-cert`,
+ * plus `--insecure` for the validation commands).
  */
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
@@ -43,14 +44,21 @@ export const COMMAND_VALUE_OPTIONS = {
   time: { type: 'boolean' },
 } as const;
 
-/** `node:util` parseArgs options of the TLS flags shared by `serve`, `connect` and `command`. */
+/** `node:util` parseArgs options of the TLS flags shared by every TLS-capable command (`connect`, `command`, `probe`, `test`, `measure`; `serve` parses the same names). */
 export const TLS_CLI_OPTIONS = {
   tls: { type: 'boolean' },
   cert: { type: 'string' },
   key: { type: 'string' },
   'tls-ca': { type: 'string', multiple: true },
   'peer-cert': { type: 'string', multiple: true },
+  'peer-subject': { type: 'string', multiple: true },
   crl: { type: 'string', multiple: true },
+  'tls-ciphers': { type: 'string' },
+  'tls-min-version': { type: 'string' },
+  'tls-max-version': { type: 'string' },
+  'tls-servername': { type: 'string' },
+  'tls-renegotiate': { type: 'string' },
+  'tls-test-invalid-cert': { type: 'boolean' },
 } as const;
 
 /** TLS flags as parsed. */
@@ -60,19 +68,51 @@ export interface TlsCliValues {
   key?: string;
   'tls-ca'?: string[];
   'peer-cert'?: string[];
+  'peer-subject'?: string[];
   crl?: string[];
+  'tls-ciphers'?: string;
+  'tls-min-version'?: string;
+  'tls-max-version'?: string;
+  'tls-servername'?: string;
+  'tls-renegotiate'?: string;
+  'tls-test-invalid-cert'?: boolean;
 }
 
-/** Help text of the TLS flags (`caFlag`: `--ca` for serve, `--tls-ca` where `--ca` is the common address). */
-export function tlsHelp(caFlag: '--ca' | '--tls-ca'): string {
-  return `  --tls              mutual TLS (IEC 62351-3; default port 19998): needs --cert, --key, ${caFlag}
-  --cert FILE        own certificate (PEM)
-  --key FILE         own private key (PEM, unencrypted)
-  ${caFlag.padEnd(17)}CA certificate(s) the peer's certificate must chain to (repeatable)
-  --peer-cert X      accept only this peer: a PEM certificate FILE or a SHA-256
-                     fingerprint (repeatable; default any certificate of the CA)
-  --crl FILE         certificate revocation list (PEM, repeatable; every CA of a
-                     chain then needs a current CRL)`;
+/**
+ * Help text of the TLS flags (`caFlag`: `--ca` for serve, `--tls-ca` where `--ca` is the common
+ * address; `client`: with `--tls-servername`, the option of the connecting commands).
+ */
+export function tlsHelp(caFlag: '--ca' | '--tls-ca', client = caFlag === '--tls-ca'): string {
+  return `  --tls                 mutual TLS (IEC 62351-3 profile, docs/security.md; default port
+                        19998): needs --cert, --key, ${caFlag}
+  --cert FILE           own certificate (PEM; RSA or EC)
+  --key FILE            own private key (PEM, unencrypted)
+  ${`${caFlag} FILE`.padEnd(22)}CA certificate(s) the peer's certificate must chain to (repeatable)
+  --peer-cert FILE|FP   accept only this peer: a PEM certificate FILE or a SHA-256
+                        fingerprint (repeatable; default any certificate of the CA)
+  --peer-subject NAME   accept only peers with this certificate subject: a CN, a whole
+                        subject (CN=..., O=...) or a /regex/ (repeatable)
+  --crl FILE            certificate revocation list (PEM, repeatable; every CA of a
+                        chain then needs a current CRL)
+  --tls-ciphers LIST    OpenSSL cipher list (default: TLS 1.3 suites, ECDHE suites, then
+                        the 62351-3 mandatory AES128-SHA256; weak suites are refused)
+  --tls-min-version V   1.2 (default) or 1.3
+  --tls-max-version V   1.2 or 1.3 (default)
+${client ? `  --tls-servername NAME the station's certificate must be issued for NAME (DNS name or
+                        IP address; default: no name check, the chain and pins decide)
+` : ''}  --tls-renegotiate S   renegotiate TLS 1.2 sessions every S seconds (62351-3 session
+                        renewal; a TLS 1.3 session is renewed by reconnecting)
+  --tls-test-invalid-cert
+                        TEST ONLY: present our own certificate even when it is expired or
+                        not yet valid, to see how the peer refuses it`;
+}
+
+function tlsVersionArg(flag: string, v: string | undefined): 'TLSv1.2' | 'TLSv1.3' | undefined {
+  if (v === undefined) return undefined;
+  const t = v.trim().replace(/^TLSv?/i, '');
+  if (t === '1.2') return 'TLSv1.2';
+  if (t === '1.3') return 'TLSv1.3';
+  throw new UsageError(`${flag} expects 1.2 or 1.3, not '${v}' (TLS 1.1 and lower are refused)`);
 }
 
 /**
@@ -80,7 +120,8 @@ export function tlsHelp(caFlag: '--ca' | '--tls-ca'): string {
  * for a TLS flag without `--tls` or `--tls` without certificate, key and CA.
  */
 export function tlsConfigFromArgs(o: TlsCliValues, caFlag = '--tls-ca'): TlsConfig | undefined {
-  const given = (['cert', 'key', 'tls-ca', 'peer-cert', 'crl'] as const).filter((k) => o[k] !== undefined);
+  const flags = ['cert', 'key', 'tls-ca', 'peer-cert', 'peer-subject', 'crl', 'tls-ciphers', 'tls-min-version', 'tls-max-version', 'tls-servername', 'tls-renegotiate', 'tls-test-invalid-cert'] as const;
+  const given = flags.filter((k) => o[k] !== undefined);
   if (!o.tls) {
     if (given.length) throw new UsageError(`${given.map((k) => (k === 'tls-ca' ? caFlag : `--${k}`)).join(', ')} need${given.length === 1 ? 's' : ''} --tls`);
     return undefined;
@@ -89,7 +130,17 @@ export function tlsConfigFromArgs(o: TlsCliValues, caFlag = '--tls-ca'): TlsConf
   if (missing.length) throw new UsageError(`--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the peer)`);
   const cfg: TlsConfig = { cert: o.cert!, key: o.key!, ca: o['tls-ca']! };
   if (o['peer-cert']?.length) cfg.peerCertificates = o['peer-cert'];
+  if (o['peer-subject']?.length) cfg.peerSubjects = o['peer-subject'];
   if (o.crl?.length) cfg.crl = o.crl;
+  if (o['tls-ciphers'] !== undefined) cfg.ciphers = o['tls-ciphers'];
+  const min = tlsVersionArg('--tls-min-version', o['tls-min-version']);
+  if (min) cfg.minVersion = min;
+  const max = tlsVersionArg('--tls-max-version', o['tls-max-version']);
+  if (max) cfg.maxVersion = max;
+  if (o['tls-servername'] !== undefined) cfg.servername = o['tls-servername'];
+  const reneg = numArg('tls-renegotiate', o['tls-renegotiate'], 1);
+  if (reneg !== undefined) cfg.renegotiationInterval = reneg * 1000;
+  if (o['tls-test-invalid-cert']) cfg.presentInvalidCertificate = true;
   return cfg;
 }
 
@@ -110,7 +161,7 @@ export function numArg(name: string, v: string | undefined, min = 0): number | u
   return n;
 }
 
-/** `node:util` parseArgs options of the TLS flags of `probe`, `test` and `measure`: the shared table of `connect`/`command`/`serve`, plus `--servername` and the lab-only `--insecure`. */
+/** `node:util` parseArgs options of the TLS flags of `probe`, `test` and `measure`: the shared table, plus `--servername` (an alias of `--tls-servername`) and the lab-only `--insecure`. */
 export const VALIDATE_TLS_CLI_OPTIONS = {
   ...TLS_CLI_OPTIONS,
   servername: { type: 'string' },
@@ -148,6 +199,8 @@ export function tlsArgs(v: ValidateTlsCliValues): tls.ConnectionOptions | undefi
     return undefined;
   }
   if (v.servername) cfg.servername = v.servername;
+  // a validation command reports a refusal itself (probe: the TLS step): no acceptance wait
+  cfg.acceptanceWait = 0;
   let r: ResolvedTlsConfig;
   try {
     r = resolveTlsConfig(cfg);
@@ -184,6 +237,6 @@ export function stationCertificateCheck(r: ResolvedTlsConfig, cert: tls.PeerCert
 
 /** The TLS options text for --help. */
 export const TLS_HELP = `${tlsHelp('--tls-ca')}
-  --servername NAME  name expected in the station's certificate (default: the host name)
-  --insecure         LAB USE ONLY: do not refuse a station certificate that fails
-                     verification (chain, name, key size, --peer-cert); still reported`;
+  --servername NAME     the same as --tls-servername
+  --insecure            LAB USE ONLY: do not refuse a station certificate that fails
+                        verification (chain, name, key size, --peer-cert); still reported`;

@@ -39,6 +39,8 @@ export interface SensingArgs {
   syslog?: SyslogTarget;
   syslogBody: 'rfc5424' | 'cef';
   metrics?: { host: string; port: number };
+  /** Most flows followed at once (the analyzer's bound). */
+  maxFlows?: number;
 }
 
 /** Help text of the sensor options (part of `iec104 analyze --help`). */
@@ -61,6 +63,9 @@ export const SENSING_HELP = `live capture and outputs for analysts (docs/outputs
   --syslog URL        also send every alert to syslog (RFC 5424): udp://HOST[:514],
                       tcp://HOST[:601], tls://HOST[:6514][?ca=FILE], unix:///dev/log
   --syslog-format F   rfc5424 (default: structured data + text) | cef (CEF as the message)
+  --max-flows N       follow at most N TCP flows at once (default 100000); beyond, the
+                      least recently active flow is closed (W_FLOW_EVICTED): memory stays
+                      bounded under floods of new connections
   --metrics [ADDR:]PORT
                       serve Prometheus metrics at http://ADDR:PORT/metrics (APDUs, bytes,
                       flows, alerts by rule and severity, commands by outcome, capture
@@ -72,28 +77,25 @@ export const SENSING_HELP = `live capture and outputs for analysts (docs/outputs
  */
 export function parseSensingArg(argv: string[], i: number, s: SensingArgs): number | string | undefined {
   const a = argv[i];
-  const val = (what: string): string | undefined => {
-    const v = argv[i + 1];
-    return v === undefined ? undefined : v;
-  };
+  const val = (): string | undefined => argv[i + 1];
   const need = (what: string): string => `${a} needs ${what}`;
   switch (a) {
     case '--interface':
     case '-i': {
-      const v = val('');
+      const v = val();
       if (!v || v.startsWith('-')) return need('an interface name');
       s.iface = v;
       return i + 1;
     }
     case '--bpf': {
-      const v = val('');
+      const v = val();
       if (v === undefined) return need("a capture filter expression ('' for everything)");
       s.bpf = v;
       return i + 1;
     }
     case '--snaplen':
     case '--buffer': {
-      const v = val('');
+      const v = val();
       const lo = a === '--snaplen' ? 64 : 1;
       if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > 262144 * 16) return need(`a number ${lo}..${262144 * 16}, got '${v ?? ''}'`);
       if (a === '--snaplen') s.snaplen = Number(v);
@@ -101,7 +103,7 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
       return i + 1;
     }
     case '--rotate': {
-      const v = val('');
+      const v = val();
       const r = v === undefined ? undefined : parseRotateSpec(v);
       if (!r) return need(`a size (at least 1024 octets: 100M, 1G) or a time (30s, 15min, 1h), got '${v ?? ''}'`);
       s.rotate = r;
@@ -109,20 +111,20 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
     }
     case '--rotate-dir':
     case '--log-dir': {
-      const v = val('');
+      const v = val();
       if (!v) return need('a directory');
       if (a === '--rotate-dir') s.rotateDir = v;
       else s.logDir = v;
       return i + 1;
     }
     case '--format': {
-      const v = val('');
+      const v = val();
       if (!v || !(FORMATS as readonly string[]).includes(v)) return need(`one of ${FORMATS.join(', ')}, got '${v ?? ''}'`);
       s.format = v as OutputFormat;
       return i + 1;
     }
     case '--syslog': {
-      const v = val('');
+      const v = val();
       if (!v) return need('a URL (udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT, unix:///dev/log)');
       const t = parseSyslogUrl(v);
       if (typeof t === 'string') return `--syslog: ${t}`;
@@ -130,13 +132,19 @@ export function parseSensingArg(argv: string[], i: number, s: SensingArgs): numb
       return i + 1;
     }
     case '--syslog-format': {
-      const v = val('');
+      const v = val();
       if (v !== 'rfc5424' && v !== 'cef') return need(`rfc5424 or cef, got '${v ?? ''}'`);
       s.syslogBody = v;
       return i + 1;
     }
+    case '--max-flows': {
+      const v = val();
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1e7) return need(`a number 1..10000000, got '${v ?? ''}'`);
+      s.maxFlows = Number(v);
+      return i + 1;
+    }
     case '--metrics': {
-      const v = val('');
+      const v = val();
       if (!v) return need('[ADDR:]PORT');
       const m = parseMetricsAddress(v);
       if (typeof m === 'string') return m;
@@ -432,10 +440,20 @@ export class Sensor {
     m.counter('iec104_commands_total', 'Commands tracked to their end, by outcome and type');
     m.gauge('iec104_capture_lag_seconds', 'Wall-clock time minus the capture time of the last APDU analysed');
     m.collect('iec104_frames_total', 'Frames (packets) read from the capture', 'counter', () => this.summaryFn?.().frames ?? 0);
-    m.collect('iec104_flows', 'TCP flows seen, by kind (iec104, tls, other)', 'gauge', () => {
+    m.collect('iec104_flows', 'TCP flows listed in the summary (the first 10000), by kind (iec104, tls, other)', 'gauge', () => {
       const k: Record<string, number> = { iec104: 0, tls: 0, other: 0 };
       for (const f of this.summaryFn?.().flows ?? []) k[f.kind === 'pending' ? 'other' : f.kind]++;
       return Object.entries(k).map(([kind, value]) => ({ labels: { kind }, value }));
+    });
+    m.collect('iec104_flows_active', 'TCP flows followed now (bounded by --max-flows)', 'gauge', () => this.summaryFn?.().flowTable.active ?? 0);
+    m.collect('iec104_flows_total', 'TCP flows seen', 'counter', () => this.summaryFn?.().flowTable.total ?? 0);
+    m.collect('iec104_flows_ended_total', 'TCP flows whose state was freed, by why (closed: FIN/RST, idle, evicted: table full)', 'counter', () => {
+      const t = this.summaryFn?.().flowTable;
+      return [
+        { labels: { reason: 'closed' }, value: t?.closed ?? 0 },
+        { labels: { reason: 'idle' }, value: t?.idle ?? 0 },
+        { labels: { reason: 'evicted' }, value: t?.evicted ?? 0 },
+      ];
     });
     m.collect('iec104_capture_packets_dropped_total', 'Packets the capture lost, by where (kernel buffer full, interface)', 'counter', () => {
       const st = this.live?.stats;

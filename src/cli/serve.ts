@@ -17,7 +17,7 @@ import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { tlsHelp } from './args.js';
+import { tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { stationMetrics } from '../outputs/live-metrics.js';
 
@@ -34,7 +34,11 @@ options:
                        --tls; 0 = any free port)
   --allow CIDR         accept connections from these source addresses only (repeatable);
                        others are refused before any byte is exchanged (E_ACCESS_SOURCE)
-  --max-connections N  refuse connections beyond N open ones (default 8; E_ACCESS_LIMIT)
+  --max-connections N  refuse connections beyond N started (TLS: authenticated) ones
+                       (default 8; E_ACCESS_LIMIT). Connections not started or not
+                       authenticated yet share a pool of half as many slots (max 2 per
+                       source address); the oldest is evicted for a new peer
+                       (E_ACCESS_EVICTED; listen.maxPending in CONFIG, docs/security.md)
   --start-timeout MS   close a connection without STARTDT after MS (default t0, 30000;
                        0 = never: needed when masters keep standby connections, which
                        stay stopped by design; E_ACCESS_NO_STARTDT)
@@ -106,7 +110,10 @@ interface Args {
   key?: string;
   ca: string[];
   peerCerts: string[];
+  peerSubjects: string[];
   crl: string[];
+  /** `--tls-ciphers`, `--tls-min-version`, ... as given (name -> value), parsed by `tlsConfigFromArgs`. */
+  tlsFlags: Record<string, string | boolean>;
   allow: string[];
   maxConnections?: number;
   startTimeout?: number;
@@ -125,7 +132,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], crl: [], allow: [], filesUpload: false };
+  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], peerSubjects: [], crl: [], tlsFlags: {}, allow: [], filesUpload: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -143,6 +150,22 @@ function parseArgs(argv: string[]): Args | string {
         break;
       }
       case '--tls': a.tls = true; break;
+      case '--tls-test-invalid-cert': a.tlsFlags['tls-test-invalid-cert'] = true; break;
+      case '--tls-ciphers':
+      case '--tls-min-version':
+      case '--tls-max-version':
+      case '--tls-renegotiate': {
+        const v = val();
+        if (!v || v.startsWith('--')) return `${x} needs a value`;
+        a.tlsFlags[x.slice(2)] = v;
+        break;
+      }
+      case '--peer-subject': {
+        const v = val();
+        if (!v || v.startsWith('--')) return `${x} needs a certificate subject or CN`;
+        a.peerSubjects.push(v);
+        break;
+      }
       case '--cert':
       case '--key':
       case '--ca':
@@ -233,13 +256,24 @@ function parseArgs(argv: string[]): Args | string {
     }
   }
   if (!a.tls) {
-    const stray = [a.cert && '--cert', a.key && '--key', a.ca.length && '--ca', a.peerCerts.length && '--peer-cert', a.crl.length && '--crl'].filter(Boolean);
+    const stray = [a.cert && '--cert', a.key && '--key', a.ca.length && '--ca', a.peerCerts.length && '--peer-cert', a.peerSubjects.length && '--peer-subject', a.crl.length && '--crl', ...Object.keys(a.tlsFlags).map((k) => `--${k}`)].filter(Boolean);
     if (stray.length) return `${stray.join(', ')} need${stray.length === 1 ? 's' : ''} --tls`;
   } else {
     const missing = [!a.cert && '--cert', !a.key && '--key', !a.ca.length && '--ca'].filter(Boolean);
     if (missing.length) return `--tls needs ${missing.join(', ')} (mutual authentication: own certificate and key, and the CA of the masters)`;
+    try {
+      listenTlsOf(a);
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
   return a;
+}
+
+/** The listener's {@link TlsConfig} of the TLS flags (`--tls` given); throws UsageError for a bad value. */
+function listenTlsOf(a: Args): TlsConfig {
+  const cfg = tlsConfigFromArgs({ tls: true, cert: a.cert, key: a.key, 'tls-ca': a.ca, ...(a.peerCerts.length ? { 'peer-cert': a.peerCerts } : {}), ...(a.peerSubjects.length ? { 'peer-subject': a.peerSubjects } : {}), ...(a.crl.length ? { crl: a.crl } : {}), ...a.tlsFlags }, '--ca');
+  return cfg!;
 }
 
 /** `single`, `per-connection`, `groups a, b, * (catch-all)`. */
@@ -376,10 +410,12 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     if (l.allow) o.allow = l.allow;
     if (l.maxConnections !== undefined) o.maxConnections = l.maxConnections;
     if (l.startTimeout !== undefined) o.startTimeout = l.startTimeout;
+    if (l.maxPending !== undefined) o.maxPending = l.maxPending;
+    if (l.maxPendingPerSource !== undefined) o.maxPendingPerSource = l.maxPendingPerSource;
     if (i === 0) {
       if (args.host !== undefined) o.host = args.host;
       if (args.tls) {
-        o.tls = { cert: args.cert!, key: args.key!, ca: args.ca, ...(args.peerCerts.length ? { peerCertificates: args.peerCerts } : {}), ...(args.crl.length ? { crl: args.crl } : {}) };
+        o.tls = listenTlsOf(args);
         o.port = args.port ?? 19998;
       } else if (args.port !== undefined) o.port = args.port;
       if (args.allow.length) o.allow = args.allow;

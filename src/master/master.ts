@@ -732,7 +732,11 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.match(asdu, now);
     if (this.fileClient !== undefined && typeInfo(asdu.typeId)?.category === 'file') this.fileClient.onAsdu(asdu);
     if (this.listenerCount('asdu') > 0) this.emitSafe('asdu', asdu);
-    for (const c of this.channels) if (!c.push(asdu)) this._counters.dropped++;
+    for (const c of this.channels) {
+      if (c.push(asdu)) continue;
+      this._counters.dropped++;
+      if (this.logOn) this.log.log('debug', 'master.iterator_overflow', `an asdus() consumer is too slow: its buffer is full and its oldest ASDU was dropped (${c.dropped} dropped so far)`, { dropped: c.dropped });
+    }
   }
 
   private emitSafe<K extends keyof ControllingStationEventMap>(event: K, ...args: ControllingStationEventMap[K]): void {

@@ -235,7 +235,7 @@ export class BaselineLearner {
         commonAddresses: [...s.cas].sort((a, b) => a - b),
         types: Object.fromEntries([...s.types].sort((a, b) => a[0] - b[0]).map(([t, c]) => [typeName(t), [...c].sort((a, b) => a - b)])),
         objects: Object.fromEntries([...s.objects].sort((a, b) => a[0] - b[0]).map(([ca, set]) => [String(ca), formatRanges(set)])),
-        rate: { minutes: minutes.length, meanPerMinute: round(minutes.reduce((x, y) => x + y, 0) / minutes.length), maxPerMinute: Math.max(...minutes) },
+        rate: { minutes: minutes.length, meanPerMinute: round(minutes.reduce((x, y) => x + y, 0) / minutes.length), maxPerMinute: minutes.reduce((x, y) => (y > x ? y : x), -Infinity) },
         periods,
       };
     }

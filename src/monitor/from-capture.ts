@@ -88,7 +88,7 @@ export function monitorCapture(bytes: Uint8Array, opts: DetectorOptions = {}, an
   );
   an.push(bytes);
   an.end();
-  alerts.push(...det.finish());
-  commands.push(...det.takeCommands());
+  for (const a of det.finish()) alerts.push(a);
+  for (const c of det.takeCommands()) commands.push(c);
   return { alerts, commands, commandStats: det.commandStatistics(), inventory: det.inventory(), alertCounts: det.alertCounts(), capture: an.summary(), issues };
 }

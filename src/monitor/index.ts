@@ -17,3 +17,4 @@ export * from './from-capture.js';
 export * from './proxy.js';
 export * from './detector-thread.js';
 export * from './json-output.js';
+export * from './file-transfers.js';

@@ -25,6 +25,7 @@
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { TypeId, typeInfo, typeName } from '../codec/type-table.js';
 import { float32Number, formatFloat32 } from '../codec/float32-text.js';
 import { hasFloat32Value } from '../codec/json-view.js';
@@ -529,9 +530,21 @@ export function validatePolicy(doc: unknown): Policy {
   return p;
 }
 
-/** Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with line). */
-export function parsePolicy(yamlText: string): Policy {
+/** Limits of a policy file: 4 MiB, nesting depth 64, 1000 aliases (a policy is small; its YAML tree is not). */
+export const POLICY_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxDepth: 64, maxAliases: 1000 });
+
+/**
+ * Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with
+ * line; a text over a {@link POLICY_DOCUMENT_LIMITS} limit, or `limits`, as path `(document)`).
+ */
+export function parsePolicy(yamlText: string, limits: Partial<DocumentLimits> = {}): Policy {
   let doc: unknown;
+  try {
+    checkDocument(yamlText, 'the policy', { ...POLICY_DOCUMENT_LIMITS, ...limits });
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new PolicyError([{ path: '(document)', message: e.message }]);
+    throw e;
+  }
   try {
     doc = parseYaml(yamlText);
   } catch (e) {

@@ -63,7 +63,12 @@ export interface ProxyOptions {
   /** APCI parameters of both legs. */
   params?: Partial<LinkParameters>;
   codec?: Partial<CodecOptions>;
-  /** ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source is paused until the queue drains. */
+  /**
+   * ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source
+   * is paused until the queue drains. A queue that still grows to 4× this (the proxy's own negative
+   * confirmations to a master that blocks forbidden commands and does not acknowledge) closes the
+   * session (log `proxy.queue_limit`): a per-connection memory bound.
+   */
   queueLimit?: number;
   /**
    * Mutual TLS toward the masters: the proxy presents `cert` and requires a client certificate
@@ -113,19 +118,27 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** One ASDU queue toward a link, bounded, pausing the source socket when full. */
+/** One ASDU queue toward a link, bounded, pausing the source socket when full, `onOverflow` at 4× the limit. */
 class Pump {
   readonly q: Asdu[] = [];
   pausedSource = false;
   target: Link | undefined;
+  private overflowed = false;
   constructor(
     private readonly limit: number,
     private readonly source: () => net.Socket | undefined,
     private readonly onPause: () => void,
+    private readonly onOverflow: (queued: number) => void = () => {},
   ) {}
   push(a: Asdu): void {
     this.q.push(a);
     this.run();
+    if (this.q.length > 4 * this.limit && !this.overflowed) {
+      this.overflowed = true;
+      this.q.length = 0;
+      this.onOverflow(4 * this.limit);
+      return;
+    }
     if (this.q.length >= this.limit && !this.pausedSource) {
       const s = this.source();
       if (s) {
@@ -269,8 +282,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         // nothing from the master is read (so its STARTDT act is not confirmed) until the RTU
         // connection is up; resumed on connect, closed when the RTU cannot be reached
         conn.socket.pause();
-        const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
-        const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
+        const overflow = (leg: string) => (n: number): void => {
+          log.log('warn', 'proxy.queue_limit', `queue toward the ${leg} over ${n} ASDUs: session closed`, { master, queued: n });
+          session.close(`queue toward the ${leg} over ${n} ASDUs (4 x queueLimit): closed`);
+        };
+        const toUp = new Pump(limit, () => conn.socket, () => stats.paused++, overflow('station'));
+        const toDown = new Pump(limit, () => upSocket, () => stats.paused++, overflow('master'));
         const session = {
           close(why: string): void {
             if (closed) return;

@@ -101,6 +101,11 @@ export class RoleTracker {
     return r;
   }
 
+  /** Flows whose roles are known. */
+  get flowCount(): number {
+    return this.flows.size;
+  }
+
   /** Drop what is known about a flow. */
   forget(flow: string): void {
     const r = this.flows.get(flow);

@@ -103,7 +103,7 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'valid.type-direction': { severity: 'high', mitre: 'T0856', description: 'monitor-direction type sent by the master' },
   'valid.coi-reserved': { severity: 'low', description: 'cause of initialisation reserved (3..31)' },
   'valid.qpm-unused': { severity: 'low', description: 'QPM with LPC or POP set (valid but unused)' },
-  'valid.file-qualifier': { severity: 'low', description: 'reserved FRQ/SRQ/SCQ/LSQ/AFQ/SOF value' },
+  'valid.file-qualifier': { severity: 'low', description: 'reserved FRQ/SRQ/SCQ/LSQ/AFQ/SOF value, name of file or section 0' },
   'valid.segment-length': { severity: 'low', description: 'file segment with length 0' },
   'valid.iec101-only': { severity: 'low', description: 'type defined for IEC 60870-5-101 only (CP24 time tags, C_TS_NA_1, C_CD_NA_1; W_IEC101_ONLY_TYPE)' },
   // link (session-shadow.ts)
@@ -290,6 +290,16 @@ export class BehaviourRules {
     this.flowKeys.set(flow, k);
     if (this.flowKeys.size > 65536) this.flowKeys.delete(this.flowKeys.keys().next().value as string);
     return k;
+  }
+
+  /** Drop the per-flow keys of a closed flow. */
+  forgetFlow(flow: string): void {
+    this.flowKeys.delete(flow);
+  }
+
+  /** Flows with per-flow keys (at most 65536). */
+  get flowCount(): number {
+    return this.flowKeys.size;
   }
 
   /** Evaluate one observation. */

@@ -7,7 +7,6 @@
 import { cotShortName } from '../codec/cause.js';
 import { typeName } from '../codec/type-table.js';
 import type { ApduRecord } from '../capture/analyze.js';
-import type { CommandRecord } from '../monitor/commands.js';
 import { hostOf, portOf, type Alert, type Severity } from '../monitor/types.js';
 
 /** One side of a flow. */
@@ -168,9 +167,4 @@ export function ruleNumber(rule: string): number {
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return 9_100_000 + (h % 100_000);
-}
-
-/** Short name of the command outcome (for counters). */
-export function commandOutcome(c: CommandRecord): string {
-  return c.outcome;
 }

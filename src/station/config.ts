@@ -20,7 +20,8 @@
  *   utc: true
  *   misbehave: [ignore-select, no-actterm]   # TEST-ONLY deliberate violations (docs/station.md); never in operation
  * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
- *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
+ *                                        # allow: [CIDR], maxConnections, maxPending, maxPendingPerSource,
+ *                                        # startTimeout (TLS default port 19998; slot pools: docs/security.md)
  * roles: [{ match: { address, subject, fingerprint256 }, role: monitor | control,
  *           commands: [{ types, ca, ioa: [[from, to]] }] }]   # see docs/security.md
  * defaultRole: monitor
@@ -35,6 +36,7 @@
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { typeInfo, TypeId } from '../codec/type-table.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
@@ -72,6 +74,8 @@ export interface ListenFileConfig {
   tls?: TlsConfig;
   allow?: string[];
   maxConnections?: number;
+  maxPending?: number;
+  maxPendingPerSource?: number;
   startTimeout?: number;
 }
 
@@ -136,7 +140,10 @@ function filesSection(v: unknown, path: string): FilesFileConfig {
   return f;
 }
 
-const TLS_KEYS = ['cert', 'key', 'ca', 'peerCertificates', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const;
+const TLS_KEYS = [
+  'cert', 'key', 'ca', 'peerCertificates', 'peerSubjects', 'crl', 'minVersion', 'maxVersion', 'ciphers', 'requireClientCert', 'handshakeTimeout', 'maxSessionDuration', 'sessionTimeout',
+  'allowRenegotiation', 'renegotiationInterval', 'minRenegotiationInterval', 'sessionTickets', 'sessionCacheSize',
+] as const;
 
 function tlsSection(v: unknown, path: string): TlsConfig {
   const o = obj(v, path);
@@ -145,6 +152,8 @@ function tlsSection(v: unknown, path: string): TlsConfig {
   const t: TlsConfig = { cert: str(o.cert, `${path}.cert`), key: str(o.key, `${path}.key`), ca: strs(o.ca, `${path}.ca`) };
   const peers = opt(o, 'peerCertificates', path, strs);
   if (peers) t.peerCertificates = peers;
+  const subjects = opt(o, 'peerSubjects', path, strs);
+  if (subjects) t.peerSubjects = subjects;
   const crl = opt(o, 'crl', path, strs);
   if (crl) t.crl = crl;
   const minV = opt(o, 'minVersion', path, (x, p) => oneOf(x, p, ['TLSv1.2', 'TLSv1.3'] as const));
@@ -155,7 +164,13 @@ function tlsSection(v: unknown, path: string): TlsConfig {
   if (ciphers) t.ciphers = ciphers;
   const rcc = opt(o, 'requireClientCert', path, bool);
   if (rcc !== undefined) t.requireClientCert = rcc;
-  for (const k of ['handshakeTimeout', 'maxSessionDuration', 'sessionTimeout'] as const) {
+  for (const k of ['allowRenegotiation', 'sessionTickets'] as const) {
+    const x = opt(o, k, path, bool);
+    if (x !== undefined) t[k] = x;
+  }
+  const cache = opt(o, 'sessionCacheSize', path, (y, p) => num(y, p, 0));
+  if (cache !== undefined) t.sessionCacheSize = cache;
+  for (const k of ['handshakeTimeout', 'maxSessionDuration', 'sessionTimeout', 'renegotiationInterval', 'minRenegotiationInterval'] as const) {
     const x = opt(o, k, path, (y, p) => num(y, p, 1));
     if (x !== undefined) t[k] = x;
   }
@@ -164,7 +179,7 @@ function tlsSection(v: unknown, path: string): TlsConfig {
 
 function listenSection(v: unknown, path: string): ListenFileConfig {
   const l = obj(v, path);
-  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'startTimeout']);
+  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'maxPending', 'maxPendingPerSource', 'startTimeout']);
   const tls = opt(l, 'tls', path, tlsSection);
   const out: ListenFileConfig = { host: opt(l, 'host', path, str) ?? '0.0.0.0', port: opt(l, 'port', path, (x, p) => int(x, p, 0, 65535)) ?? (tls ? 19998 : 2404) };
   if (tls) out.tls = tls;
@@ -172,6 +187,10 @@ function listenSection(v: unknown, path: string): ListenFileConfig {
   if (allow) out.allow = allow.map((a, i) => str(a, `${path}.allow[${i}]`));
   const mc = opt(l, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
   if (mc !== undefined) out.maxConnections = mc;
+  const mp = opt(l, 'maxPending', path, (x, p) => int(x, p, 1, 1000));
+  if (mp !== undefined) out.maxPending = mp;
+  const mps = opt(l, 'maxPendingPerSource', path, (x, p) => int(x, p, 1, 1000));
+  if (mps !== undefined) out.maxPendingPerSource = mps;
   const st = opt(l, 'startTimeout', path, (x, p) => num(x, p, 0));
   if (st !== undefined) out.startTimeout = st;
   return out;
@@ -646,11 +665,20 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
 
 /**
  * Parse and validate a configuration text. `format` defaults to JSON when the text starts with
- * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}.
+ * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}, also
+ * when the text breaks a {@link DocumentLimits} limit (size 256 MiB, nesting depth 64, 10000 YAML
+ * aliases by default; `limits` changes them): the message names the limit and the line.
  */
-export function parseStationConfig(text: string, format?: 'yaml' | 'json'): StationFileConfig {
+export function parseStationConfig(text: string, format?: 'yaml' | 'json', limits: Partial<DocumentLimits> = {}): StationFileConfig {
   let doc: unknown;
   const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  try {
+    // size, nesting and aliases first: a hostile file gets this error, not a parser's stack overflow
+    checkDocument(text, 'the configuration', limits);
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new StationConfigError('', e.message);
+    throw e;
+  }
   try {
     doc = f === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {

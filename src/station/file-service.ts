@@ -142,6 +142,8 @@ export interface FileServiceHost {
   readonly timeTags: { utc: boolean };
   hasCommonAddress(ca: number): boolean;
   now(): number;
+  /** Why this connection may not upload (access roles), or undefined. */
+  uploadDenied?(s: FileSessionPort): string | undefined;
 }
 
 type DownloadState = 'opening' | 'selected' | 'section-ready' | 'sending' | 'section-sent' | 'file-sent';
@@ -223,7 +225,10 @@ export class FileService {
     const mine = this.bySession.get(s);
     const owner = this.byFile.get(key);
     const starts = req.typeId === TypeId.F_FR_NA_1 || req.typeId === TypeId.F_SC_NB_1 || (req.typeId === TypeId.F_SC_NA_1 && (Number(obj.action) === Scq.SELECT_FILE || Number(obj.action) === Scq.DELETE_FILE));
-    if (owner && owner.session !== s) return this.refuse(s, req, FILE_COT, `file CA ${req.ca} IOA ${obj.ioa} is being transferred by connection ${owner.session.id}`);
+    if (owner && owner.session !== s) {
+      const why = `file CA ${req.ca} IOA ${obj.ioa} is being transferred by connection ${owner.session.id}`;
+      return starts ? this.negativeStart(s, req, obj, why) : this.refuse(s, req, FILE_COT, why);
+    }
     if (starts) {
       if (mine) return this.negativeStart(s, req, obj, `connection already transfers CA ${mine.addr.ca} IOA ${mine.addr.ioa}`);
       if (req.typeId === TypeId.F_FR_NA_1) return void this.startUpload(s, req, obj);
@@ -402,6 +407,8 @@ export class FileService {
     const ur: FileUploadRequest = { ca: req.ca, ioa: obj.ioa, nof: addr.nof, length, sessionId: s.id, remote: s.remote };
     if (obj.negative === true) return this.refuse(s, req, FILE_COT, 'a negative file ready announces no upload');
     if (!this.opts.receiver) return this.negativeStart(s, req, obj, 'this station accepts no uploads');
+    const denied = this.host.uploadDenied?.(s);
+    if (denied !== undefined) return this.negativeStart(s, req, obj, denied);
     if (length > this.maxUpload) return this.negativeStart(s, req, obj, `${length} octets exceed the upload limit of ${this.maxUpload}`);
     const key = `${req.ca}:${obj.ioa}`;
     const t: Upload = {

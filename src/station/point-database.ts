@@ -519,7 +519,8 @@ export class PointDatabase {
   points(ca?: number): StationPoint[] {
     const cas = ca === undefined ? this.commonAddresses() : this.byCa.has(ca) ? [ca] : [];
     const out: StationPoint[] = [];
-    for (const c of cas) out.push(...[...this.byCa.get(c)!.values()].sort((a, b) => a.ioa - b.ioa));
+    // (no spread: a common address may hold far more points than a call takes arguments)
+    for (const c of cas) for (const p of [...this.byCa.get(c)!.values()].sort((a, b) => a.ioa - b.ioa)) out.push(p);
     return out;
   }
 

@@ -120,7 +120,11 @@ export interface StationOptions {
   onParameter?: (req: ParameterRequest) => boolean | void;
   /** Link machine factory (tests inject fakes). */
   linkFactory?: LinkFactory;
-  /** Most simultaneous connections accepted by `listen` (default 8; per listener). */
+  /**
+   * Most simultaneous started connections accepted by `listen` (default 8; per listener). Connections
+   * that have not started (or, on TLS, not authenticated) use a separate pending pool (see
+   * {@link StationListenOptions.maxPending}).
+   */
   maxConnections?: number;
   /**
    * Memory budget of each connection's queued answers (estimated bytes, see `budget.ts`): a
@@ -162,8 +166,16 @@ export interface StationListenOptions {
   watchCrl?: boolean;
   /** Source-address allow-list (CIDR); others are refused at accept (`E_ACCESS_SOURCE`). */
   allow?: readonly string[];
-  /** Most simultaneous connections on this listener (default: the station's `maxConnections`, 8). */
+  /**
+   * Most simultaneous started (plain TCP) or authenticated (TLS) connections on this listener
+   * (default: the station's `maxConnections`, 8). Connections not started or authenticated yet use
+   * the separate pending pool (`maxPending`), from which the oldest is evicted for a new peer.
+   */
   maxConnections?: number;
+  /** Pending slots (not yet started / authenticated). Default: half of `maxConnections` rounded up (4 of 8). */
+  maxPending?: number;
+  /** Pending slots one source address may hold. Default: half of `maxPending` rounded up (2 of 4). */
+  maxPendingPerSource?: number;
   /** Close a connection without STARTDT within this time (ms; default t0, also on plain TCP; 0 = off). */
   startTimeout?: number;
   /** Audit log of connections, STARTDT/STOPDT and commands of this listener (default: the station's `audit`). */
@@ -341,7 +353,7 @@ export class ControlledStation implements SessionHost {
     }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
     for (const ca of options.files?.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `files.commonAddresses: ${ca}`);
-    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now() }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
+    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now(), uploadDenied: (s) => this.uploadDenied(s as StationSession) }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
     this.connectionBudget = options.connectionBudget ?? defaultConnectionBudget(this.db.size);
@@ -613,6 +625,8 @@ export class ControlledStation implements SessionHost {
         {
           host: o.host, port, logger: this.log.child({ component: 'tcp' }),
           maxConnections: o.maxConnections ?? this.opts.maxConnections ?? 8,
+          ...(o.maxPending !== undefined ? { maxPending: o.maxPending } : {}),
+          ...(o.maxPendingPerSource !== undefined ? { maxPendingPerSource: o.maxPendingPerSource } : {}),
           // the write buffer never legitimately holds more than the k window of full frames (and a few S/U frames)
           link: { ...this.linkOptions(this.log), maxWriteBuffer: Math.max(this.connectionBudget, 2 * 261 * this.linkParameters.k) },
           startTimeout: o.startTimeout ?? this.linkParameters.t0,
@@ -718,6 +732,13 @@ export class ControlledStation implements SessionHost {
       });
     }
     return why;
+  }
+
+  /** Why a connection may not upload files (its role is `monitor`), or undefined. */
+  private uploadDenied(s: StationSession): string | undefined {
+    if (!this.roles) return undefined;
+    const grant = this.access.get(s)?.grant ?? this.roles.resolve(identityOf(s.remote));
+    return grant.role === 'monitor' ? `role monitor${grant.name ? ` (${grant.name})` : ''} may not upload files` : undefined;
   }
 
   /** @internal */

@@ -155,6 +155,21 @@ function firstLine(s: string): string {
   return s.split('\n')[0].replace(/^[0-9A-F]+:error:[0-9A-F]+:/, '').trim();
 }
 
+const peerCertificates = new WeakMap<tls.TLSSocket, X509Certificate>();
+
+/**
+ * The peer certificate of a TLS socket, remembered from the first time it is seen: Node 20's
+ * `getPeerX509Certificate()` returns it only once on a client socket (later calls, and calls after
+ * a renegotiation, return undefined).
+ */
+export function peerCertificateOf(socket: tls.TLSSocket): X509Certificate | undefined {
+  const known = peerCertificates.get(socket);
+  if (known) return known;
+  const x = socket.getPeerX509Certificate();
+  if (x) peerCertificates.set(socket, x);
+  return x;
+}
+
 /** The warning of a negotiated session that is weaker than the profile recommends. */
 export function sessionWarning(info: TlsSessionInfo): string | undefined {
   if (!info.forwardSecrecy) return `no forward secrecy (${info.standardName ?? info.cipher}: RSA key exchange): whoever obtains the server's private key can decrypt recorded traffic; prefer an ECDHE suite`;
@@ -364,7 +379,7 @@ export class TlsSecurity {
   verify(socket: tls.TLSSocket, side: 'server' | 'client'): TlsVerdict {
     const info = tlsSessionInfo(socket);
     if (info.version !== 'TLSv1.2' && info.version !== 'TLSv1.3') return { ok: false, tls: info, code: 'E_TLS_PROTOCOL_VERSION', reason: `negotiated ${info.version}`, detail: info.version };
-    const x = socket.getPeerX509Certificate();
+    const x = peerCertificateOf(socket);
     if (!x) {
       if (side === 'client') return { ok: false, tls: info, code: 'E_TLS_HANDSHAKE', reason: 'server sent no certificate' };
       if (this.config.requireClientCert) return { ok: false, tls: info, code: 'E_TLS_NO_CLIENT_CERT', reason: 'client sent no certificate (mutual authentication required)' };
@@ -413,7 +428,7 @@ export class TlsSecurity {
     const subject = leaf.subject.replace(/\n/g, ', ');
     const known = this.knownSubject(leaf) ? ' It copies the subject of a known peer, but a subject proves nothing without a trusted signature.' : '';
     const ca = side === 'client' ? '--tls-ca' : 'a trusted CA';
-    if (leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey)) return `${who} (${subject}) is self-signed: not issued by ${ca}.${known}`;
+    if (leaf.issuer === leaf.subject && leaf.verify(leaf.publicKey)) return `${who} (${subject}) is self-signed: not issued by ${ca}.${known}`;
     const namedAnchor = anchors.find((a) => leaf.issuer === a.subject);
     if (namedAnchor) return `${who} (${subject}) names ${namedAnchor.subject.replace(/\n/g, ', ')} as issuer but that CA's signature does not verify: forged or copied certificate, not issued by ${ca}.${known}`;
     return `${who} (${subject}, issuer ${leaf.issuer.replace(/\n/g, ', ')}) is not issued by ${ca}.${known}`;
@@ -483,7 +498,7 @@ export class TlsSecurity {
     opts: { endpoints?: ConnectionEndpoints; onSession?: (ev: TlsSessionEvent) => void } = {},
   ): void {
     const endpoints = opts.endpoints ?? endpointsOf(socket);
-    const t: Tracked = { socket, side, endpoints, cert: socket.getPeerX509Certificate(), close, timers: [] };
+    const t: Tracked = { socket, side, endpoints, cert: peerCertificateOf(socket), close, timers: [] };
     this.sessions.add(t);
     const { maxSessionDuration, renegotiationInterval, minRenegotiationInterval, renegotiationBurst, handshakeTimeout } = this.config;
     let closed = false;
@@ -518,16 +533,20 @@ export class TlsSecurity {
         }
       }
       lastHandshake = now;
-      // a full renegotiation brings a (possibly different) certificate: verify it like the first;
-      // an abbreviated one (the session resumed) keeps the verified identity and shows no certificate
+      // a renegotiation that shows a certificate is verified like the first handshake (it may be
+      // another one); one that shows none (an abbreviated handshake; Node does not always expose
+      // the certificate of a renegotiation) keeps the identity verified before: secure
+      // renegotiation (RFC 5746, required by OpenSSL) binds it to the verified session
       let peer: PeerCertificateInfo | undefined = t.cert ? describeCertificate(t.cert) : undefined;
-      if (socket.getPeerX509Certificate() || !socket.isSessionReused()) {
+      const shown = socket.getPeerX509Certificate();
+      if (shown && shown.fingerprint256 !== t.cert?.fingerprint256) {
+        peerCertificates.set(socket, shown);
         const v = this.verify(socket, side);
         if (!v.ok) {
           fail({ code: v.code, reason: `after renegotiation: ${v.reason}`, ...(v.detail ? { detail: v.detail } : {}) });
           return;
         }
-        t.cert = socket.getPeerX509Certificate() ?? t.cert;
+        t.cert = shown;
         peer = v.peer;
       }
       const info = tlsSessionInfo(socket);
@@ -686,13 +705,11 @@ export async function connectTls(host: string, port: number, security: TlsSecuri
       ...tcpOpts,
       connect: (h, p) => {
         const s = tls.connect({ ...options, host: h, port: p, ...(tcpOpts.localAddress ? { localAddress: tcpOpts.localAddress } : {}) });
-        // the handle is still there while 'error' is emitted: did the station's certificate arrive?
-        s.prependListener('error', () => {
-          try {
-            peerCertificateSeen = Boolean((s.getPeerCertificate() as tls.PeerCertificate | null)?.raw);
-          } catch {
-            // handle gone
-          }
+        // how far did the handshake get before a failure? The key log names each secret when it
+        // is derived (nothing of it is kept): the master secret of TLS 1.2 (CLIENT_RANDOM) comes
+        // after the station's certificate, the TLS 1.3 traffic secrets after its Finished.
+        s.on('keylog', (line: Buffer) => {
+          if (/^(CLIENT_RANDOM|SERVER_TRAFFIC_SECRET_0|CLIENT_TRAFFIC_SECRET_0) /.test(line.toString('latin1', 0, 32))) peerCertificateSeen = true;
         });
         return s;
       },

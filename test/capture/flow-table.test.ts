@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CaptureAnalyzer, type FlowEndReason, type AnalyzeOptions } from '../../src/capture/analyze.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../src/capture/packet.js';
+import { TCP_ACK, TCP_RST } from '../../src/capture/packet.js';
 import { type PacketToWrite, SynthSession, writePcap } from '../../src/capture/writer.js';
-import { monitorCapture } from '../../src/monitor/index.js';
+import { Detector, observedFromRecord } from '../../src/monitor/index.js';
 import { gi, STARTDT_ACT, STARTDT_CON } from './helpers.js';
 
 const EMPTY = new Uint8Array(0);
@@ -87,15 +87,26 @@ test('flows idle longer than the timeout (capture time) are closed and their par
   assert.ok(issues.includes('W_TCP_PARTIAL_APDU'));
 });
 
-test('the monitor forgets evicted and closed flows (per-flow state bounded by the table)', () => {
-  const m = monitorCapture(writePcap(manyFlows(30)), {}, { maxFlows: 4 });
-  assert.equal(m.capture.flowTable.evicted, 26);
-  const m2 = monitorCapture(writePcap(manyFlows(30, 'fin')), {});
-  assert.equal(m2.capture.flowTable.closed, 30);
-  // flows are forgotten by the detector: see test/monitor for the per-part counts
-  assert.ok(m.inventory.masters.length >= 1);
-  void TCP_SYN;
-  void TCP_FIN;
+test('the monitor forgets evicted, idle and closed flows: per-flow state bounded by the table, counts kept', () => {
+  for (const [close, opts, live] of [['fin', {}, 0], [undefined, { maxFlows: 4 }, 4]] as const) {
+    const det = new Detector();
+    let peak = 0;
+    const an = new CaptureAnalyzer({
+      record: (r, octets) => {
+        det.observe(observedFromRecord(r, octets));
+        const st = det.flowState();
+        peak = Math.max(peak, st.contexts, st.roles, st.shadow, st.inventory, st.rules);
+      },
+      flowEnd: (f) => det.closeFlow(String(f.index)),
+    }, opts);
+    an.push(writePcap(manyFlows(60, close)));
+    an.end();
+    const st = det.flowState();
+    assert.ok(peak <= Math.max(live, 1) + 1, `per-flow state stayed bounded (peak ${peak})`);
+    assert.deepEqual(st, { contexts: live, roles: live, shadow: live, inventory: live, rules: live }, String(close));
+    const inv = det.inventory();
+    assert.equal(inv.stations[0].connections, 60, 'closed connections are still counted');
+  }
 });
 
 test('end of capture: flushing one direction may decide the flow is not IEC 104 (found by npm run fuzz)', () => {

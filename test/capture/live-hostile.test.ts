@@ -9,7 +9,8 @@
  * * impossible headers: IP version 5 and 7, header length below 20, total length below the
  *   header, TCP data offset below 5 and beyond the frame;
  * * junk TCP payloads and lying APDUs on port 2404 (start byte with lengths 0..3 and 255, random
- *   control fields, random bytes), over a few hundred flows with sequence numbers jumping about;
+ *   control fields, random bytes), over ever-new flows (thousands, more than the sensor's
+ *   `--max-flows 2000`) with sequence numbers jumping about;
  * * IPv4 fragments that never complete, overlapping fragments, VLAN-tagged junk;
  * * SYN / FIN / RST storms on the same flows;
  *
@@ -43,12 +44,13 @@ function rng(seed: number): () => number {
 }
 
 /** The hostile frames (sent round-robin). */
-export function hostileFrames(dstIp: string, net: string, count = 3000): Uint8Array[] {
+export function hostileFrames(dstIp: string, net: string, count = 20000): Uint8Array[] {
   const r = rng(0x104);
   const int = (n: number): number => Math.floor(r() * n);
   const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256));
   const frames: Uint8Array[] = [];
-  const flow = (): { src: string; sport: number } => ({ src: `${net}.${50 + int(100)}`, sport: 30000 + int(300) });
+  // ever-new flows: up to 150 × 64 000 source addresses and ports
+  const flow = (): { src: string; sport: number } => ({ src: `${net}.${50 + int(150)}`, sport: 1024 + int(64000) });
   const iframe = (): Uint8Array =>
     encodeApdu({ apci: { format: 'I', sendSeq: int(32768), recvSeq: int(32768) }, asdu: { typeId: 13, sq: false, cot: 3, negative: false, test: false, originator: 0, ca: 1, objects: [{ ioa: int(1 << 24), value: r(), quality: { ov: false, bl: false, sb: false, nt: false, iv: false } }] } });
   const lies = (): Uint8Array => {
@@ -119,7 +121,7 @@ export function hostileFrames(dstIp: string, net: string, count = 3000): Uint8Ar
   return frames.filter((x) => x.length >= 14); // a packet socket refuses less than a link header
 }
 
-/** perl: send the frames of FILE (u16 length + bytes each) on IFACE for SECONDS, ~10 000/s at most. */
+/** perl: send the frames of FILE (u16 length + bytes each) on IFACE for SECONDS, ~3 000/s at most. */
 const SENDER = String.raw`
 use strict; use Socket;
 my ($if, $file, $secs) = @ARGV;
@@ -130,7 +132,7 @@ socket(my $s, 17, SOCK_RAW, 0) or die "packet socket: $!";
 my $to = pack('S n i S C C a8', 17, 0x0800, $idx, 1, 0, 6, "\0" x 8);
 my ($sent, $err, $i) = (0, 0, 0); my $end = time + $secs;
 while (time < $end) {
-  for (1..100) { if (send($s, $f[$i], 0, $to)) { $sent++ } else { $err++ } $i = ($i + 1) % @f; }
+  for (1..30) { if (send($s, $f[$i], 0, $to)) { $sent++ } else { $err++ } $i = ($i + 1) % @f; }
   select(undef, undef, undef, 0.01);
 }
 print "sent $sent errors $err\n";
@@ -159,7 +161,7 @@ test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up 
 
     const station = cli(['serve', '--host', lab.nsIp, '--port', '2404', '--no-simulate', '--log-format', 'json', '--start-timeout', '0'], lab.ns);
     procs.push(station);
-    const sensor = cli(['analyze', '--interface', lab.hostIf, '--alerts', '--metrics', '127.0.0.1:0', '--max-issues', '3']);
+    const sensor = cli(['analyze', '--interface', lab.hostIf, '--alerts', '--metrics', '127.0.0.1:0', '--max-issues', '3', '--max-flows', '2000']);
     procs.push(sensor);
     // the sensor's output is not kept by this test beyond a count (a flood makes a lot of it)
     let outBytes = 0;
@@ -205,10 +207,17 @@ test(`a hostile mix on the live interface for ${SECONDS} s: the sensor stays up 
     const errors = Number(/^iec104_apdus_total\{format="error"\} (\d+)/m.exec(body)?.[1] ?? 0);
     const iframes = Number(/^iec104_apdus_total\{format="I"\} (\d+)/m.exec(body)?.[1] ?? 0);
     const dropped = Number(/^iec104_capture_packets_dropped_total\{by="kernel"\} (\d+)/m.exec(body)?.[1]);
-    t.diagnostic(`sent ${sent[1]} hostile frames (${sent[2]} refused by the kernel); sensor read ${frames} frames, ${iframes} I-frames, ${errors} undecodable APDUs; kernel drops ${dropped}; ${scrapes} scrapes, slowest ${slowest} ms; RSS ${Math.round(rss[0] / 1024)}..${Math.round(Math.max(...rss) / 1024)} MiB; ${outBytes} octets of alerts`);
+    const flowsActive = Number(/^iec104_flows_active (\d+)/m.exec(body)?.[1]);
+    const flowsTotal = Number(/^iec104_flows_total (\d+)/m.exec(body)?.[1]);
+    const evicted = Number(/^iec104_flows_ended_total\{reason="evicted"\} (\d+)/m.exec(body)?.[1]);
+    t.diagnostic(`sent ${sent[1]} hostile frames (${sent[2]} refused by the kernel); sensor read ${frames} frames, ${iframes} I-frames, ${errors} undecodable APDUs; kernel drops ${dropped}; flows ${flowsTotal} seen, ${flowsActive} followed, ${evicted} evicted; ${scrapes} scrapes, slowest ${slowest} ms; RSS ${Math.round(rss[0] / 1024)}..${Math.round(Math.max(...rss) / 1024)} MiB; ${outBytes} octets of alerts`);
     assert.ok(frames > 1000, body);
     assert.ok(errors > 0, 'the junk was read as undecodable APDUs');
     assert.ok(iframes > 0);
+    // more flows than the table holds: the oldest were evicted, the table stayed at its bound
+    assert.ok(flowsTotal > 2000, `${flowsTotal} flows`);
+    assert.ok(flowsActive <= 2000, `${flowsActive} flows followed`);
+    assert.ok(evicted > 0);
     // bounded memory: no runaway growth over the run (second half vs first half)
     const half = Math.floor(rss.length / 2);
     const firstMax = Math.max(...rss.slice(0, half));

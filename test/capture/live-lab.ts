@@ -31,6 +31,7 @@ function run(cmd: string, args: string[]): string | undefined {
 /** Create the lab, or return why it cannot be made. */
 export function makeLab(): Lab | string {
   if (spawnSync('tcpdump', ['--version']).error) return 'tcpdump is not installed (apt-get install tcpdump)';
+  if (spawnSync('ip', ['-V']).error) return 'ip (iproute2) is not installed (apt-get install iproute2)';
   const id = `${process.pid % 100000}${String.fromCharCode(97 + (counter++ % 26))}`;
   const ns = `i4lab${id}`;
   const hostIf = `i4h${id}`;

@@ -76,6 +76,12 @@ test('serve --files DIR --files-upload: list, get (byte-identical), put (written
     assert.match(p.out, /uploaded CA 1 IOA 77: 5000 octets in 5 section\(s\)/);
     assert.deepEqual(new Uint8Array(readFileSync(join(pub, 'ioa-77.bin'))), up);
 
+    // a terminal gets a progress bar on stderr
+    const bar = { t: '', isTTY: true, columns: 80, write(x: string) { this.t += x; return true; } };
+    const code = await runFiles([...host, '--get', '2', '-o', join(root, 'tty.bin')], { stdout: sink(), stderr: bar, signal: new AbortController().signal });
+    assert.equal(code, 0, bar.t);
+    assert.match(bar.t, /\rget \[#+\] 100% 70000\/70000 section 2\n$/);
+
     // exit codes
     const missing = await files([...host, '--get', '99', '-o', join(root, 'x.bin')]);
     assert.equal(missing.code, FILES_EXIT.REFUSED, missing.err);
@@ -144,7 +150,7 @@ test('usage errors name the problem', () => {
 });
 
 test('iec104 files --help (real process) lists the modes and the exit codes', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /--get IOA/);
   assert.match(r.stdout, /exit codes:[\s\S]*6 {2}integrity failure/);

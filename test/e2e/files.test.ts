@@ -106,7 +106,8 @@ test('mutual TLS: a many-section file downloaded and uploaded byte-identical', a
 test('the largest file LOF allows (16 777 215 octets) both ways over TCP', async () => {
   const data = bytes(MAX_FILE_LENGTH, 3);
   const fs = fileStation({ 1: data }, { sectionSize: 65_536 });
-  const p = await pair(fs.station, { params: { k: 12, w: 8 } });
+  // a wide window (k 256, w 192) keeps the 71 000 segments each way from waiting on acknowledgements
+  const p = await pair({ ...fs.station, link: { k: 256, w: 192 } }, { params: { k: 256, w: 192 } });
   try {
     const t0 = Date.now();
     const r = await p.master.downloadFile(1, 1, { timeout: 60_000 });
@@ -299,5 +300,27 @@ test('a station without files refuses: listFiles and downloadFile reject with E_
     await assert.rejects(p.master.uploadFile(1, 1, bytes(10)), (e: unknown) => e instanceof FileTransferError && e.code === 'E_FILE_REFUSED');
   } finally {
     await p.close();
+  }
+});
+
+test('segments fill the ASDU limit of the configured field widths: 236 octets with 104 widths, 240 with COT 1 / CA 1 / IOA 1', async () => {
+  for (const [codec, size] of [[undefined, 236], [{ cotSize: 1 as const, caSize: 1 as const, ioaSize: 1 as const }, 240]] as const) {
+    const data = bytes(1000, 2);
+    const fs = fileStation({ 9: data });
+    const p = await pair({ ...fs.station, ...(codec ? { codec } : {}) }, codec ? { codec } : {});
+    try {
+      const sizes: number[] = [];
+      p.master.on('asdu', (a) => {
+        if (a.typeId === 125) sizes.push((a.objects[0].segment as Uint8Array).length);
+      });
+      const r = await p.master.downloadFile(1, 9);
+      assert.deepEqual(r.data, data);
+      assert.equal(Math.max(...sizes), size);
+      await p.master.uploadFile(1, 10, data);
+      await until(() => fs.uploads.has(10));
+      assert.deepEqual(fs.uploads.get(10), data);
+    } finally {
+      await p.close();
+    }
   }
 });

@@ -220,7 +220,7 @@ test('iec104 connect: an ACT_TERM of type ID 0 without object ends the interroga
   assert.match(err.text, /type ID 0 without object \(non-standard; tolerated\)/);
 });
 
-test('iec104 connect: a broadcast interrogation refused with cause 46 says so, suggests --ca and exits 3', async () => {
+test('M54 iec104 connect: a broadcast interrogation refused with cause 46 says so, suggests --ca and exits 3', async () => {
   const net = new MemoryNetwork((a, st) => {
     st.send(monitor(13, 7, 3, [{ ioa: 100, value: 1 }])); // spontaneous data from CA 7
     st.send({ ...mirror(a, 46, true) });

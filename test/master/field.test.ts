@@ -98,6 +98,14 @@ test('M51 every received ASDU the request tracking does not use gets a debug lin
   assert.match(events[2].msg, /no open read command/);
   assert.match(events[3].msg, /reserved\(0\) activation termination CA 1: no open request/);
   assert.match(events[4].msg, /private\(200\).*not defined by the standard/);
+  // a slow iterator: what it loses is logged too
+  const it = master.asdus({ bufferLimit: 1 });
+  for (let i = 0; i < 3; i++) st.send(monitor(1, 1, 3, [{ ioa: i, value: true }]));
+  await flush();
+  const over = log.lines.filter((l) => l.event === 'master.iterator_overflow');
+  assert.equal(over.length, 2);
+  assert.match(over[1].msg, /too slow.*2 dropped so far/);
+  assert.equal((await it.next()).value?.objects[0].ioa, 2);
   await master.close();
 });
 
@@ -198,4 +206,25 @@ test('parameters, parameter activation, deactivation and the test command withou
   await assert.rejects(master.deactivate(101, 1, 0, { rqt: 5 }), /cannot be deactivated/);
   await assert.rejects(master.parameter(113 as 112, 1, 1, 1, { kpa: 1 }), /not a parameter of measured values/);
   await master.close();
+});
+
+test('the redundancy group sends parameters, parameter activation and deactivations on its active member', async () => {
+  const { RedundancyGroup } = await import('../../src/master/redundancy-group.js');
+  const net = new MemoryNetwork((a, st) => st.send(mirror(a, a.cot === 8 ? 9 : 7)));
+  const group = new RedundancyGroup({ endpoints: [net.connector, net.connector], clock: net.clock, reconnect: false });
+  const ready = group.connect();
+  await flush();
+  await ready;
+  const active = net.stations.find((s) => s.link.snapshot().state === 'started')!;
+  let p: Promise<unknown> = group.parameter(111, 1, 7, -5, { kpa: 2 });
+  await flush();
+  await p;
+  p = group.parameterActivation(1, 0, 1);
+  await flush();
+  await p;
+  p = group.deactivate(100, 1, 0, { qoi: 20 });
+  await flush();
+  assert.equal(((await p) as { confirmation?: Asdu }).confirmation?.cot, 9);
+  assert.deepEqual(active.received.map((a) => [a.typeId, a.cot]), [[111, 6], [113, 6], [100, 8]]);
+  await group.close();
 });

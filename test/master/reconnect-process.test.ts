@@ -12,8 +12,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-/** Generous bound per step: a busy 2-core CI machine needs seconds just to start tsx. */
-const STEP = 45_000;
+/** Generous bound per step: a busy 2-core CI machine needs seconds just to start tsx (and ~40 s under a load of 20). */
+const STEP = 90_000;
 
 interface Proc {
   child: ChildProcess;
@@ -84,7 +84,7 @@ function stop(p: Proc | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill(signal);
 }
 
-test('connect --reconnect: station killed and restarted on the same port; the master process stays up, reconnects and completes a second interrogation', async () => {
+test('M55 connect --reconnect: station killed and restarted on the same port; the master process stays up, reconnects and completes a second interrogation', async () => {
   const port = await freePort();
   let st: Proc | undefined = station(port);
   let st2: Proc | undefined;
@@ -114,7 +114,7 @@ test('connect --reconnect: station killed and restarted on the same port; the ma
   }
 });
 
-test('connect --reconnect with no station up at start keeps trying, then connects and interrogates', async () => {
+test('M55 connect --reconnect with no station up at start keeps trying, then connects and interrogates', async () => {
   const port = await freePort();
   const m = master(port);
   let st: Proc | undefined;
@@ -131,7 +131,7 @@ test('connect --reconnect with no station up at start keeps trying, then connect
   }
 });
 
-test('library pattern of docs/master.md (reconnect + await connect() + for await asdus()) keeps the process alive until a station comes', async () => {
+test('M52 library pattern of docs/master.md (reconnect + await connect() + for await asdus()) keeps the process alive until a station comes', async () => {
   const port = await freePort();
   const script = `
     import { ControllingStation, tcpConnector } from './src/index.ts';

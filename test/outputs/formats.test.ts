@@ -291,3 +291,14 @@ test('CEF: header and extension escaping, one line per APDU and per alert', asyn
     assert.ok(isIP(c.ext.src) && isIP(c.ext.dst), l);
   }
 });
+
+test('formats with the monitor on its own thread: the same lines in the same order', async () => {
+  for (const format of ['eve', 'ecs', 'cef']) {
+    for (const name of CAPTURES) {
+      const one = await runAnalyzeOn([name, '--format', format, '--threads', '1'], readCapture(name));
+      const two = await runAnalyzeOn([name, '--format', format, '--threads', '2'], readCapture(name), 0, { threadBatchBytes: 256 });
+      assert.equal(two.code, 0, two.err);
+      assert.equal(two.out, one.out, `${format} ${name}`);
+    }
+  }
+});

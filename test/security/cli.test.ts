@@ -132,13 +132,15 @@ test('serve --allow: a source outside the list is refused (E_ACCESS_SOURCE), com
   }
 });
 
-test('serve --max-connections 1: the second connection is refused (E_ACCESS_LIMIT); plain TCP on 0.0.0.0 without --allow warns', async () => {
+test('serve --max-connections 1: with the started connection holding the slot, the second connection is refused (E_ACCESS_LIMIT); plain TCP on 0.0.0.0 without --allow warns', async () => {
   const audit = join(dir, 'audit-limit.jsonl');
   const s = await serve(['--max-connections', '1', '--audit', audit]);
   try {
     const first = net.connect(s.port, '127.0.0.1');
     await new Promise<void>((res) => first.once('connect', () => res()));
-    await waitFor(() => auditOf(audit).some((r) => r.outcome === 'accepted'));
+    first.on('data', () => {});
+    first.write(Uint8Array.from([0x68, 0x04, 0x07, 0x00, 0x00, 0x00])); // STARTDT act: a started connection holds the protected slot
+    await waitFor(() => auditOf(audit).some((r) => r.event === 'STARTDT'));
     const code = await runCommandSend(['127.0.0.1', '--port', String(s.port), '--ca', '1', '--ioa', '5001', '--single', 'on'], { stdout: sink(), stderr: sink() });
     assert.equal(code, 5);
     await waitFor(() => auditOf(audit).some((r) => r.code === 'E_ACCESS_LIMIT'));

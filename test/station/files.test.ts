@@ -290,6 +290,19 @@ async function startSection(m: FakeLink, length: number, sectionLength = length)
   return addr;
 }
 
+test('access roles: a monitor-role connection may download but not upload (negative file ready)', async () => {
+  const { opts, uploads } = memoryFiles({ 500: bytes(10) });
+  const h = fakeStation({ files: opts, defaultRole: 'monitor' });
+  const m = h.started();
+  const r = await download(m);
+  assert.equal(r.data.length, 10);
+  m.deliver(fileReadyAsdu({ ...A, ioa: 700 }, 10));
+  await tick();
+  assert.deepEqual(m.takeAck().map((a) => [a.typeId, a.objects[0].negative]), [[120, true]]);
+  assert.equal(uploads.size, 0);
+  assert.ok(h.logs.some((l) => /role monitor may not upload/.test(String(l.msg))));
+});
+
 test('upload: a corrupted segment (checksum mismatch) is acknowledged negatively with error 2; the repeated section completes the file', async () => {
   const { opts, uploads } = memoryFiles({});
   const h = fakeStation({ files: opts });
@@ -403,8 +416,8 @@ test('a second connection cannot select, call or acknowledge a file another conn
   other.deliver(fileReadyAsdu(A, 5));
   await tick();
   const refused = other.takeAck();
-  assert.equal(refused.length, 5);
-  assert.ok(refused.every((a) => a.negative && a.cot === 13), 'all refused with P/N=1');
+  assert.deepEqual(refused.map((a) => [a.typeId, a.negative, a.objects[0].negative]), [[120, false, true], [122, true, undefined], [122, true, undefined], [124, true, undefined], [120, false, true]], 'selects and file readies: negative file ready; the rest mirrored with P/N=1');
+  assert.ok(refused.every((a) => a.cot === 13));
   assert.equal(owner.takeAck().length, 0, 'the owner saw nothing');
   // the owner continues from where it was
   owner.deliver(callAsdu(A, Scq.REQUEST_FILE));

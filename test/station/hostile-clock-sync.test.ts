@@ -6,6 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runServe } from '../../src/cli/serve.js';
 import type { Asdu } from '../../src/codec/asdu.js';
 import { cp56FromDate, type Cp56Time } from '../../src/codec/time.js';
 import type { Link } from '../../src/link/link.js';
@@ -94,4 +98,32 @@ test('config: station.maxClockStepMs and station.connectionBudget are read and v
   assert.equal(c.station.connectionBudget, 65536);
   assert.throws(() => parseStationConfig('station: { maxClockStepMs: -1 }\n'), /^StationConfigError: station\.maxClockStepMs/);
   assert.throws(() => parseStationConfig('station: { connectionBudget: 10 }\n'), /^StationConfigError: station\.connectionBudget/);
+});
+
+test('iec104 serve --max-clock-step MS: a larger step is refused, a smaller one accepted; a bad value is a usage error (exit 2)', async () => {
+  const err: string[] = [];
+  const io = { stdout: { write: () => true }, stderr: { write: (s: string) => err.push(s) } };
+  assert.equal(await runServe(['--check', '--max-clock-step', 'soon'], io), 2);
+  assert.match(err.join(''), /--max-clock-step needs an integer >= 0 \(ms\)/);
+  assert.match(err.join(''), /--max-clock-step MS {2}refuse a clock synchronisation/);
+  const dir = mkdtempSync(join(tmpdir(), 'iec104-clock-'));
+  const file = join(dir, 'rtu.yaml');
+  writeFileSync(file, 'station: { endOfInitialization: none }\npoints:\n  - { ca: 1, ioa: 1, type: M_SP_NA_1 }\nlisten: { host: 127.0.0.1, port: 0 }\n');
+  const ac = new AbortController();
+  let port = 0;
+  const done = runServe([file, '--max-clock-step', '60000', '--no-simulate', '--log-level', 'error'], { ...io, signal: ac.signal, onListening: (ls) => { port = ls[0].port; } });
+  try {
+    await until(() => port > 0);
+    const m = await master(port);
+    m.link.send(asdu(103, 6, 1, [{ ioa: 0, time: cp56FromDate(new Date(Date.now() + 2 * 3_600_000)) }]));
+    await until(() => m.got.length === 1);
+    assert.equal(m.got[0].negative, true, 'two hours ahead: refused');
+    m.link.send(asdu(103, 6, 1, [{ ioa: 0, time: cp56FromDate(new Date(Date.now() + 30_000)) }]));
+    await until(() => m.got.length === 2);
+    assert.equal(m.got[1].negative, false, '30 s ahead: accepted');
+    m.link.close();
+  } finally {
+    ac.abort();
+    assert.equal(await done, 0);
+  }
 });

@@ -29,3 +29,22 @@ test('iec104 certs writes a usable PKI and refuses to overwrite without --force'
   assert.equal(await runCerts(['--dir', dir, '--force'], ...io), 0);
   assert.equal(await runCerts(['--bogus'], ...io), 2);
 });
+
+test('iec104 certs DIR (positional, as the README writes it) --key-type rsa --bits 3072 --no-san: RSA certificates without subjectAltName', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'certs-cli-')), 'pki-rsa');
+  const io = [{ write: () => {} }, { write: () => {} }] as const;
+  assert.equal(await runCerts([dir, '--key-type', 'rsa', '--bits', '3072', '--no-san'], ...io), 0);
+  const ca = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
+  const server = new X509Certificate(readFileSync(join(dir, 'server.crt')));
+  assert.equal(server.publicKey.asymmetricKeyType, 'rsa');
+  assert.equal(server.publicKey.asymmetricKeyDetails?.modulusLength, 3072);
+  assert.equal(ca.publicKey.asymmetricKeyType, 'rsa');
+  assert.equal(server.subjectAltName, undefined);
+  assert.ok(server.checkIssued(ca) && server.verify(ca.publicKey));
+  const err: string[] = [];
+  const io2 = [{ write: () => {} }, { write: (s: string) => err.push(s) }] as const;
+  assert.equal(await runCerts([dir, '--bits', '3072'], ...io2), 2, '--bits without --key-type rsa');
+  assert.equal(await runCerts([dir, '--key-type', 'dsa'], ...io2), 2);
+  assert.equal(await runCerts(['a', 'b'], ...io2), 2);
+  assert.match(err.join(''), /--bits applies to --key-type rsa/);
+});

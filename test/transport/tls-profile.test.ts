@@ -216,7 +216,7 @@ test('master: a default connectTls to openssl s_server with TLS 1.2, only AES128
     link.start();
     await srv.waitFor((_t, out) => out.includes(Buffer.from(STARTDT_ACT, 'hex')));
     srv.write(Buffer.from(STARTDT_CON, 'hex'));
-    await waitFor(() => link.state === 'started').catch((e) => { console.log('state', link.state, JSON.stringify(srv.text())); throw e; });
+    await waitFor(() => link.state === 'started');
     for (let i = 1; i <= 5; i++) {
       clock.advance(2_000); // "every 2 s" on the clock; the bytes go back to back
       srv.write('R\n');
@@ -228,6 +228,118 @@ test('master: a default connectTls to openssl s_server with TLS 1.2, only AES128
     assert.equal(link.state, 'started');
     assert.ok(sessions.filter((e) => e.event === 'renegotiated').every((e) => e.initiator === 'peer'));
     link.close();
+  } finally {
+    srv.kill();
+  }
+});
+
+/** connectTls and the refusal it must end with. */
+async function refusal(port: number, sec: TlsSecurity): Promise<TlsRefusedError> {
+  try {
+    const s = await connectTls('127.0.0.1', port, sec, { t0: 5_000 });
+    s.destroy();
+  } catch (e) {
+    if (e instanceof TlsRefusedError) return e;
+    throw e;
+  }
+  assert.fail('the connection was not refused');
+}
+
+for (const version of ['-tls1_2', '-tls1_3'] as const) {
+  test(`master: the station refuses our expired certificate (${version.slice(1)}): E_TLS_CERT_REFUSED "the station refused our certificate (alert certificate_expired)"`, async () => {
+    const srv = await sServer([version, '-cert', L.server.cert, '-key', L.server.key, '-CAfile', rsa.ca.cert, '-Verify', '1', '-verify_return_error']);
+    try {
+      // the TEST ONLY switch: present an expired own certificate
+      const e = await refusal(srv.port, master({ cert: L.expired.cert, key: L.expired.key, presentInvalidCertificate: true }));
+      assert.equal(e.code, 'E_TLS_CERT_REFUSED');
+      assert.equal(e.reason, 'the station refused our certificate (alert certificate_expired)');
+    } finally {
+      srv.kill();
+    }
+  });
+}
+
+test('master: a certificate of another CA: the station answers unknown_ca -> "the station refused our certificate (alert unknown_ca)"', async () => {
+  const srv = await sServer(['-tls1_2', '-cert', L.server.cert, '-key', L.server.key, '-CAfile', rsa.ca.cert, '-Verify', '1', '-verify_return_error']);
+  try {
+    const e = await refusal(srv.port, master({ cert: L.otherClient.cert, key: L.otherClient.key }));
+    assert.equal(e.code, 'E_TLS_CERT_REFUSED');
+    assert.match(e.reason, /the station refused our certificate \(alert (unknown_ca|bad_certificate)\)/);
+  } finally {
+    srv.kill();
+  }
+});
+
+test('master: no cipher suite in common -> E_TLS_NO_SHARED_CIPHER naming what we offered', async () => {
+  const srv = await sServer(server12);
+  try {
+    const e = await refusal(srv.port, master({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }));
+    assert.equal(e.code, 'E_TLS_NO_SHARED_CIPHER');
+    assert.match(e.reason, /^no cipher suite in common \(we offered TLSv1\.2: ECDHE-RSA-AES128-GCM-SHA256\)/);
+  } finally {
+    srv.kill();
+  }
+});
+
+test('master: a station certificate of another CA -> E_TLS_UNKNOWN_CA "peer certificate not issued by --tls-ca"', async () => {
+  const srv = await sServer(['-tls1_2', '-cert', L.otherClient.cert, '-key', L.otherClient.key]);
+  try {
+    const e = await refusal(srv.port, master());
+    assert.equal(e.code, 'E_TLS_UNKNOWN_CA');
+    assert.match(e.reason, /not issued by --tls-ca/);
+  } finally {
+    srv.kill();
+  }
+});
+
+test('master: our periodic renegotiation (--tls-renegotiate) refused by the station -> the session is closed with E_TLS_RENEGOTIATION "renegotiation refused"', async () => {
+  // OpenSSL 3 servers refuse client-initiated renegotiation unless -client_renegotiation
+  const srv = await sServer(server12);
+  const clock = new VirtualClock();
+  const sec = master({ renegotiationInterval: 10_000, acceptanceWait: 0 }, clock);
+  const closed: SecurityEvent[] = [];
+  sec.events.on((e) => closed.push(e));
+  try {
+    const socket = await connectTls('127.0.0.1', srv.port, sec, { t0: 5_000 });
+    socket.on('error', () => {});
+    socket.resume();
+    clock.advance(10_000);
+    await waitFor(() => closed.length > 0 || socket.destroyed);
+    clock.advance(30_000); // a refusal without an alert: the handshake timeout
+    await waitFor(() => closed.length > 0);
+    assert.equal(closed[0].code, 'E_TLS_RENEGOTIATION');
+    assert.match(closed[0].reason, /renegotiation refused/);
+    assert.equal(closed[0].action, 'closed');
+  } finally {
+    srv.kill();
+  }
+});
+
+test('master: with -client_renegotiation the station accepts our periodic renegotiation; counted as initiated by us', async () => {
+  const srv = await sServer([...server12, '-client_renegotiation']);
+  const clock = new VirtualClock();
+  const sec = master({ renegotiationInterval: 10_000, acceptanceWait: 0 }, clock);
+  const sessions: TlsSessionEvent[] = [];
+  try {
+    const socket = await connectTls('127.0.0.1', srv.port, sec, { t0: 5_000, onSession: (e) => sessions.push(e) });
+    socket.resume();
+    for (let i = 1; i <= 2; i++) {
+      clock.advance(10_000);
+      await waitFor(() => sessions.filter((e) => e.event === 'renegotiated').length === i);
+    }
+    assert.ok(sessions.filter((e) => e.event === 'renegotiated').every((e) => e.initiator === 'local'));
+    socket.destroy();
+  } finally {
+    srv.kill();
+  }
+});
+
+test('master: host name matching only on request: --tls-servername 127.0.0.1 against a certificate without SAN -> E_TLS_NOT_ALLOWED', async () => {
+  const srv = await sServer(['-tls1_2', '-cert', L.server.cert, '-key', L.server.key]);
+  try {
+    const e = await refusal(srv.port, master({ servername: '127.0.0.1' }));
+    assert.equal(e.code, 'E_TLS_NOT_ALLOWED');
+    assert.match(e.reason, /servername/);
   } finally {
     srv.kill();
   }

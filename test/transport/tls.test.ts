@@ -85,6 +85,8 @@ const matrix: [string, Parameters<typeof clientTls>[1], string, string?][] = [
   ['no client certificate', undefined, 'E_TLS_NO_CLIENT_CERT'],
   ['revoked certificate (CRL)', 'revoked', 'E_TLS_REVOKED', 'CERT_REVOKED'],
   ['1024-bit RSA key', 'smallKey', 'E_TLS_KEY_TOO_SMALL'],
+  ['certificate for servers only (extended key usage serverAuth)', 'serverOnly', 'E_TLS_CERT_PURPOSE', 'INVALID_PURPOSE'],
+  ['self-signed certificate copying the client subject', 'selfSigned', 'E_TLS_UNKNOWN_CA'],
 ];
 for (const [name, leaf, code, detail] of matrix) {
   test(`refused: ${name} -> ${code}`, async () => {
@@ -95,6 +97,54 @@ for (const [name, leaf, code, detail] of matrix) {
     await s.close();
   });
 }
+
+test('audit reasons name the cause: purpose (EKU lacks clientAuth) and a self-signed copy of a client subject (not a CRL error)', async () => {
+  for (const [leaf, re] of [
+    ['serverOnly', /extended key usage \(serverAuth\) lacks clientAuth/],
+    ['selfSigned', /\(CN=iec104 client, O=iec104 test PKI\) is self-signed: not issued by a trusted CA/],
+  ] as const) {
+    const s = await securedServer(pki, { peerSubjects: ['iec104 client'] });
+    await attempt(s.srv.port, clientTls(pki, leaf), () => s.refusals.length > 0);
+    assert.match(s.refusals[0].reason, re);
+    assert.doesNotMatch(s.refusals[0].reason, /revocation/);
+    const rec = auditRecords(s).find((r) => r.outcome === 'refused') as { reason: string };
+    assert.match(rec.reason, re);
+    if (leaf === 'selfSigned') assert.match(rec.reason, /copies the subject of a known peer/);
+    await s.close();
+  }
+});
+
+test('peerSubjects allow-list: a valid certificate with another subject is refused (E_TLS_NOT_ALLOWED), a listed CN accepted', async () => {
+  const s = await securedServer(pki, { peerSubjects: ['iec104 client'] });
+  await attempt(s.srv.port, clientTls(pki, 'server'), () => s.refusals.length > 0);
+  assertRefused(s, 'E_TLS_NOT_ALLOWED');
+  assert.match(s.refusals[0].reason, /peerSubjects allow-list/);
+  const ok = await attempt(s.srv.port, clientTls(pki, 'client'), () => s.links.length === 1, false);
+  assert.equal(s.links.length, 1);
+  ok.socket.destroy();
+  await s.close();
+});
+
+test('client side: our station refuses our (revoked) certificate after the handshake without an alert -> E_TLS_CERT_REFUSED, not a connection that opens and drops', async () => {
+  const s = await securedServer(pki);
+  try {
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const cliSec = new TlsSecurity({ cert: pki.leaves.revoked.cert, key: pki.leaves.revoked.key, ca: [pki.ca.cert], maxVersion });
+      const e = await connectTls('127.0.0.1', s.srv.port, cliSec, { t0: 5_000 }).then(
+        (sock) => {
+          sock.destroy();
+          return undefined;
+        },
+        (err: unknown) => err,
+      );
+      assert.ok(e instanceof TlsRefusedError, `${maxVersion}: ${String(e)}`);
+      assert.equal(e.code, 'E_TLS_CERT_REFUSED');
+      assert.match(e.reason, /^the station closed the connection .*without an alert: it most likely refused our certificate/);
+    }
+  } finally {
+    await s.close();
+  }
+});
 
 test('refused: client offering TLS 1.1 at most -> E_TLS_PROTOCOL_VERSION', async () => {
   const s = await securedServer(pki);
