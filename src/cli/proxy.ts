@@ -6,6 +6,7 @@ import { parseHostPort } from '../master/tcp.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { proxyMetrics } from '../outputs/live-metrics.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
+import { alertJson } from '../monitor/json-output.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -308,7 +309,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   let countAlert: ((al: Alert) => void) | undefined;
   const write = (al: Alert): void => {
     countAlert?.(al);
-    const line = JSON.stringify(al) + '\n';
+    const line = JSON.stringify(alertJson(al)) + '\n'; // times as ISO 8601 UTC, as in analyze
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
     else io.stdout.write(line);
   };

@@ -2,9 +2,9 @@
  * ASDU decode and encode, driven entirely by the type table.
  */
 import { CodecError, type CodecWarning, type CodecWarningCode, type DecodeResult, cerr, hex2 } from './errors.js';
-import { CP24, CP56, type ReadContext } from './elements.js';
+import type { ReadContext } from './elements.js';
 import { type CodecOptions, IEC104_OPTIONS, headerSize } from './options.js';
-import { type TypeInfo, allTypes, typeInfo, typeName } from './type-table.js';
+import { type TypeInfo, typeInfo, typeName } from './type-table.js';
 import { isDefinedCause } from './cause.js';
 import { MAX_ASDU_LENGTH } from './apci.js';
 
@@ -166,15 +166,14 @@ export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: Cod
 let iec101OnlyTexts: Map<number, string> | undefined;
 
 /**
- * Why a type is not used in IEC 60870-5-104, naming the 104 type that replaces it: the type with
- * the same elements and a CP56Time2a where this one has its CP24Time2a (M_SP_TA_1 → M_SP_TB_1).
+ * Why a type is not used in IEC 60870-5-104, naming the 104 type that replaces it: its variant with
+ * a CP56Time2a time tag from the type table (M_SP_TA_1 → M_SP_TB_1, C_TS_NA_1 → C_TS_TA_1).
  */
 function iec101OnlyText(info: TypeInfo): string {
   iec101OnlyTexts ??= new Map();
   let t = iec101OnlyTexts.get(info.id);
   if (t === undefined) {
-    const cp56 = info.fields.map((f) => (f === CP24 ? CP56 : f));
-    const twin = info.timeTag === 'CP24Time2a' ? allTypes().find((u) => !u.iec101Only && u.fields.length === cp56.length && u.fields.every((f, i) => f === cp56[i])) : undefined;
+    const twin = info.timedVariant !== undefined && info.timedVariant !== info.id ? typeInfo(info.timedVariant) : undefined;
     t = `${info.name} is defined for IEC 60870-5-101 only (IEC 60870-5-104 does not use it${twin ? `; its CP56Time2a variant is ${twin.name}` : ''})`;
     iec101OnlyTexts.set(info.id, t);
   }

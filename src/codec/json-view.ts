@@ -17,14 +17,13 @@ import type { UFunction } from './apci.js';
 import type { Apdu } from './apdu.js';
 import { cotName } from './cause.js';
 import type { CodecWarning } from './errors.js';
-import { R32 } from './elements.js';
 import { octetsToHex } from './explain.js';
 import { float32Number, formatFloat32 } from './float32-text.js';
 import type { Cp56Time } from './time.js';
 import { typeInfo, typeName } from './type-table.js';
 
 /** Per type identification: whether the objects' `value` is a short float (R32). */
-const FLOAT_VALUE: readonly boolean[] = Array.from({ length: 256 }, (_, t) => typeInfo(t)?.fields.includes(R32) ?? false);
+const FLOAT_VALUE: readonly boolean[] = Array.from({ length: 256 }, (_, t) => typeInfo(t)?.family === 'float');
 
 /**
  * Whether the objects of a type carry their `value` as a short float (R32): print it with

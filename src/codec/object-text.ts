@@ -6,26 +6,31 @@
  * the frame's time, the JSON view carries everything).
  */
 import type { InformationObject } from './asdu.js';
-import { BSI, DCO, DIQ, type FieldCodec, R32, RCO, SEP } from './elements.js';
 import { formatFloat32 } from './float32-text.js';
 import { cp56Iso } from './json-view.js';
 import type { Cp56Time } from './time.js';
 import { typeInfo } from './type-table.js';
 
-/** How the `value` of a type reads, by the element that carries it. */
+/** How the `value` of a type reads, by the type's family (and whether it is a command). */
 type ValueKind = 'float' | 'double-point' | 'double-command' | 'step-command' | 'bitstring' | 'plain';
-
-const KIND_OF_ELEMENT = new Map<FieldCodec, ValueKind>([
-  [R32, 'float'], [DIQ, 'double-point'], [SEP, 'double-point'], [DCO, 'double-command'], [RCO, 'step-command'], [BSI, 'bitstring'],
-]);
 
 /** Per type identification (0..255): how its `value` reads. */
 const VALUE_KIND: readonly ValueKind[] = Array.from({ length: 256 }, (_, t): ValueKind => {
-  for (const f of typeInfo(t)?.fields ?? []) {
-    const k = KIND_OF_ELEMENT.get(f);
-    if (k) return k;
+  const info = typeInfo(t);
+  switch (info?.family) {
+    case 'float':
+      return 'float';
+    case 'double':
+      return info.processCommand ? 'double-command' : 'double-point';
+    case 'protection-event':
+      return 'double-point';
+    case 'step':
+      return info.processCommand ? 'step-command' : 'plain';
+    case 'bitstring':
+      return 'bitstring';
+    default:
+      return 'plain';
   }
-  return 'plain';
 });
 
 const DPI = ['INTERMEDIATE', 'OFF', 'ON', 'INDETERMINATE'];

@@ -187,4 +187,6 @@ test('proxy CLI with a dead upstream: the warning reaches standard error and the
   assert.equal(code, 0);
   assert.match(err, /WARN\s+proxy\.upstream_failed .*cannot connect to the RTU/);
   assert.equal((JSON.parse(out.trim().split('\n')[0]) as Alert).rule, 'proxy.upstream-unreachable');
+  // JSON lines carry ISO 8601 UTC times, as analyze's do
+  assert.match(String((JSON.parse(out.trim().split('\n')[0]) as { ts: unknown }).ts), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
 });
