@@ -83,7 +83,7 @@ test('flows idle longer than the timeout (capture time) are closed and their par
   b.handshake().send('client', STARTDT_ACT);
   const { an, ends, issues } = run([...a.packets, ...b.packets], { idleTimeout: 60 });
   assert.deepEqual(ends, [[0, 'idle']]);
-  assert.deepEqual({ ...an.summary().flowTable, unlisted: 0 }, { total: 2, active: 1, peak: 1, closed: 0, idle: 1, evicted: 0, maxFlows: 100000, unlisted: 0 });
+  assert.deepEqual({ ...an.summary().flowTable, unlisted: 0 }, { total: 2, active: 1, peak: 1, closed: 0, idle: 1, evicted: 0, maxFlows: 20000, unlisted: 0 });
   assert.ok(issues.includes('W_TCP_PARTIAL_APDU'));
 });
 
