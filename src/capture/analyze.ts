@@ -161,9 +161,9 @@ export interface AnalyzeOptions {
   /** IP fragment reassembly timeouts and memory bounds. */
   fragments?: IpDefragOptions;
   /**
-   * Most flows followed at once (default 100000). When a new flow needs room the least recently
-   * active flow is closed (`W_FLOW_EVICTED`, counted in `flowTable.evicted`). Memory stays flat
-   * whatever the number of flows in the capture.
+   * Most flows followed at once (default 20000, a few KB each). When a new flow needs room the
+   * least recently active flow is closed (`W_FLOW_EVICTED`, counted in `flowTable.evicted`).
+   * Memory stays flat whatever the number of flows in the capture.
    */
   maxFlows?: number;
   /** A flow without a packet for this many seconds of capture time is closed (default 300). */
@@ -346,7 +346,7 @@ export class CaptureAnalyzer {
     this.codec = opts.codec ? resolveOptions(opts.codec) : IEC104_OPTIONS;
     this.reassembly = opts.reassembly ?? {};
     this.fragOpts = opts.fragments ?? {};
-    this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
+    this.maxFlows = Math.max(1, opts.maxFlows ?? 20_000);
     this.idleTimeout = opts.idleTimeout ?? 300;
     this.maxListed = Math.max(0, opts.maxListedFlows ?? 10_000);
     this.table = { total: 0, active: 0, peak: 0, closed: 0, idle: 0, evicted: 0, maxFlows: this.maxFlows, unlisted: 0 };
@@ -567,8 +567,7 @@ export class CaptureAnalyzer {
     f.closed = [false, false];
     f.finned = [false, false];
     if (f.info.kind === 'other') return;
-    if (f.info.kind === 'iec104') this.makeSplitters(f);
-    else f.probe = [];
+    if (f.info.kind !== 'iec104') f.probe = [];
     this.makeDirections(f);
   }
 
@@ -636,7 +635,6 @@ export class CaptureAnalyzer {
     }
     if (info.kind === 'iec104') {
       this.h.flow?.(this.snapshot(f));
-      this.makeSplitters(f);
     } else {
       f.probe = [];
     }
@@ -668,7 +666,12 @@ export class CaptureAnalyzer {
     f.info.station = stationDir === 0 ? 'a' : 'b';
   }
 
-  private makeSplitters(f: Flow): void {
+  /** The flow's splitters, made at its first IEC 104 bytes (a flow without payload never needs them). */
+  private splittersOf(f: Flow): [ApduSplitter, ApduSplitter] {
+    return (f.splitters ??= this.makeSplitters(f));
+  }
+
+  private makeSplitters(f: Flow): [ApduSplitter, ApduSplitter] {
     const mk = (dir: number): ApduSplitter =>
       new ApduSplitter({
         frame: (bytes) => this.apdu(f, dir, bytes),
@@ -681,15 +684,15 @@ export class CaptureAnalyzer {
           this.issue(issue('E_APDU_LENGTH', e.message, { frame: m?.frame, flow: f.info.index, streamOffset: e.offset }));
         },
       });
-    f.splitters = [mk(0), mk(1)];
+    return [mk(0), mk(1)];
   }
 
   private sink(f: Flow, dir: number): StreamSink {
     return {
       data: (bytes, meta) => {
-        if (f.info.kind === 'iec104' && f.splitters) {
+        if (f.info.kind === 'iec104') {
           this.cur = { flow: f, dir, meta };
-          f.splitters[dir].push(bytes);
+          this.splittersOf(f)[dir].push(bytes);
           this.cur = undefined;
         } else if (f.probe) {
           this.probeData(f, dir, bytes, meta);
@@ -713,7 +716,7 @@ export class CaptureAnalyzer {
   }
 
   private dropPartial(f: Flow, dir: number, meta: SegmentMeta | undefined, why: string): void {
-    const n = f.splitters![dir].reset();
+    const n = f.splitters ? f.splitters[dir].reset() : 0;
     if (n > 0) this.issue(issue('W_TCP_PARTIAL_APDU', `incomplete APDU (${n} octets) dropped at ${why}`, { frame: meta?.frame, flow: f.info.index }));
   }
 
@@ -736,7 +739,6 @@ export class CaptureAnalyzer {
       f.info.kind = 'iec104';
       f.info.detectedBy = 'heuristic';
       this.h.flow?.(this.snapshot(f));
-      this.makeSplitters(f);
       this.replay(f);
     } else if (verdict === 'no' || f.probeLen[dir] >= PROBE_LIMIT) {
       f.info.kind = 'other';
@@ -778,7 +780,7 @@ export class CaptureAnalyzer {
     chunks.sort((x, y) => x.meta.frame - y.meta.frame); // stable: keeps per-direction order
     for (const c of chunks) {
       this.cur = { flow: f, dir: c.dir, meta: c.meta };
-      f.splitters![c.dir].push(c.data);
+      this.splittersOf(f)[c.dir].push(c.data);
       this.cur = undefined;
     }
   }
@@ -796,7 +798,6 @@ export class CaptureAnalyzer {
       f.info.kind = 'iec104';
       f.info.detectedBy = 'heuristic';
       this.h.flow?.(this.snapshot(f));
-      this.makeSplitters(f);
       this.replay(f);
       for (const d of [0, 1]) this.dropPartial(f, d, this.lastMeta, 'the end of the capture');
     } else {

@@ -327,8 +327,10 @@ export function formatSummary(s: AnalyzeSummary): string {
   const kinds = { iec104: 0, tls: 0, other: 0, pending: 0 };
   for (const f of s.flows) kinds[f.kind]++;
   const frags = s.ipFragments ? `, ${s.ipFragments} IP fragments (${s.ipReassembled} datagrams reassembled)` : '';
-  lines.push(`summary: ${s.format ?? 'unknown format'}, ${s.frames} frames${frags}, ${s.tcpSegments} TCP segments, ${s.flows.length} TCP flows (IEC 104 ${kinds.iec104}, TLS ${kinds.tls}, other ${kinds.other + kinds.pending})`);
+  const ft = s.flowTable;
+  lines.push(`summary: ${s.format ?? 'unknown format'}, ${s.frames} frames${frags}, ${s.tcpSegments} TCP segments, ${ft.total} TCP flows (IEC 104 ${kinds.iec104}, TLS ${kinds.tls}, other ${kinds.other + kinds.pending}${ft.unlisted ? `, ${ft.unlisted} more not listed` : ''})`);
   for (const f of s.flows) if (f.kind === 'iec104' || f.kind === 'tls') lines.push(flowLine(f));
+  if (ft.idle || ft.evicted) lines.push(`flow table: at most ${ft.maxFlows} flows followed at once (peak ${ft.peak}); ${ft.idle} closed when idle, ${ft.evicted} evicted when full`);
   const undecodable = Object.values(s.decodeErrors).reduce((a, b) => a + b, 0);
   lines.push(`APDUs: ${s.apdus.total} (I ${s.apdus.I}, S ${s.apdus.S}, U ${s.apdus.U}${undecodable ? `, undecodable ${undecodable}` : ''})`);
   const types = Object.entries(s.types).sort((a, b) => Number(a[0]) - Number(b[0]));

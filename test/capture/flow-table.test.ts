@@ -9,6 +9,7 @@ import { CaptureAnalyzer, type FlowEndReason, type AnalyzeOptions } from '../../
 import { TCP_ACK, TCP_RST } from '../../src/capture/packet.js';
 import { type PacketToWrite, SynthSession, writePcap } from '../../src/capture/writer.js';
 import { Detector, observedFromRecord } from '../../src/monitor/index.js';
+import { formatSummary } from '../../src/cli/analyze.js';
 import { gi, STARTDT_ACT, STARTDT_CON } from './helpers.js';
 
 const EMPTY = new Uint8Array(0);
@@ -50,6 +51,9 @@ test('a full table evicts the least recently active flow: count stays at the cap
   assert.equal(s.flows.length, 5);
   assert.deepEqual(s.flows.map((f) => f.index), [0, 1, 2, 3, 4]);
   assert.equal(issues.filter((c) => c === 'W_FLOW_EVICTED').length, 42);
+  const text = formatSummary(s);
+  assert.match(text, /, 50 TCP flows \(IEC 104 5, TLS 0, other 0, 45 more not listed\)/);
+  assert.match(text, /flow table: at most 8 flows followed at once \(peak 8\); 0 closed when idle, 42 evicted when full/);
   // the monitor is told, oldest first, so it can forget them too
   assert.deepEqual(ends.slice(0, 3), [[0, 'evicted'], [1, 'evicted'], [2, 'evicted']]);
   assert.equal(ends.length, 42);
@@ -83,7 +87,7 @@ test('flows idle longer than the timeout (capture time) are closed and their par
   b.handshake().send('client', STARTDT_ACT);
   const { an, ends, issues } = run([...a.packets, ...b.packets], { idleTimeout: 60 });
   assert.deepEqual(ends, [[0, 'idle']]);
-  assert.deepEqual({ ...an.summary().flowTable, unlisted: 0 }, { total: 2, active: 1, peak: 1, closed: 0, idle: 1, evicted: 0, maxFlows: 100000, unlisted: 0 });
+  assert.deepEqual({ ...an.summary().flowTable, unlisted: 0 }, { total: 2, active: 1, peak: 1, closed: 0, idle: 1, evicted: 0, maxFlows: 20000, unlisted: 0 });
   assert.ok(issues.includes('W_TCP_PARTIAL_APDU'));
 });
 
