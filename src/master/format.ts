@@ -4,7 +4,8 @@
 import { COI, R32, formatF32 } from '../codec/elements.js';
 import { TypeId, typeInfo } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
-import { type JsonValue, cp56Iso, toJsonValue } from '../codec/json-view.js';
+import { type JsonValue, cp56Iso, hasFloat32Value, toJsonValue } from '../codec/json-view.js';
+import { float32Number } from '../codec/float32-text.js';
 import type { Cp24Time, Cp56Time } from '../codec/time.js';
 import type { ProtectionQuality, Quality } from '../codec/elements.js';
 import type { PointValue } from './points.js';
@@ -51,7 +52,8 @@ function timeText(t: Cp56Time | Cp24Time | undefined): string | null {
 export function pointToJson(p: PointValue): PointJson {
   const j: PointJson = {
     ca: p.ca, ioa: p.ioa, type: p.type, typeId: p.typeId,
-    value: p.value === undefined ? toJsonValue(valueOf(p)) : toJsonValue(p.value),
+    // a short float as the shortest number that reads back as the same float32 (3.14, not 3.140000104904175)
+    value: p.value === undefined ? toJsonValue(valueOf(p)) : typeof p.value === 'number' && hasFloat32Value(p.typeId) ? float32Number(p.value) : toJsonValue(p.value),
     quality: qualityFlags(p.quality), time: timeText(p.time), cot: p.cot,
   };
   if (p.test) j.test = true;
