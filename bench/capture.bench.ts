@@ -141,7 +141,7 @@ export async function run(): Promise<BenchResult[]> {
       ['CLI: iec104 analyze FILE --json --threads 1', ['--json', '--threads', '1']],
       ['CLI: iec104 analyze FILE --json --no-monitor', ['--json', '--no-monitor']],
     ];
-    const launcher = existsSync(join(root, 'dist', 'src', 'cli', 'main.js')) ? 'dist' : 'tsx (no dist/: includes TypeScript loading)';
+    const launcher = existsSync(join(root, 'dist', 'cli', 'main.js')) ? 'dist' : 'tsx (no dist/: includes TypeScript loading)';
     for (const [name, args] of cliRuns) {
       const r = timeChild(process.execPath, [join(root, 'bin', 'iec104.js'), 'analyze', path, ...args]);
       if (r.status !== 0) throw new Error(`iec104 analyze failed (${r.status}): ${r.stderr.slice(0, 500)}`);

@@ -1,14 +1,25 @@
 /**
  * Writes INTEROPERABILITY.md: the interoperability list in the form of clause 9 of
- * IEC 60870-5-104. The type-identification section is generated from the codec's type table;
- * `npm test` checks the committed file is current (test/docs/interop.test.ts).
+ * IEC 60870-5-104. The type-identification section is generated from the codec's type table and
+ * the ports row from the transport's constants; `npm test` checks the committed file is current
+ * (test/docs/interop.test.ts).
  * Usage: node --import tsx scripts/gen-interop.ts [--check]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allTypes } from '../src/codec/type-table.js';
 import { cotShortName } from '../src/codec/cause.js';
-import { TLS12_SUITES, TLS13_SUITES } from '../src/transport/tls-config.js';
+import { DEFAULT_TLS_PORT, TLS12_SUITES, TLS13_SUITES } from '../src/transport/tls-config.js';
+
+/** The roles, ports and redundancy table; the ports row from the transport's constants (TLS implemented). */
+export function networkSection(): string {
+  return `| item | support |
+|---|---|
+| Controlled station (slave, TCP server) | see docs/station.md |
+| Controlling station (master, TCP client) | see docs/master.md |
+| Port 2404 (plain), ${DEFAULT_TLS_PORT} (TLS per IEC 62351-3) | 2404: yes; ${DEFAULT_TLS_PORT} with TLS: yes — mutual authentication (certificates both ways), TLS 1.2 and 1.3 per the IEC 62351-3 profile (see TLS below), CRLs, peer allow-lists; controlled station (\`serve --tls\`), controlling station (\`connect --tls\`), proxy (either leg), probe / test / measure (docs/security.md) |
+| Redundancy groups (clause 10.3) | controlled station: yes — \`single\` (default), \`per-connection\`, \`groups\` by client address with catch-all (docs/station.md, Redundancy); controlling station: \`RedundancyGroup\` (docs/security.md) |`;
+}
 
 /** Compact list of causes: `1,2,3,20-36`. */
 function causes(set: ReadonlySet<number>): string {
@@ -26,7 +37,7 @@ function causes(set: ReadonlySet<number>): string {
 export function typeSection(): string {
   const rows = allTypes().map((t) => {
     const layout = t.raw ? '(raw octets kept)' : t.fields.map((f) => f.ie).join(' + ') || '(IOA only)';
-    const support = t.raw ? 'raw' : t.iec101Only ? 'yes (codec; 101-only type)' : 'yes';
+    const support = t.raw ? 'raw' : t.iec101Only ? 'yes (codec; 101-only type)' : t.category === 'file' ? 'yes; file transfer: station and master (docs/files.md)' : 'yes';
     return `| ${t.id} | ${t.name} | ${t.description} | ${layout} | ${t.timeTag === 'none' ? '' : t.timeTag} | ${t.sqAllowed ? 'yes' : 'no'} | ${causes(t.causes)} | ${support} |`;
   });
   return [
@@ -61,18 +72,25 @@ export function tlsSection(): string {
 }
 
 const path = fileURLToPath(new URL('../INTEROPERABILITY.md', import.meta.url));
-const sections: [string, string, () => string][] = [
-  ['<!-- types:begin -->', '<!-- types:end -->', typeSection],
-  ['<!-- tls:begin -->', '<!-- tls:end -->', tlsSection],
-];
+const begin = '<!-- types:begin -->';
+const end = '<!-- types:end -->';
+const tlsBegin = '<!-- tls:begin -->';
+const tlsEnd = '<!-- tls:end -->';
+
+const networkBegin = '<!-- network:begin -->';
+const networkEnd = '<!-- network:end -->';
+
+/** Replace the text between `b` and `e` (markers kept) with `body`. */
+function between(doc: string, b: string, e: string, body: string): string {
+  const i = doc.indexOf(b);
+  const j = doc.indexOf(e);
+  if (i < 0 || j < i) throw new Error(`INTEROPERABILITY.md lacks the markers ${b} ... ${e}`);
+  return doc.slice(0, i + b.length) + '\n' + body + '\n' + doc.slice(j);
+}
 
 export function render(doc: string): string {
-  let out = doc;
-  for (const [begin, end, make] of sections) {
-    if (!out.includes(begin)) continue;
-    out = out.slice(0, out.indexOf(begin) + begin.length) + '\n' + make() + '\n' + out.slice(out.indexOf(end));
-  }
-  return out;
+  const withTls = doc.includes(tlsBegin) ? between(doc, tlsBegin, tlsEnd, tlsSection()) : doc;
+  return between(between(withTls, networkBegin, networkEnd, networkSection()), begin, end, typeSection());
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -15,6 +15,12 @@ export interface Clock {
   /** Run `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(h: TimerHandle | undefined): void;
+  /**
+   * Keep the process alive until the returned function is called (timers of the system clock are
+   * unref'd and never do that on their own). Used while something must happen later with no
+   * socket open, e.g. a reconnect back-off. Optional: virtual clocks have no process to hold.
+   */
+  hold?(): () => void;
 }
 
 /** Handle of a {@link systemClock} timer: carries the Node timer itself (no lookup table). */
@@ -39,6 +45,16 @@ export const systemClock: Clock = (() => {
     },
     clearTimeout(h) {
       if (h instanceof SystemTimer) clearTimeout(h.timeout);
+    },
+    hold() {
+      // a ref'd interval that never fires in practice (~24.8 days): it only keeps the loop alive
+      const t = setInterval(() => {}, 2 ** 31 - 1);
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        clearInterval(t);
+      };
     },
   };
 })();

@@ -21,7 +21,7 @@ import { type CaptureIssue, type CaptureIssueCode, issue } from './issues.js';
 import { type IpDefragOptions, IpDefragmenter } from './ip-fragments.js';
 import { formatIp, formatEndpoint, LINKTYPE, PacketDecoder, type PacketSkip, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
 import { type CaptureFormat, CaptureReader, type CapturedPacket, formatPacketTime } from './reader.js';
-import { type ReassemblyOptions, type SegmentMeta, type StreamSink, TcpDirection } from './tcp-reassembly.js';
+import { type ReassemblyOptions, type SegmentMeta, type StreamEndReason, type StreamSink, TcpDirection } from './tcp-reassembly.js';
 import { looksLikeTls, parseTlsHello, type TlsInfo } from './tls.js';
 
 /** Direction of an APDU between the controlling station (master) and the controlled station. */
@@ -104,6 +104,48 @@ export interface FlowInfo {
   arrivalOrder: boolean;
 }
 
+/** Why the analyser stopped following a flow's TCP connection. */
+export type FlowEndReason = 'fin' | 'rst' | 'syn' | 'idle' | 'evicted';
+
+/**
+ * A TCP stream of a flow could not be followed the way its receiver reads it: `E_TCP_DESYNC` (two
+ * copies of unacknowledged bytes differ: evasion or a damaged capture) or `W_TCP_OUT_OF_WINDOW`
+ * (a data segment the receiver drops). The monitor turns these into alerts.
+ */
+export interface StreamAnomaly {
+  code: 'E_TCP_DESYNC' | 'W_TCP_OUT_OF_WINDOW';
+  message: string;
+  frame: number;
+  /** Frame time, epoch milliseconds. */
+  tsMs: number;
+  /** Sender and receiver of the direction. */
+  src: string;
+  dst: string;
+  /** Who sent it, when known. */
+  direction: ApduDirection | undefined;
+  flow: number;
+}
+
+/** Flow table counters (the table is bounded: see {@link AnalyzeOptions.maxFlows}). */
+export interface FlowTableStats {
+  /** Flows seen (each TCP connection once; a new SYN on the same addresses keeps its flow). */
+  total: number;
+  /** Flows in the table now. */
+  active: number;
+  /** Most flows in the table at once. */
+  peak: number;
+  /** Flows whose connection ended (FIN both ways or RST) and whose state was freed. */
+  closed: number;
+  /** Flows dropped after `idleTimeout` seconds of capture time without a packet. */
+  idle: number;
+  /** Flows dropped because the table was full (least recently active first). */
+  evicted: number;
+  /** The table's bound. */
+  maxFlows: number;
+  /** Flows not in `AnalyzeSummary.flows` (beyond `maxListedFlows`). */
+  unlisted: number;
+}
+
 /** Options of the analyzer. */
 export interface AnalyzeOptions {
   /** TCP ports that carry IEC 104 (default [2404]). */
@@ -118,6 +160,16 @@ export interface AnalyzeOptions {
   reassembly?: ReassemblyOptions;
   /** IP fragment reassembly timeouts and memory bounds. */
   fragments?: IpDefragOptions;
+  /**
+   * Most flows followed at once (default 100000). When a new flow needs room the least recently
+   * active flow is closed (`W_FLOW_EVICTED`, counted in `flowTable.evicted`). Memory stays flat
+   * whatever the number of flows in the capture.
+   */
+  maxFlows?: number;
+  /** A flow without a packet for this many seconds of capture time is closed (default 300). */
+  idleTimeout?: number;
+  /** Flows described in `AnalyzeSummary.flows` (default 10000, the first ones); the rest are counted. */
+  maxListedFlows?: number;
 }
 
 /** Callbacks of a {@link CaptureAnalyzer}. */
@@ -132,10 +184,13 @@ export interface AnalyzeHandlers {
   /** A flow's kind was decided (iec104, tls or other). */
   flow?(f: FlowInfo): void;
   /**
-   * A TCP connection of a flow ended: FIN seen in both directions, a RST, or a SYN that starts a
-   * new connection on the same addresses and ports (the flow index is then reused).
+   * A TCP connection of a flow ended: FIN seen in both directions, a RST, a SYN that starts a
+   * new connection on the same addresses and ports (the flow index is then reused), or the analyser
+   * dropped it (`idle` timeout, `evicted` from a full flow table). Forget per-flow state here.
    */
-  flowEnd?(f: FlowInfo, reason: 'fin' | 'rst' | 'syn'): void;
+  flowEnd?(f: FlowInfo, reason: FlowEndReason): void;
+  /** A TCP stream could not be followed as its receiver reads it (also reported as an issue). */
+  streamAnomaly?(a: StreamAnomaly): void;
 }
 
 /** Totals after (or during) an analysis. */
@@ -150,7 +205,10 @@ export interface AnalyzeSummary {
   ipFragments: number;
   /** IP datagrams reassembled from those fragments (each counted once in `tcpSegments`). */
   ipReassembled: number;
+  /** The first `maxListedFlows` flows (all of them in small captures). */
   flows: FlowInfo[];
+  /** Flow table counters. */
+  flowTable: FlowTableStats;
   apdus: { total: number; I: number; S: number; U: number };
   /** APDU count by type identification (I-frames). */
   types: Record<number, number>;
@@ -161,6 +219,8 @@ export interface AnalyzeSummary {
   /** Capture / packet / stream problems by code. */
   issues: Partial<Record<CaptureIssueCode, number>>;
 }
+
+const END_TEXT: Record<StreamEndReason, string> = { eof: 'the end of the capture', fin: 'FIN', rst: 'RST', syn: 'a new SYN', idle: 'the idle timeout of the flow', evicted: 'the eviction of the flow (flow table full)' };
 
 /** Bytes of a direction kept while deciding whether a flow carries IEC 104. */
 const PROBE_LIMIT = 2048;
@@ -184,6 +244,20 @@ class Flow {
   finned: [boolean, boolean] = [false, false];
   /** Key (IPv4: ip*65536+port; IPv6: hex/port) of side a. */
   aKey: number | string = 0;
+  /** Table keys: IPv4 lo/hi endpoint keys, or the IPv6 pair key. */
+  lo = 0;
+  hi = 0;
+  v6key: string | undefined;
+  /** Least-recently-active list. */
+  prev: Flow | undefined;
+  next: Flow | undefined;
+  /** Capture time of the last packet, seconds. */
+  lastTs = 0;
+  /** Window-scale shift each side announced in its SYN: -2 no SYN seen, -1 SYN without the option. */
+  wscale: [number, number] = [-2, -2];
+  /** The connection ended (FIN both ways or RST): reassembly state freed until a new SYN. */
+  released = false;
+  releasePending = false;
   constructor(info: FlowInfo) {
     this.info = info;
   }
@@ -235,7 +309,15 @@ export class CaptureAnalyzer {
   private readonly dec = new PacketDecoder();
   private readonly v4 = new Map<number, Map<number, Flow>>();
   private readonly v6 = new Map<string, Flow>();
-  private readonly flows: Flow[] = [];
+  /** The first flows (kept for the summary). */
+  private readonly listed: Flow[] = [];
+  /** Least recently active flow (head) to most recent (tail). */
+  private lruHead: Flow | undefined;
+  private lruTail: Flow | undefined;
+  private readonly maxFlows: number;
+  private readonly idleTimeout: number;
+  private readonly maxListed: number;
+  private readonly table: FlowTableStats;
   private readonly ports: Set<number>;
   private readonly tlsPorts: Set<number>;
   private readonly heuristic: boolean;
@@ -264,7 +346,11 @@ export class CaptureAnalyzer {
     this.codec = opts.codec ? resolveOptions(opts.codec) : IEC104_OPTIONS;
     this.reassembly = opts.reassembly ?? {};
     this.fragOpts = opts.fragments ?? {};
-    this.counts = { format: undefined, frames: 0, fileBytes: 0, tcpSegments: 0, otherFrames: 0, ipFragments: 0, ipReassembled: 0, flows: [], apdus: { total: 0, I: 0, S: 0, U: 0 }, types: {}, uFunctions: {}, decodeErrors: {}, issues: {} };
+    this.maxFlows = Math.max(1, opts.maxFlows ?? 100_000);
+    this.idleTimeout = opts.idleTimeout ?? 300;
+    this.maxListed = Math.max(0, opts.maxListedFlows ?? 10_000);
+    this.table = { total: 0, active: 0, peak: 0, closed: 0, idle: 0, evicted: 0, maxFlows: this.maxFlows, unlisted: 0 };
+    this.counts = { format: undefined, frames: 0, fileBytes: 0, tcpSegments: 0, otherFrames: 0, ipFragments: 0, ipReassembled: 0, flows: [], flowTable: this.table, apdus: { total: 0, I: 0, S: 0, U: 0 }, types: {}, uFunctions: {}, decodeErrors: {}, issues: {} };
     this.reader = new CaptureReader({ packet: (p) => this.packet(p), issue: (i) => this.issue(i) });
   }
 
@@ -279,13 +365,20 @@ export class CaptureAnalyzer {
     this.ended = true;
     this.reader.end();
     this.defrag?.end(this.lastMeta?.frame);
-    for (const f of this.flows) {
-      if (f.dirs) {
-        f.dirs[0].flush(this.lastMeta);
-        f.dirs[1].flush(this.lastMeta);
+    for (let f = this.lruHead; f !== undefined; f = f.next) {
+      // (flushing one direction may decide the flow's kind and detach both: keep the pair)
+      const d = f.dirs;
+      if (d) {
+        d[0].flush(this.lastMeta);
+        d[1].flush(this.lastMeta);
       }
       if (f.info.kind === 'pending') this.decideAtEnd(f);
     }
+  }
+
+  /** Flows in the table now. */
+  get activeFlows(): number {
+    return this.table.active;
   }
 
   /** Totals so far (complete after `end`). */
@@ -294,7 +387,9 @@ export class CaptureAnalyzer {
     s.format = this.reader.format;
     s.frames = this.reader.frames;
     s.fileBytes = this.reader.bytes;
-    s.flows = this.flows.map((f) => ({ ...f.info, arrivalOrder: f.dirs ? f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder : f.info.arrivalOrder }));
+    s.flows = this.listed.map((f) => ({ ...f.info, arrivalOrder: f.dirs ? f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder : f.info.arrivalOrder }));
+    this.table.unlisted = this.table.total - this.listed.length;
+    s.flowTable = { ...this.table };
     return s;
   }
 
@@ -329,6 +424,9 @@ export class CaptureAnalyzer {
     }
     this.counts.tcpSegments++;
     const t = this.dec.pkt;
+    const now = p.tsSec + p.tsNsec / 1e9;
+    const head = this.lruHead;
+    if (head !== undefined && now - head.lastTs > this.idleTimeout) this.expireIdle(now);
     let flow: Flow | undefined;
     let srcKey: number | string;
     let dstKey: number | string;
@@ -347,6 +445,8 @@ export class CaptureAnalyzer {
         flow = this.newFlow();
         if (inner === undefined) this.v4.set(lo, (inner = new Map()));
         inner.set(hi, flow);
+        flow.lo = lo;
+        flow.hi = hi;
       }
     } else {
       const ks = octetsToHex(t.srcIp) + '/' + t.srcPort;
@@ -358,20 +458,118 @@ export class CaptureAnalyzer {
       if (flow === undefined) {
         flow = this.newFlow();
         this.v6.set(key, flow);
+        flow.v6key = key;
       }
     }
+    if (flow !== this.lruTail) this.touch(flow);
+    if (now > flow.lastTs) flow.lastTs = now;
     const info = flow.info;
     if (info.packets === 0) this.initFlow(flow, p.frame, srcKey, dstKey);
     const dir = srcKey === flow.aKey ? 0 : 1;
     info.packets++;
     info.lastFrame = p.frame;
     info.payloadBytes[dir] += t.payloadLen;
-    if (flow.dirs === undefined) return;
-    flow.dirs[dir].segment(t.seq, t.flags, t.payload, t.payloadLen, m);
+    if (t.flags & TCP_SYN) {
+      flow.wscale[dir] = t.wscale;
+      if (flow.released) this.restart(flow);
+    }
+    const dirs = flow.dirs;
+    if (dirs === undefined) return;
+    if (t.flags & TCP_ACK) {
+      // what this side acknowledges and accepts of the other direction (RFC 7323 window scaling)
+      const ws = flow.wscale;
+      const scale = t.flags & TCP_SYN ? 0 : ws[0] >= 0 && ws[1] >= 0 ? ws[dir] : ws[0] !== -2 && ws[1] !== -2 ? 0 : 14;
+      dirs[1 - dir].peerAck(t.ack, t.window * 2 ** scale, m);
+    }
+    dirs[dir].segment(t.seq, t.flags, t.payload, t.payloadLen, m);
     if (t.flags & (TCP_FIN | TCP_RST)) {
       flow.closed[dir] = true;
       if (t.flags & TCP_RST) flow.closed[1 - dir] = true;
     }
+    if (flow.releasePending) this.release(flow);
+  }
+
+  /** Move a flow to the most recently active end of the list (or add it). */
+  private touch(f: Flow): void {
+    if (f.prev !== undefined || this.lruHead === f) {
+      // unlink
+      if (f.prev) f.prev.next = f.next;
+      else this.lruHead = f.next;
+      if (f.next) f.next.prev = f.prev;
+      else this.lruTail = f.prev;
+    }
+    f.prev = this.lruTail;
+    f.next = undefined;
+    if (this.lruTail) this.lruTail.next = f;
+    else this.lruHead = f;
+    this.lruTail = f;
+  }
+
+  /** Close the flows idle for longer than the timeout (capture time `now`, seconds). */
+  private expireIdle(now: number): void {
+    while (this.lruHead !== undefined && now - this.lruHead.lastTs > this.idleTimeout) {
+      this.table.idle++;
+      this.drop(this.lruHead, 'idle');
+    }
+  }
+
+  /**
+   * Stop following a flow: flush its directions (partial APDUs reported), tell the handlers, and
+   * remove it from the table.
+   */
+  private drop(f: Flow, why: 'idle' | 'evicted'): void {
+    const d = f.dirs;
+    if (d) {
+      d[0].flush(this.lastMeta, why);
+      d[1].flush(this.lastMeta, why);
+    }
+    if (f.info.kind === 'pending') this.decideAtEnd(f);
+    if (f.info.kind === 'iec104' && !f.released) this.h.flowEnd?.(this.snapshot(f), why);
+    this.freeState(f);
+    // unlink and forget
+    if (f.prev) f.prev.next = f.next;
+    else this.lruHead = f.next;
+    if (f.next) f.next.prev = f.prev;
+    else this.lruTail = f.prev;
+    f.prev = f.next = undefined;
+    if (f.v6key !== undefined) this.v6.delete(f.v6key);
+    else {
+      const inner = this.v4.get(f.lo);
+      if (inner !== undefined) {
+        inner.delete(f.hi);
+        if (inner.size === 0) this.v4.delete(f.lo);
+      }
+    }
+    this.table.active--;
+  }
+
+  /** The connection ended (FIN both ways, RST): free its reassembly state until a new SYN. */
+  private release(f: Flow): void {
+    f.releasePending = false;
+    if (f.released) return;
+    if (f.splitters) for (const d of [0, 1]) this.dropPartial(f, d, this.lastMeta, 'the end of the connection');
+    f.released = true;
+    this.table.closed++;
+    this.freeState(f);
+  }
+
+  private freeState(f: Flow): void {
+    if (f.dirs) f.info.arrivalOrder ||= f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder;
+    f.dirs = undefined;
+    f.splitters = undefined;
+    f.probe = undefined;
+    f.probeLen = [0, 0];
+  }
+
+  /** A new SYN on a released flow: follow the new connection. */
+  private restart(f: Flow): void {
+    f.released = false;
+    f.closed = [false, false];
+    f.finned = [false, false];
+    if (f.info.kind === 'other') return;
+    if (f.info.kind === 'iec104') this.makeSplitters(f);
+    else f.probe = [];
+    this.makeDirections(f);
   }
 
   /**
@@ -392,9 +590,16 @@ export class CaptureAnalyzer {
   }
 
   private newFlow(): Flow {
+    if (this.table.active >= this.maxFlows && this.lruHead !== undefined) {
+      const old = this.lruHead;
+      this.table.evicted++;
+      this.issue(issue('W_FLOW_EVICTED', `flow table full (${this.maxFlows} flows): the least recently active flow ${old.info.a.text} ⇄ ${old.info.b.text} is no longer followed`, { frame: this.meta.frame, flow: old.info.index }));
+      this.drop(old, 'evicted');
+    }
     const blank: Endpoint = { ip: '', port: 0, text: '' };
-    const f = new Flow({ index: this.flows.length, a: blank, b: blank, kind: 'pending', firstFrame: 0, lastFrame: 0, packets: 0, payloadBytes: [0, 0], apdus: 0, decodeErrors: 0, arrivalOrder: false });
-    this.flows.push(f);
+    const f = new Flow({ index: this.table.total++, a: blank, b: blank, kind: 'pending', firstFrame: 0, lastFrame: 0, packets: 0, payloadBytes: [0, 0], apdus: 0, decodeErrors: 0, arrivalOrder: false });
+    if (this.listed.length < this.maxListed) this.listed.push(f);
+    if (++this.table.active > this.table.peak) this.table.peak = this.table.active;
     return f;
   }
 
@@ -435,7 +640,22 @@ export class CaptureAnalyzer {
     } else {
       f.probe = [];
     }
-    f.dirs = [new TcpDirection(this.sink(f, 0), (i) => this.issue(i), info.index, this.reassembly), new TcpDirection(this.sink(f, 1), (i) => this.issue(i), info.index, this.reassembly)];
+    this.makeDirections(f);
+  }
+
+  private makeDirections(f: Flow): void {
+    f.dirs = [new TcpDirection(this.sink(f, 0), (i) => this.streamIssue(f, 0, i), f.info.index, this.reassembly), new TcpDirection(this.sink(f, 1), (i) => this.streamIssue(f, 1, i), f.info.index, this.reassembly)];
+  }
+
+  /** An issue of one direction's reassembly; anomalies also go to `streamAnomaly`. */
+  private streamIssue(f: Flow, dir: number, i: CaptureIssue): void {
+    this.issue(i);
+    if ((i.code === 'E_TCP_DESYNC' || i.code === 'W_TCP_OUT_OF_WINDOW') && this.h.streamAnomaly) {
+      const m = this.meta;
+      const from = dir === 0 ? f.info.a : f.info.b;
+      const to = dir === 0 ? f.info.b : f.info.a;
+      this.h.streamAnomaly({ code: i.code, message: i.message, frame: i.frame ?? m.frame, tsMs: m.tsSec * 1000 + m.tsNsec / 1e6, src: from.text, dst: to.text, direction: this.dirOf(f, dir), flow: f.info.index });
+    }
   }
 
   private snapshot(f: Flow): FlowInfo {
@@ -475,18 +695,19 @@ export class CaptureAnalyzer {
           this.probeData(f, dir, bytes, meta);
         }
       },
-      gap: (_len, meta) => {
-        if (f.splitters) this.dropPartial(f, dir, meta, 'a gap in the TCP stream');
+      gap: (len, meta) => {
+        if (f.splitters) this.dropPartial(f, dir, meta, len === 0 ? 'a contradiction in the TCP stream' : 'a gap in the TCP stream');
       },
       end: (meta, reason) => {
-        if (f.splitters) this.dropPartial(f, dir, meta, reason === 'eof' ? 'the end of the capture' : reason === 'fin' ? 'FIN' : reason === 'rst' ? 'RST' : 'a new SYN');
-        if (reason === 'eof') return;
+        if (f.splitters) this.dropPartial(f, dir, meta, END_TEXT[reason]);
+        if (reason === 'eof' || reason === 'idle' || reason === 'evicted') return;
         if (reason === 'fin') {
           f.finned[dir] = true;
           if (!f.finned[1 - dir]) return;
         }
         f.finned = [false, false];
         if (f.info.kind === 'iec104') this.h.flowEnd?.(this.snapshot(f), reason);
+        if (reason !== 'syn') f.releasePending = true;
       },
     };
   }

@@ -32,6 +32,8 @@ export { parseIp };
 /** A filter expression that cannot be parsed. `column` is 1-based. */
 export class FilterSyntaxError extends Error {
   override readonly name = 'FilterSyntaxError';
+  /** Stable code for programs. */
+  readonly code = 'E_FILTER_SYNTAX' as const;
   constructor(
     message: string,
     /** 1-based column of the offending token. */

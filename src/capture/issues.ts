@@ -25,6 +25,9 @@ export type CaptureIssueCode =
   | 'W_TCP_GAP' // bytes missing from a TCP direction (lost or not captured); the stream skipped ahead
   | 'W_TCP_OVERLAP_DIFFERS' // a retransmitted / overlapping segment carries different bytes (first copy kept)
   | 'W_TCP_SEQ_FALLBACK' // sequence numbers do not advance: this direction is read in arrival order
+  | 'W_TCP_OUT_OF_WINDOW' // a segment the receiver's TCP drops (before its acknowledged sequence with other bytes, or beyond its window): not decoded
+  | 'E_TCP_DESYNC' // two copies of stream bytes the receiver had not acknowledged differ: the receiver's stream cannot be told (evasion or damage); resynchronised
+  | 'W_FLOW_EVICTED' // the flow table was full: the least recently active flow was closed to make room
   | 'W_TCP_PARTIAL_APDU' // an incomplete APDU was dropped (gap, FIN, RST or end of capture)
   | 'W_JUNK' // bytes before a start byte 0x68 (skipped)
   | 'E_APDU_LENGTH'; // start byte followed by an impossible length octet

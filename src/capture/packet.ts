@@ -45,6 +45,10 @@ export interface TcpPacket {
   seq: number;
   ack: number;
   flags: number;
+  /** Window field (unscaled). */
+  window: number;
+  /** Window-scale shift from the options of a SYN segment, or -1 (absent or not a SYN). */
+  wscale: number;
   /** Captured TCP payload (view). */
   payload: Uint8Array;
   /** Payload length according to the IP header (more than `payload.length` when the capture cut the packet). */
@@ -63,7 +67,7 @@ export type PacketSkip =
 /** Reusable TCP/IP packet decoder. */
 export class PacketDecoder {
   /** The last decoded packet (valid when `decode` returned 'ok'). */
-  readonly pkt: TcpPacket = { ipVersion: 4, srcIp: new Uint8Array(0), dstIp: new Uint8Array(0), srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payload: new Uint8Array(0), payloadLen: 0 };
+  readonly pkt: TcpPacket = { ipVersion: 4, srcIp: new Uint8Array(0), dstIp: new Uint8Array(0), srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, wscale: -1, payload: new Uint8Array(0), payloadLen: 0 };
   /** Code and text of the last 'error' result. */
   lastError: { code: CaptureIssueCode; message: string } = { code: 'E_PKT_MALFORMED', message: '' };
   /** Offset in the frame of the IP header of the last 'fragment' result. */
@@ -202,11 +206,32 @@ export class PacketDecoder {
     p.seq = ((d[o + 4] << 24) | (d[o + 5] << 16) | (d[o + 6] << 8) | d[o + 7]) >>> 0;
     p.ack = ((d[o + 8] << 24) | (d[o + 9] << 16) | (d[o + 10] << 8) | d[o + 11]) >>> 0;
     p.flags = d[o + 13];
+    p.window = (d[o + 14] << 8) | d[o + 15];
+    p.wscale = p.flags & TCP_SYN && hl > 20 ? windowScale(d, o + 20, o + hl) : -1;
     const start = o + hl;
     p.payloadLen = ipEnd - start;
     p.payload = d.subarray(start, Math.min(ipEnd, d.length));
     return 'ok';
   }
+}
+
+/** The window-scale option (kind 3) among TCP options in `d[from, to)`, or -1. */
+function windowScale(d: Uint8Array, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    const kind = d[i];
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= to) break;
+    const len = d[i + 1];
+    if (len < 2 || i + len > to) break;
+    if (kind === 3 && len === 3) return Math.min(d[i + 2], 14);
+    i += len;
+  }
+  return -1;
 }
 
 /** Text form of an address: dotted IPv4, or RFC 5952 compressed IPv6. */

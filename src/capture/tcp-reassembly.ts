@@ -8,9 +8,18 @@
  *   when the bound is hit the missing range is reported as a gap (`W_TCP_GAP`) and the stream skips
  *   ahead. Missing bytes at FIN, RST or end of capture are reported the same way.
  * - Captures starting mid-session or lacking the handshake: the first data segment sets the origin.
- * - Sequence numbers that do not advance (generated captures): after two segments that contradict
- *   the byte stream (old sequence numbers with different bytes, or far jumps) the direction switches to
- *   arrival order (`W_TCP_SEQ_FALLBACK`).
+ * - What the receiver accepts: the receiver's acknowledgements and windows (seen in the other
+ *   direction, {@link TcpDirection.peerAck}) prove that the sequence numbers are real. From then on
+ *   segments the receiver's TCP would drop — wholly before its acknowledged sequence with other bytes,
+ *   or beyond the right edge of its window — are never decoded (`W_TCP_OUT_OF_WINDOW`), bytes the
+ *   receiver acknowledged but the capture lacks are a gap, and a segment that carries other bytes for
+ *   stream octets the receiver has not acknowledged yet makes the stream impossible to follow
+ *   (`E_TCP_DESYNC`: evasion or capture damage): the contradicting copy is not decoded, the partial
+ *   APDU is dropped and decoding resynchronises on the next APDU.
+ * - Sequence numbers that do not advance (generated captures, never acknowledged by a receiver):
+ *   after two segments that contradict the byte stream (old sequence numbers with different bytes, or
+ *   far jumps) the direction switches to arrival order (`W_TCP_SEQ_FALLBACK`). Once the receiver's
+ *   acknowledgements have proven the sequence numbers this never happens.
  * - SYN sets the initial sequence number (a new SYN with another ISN starts a new connection); FIN
  *   ends the direction once its bytes are delivered; RST ends it at once.
  */
@@ -29,9 +38,15 @@ export interface StreamSink {
   data(bytes: Uint8Array, meta: SegmentMeta): void;
   /** `length` bytes are missing before the next data (0 when unknown, e.g. a restart). */
   gap(length: number, meta: SegmentMeta): void;
-  /** The direction ended (FIN, RST, new SYN, or end of capture). */
-  end(meta: SegmentMeta | undefined, reason: 'fin' | 'rst' | 'syn' | 'eof'): void;
+  /**
+   * The direction ended (FIN, RST, new SYN, end of capture, or the analyser dropped the flow: idle
+   * timeout or flow table full).
+   */
+  end(meta: SegmentMeta | undefined, reason: StreamEndReason): void;
 }
+
+/** Why a direction ended. */
+export type StreamEndReason = 'fin' | 'rst' | 'syn' | 'eof' | 'idle' | 'evicted';
 
 /** Limits of a {@link TcpDirection}. */
 export interface ReassemblyOptions {
@@ -43,6 +58,8 @@ export interface ReassemblyOptions {
 
 /** Delivered bytes kept to compare retransmissions with. */
 export const HISTORY_BYTES = 4096;
+/** First size of the history ring (it grows to {@link HISTORY_BYTES} as the stream does). */
+const HISTORY_START = 256;
 /** Jumps further than this (either way) are not believed as TCP sequence numbers. */
 const FAR = 1 << 24;
 
@@ -73,7 +90,20 @@ export class TcpDirection {
   private lastSeq = -1;
   private firstSeq = -1;
   private advanced = false;
-  private readonly hist = new Uint8Array(HISTORY_BYTES);
+  /** History ring of delivered bytes (allocated at the first delivery, grows to HISTORY_BYTES). */
+  private hist: Uint8Array | undefined;
+  /** Delivered octets that are contiguous and end at nextSeq (0 after a gap). */
+  private contig = 0;
+  /** Highest acknowledgement of this direction's bytes seen from the receiver. */
+  private rcvAck: number | undefined;
+  /** Right edge of the receiver's window (rcvAck + scaled window), the furthest seen. */
+  private rcvRight = 0;
+  /** The receiver acknowledged a sequence number inside this stream: sequence numbers are real. */
+  private proven = false;
+  /** Segments the receiver would drop that were not decoded. */
+  outOfWindow = 0;
+  /** Times the stream could not be followed (contradicting copies of unacknowledged bytes). */
+  desyncs = 0;
   /** Delivered bytes so far in this connection. */
   delivered = 0;
   /** Bytes reported missing. */
@@ -92,6 +122,60 @@ export class TcpDirection {
   ) {
     this.maxBytes = opts.maxBufferedBytes ?? 256 * 1024;
     this.maxSegs = opts.maxBufferedSegments ?? 256;
+  }
+
+  /** Whether the receiver's acknowledgements proved the sequence numbers of this direction. */
+  get acknowledged(): boolean {
+    return this.proven;
+  }
+
+  /**
+   * The receiver (the other direction) acknowledged `ack` and advertised `windowBytes` (already
+   * scaled). Called for every segment of the other direction that has the ACK flag.
+   */
+  peerAck(ack: number, windowBytes: number, meta: SegmentMeta): void {
+    if (this.rcvAck === undefined || (((ack - this.rcvAck) | 0) > 0 && ((ack - this.rcvAck) | 0) < FAR)) this.rcvAck = ack;
+    else if (((ack - this.rcvAck) | 0) < 0) return; // an older acknowledgement (reordered)
+    const right = (ack + Math.max(0, windowBytes)) >>> 0;
+    if (((right - this.rcvRight) | 0) > 0 || !this.proven) this.rcvRight = right;
+    if (!this.started || this.mode !== 'seq' || this.ended) return;
+    if (!this.proven) {
+      const base = this.isn !== undefined ? (this.isn + 1) >>> 0 : (this.nextSeq - this.contig) >>> 0;
+      const fromBase = (ack - base) | 0;
+      const toNext = (ack - this.nextSeq) | 0;
+      if (fromBase >= 0 && toNext <= 0 && (this.isn !== undefined || fromBase > 0)) {
+        this.proven = true;
+        this.rcvRight = right;
+        this.settleSuspects();
+      }
+      return;
+    }
+    const ahead = (ack - this.nextSeq) | 0;
+    if (ahead > 0 && ahead < FAR) {
+      // the receiver has bytes the capture does not: take what is buffered, then skip the rest
+      this.drain(meta);
+      const missing = (ack - this.nextSeq) | 0;
+      if (missing > 0) {
+        this.gapBytes += missing;
+        this.warn('W_TCP_GAP', `${missing} octets acknowledged by the receiver are missing from the capture; skipping to seq ${ack}`, meta);
+        this.sink.gap(missing, meta);
+        this.nextSeq = ack;
+        this.contig = 0;
+        this.drain(meta);
+      }
+    }
+  }
+
+  /** Held suspects once the sequence numbers are proven: contradictions, not a generator. */
+  private settleSuspects(): void {
+    const held = this.suspects;
+    this.suspects = [];
+    for (const h of held) {
+      if (h.why === 'far') {
+        this.outOfWindow++;
+        this.warn('W_TCP_OUT_OF_WINDOW', `segment with seq ${h.seq} far outside the stream not decoded`, h.meta);
+      } else this.inOrder(h.seq, h.data, h.meta);
+    }
   }
 
   /** Whether this direction is read in arrival order (sequence numbers did not make sense). */
@@ -138,10 +222,13 @@ export class TcpDirection {
     }
   }
 
-  /** End of capture: deliver what is buffered (reporting gaps) and end the direction. */
-  flush(meta?: SegmentMeta): void {
+  /**
+   * End of capture (or the flow is dropped: `why` idle / evicted): deliver what is buffered
+   * (reporting gaps) and end the direction.
+   */
+  flush(meta?: SegmentMeta, why: 'eof' | 'idle' | 'evicted' = 'eof'): void {
     if (!this.started || this.ended) return;
-    this.finish(meta, 'eof');
+    this.finish(meta, why);
   }
 
   private reset(): void {
@@ -157,9 +244,13 @@ export class TcpDirection {
     this.lastSeq = -1;
     this.firstSeq = -1;
     this.advanced = false;
+    this.contig = 0;
+    this.rcvAck = undefined;
+    this.rcvRight = 0;
+    this.proven = false;
   }
 
-  private finish(meta: SegmentMeta | undefined, reason: 'fin' | 'rst' | 'syn' | 'eof'): void {
+  private finish(meta: SegmentMeta | undefined, reason: StreamEndReason): void {
     if (this.ended) return;
     // undecided suspects: bytes that could not be compared are delivered, differing ones reported
     if (this.suspects.length > 0) {
@@ -171,7 +262,8 @@ export class TcpDirection {
         for (const h of s) this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted bytes at seq ${h.seq} differ from the first copy (first copy kept)`, h.meta);
       }
     }
-    while (this.ooo.length > 0) this.skipToFirstBuffered(reason === 'eof' ? 'end of capture' : reason.toUpperCase());
+    const why = reason === 'eof' ? 'end of capture' : reason === 'idle' ? 'idle timeout' : reason === 'evicted' ? 'flow evicted' : reason.toUpperCase();
+    while (this.ooo.length > 0) this.skipToFirstBuffered(why);
     this.ended = true;
     this.sink.end(meta, reason);
   }
@@ -184,6 +276,7 @@ export class TcpDirection {
       this.warn('W_TCP_GAP', `${missing} octets missing before seq ${h.seq} (${why}); skipping ahead`, h.meta);
       this.sink.gap(missing, h.meta);
       this.nextSeq = h.seq;
+      this.contig = 0;
     }
     this.drain(trigger);
   }
@@ -196,6 +289,17 @@ export class TcpDirection {
       this.nextSeq = seq;
       rel = 0;
     }
+    if (this.proven && this.receiverDrops(seq, rel, payload, payloadLen, meta)) return;
+    if (this.proven && rel > 0 && this.rcvAck !== undefined) {
+      // trim what lies beyond the receiver's window
+      const room = (this.rcvRight - seq) | 0;
+      if (room < payload.length) {
+        this.outOfWindow++;
+        this.warn('W_TCP_OUT_OF_WINDOW', `${payload.length - room} octets beyond the receiver's window at seq ${seq} not decoded`, meta);
+        payload = payload.subarray(0, room);
+        payloadLen = payload.length;
+      }
+    }
     const lastSeq = this.lastSeq;
     this.lastSeq = seq;
     if (this.firstSeq === -1) this.firstSeq = seq;
@@ -206,6 +310,10 @@ export class TcpDirection {
       const ov = Math.min(-rel, payload.length);
       const cmp = this.compare(rel, payload, ov);
       if (cmp === 'differs') {
+        if (this.proven) {
+          this.desync(seq, payload, ov, meta);
+          return;
+        }
         if (seq === lastSeq && !this.advanced) {
           // every data segment so far had this sequence number: a generator that does not advance them
           const held = [...this.suspects, { seq, data: payload.slice(), meta: copyMeta(meta) }];
@@ -215,6 +323,12 @@ export class TcpDirection {
         }
         why = 'differs';
       }
+    }
+    if (why !== undefined && this.proven) {
+      // far from the stream while the receiver's window is known: receiverDrops caught it already
+      this.outOfWindow++;
+      this.warn('W_TCP_OUT_OF_WINDOW', `segment with seq ${seq} far outside the stream not decoded`, meta);
+      return;
     }
     if (why !== undefined) {
       this.suspects.push({ seq, data: payload.slice(), meta: copyMeta(meta), why });
@@ -259,7 +373,55 @@ export class TcpDirection {
       this.warn('W_SNAPLEN', `segment cut by the capture: ${missing} of ${payloadLen} payload octets missing`, meta);
       this.sink.gap(missing, meta);
       this.nextSeq = (seq + payloadLen) >>> 0;
+      this.contig = 0;
       this.drain(meta);
+    }
+  }
+
+  /**
+   * Whether the receiver's TCP would drop this segment (sequence numbers proven): wholly before its
+   * acknowledged sequence with other bytes than delivered (a keep-alive octet excepted), or starting
+   * at or beyond the right edge of its window (a one-octet zero-window probe excepted). Reported, not decoded.
+   */
+  private receiverDrops(seq: number, rel: number, payload: Uint8Array, payloadLen: number, meta: SegmentMeta): boolean {
+    const ack = this.rcvAck;
+    if (ack === undefined) return false;
+    const end = (seq + payloadLen) >>> 0;
+    if (((end - ack) | 0) <= 0) {
+      if (rel >= 0) return false; // not delivered yet (cannot be: nextSeq follows the acknowledgements)
+      if (payloadLen <= 1 && ((ack - end) | 0) <= 1) return true; // keep-alive
+      const ov = Math.min(-rel, payload.length);
+      if (this.compare(rel, payload, ov) === 'differs') {
+        this.outOfWindow++;
+        this.warn('W_TCP_OUT_OF_WINDOW', `segment at seq ${seq} lies before the receiver's acknowledged seq ${ack} and carries other bytes: the receiver drops it; not decoded`, meta);
+      } else this.retransmissions++;
+      return true;
+    }
+    if (((seq - this.rcvRight) | 0) >= 0 && rel >= 0) {
+      if (payloadLen === 1 && seq === this.rcvRight && this.rcvRight === ack) return true; // zero-window probe
+      this.outOfWindow++;
+      this.warn('W_TCP_OUT_OF_WINDOW', `segment at seq ${seq} lies beyond the receiver's window (acknowledged ${ack}, window ends at ${this.rcvRight}): the receiver drops it; not decoded`, meta);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * A segment carries other bytes than those delivered for stream octets the receiver has not
+   * acknowledged: which copy the receiver took cannot be told. Reported as `E_TCP_DESYNC`; the
+   * contradicting octets are not decoded, the partial APDU is dropped (a gap of 0) and what the
+   * segment adds beyond the delivered bytes is decoded from a fresh start.
+   */
+  private desync(seq: number, payload: Uint8Array, ov: number, meta: SegmentMeta): void {
+    this.desyncs++;
+    this.report(issue('E_TCP_DESYNC', `segment at seq ${seq} carries other bytes than the first copy for ${ov} octets the receiver has not acknowledged: the stream the receiver sees cannot be told (evasion attempt or damaged capture); the contradicting copy is not decoded and decoding resynchronises`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+    this.sink.gap(0, meta);
+    this.contig = 0;
+    if (ov < payload.length) {
+      const part = payload.subarray(ov);
+      this.deliver(part, meta);
+      this.nextSeq = (this.nextSeq + part.length) >>> 0;
+      if (this.ooo.length > 0) this.drain(meta);
     }
   }
 
@@ -268,7 +430,13 @@ export class TcpDirection {
     const rel = (seq - this.nextSeq) | 0;
     if (rel < 0) {
       const ov = Math.min(-rel, payload.length);
-      if (this.compare(rel, payload, ov) === 'differs') this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
+      if (this.compare(rel, payload, ov) === 'differs') {
+        if (this.proven) {
+          this.desync(seq, payload, ov, meta);
+          return;
+        }
+        this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
+      }
       if (ov === payload.length) {
         this.retransmissions++;
         return;
@@ -283,7 +451,10 @@ export class TcpDirection {
   /** Compare `ov` octets of a segment starting `-rel` octets before nextSeq with the history. */
   private compare(rel: number, payload: Uint8Array, ov: number): 'same' | 'differs' | 'unknown' {
     const back = -rel; // octets before nextSeq where the segment starts
-    const histLen = Math.min(this.delivered, HISTORY_BYTES);
+    const hist = this.hist;
+    if (hist === undefined) return ov > 0 ? 'unknown' : 'same';
+    const size = hist.length;
+    const histLen = Math.min(this.contig, size);
     let unknown = false;
     for (let i = 0; i < ov; i++) {
       const dist = back - i; // 1..back
@@ -291,8 +462,8 @@ export class TcpDirection {
         unknown = true;
         continue;
       }
-      const pos = (this.delivered - dist) % HISTORY_BYTES;
-      if (this.hist[pos] !== payload[i]) return 'differs';
+      const pos = (this.delivered - dist) % size;
+      if (hist[pos] !== payload[i]) return 'differs';
     }
     return unknown ? 'unknown' : 'same';
   }
@@ -307,7 +478,13 @@ export class TcpDirection {
       const f = this.ooo[i - 1].data;
       for (let k = 0; k < payload.length; k++) {
         if (f[k] !== payload[k]) {
-          this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted out-of-order bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
+          if (this.proven) {
+            // neither copy is decoded: the hole stays until a retransmission or the end
+            this.desyncs++;
+            this.report(issue('E_TCP_DESYNC', `two copies of out-of-order bytes at seq ${seq} differ before the receiver acknowledged them: the stream the receiver sees cannot be told (evasion attempt or damaged capture); neither copy is decoded`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+            const drop = this.ooo.splice(i - 1, 1)[0];
+            this.oooBytes -= drop.data.length;
+          } else this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted out-of-order bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
           break;
         }
       }
@@ -330,7 +507,13 @@ export class TcpDirection {
       this.ooo.shift();
       this.oooBytes -= h.data.length;
       const ov = Math.min(-rel, h.data.length);
-      if (ov > 0 && this.compare(rel, h.data, ov) === 'differs') this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${h.seq} differ from the first copy (first copy kept)`, h.meta);
+      if (ov > 0 && this.compare(rel, h.data, ov) === 'differs') {
+        if (this.proven) {
+          this.desync(h.seq, h.data, ov, trigger ?? h.meta);
+          continue;
+        }
+        this.warn('W_TCP_OVERLAP_DIFFERS', `overlapping bytes at seq ${h.seq} differ from the first copy (first copy kept)`, h.meta);
+      }
       if (ov === h.data.length) continue;
       const part = h.data.subarray(ov);
       this.deliver(part, trigger ?? h.meta);
@@ -354,29 +537,45 @@ export class TcpDirection {
 
   private deliver(bytes: Uint8Array, meta: SegmentMeta): void {
     if (bytes.length === 0) return;
-    // history ring
     const n = bytes.length;
-    if (n >= HISTORY_BYTES) {
-      const tail = bytes.subarray(n - HISTORY_BYTES);
-      const start = (this.delivered + n - HISTORY_BYTES) % HISTORY_BYTES;
-      const first = HISTORY_BYTES - start;
-      this.hist.set(tail.subarray(0, first), start);
-      this.hist.set(tail.subarray(first), 0);
+    let h = this.hist;
+    if (h === undefined || (h.length < HISTORY_BYTES && this.delivered + n > h.length)) h = this.growHistory(this.delivered + n);
+    const size = h.length;
+    if (n >= size) {
+      const tail = bytes.subarray(n - size);
+      const start = (this.delivered + n - size) % size;
+      const first = size - start;
+      h.set(tail.subarray(0, first), start);
+      h.set(tail.subarray(first), 0);
     } else if (n <= 256) {
       // small segments (the common case): a plain loop beats two subarrays and set()
-      const h = this.hist;
-      let p = this.delivered % HISTORY_BYTES;
+      let p = this.delivered % size;
       for (let i = 0; i < n; i++) {
         h[p] = bytes[i];
-        p = p + 1 === HISTORY_BYTES ? 0 : p + 1;
+        p = p + 1 === size ? 0 : p + 1;
       }
     } else {
-      const start = this.delivered % HISTORY_BYTES;
-      const first = Math.min(n, HISTORY_BYTES - start);
-      this.hist.set(bytes.subarray(0, first), start);
-      if (first < n) this.hist.set(bytes.subarray(first), 0);
+      const start = this.delivered % size;
+      const first = Math.min(n, size - start);
+      h.set(bytes.subarray(0, first), start);
+      if (first < n) h.set(bytes.subarray(first), 0);
     }
     this.delivered += n;
+    this.contig += n;
     this.sink.data(bytes, meta);
+  }
+
+  /** A larger history ring holding the same last bytes at the positions the new size gives them. */
+  private growHistory(want: number): Uint8Array {
+    let size = this.hist?.length ?? HISTORY_START;
+    while (size < want && size < HISTORY_BYTES) size *= 2;
+    const old = this.hist;
+    const h = new Uint8Array(size);
+    if (old !== undefined) {
+      const keep = Math.min(this.delivered, old.length);
+      for (let d = 1; d <= keep; d++) h[(this.delivered - d) % size] = old[(this.delivered - d) % old.length];
+    }
+    this.hist = h;
+    return h;
   }
 }

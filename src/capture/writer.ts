@@ -213,6 +213,8 @@ export interface TcpSpec {
   ack?: number;
   flags?: number;
   payload?: Uint8Array;
+  /** TCP window field (default 0xffff). */
+  window?: number;
   /** IPv4 options octets (multiple of 4). */
   ipOptions?: Uint8Array;
   /** Extra octets after the IP packet (Ethernet padding). */
@@ -238,8 +240,9 @@ export function buildTcpPacket(s: TcpSpec, link: SynthLink = { type: 'ethernet' 
   tcp.set([ack >>> 24, (ack >>> 16) & 255, (ack >>> 8) & 255, ack & 255], 8);
   tcp[12] = 5 << 4;
   tcp[13] = s.flags ?? TCP_ACK;
-  tcp[14] = 0xff;
-  tcp[15] = 0xff;
+  const win = s.window ?? 0xffff;
+  tcp[14] = (win >> 8) & 255;
+  tcp[15] = win & 255;
   tcp.set(payload, 20);
   let ip: Uint8Array;
   if (src.length === 4) {

@@ -6,6 +6,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { cotShortName } from '../codec/cause.js';
 import { octetsToHex } from '../codec/explain.js';
+import { objectsText } from '../codec/object-text.js';
 import type { CodecOptions } from '../codec/options.js';
 import { typeName } from '../codec/type-table.js';
 import { type AnalyzeSummary, type ApduRecord, CaptureAnalyzer, type FlowInfo } from '../capture/analyze.js';
@@ -15,17 +16,21 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
 import { OutBuffer } from './out-buffer.js';
+import { checkSensingArgs, formatLiveLine, parseSensingArg, SENSING_HELP, Sensor, type SensingArgs, sensingActive, type SensorFinal } from './sensing.js';
 
 const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ...] [options]
+       iec104 analyze --interface IFACE [--bpf EXPR] [--rotate SIZE|TIME] [--format F] [options]
 
 Read a pcap or pcapng capture (or '-' for standard input, e.g. from tcpdump -w -),
-reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU, then a summary
-of flows, APDU counts by format and type, and errors.
+reassemble TCP and decode every IEC 60870-5-104 APDU: one line per APDU (I-frames with
+their objects as IOA=value flags, four at most, then …+N), then a summary of flows,
+APDU counts by format and type, and errors.
 
 IEC 104 is recognised on port 2404 and the --port ports, and on any other port when the
 first bytes of a direction are valid APDUs. Port 19998 (IEC 62351-3, TLS) is shown as an
@@ -40,7 +45,8 @@ options:
                       {frame, ts, src, dst, direction, flow, apdu:{apci, asdu}} or
                       {frame, ts, src, dst, direction, flow, error:{...}, raw},
                       alert objects {kind:"alert", rule, severity, ...} in capture order,
-                      then one {kind:"summary", capture, alerts, inventory, commands}
+                      then one {kind:"summary", capture, alerts, inventory, commands};
+                      every time is ISO 8601 UTC text (e.g. "ts":"2013-07-04T06:23:17.333710Z")
   --policy FILE       enforce a policy and/or baseline (YAML, e.g. from 'iec104 learn')
   --alerts            print only the alerts, one JSON object a line
   --inventory         print only the inventory (endpoints and roles, CAs, IOA map,
@@ -70,15 +76,19 @@ options:
   --cot-size 1|2      octets of the cause of transmission (default 2)
   --ca-size 1|2       octets of the common address (default 2)
   --ioa-size 1|2|3    octets of the information object address (default 3)
-  --no-summary        no summary after the APDU lines
+  --no-summary        no summary after the APDU lines (with --json: no summary object)
   --max-issues N      print at most N problems of each kind on stderr (default 20)
   -h, --help          this text
 
+${SENSING_HELP}
+
 example:
   $ iec104 analyze capture.pcap --filter 'iec60870_104.type == 0'
-       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 ioa=0
+       12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 0 qoi=20
   ...
   $ tcpdump -i eth0 -w - 'tcp port 2404' | iec104 analyze - --json | jq .apdu.asdu.typeName
+  $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \\
+      --metrics 127.0.0.1:9464 --syslog udp://siem.example:514 >> eve.json
 
 Problems in the file (truncated records, bad blocks), in packets and in TCP streams (gaps,
 retransmissions with other bytes) are printed on stderr and counted in the summary; the
@@ -90,7 +100,10 @@ exit codes:
      could not be read)
   2  usage error (unknown option, bad value, bad filter expression, invalid policy)
   3  the capture file is damaged (truncated or bad records); what could be read was analysed
-  4  alerts at or above --fail-on were raised (takes precedence over 3)`;
+  4  alerts at or above --fail-on were raised (takes precedence over 3)
+  With --interface: 0 after a stop by SIGINT / SIGTERM; 1 when the capture could not start
+  (no tcpdump, no such interface, no permission, bad --bpf) or failed, or the outputs could
+  not be opened (--metrics port in use, --log-dir not writable).`;
 
 /** Where the command reads and writes. */
 export interface AnalyzeIo {
@@ -111,6 +124,10 @@ export interface AnalyzeIo {
   size?(path: string): number | undefined;
   /** Batch size (octets) of the monitor thread (default 1 MiB; tests use small ones). */
   threadBatchBytes?: number;
+  /** Live capture: stop on SIGINT / SIGTERM (the CLI). */
+  signals?: boolean;
+  /** Live capture: stop when aborted (in-process use). */
+  signal?: AbortSignal;
 }
 
 /** Captures from this size on run the monitor on its own thread (with `--threads auto`). */
@@ -138,10 +155,12 @@ interface Parsed {
   progress?: boolean;
   /** Threads: 1 (all in one), 2 (monitor on a worker thread), or 0 = auto. */
   threads: number;
+  /** Live capture and analyst outputs. */
+  sensing: SensingArgs;
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], threads: 0 };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], threads: 0, sensing: { syslogBody: 'rfc5424' } };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -243,11 +262,22 @@ function parseArgs(argv: string[]): Parsed | string {
         p.maxIssues = n;
         break;
       }
-      default:
+      default: {
+        const r = parseSensingArg(argv, i, p.sensing);
+        if (typeof r === 'string') return r;
+        if (r !== undefined) {
+          i = r;
+          break;
+        }
         if (a.startsWith('-') && a !== '-') return `unknown option '${a}'`;
         files.push(a);
+      }
     }
   }
+  const sensingError = checkSensingArgs(p.sensing, { file: files[0], json: p.json });
+  if (p.sensing.format === 'json') p.json = true;
+  if (sensingError) return sensingError;
+  if (p.sensing.iface !== undefined) files.push('');
   if (files.length !== 1) return files.length === 0 ? 'a capture file (or - for standard input) is needed' : 'only one capture file can be analysed at a time';
   p.file = files[0];
   if (!p.monitor && (p.policyFile || p.alertsOnly || p.inventory || p.commands || p.failOn)) return '--no-monitor cannot be combined with --policy, --alerts, --inventory, --commands or --fail-on';
@@ -269,14 +299,9 @@ function recordLineTail(r: ApduRecord): string {
   const a = r.apdu.asdu!;
   let s = ` I(${c.sendSeq},${c.recvSeq}) ${typeName(a.typeId)} ${cotShortName(a.cot)}${a.negative ? ' neg' : ''}${a.test ? ' test' : ''} ca=${a.ca}`;
   if (a.originator) s += ` oa=${a.originator}`;
-  const n = a.objects.length;
-  if (n > 0) {
-    const o = a.objects;
-    if (a.sq && n > 1) s += ` ioa=${o[0].ioa}..${o[n - 1].ioa}`;
-    else if (n === 1) s += ` ioa=${o[0].ioa}`;
-    else if (n === 2) s += ` ioa=${o[0].ioa},${o[1].ioa}`;
-    else s += ` ioa=${o.slice(0, 4).map((x) => x.ioa).join(',')}${n > 4 ? `,…(+${n - 4})` : ''}`;
-  } else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
+  // the objects with their values: `IOA=value flags`, four at most, then `…+N`
+  if (a.objects.length > 0) s += ' ' + objectsText(a.typeId, a.objects);
+  else if (a.rawCount !== undefined) s += ` objects=${a.rawCount} (raw)`;
   if (a.warnings?.length) s += ` !${a.warnings.map((w) => w.code).join(',')}`;
   return s;
 }
@@ -371,8 +396,11 @@ export interface AnalyzeJsonSummary {
   capture: AnalyzeSummary;
   /** Alert counts by rule and by severity (absent with `--no-monitor`). */
   alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number> };
-  inventory?: InventorySummary;
+  /** The inventory, times as ISO 8601 text. */
+  inventory?: InventoryJson;
   commands?: CommandStats[];
+  /** Live capture: interface, filter and the capture's counters (drops). */
+  live?: SensorFinal['live'];
 }
 
 function fmtRate(bytes: number, apdus: number, alerts: number, secs: number): string {
@@ -419,11 +447,21 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
   const detOpts: DetectorOptions = { disabled: p.disabled };
   if (policy) detOpts.policy = policy;
   const det = p.monitor && threads === 1 ? new Detector(detOpts) : undefined;
-  const td = p.monitor && threads === 2 ? new DetectorThread({ ...(policyText !== undefined ? { policyText } : {}), disabled: p.disabled, codec: p.codec, commands: showCommands, ...(io.threadBatchBytes ? { batchBytes: io.threadBatchBytes } : {}) }) : undefined;
+  let sensor: Sensor | undefined;
+  if (sensingActive(p.sensing)) {
+    const s = await Sensor.open(p.sensing, { stderr: io.stderr, ports: p.ports, tlsPorts: p.tlsPorts, ...(io.signals ? { signals: true } : {}), ...(io.signal ? { signal: io.signal } : {}) });
+    if (typeof s === 'string') {
+      io.stderr.write(`iec104 analyze: ${s}\n`);
+      return 1;
+    }
+    sensor = s;
+  }
+  const td = p.monitor && threads === 2 ? new DetectorThread({ ...(policyText !== undefined ? { policyText } : {}), disabled: p.disabled, codec: p.codec, commands: showCommands || sensor?.wantsCommands === true, ...(io.threadBatchBytes ? { batchBytes: io.threadBatchBytes } : {}) }) : undefined;
   try {
-    return await analyzeWith(p, io, det, td, { showApdus, showAlerts, showCommands });
+    return await analyzeWith(p, io, det, td, { showApdus, showAlerts, showCommands }, sensor);
   } finally {
     await td?.terminate();
+    await sensor?.finish();
   }
 }
 
@@ -433,6 +471,7 @@ async function analyzeWith(
   det: Detector | undefined,
   td: DetectorThread | undefined,
   show: { showApdus: boolean; showAlerts: boolean; showCommands: boolean },
+  sensor: Sensor | undefined,
 ): Promise<number> {
   const { showApdus, showAlerts, showCommands } = show;
   const failRank = p.failOn ? SEVERITIES.indexOf(p.failOn) : Infinity;
@@ -456,12 +495,14 @@ async function analyzeWith(
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
-      if (showAlerts) emitLine(p.json || p.alertsOnly ? JSON.stringify(a) : formatAlertLine(a));
+      const formatted = sensor?.alert(a);
+      if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }
   };
   const emitCommandRecords = (recs: CommandRecord[]): void => {
+    sensor?.commands(recs);
     if (!showCommands) return;
-    for (const c of recs) emitLine(p.json ? JSON.stringify({ kind: 'command', ...c }) : formatCommandLine(c));
+    for (const c of recs) emitLine(p.json ? JSON.stringify(commandJson(c)) : formatCommandLine(c));
   };
   const emitCommands = (): void => {
     if (det) emitCommandRecords(det.takeCommands()); // also when not shown: the detector buffers completed commands until taken
@@ -482,8 +523,12 @@ async function analyzeWith(
   const an = new CaptureAnalyzer(
     {
       record: (r, octets) => {
+        sensor?.count(r, octets);
         const selected = !p.filter || p.filter(r);
-        if (selected && showApdus) {
+        const formatted = selected && showApdus ? sensor?.recordLine(r) : undefined;
+        if (formatted !== undefined) {
+          if (formatted !== '') out.line(formatted);
+        } else if (selected && showApdus) {
           if (p.json) out.recordJson(r);
           else out.recordLine(r);
         }
@@ -497,6 +542,11 @@ async function analyzeWith(
         }
       },
       flowEnd: det ? (f) => det.closeFlow(String(f.index)) : td ? (f) => td.closeFlow(f.index) : undefined,
+      streamAnomaly: det
+        ? (a) => emitAlerts(det.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) }))
+        : td
+          ? (a) => td.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) })
+          : undefined,
       issue: (i) => {
         if (i.code === 'E_CAP_FORMAT') notCapture = true;
         else if (i.code.startsWith('E_CAP_')) damaged = true;
@@ -506,8 +556,9 @@ async function analyzeWith(
         else if (n === p.maxIssues + 1) io.stderr.write(`iec104 analyze: further ${i.code} problems are only counted\n`);
       },
     },
-    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
+    { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec, ...(p.sensing.maxFlows ? { maxFlows: p.sensing.maxFlows } : {}) },
   );
+  sensor?.setSummary(() => an.summary());
   const now = io.now ?? (() => performance.now());
   const progress = p.progress ?? io.progress ?? false;
   const t0 = now();
@@ -515,15 +566,19 @@ async function analyzeWith(
   let bytes = 0;
   let progressShown = false;
   try {
-    for await (const chunk of io.open(p.file)) {
+    for await (const chunk of sensor?.source ?? io.open(p.file)) {
       an.push(chunk);
+      sensor?.chunk(chunk);
       bytes += chunk.length;
       if (notCapture) break;
       if (td) {
+        // live capture: no batching delay, the alerts of what arrived are out before the next read
+        if (sensor?.source) td.flush();
         for (let b = td.take(); b; b = td.take()) applyBatch(b);
-        while (td.inFlight > 3) applyBatch(await td.next());
+        while (td.inFlight > (sensor?.source ? 0 : 3)) applyBatch(await td.next());
       }
       await out.flush();
+      sensor?.flush();
       if (out.broken) return 0; // reader went away (e.g. | head)
       if (progress) {
         const t = now();
@@ -536,10 +591,11 @@ async function analyzeWith(
     }
   } catch (err) {
     if (progressShown) io.stderr.write('\n');
-    io.stderr.write(`iec104 analyze: cannot read ${p.file === '-' ? 'standard input' : p.file}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`iec104 analyze: cannot read ${p.file === '-' ? 'standard input' : p.sensing.iface !== undefined ? `the capture of ${p.sensing.iface}` : p.file}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   an.end();
+  const sensorFinal: SensorFinal | undefined = await sensor?.finish();
   let final: Pick<DetectorFinal, 'inventory' | 'commandStats' | 'alertCounts'> | undefined;
   if (det) {
     emitAlerts(det.finish());
@@ -559,34 +615,42 @@ async function analyzeWith(
     const capture = an.summary();
     const counts = final?.alertCounts ?? {};
     if (p.json) {
-      if (showApdus) {
+      if (showApdus && p.summary) {
         const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
+        if (sensorFinal?.live) sum.live = sensorFinal.live;
         if (final) {
           sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
-          sum.inventory = final.inventory;
+          sum.inventory = inventoryJson(final.inventory);
           sum.commands = final.commandStats;
         }
         out.line(JSON.stringify(sum));
       }
-      if (p.inventory && final) out.line(JSON.stringify(final.inventory));
+      if (p.inventory && final) out.line(JSON.stringify(inventoryJson(final.inventory)));
       if (p.commands && final) for (const st of final.commandStats) out.line(JSON.stringify({ kind: 'command-stats', ...st }));
+      if (p.commands && final) for (const f of final.inventory.fileTransfers ?? []) out.line(JSON.stringify({ kind: 'file-transfer', ...f }));
     } else {
       if (showApdus && p.summary) {
-        out.line(formatSummary(capture));
+        // with eve, ecs and cef stdout carries events only: the summary goes to stderr
+        const sumLine = sensor?.stdoutFormat ? (t: string): unknown => io.stderr.write(t + '\n') : (t: string): void => out.line(t);
+        sumLine(formatSummary(capture));
+        const liveLine = sensorFinal && formatLiveLine(sensorFinal);
+        if (liveLine) sumLine(liveLine);
         if (final) {
-          out.line(formatAlertCounts(counts, bySeverity));
-          out.line(formatCommandStats(final.commandStats));
-          out.line(renderInventory(final.inventory));
+          sumLine(formatAlertCounts(counts, bySeverity));
+          sumLine(formatCommandStats(final.commandStats));
+          sumLine(renderInventory(final.inventory));
         }
       }
       if (p.inventory && final) out.line(renderInventory(final.inventory, { maxIoas: Infinity }));
       if (p.commands && final) out.line(formatCommandStats(final.commandStats));
+      if (p.commands && final?.inventory.fileTransfers?.length) out.line(['File transfers', ...final.inventory.fileTransfers.map((f) => `  ${formatFileTransfer(f)}`)].join('\n'));
     }
   }
   if (holding) out.unhold();
   await out.flush();
   out.detach();
   if (notCapture) return 1;
+  if (sensorFinal?.live?.error !== undefined) return 1;
   if (failed) return 4;
   return damaged ? 3 : 0;
 }
@@ -609,5 +673,6 @@ export const command: CliCommand = {
         }
       },
       progress: process.stderr.isTTY === true,
+      signals: true,
     }),
 };

@@ -11,6 +11,8 @@ import { checkKeyStrength, keyStrength, type ResolvedTlsConfig, resolveTlsConfig
 /** A command-line usage error: the message says what was wrong; commands exit 2 with it. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** Stable code for programs. */
+  readonly code = 'E_USAGE' as const;
 }
 
 /**

@@ -5,11 +5,13 @@
 import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseArgs } from 'node:util';
 import type { Asdu } from '../codec/asdu.js';
-import { typeInfo } from '../codec/type-table.js';
+import { typeInfo, typeName } from '../codec/type-table.js';
+import { toJsonValue } from '../codec/json-view.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type LogLevel, createLogger, nullLogger } from '../log.js';
 import type { Connector } from '../master/connection.js';
-import { MasterError } from '../master/errors.js';
+import { COT, cotName } from '../codec/cause.js';
+import { NegativeConfirmationError, RequestTimeoutError } from '../master/errors.js';
 import { POINT_COLUMNS, formatTable, pointCells, pointToJson, rttText } from '../master/format.js';
 import { ControllingStation, type InterrogationResult } from '../master/master.js';
 import { PointImage, toPointValues } from '../master/points.js';
@@ -18,6 +20,8 @@ import { RedundancyGroup } from '../master/redundancy-group.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import type { CliCommand } from './command.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { masterMetrics } from '../outputs/live-metrics.js';
 
 const HELP = `usage: iec104 connect HOST[:PORT] [options]
 
@@ -32,10 +36,21 @@ options:
   --qoi N           qualifier of interrogation, 20 (station) or 21..36 (group 1..16)
   --json            one JSON line per received object on stdout:
                     {"ca","ioa","type","typeId","value","quality","time","cot"}
-                    (quality: list of set flags, [] when good; time: ISO text or null)
+                    (quality: list of set flags, [] when good; time: ISO text or null),
+                    and one record per confirmation and termination the station sends
+                    and per interrogation outcome, told apart by "kind":
+                    {"kind":"confirmation","type","typeId","ca","ioa","cot","cotName",
+                     "positive","qualifier","at"}   (ACT_CON/DEACT_CON, or refusal 44..47)
+                    {"kind":"termination", ...same fields}   (ACT_TERM)
+                    {"kind":"interrogation","ca","qoi","outcome":"terminated"|"refused"|
+                     "timeout","objects","rtt","cot"?}   (our interrogation's end)
+                    (at: ISO 8601 UTC reception time; points have no "kind")
   --table           redraw a table of the last value of every point (default on a terminal)
   --lines           append one line per received object (default when not a terminal)
-  --reconnect       reconnect with back-off when the connection is lost (default: exit 5)
+  --reconnect       reconnect with back-off when the connection is lost or cannot be
+                    made, and repeat the interrogation (default: exit 5)
+  --reconnect-min MS  first reconnect delay (default 1000); doubles per failed attempt
+  --reconnect-max MS  longest reconnect delay (default 30000)
   --duration MS     stop after MS milliseconds
   --t0 MS           connection establishment time-out (default 30000)
   --timeout MS      time allowed for the interrogation's confirmation and termination
@@ -45,6 +60,9 @@ options:
                     connected and stopped (TESTFR); when the active connection fails,
                     a standby is started (failover) and the interrogation repeated
   --log-level L     write link/master logs to stderr: debug, info, warn, error
+  --metrics [ADDR:]PORT
+                    serve Prometheus metrics at http://ADDR:PORT/metrics (APDUs and octets
+                    in/out, requests by outcome, connection state; docs/outputs.md)
   -h, --help        this text
 
 TLS:
@@ -55,13 +73,23 @@ example:
   $ iec104 connect 10.0.0.5:2404 --json | jq 'select(.type == "M_ME_NC_1")'
   $ iec104 connect 10.0.0.5 --tls --cert client.crt --key client.key --tls-ca ca.crt
   $ iec104 connect 10.0.0.5 --standby 10.0.0.6 --reconnect
+  $ iec104 connect 10.0.0.5 --reconnect --reconnect-min 500 --reconnect-max 5000
+  $ iec104 connect 10.0.0.5 --ca 1 --json | jq -c 'select(.kind == "interrogation")'
+  {"kind":"interrogation","ca":1,"qoi":20,"outcome":"terminated","objects":41,...}
 
 Status messages (connected, interrogation confirmed/terminated with round-trip times,
 disconnections) go to stderr.
 
+A station whose interrogations end with an ACT_TERM of type ID 0 and no object (some
+stations built on a widely used C library do) is tolerated: the interrogation completes
+with a warning in the log (--log-level warn).
+
 exit codes:
   0  stopped (Ctrl-C or --duration)
+  1  the --metrics port could not be opened
   2  usage error
+  3  the interrogation was refused (negative confirmation, e.g. cause 46 unknown common
+     address: a station that does not accept the broadcast address 65535 needs --ca N)
   5  connection failure, or connection lost without --reconnect`;
 
 /** Parsed `iec104 connect` arguments. */
@@ -76,6 +104,9 @@ export interface ConnectArgs {
   /** `table` redraws, `lines` appends; undefined = by terminal. */
   view: 'table' | 'lines' | undefined;
   reconnect: boolean;
+  /** Reconnect back-off: first delay and ceiling (ms). */
+  reconnectMin?: number;
+  reconnectMax?: number;
   duration?: number;
   t0?: number;
   timeout?: number;
@@ -84,6 +115,8 @@ export interface ConnectArgs {
   tls?: TlsConfig;
   /** Standby endpoints of a redundancy group. */
   standby: { host: string; port: number }[];
+  /** `--metrics [ADDR:]PORT`. */
+  metrics?: { host: string; port: number };
 }
 
 /** A bad command line; the message says what. */
@@ -108,7 +141,10 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         table: { type: 'boolean' },
         lines: { type: 'boolean' },
         reconnect: { type: 'boolean' },
+        'reconnect-min': { type: 'string' },
+        'reconnect-max': { type: 'string' },
         duration: { type: 'string' },
+        metrics: { type: 'string' },
         t0: { type: 'string' },
         timeout: { type: 'string' },
         port: { type: 'string' },
@@ -147,6 +183,12 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     standby,
   };
   if (tls) a.tls = tls;
+  const rmin = intArg('reconnect-min', o['reconnect-min'], 1, 2 ** 31);
+  const rmax = intArg('reconnect-max', o['reconnect-max'], 1, 2 ** 31);
+  if ((rmin !== undefined || rmax !== undefined) && !a.reconnect) throw new UsageError('--reconnect-min and --reconnect-max need --reconnect');
+  if (rmin !== undefined && rmax !== undefined && rmin > rmax) throw new UsageError(`--reconnect-min (${rmin}) is larger than --reconnect-max (${rmax})`);
+  if (rmin !== undefined) a.reconnectMin = rmin;
+  if (rmax !== undefined) a.reconnectMax = rmax;
   const duration = intArg('duration', o.duration, 1, 2 ** 31);
   if (duration !== undefined) a.duration = duration;
   const t0 = intArg('t0', o.t0, 1, 2 ** 31);
@@ -154,6 +196,11 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
   const timeout = intArg('timeout', o.timeout, 1, 2 ** 31);
   if (timeout !== undefined) a.timeout = timeout;
   if (level !== undefined) a.logLevel = level as LogLevel;
+  if (o.metrics !== undefined) {
+    const m = parseMetricsAddress(o.metrics);
+    if (typeof m === 'string') throw new UsageError(m);
+    a.metrics = m;
+  }
   return a;
 }
 
@@ -206,13 +253,29 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
   const common = {
     clock, logger,
     params: args.t0 !== undefined ? { t0: args.t0 } : undefined,
-    reconnect: args.reconnect,
+    reconnect: args.reconnect ? { ...(args.reconnectMin !== undefined ? { min: args.reconnectMin, max: Math.max(args.reconnectMin, args.reconnectMax ?? 30_000) } : {}), ...(args.reconnectMax !== undefined ? { max: args.reconnectMax } : {}) } : false,
     requestTimeout: args.timeout, terminationTimeout: args.timeout,
+  };
+  let metrics: MetricsServer | undefined;
+  const withMetrics = async (masters: readonly ControllingStation[], run: () => Promise<number>): Promise<number> => {
+    if (args.metrics) {
+      const m = await startMetricsEndpoint(args.metrics, (reg) => masterMetrics(reg, masters), (l) => io.stderr.write(`iec104 connect: ${l}\n`));
+      if (typeof m === 'string') {
+        io.stderr.write(`iec104 connect: ${m}\n`);
+        return 1;
+      }
+      metrics = m;
+    }
+    try {
+      return await run();
+    } finally {
+      await metrics?.close();
+    }
   };
   if (args.standby.length > 0) {
     const endpoints = [{ host: args.host, port: args.port }, ...args.standby];
     const group = new RedundancyGroup({ ...common, endpoints: endpoints.map((e) => ({ connector: connectorOf(e.host, e.port), name: `${e.host}:${e.port}` })) });
-    return runView(args, io, clock, view, group, {
+    return withMetrics(group.members, () => runView(args, io, clock, view, group, {
       attach(status, finish, isDone, gi) {
         group.on('active', (i) => {
           status(`${i.name} active (${i.reason}): data transfer started`);
@@ -231,10 +294,10 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
           },
         );
       },
-    });
+    }));
   }
   const master = new ControllingStation({ ...common, connector: connectorOf(args.host, args.port) });
-  return runView(args, io, clock, view, master, {
+  return withMetrics([master], () => runView(args, io, clock, view, master, {
     attach(status, finish, isDone, gi) {
       master.on('connected', () => status(`connected to ${args.host}:${args.port}`));
       master.on('reconnecting', (i) => status(`reconnecting in ${i.delay} ms (attempt ${i.attempt})`));
@@ -259,7 +322,7 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
         },
       );
     },
-  });
+  }));
 }
 
 /** What `runView` needs of a master or a redundancy group. */
@@ -288,9 +351,17 @@ function runView(
     const rows = image.values().map(pointCells);
     io.stdout.write(`\x1b[H\x1b[2J${args.host}:${args.port}  ${rows.length} points\n\n${formatTable(POINT_COLUMNS, rows)}\n`);
   };
+  /** Common addresses seen in received data (suggested when a broadcast interrogation is refused). */
+  const seenCas = new Set<number>();
   const onAsdu = (a: Asdu): void => {
-    // confirmations of our own requests are status, reported on stderr
+    const answer = answerKind(a);
+    if (answer) {
+      // confirmations and terminations: records in JSON, status on stderr otherwise
+      if (view === 'json') io.stdout.write(JSON.stringify(answerRecord(answer, a)) + '\n');
+      return;
+    }
     if (typeInfo(a.typeId)?.direction === 'control') return;
+    seenCas.add(a.ca);
     const values = toPointValues(a, clock.now());
     if (view === 'json') {
       for (const p of values) io.stdout.write(JSON.stringify(pointToJson(p)) + '\n');
@@ -322,17 +393,62 @@ function runView(
     io.signal?.addEventListener('abort', onAbort, { once: true });
     if (args.duration !== undefined) durationTimer = clock.setTimeout(() => finish(0), args.duration);
 
+    const record = (r: Record<string, unknown>): void => {
+      if (view === 'json') io.stdout.write(JSON.stringify({ kind: 'interrogation', ca: args.ca, qoi: args.qoi, ...r }) + '\n');
+    };
     wiring.attach(status, finish, () => done, (src) => {
       if (!args.gi) return;
       src.interrogation(args.ca, args.qoi).then(
-        (r) => status(`interrogation terminated: ${r.objects.length} objects (${rttText(r.rtt)})`),
+        (r) => {
+          if (r.termination?.typeId === 0) status('interrogation terminated by an ACT_TERM of type ID 0 without object (non-standard; tolerated)');
+          status(`interrogation terminated: ${r.objects.length} objects (${rttText(r.rtt)})`);
+          record({ outcome: 'terminated', objects: r.objects.length, rtt: r.rtt });
+        },
         (e: unknown) => {
-          if (e instanceof MasterError && e.code === 'E_NEGATIVE') status(`interrogation refused: ${errText(e)}`);
-          else if (!done) status(`interrogation: ${errText(e)}`);
+          if (done) return;
+          if (e instanceof NegativeConfirmationError) {
+            status(refusalText(args.ca, e, seenCas));
+            record({ outcome: 'refused', cot: e.cot, cotName: cotName(e.cot), rtt: { actCon: e.rtt } });
+            finish(3);
+            return;
+          }
+          status(`interrogation: ${errText(e)}`);
+          if (e instanceof RequestTimeoutError) record({ outcome: 'timeout', phase: e.phase, elapsed: e.elapsed });
         },
       );
     });
   });
+}
+
+/** A confirmation (ACT_CON, DEACT_CON or a refusal 44..47) or a termination (ACT_TERM) the station sent. */
+function answerKind(a: Asdu): 'confirmation' | 'termination' | undefined {
+  const control = typeInfo(a.typeId)?.direction === 'control' || (a.typeId === 0 && a.objects.length === 0);
+  if (!control) return undefined;
+  if (a.cot === COT.ACTIVATION_TERMINATION) return 'termination';
+  if (a.cot === COT.ACTIVATION_CON || a.cot === COT.DEACTIVATION_CON || (a.cot >= COT.UNKNOWN_TYPE && a.cot <= COT.UNKNOWN_IOA)) return 'confirmation';
+  return undefined;
+}
+
+function answerRecord(kind: 'confirmation' | 'termination', a: Asdu): Record<string, unknown> {
+  const o = a.objects[0];
+  const qualifier = o ? Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'ioa')) : null;
+  return {
+    kind, type: typeName(a.typeId), typeId: a.typeId, ca: a.ca, ioa: o?.ioa ?? null, cot: a.cot, cotName: cotName(a.cot),
+    positive: !a.negative && !(a.cot >= COT.UNKNOWN_TYPE && a.cot <= COT.UNKNOWN_IOA),
+    qualifier: qualifier && Object.keys(qualifier).length ? toJsonValue(qualifier) : null,
+    at: new Date().toISOString(),
+  };
+}
+
+/** What to tell a user whose interrogation was refused, with the common addresses seen in data. */
+function refusalText(ca: number, e: NegativeConfirmationError, seen: ReadonlySet<number>): string {
+  const why = `cause ${e.cot} ${cotName(e.cot)}${e.asdu.negative ? ', P/N=1' : ''}`;
+  if (ca === 0xffff && e.cot === COT.UNKNOWN_CA) {
+    const cas = [...seen].filter((c) => c !== 0xffff).sort((x, y) => x - y);
+    return `the station refused the broadcast interrogation (CA 65535: ${why}): it does not accept the broadcast address; run again with --ca N, N its common address${cas.length ? ` (data came from CA ${cas.join(', ')}: --ca ${cas[0]})` : ''}`;
+  }
+  if (e.cot === COT.UNKNOWN_CA) return `the station refused the interrogation of CA ${ca} (${why}): it has no common address ${ca}; check --ca`;
+  return `the station refused the interrogation of CA ${ca} (${why})${e.cot === COT.UNKNOWN_TYPE ? '; it does not support interrogations: use --no-gi' : ''}`;
 }
 
 /** The `connect` sub-command. */
@@ -342,7 +458,16 @@ export const command: CliCommand = {
   run: (argv) => {
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
+    // a reader that went away (`| head`): stop like Ctrl-C instead of dying on EPIPE
+    const onStdoutError = (e: NodeJS.ErrnoException): void => {
+      if (e.code === 'EPIPE') ac.abort();
+      else throw e;
+    };
     process.once('SIGINT', onSigint);
-    return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => process.off('SIGINT', onSigint));
+    process.stdout.on('error', onStdoutError);
+    return runConnect(argv, { stdout: process.stdout, stderr: process.stderr, isTTY: process.stdout.isTTY === true, signal: ac.signal }).finally(() => {
+      process.off('SIGINT', onSigint);
+      process.stdout.off('error', onStdoutError);
+    });
   },
 };

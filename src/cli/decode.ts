@@ -57,7 +57,10 @@ JSON lines: {"offset", "hex", "apci", "asdu"} for a decoded APDU (warnings in
 asdu.warnings), {"offset", "hex", "error": {code, offset, field, expected, found, message}}
 for a frame that does not decode or octets that are not a frame.
 
-Errors are written to stderr; the rest of the input is still decoded.
+A frame that does not decode ends its table with the error (code, byte, field), which
+also goes to stderr, as do octets that are not a frame (with their code, e.g.
+E_START_BYTE); the rest of the input is still decoded. Types defined for IEC 60870-5-101
+only (CP24Time2a time tags, C_TS_NA_1, C_CD_NA_1) get the warning W_IEC101_ONLY_TYPE.
 
 exit codes:
   0  every APDU decoded (warnings do not count)
@@ -224,7 +227,7 @@ export async function runDecode(argv: string[], io: DecodeIo): Promise<number> {
       failed = true;
       const err = junkError(ev);
       const why = ev.reason ? ` (start byte followed by an invalid length octet: ${ev.reason.found})` : '';
-      io.stderr.write(`iec104 decode: skipped ${ev.bytes.length} octet${ev.bytes.length === 1 ? '' : 's'} at input offset ${ev.offset} that are not an APDU${why}: ${octetsToHex(ev.bytes)}\n`);
+      io.stderr.write(`iec104 decode: ${err.code}: skipped ${ev.bytes.length} octet${ev.bytes.length === 1 ? '' : 's'} at input offset ${ev.offset} that are not an APDU${why}: ${octetsToHex(ev.bytes)}\n`);
       if (args.json) io.stdout.write(JSON.stringify({ offset: ev.offset, hex: octetsToHex(ev.bytes), error: err.toJSON() }) + '\n');
       continue;
     }
@@ -243,7 +246,8 @@ export async function runDecode(argv: string[], io: DecodeIo): Promise<number> {
       if (!firstTable) io.stdout.write('\n');
       firstTable = false;
       io.stdout.write(`APDU ${index}: ${ev.bytes.length} octet${ev.bytes.length === 1 ? '' : 's'} at input offset ${ev.offset}\n`);
-      io.stdout.write(formatExplanation(x, { color, error: false }) + '\n');
+      // the error line (code, byte, field) closes the table too: the same facts as --json's `error`
+      io.stdout.write(formatExplanation(x, { color }) + '\n');
     }
   }
   return failed ? 1 : 0;

@@ -19,6 +19,7 @@ const MODULES: Record<string, string> = {
   measure: './measure.js',
   learn: './learn.js',
   proxy: './proxy.js',
+  files: './files.js',
 };
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = Object.fromEntries(
   Object.entries(MODULES).map(([name, file]) => [name, () => import(file) as Promise<{ command: CliCommand }>]),
@@ -36,10 +37,30 @@ async function loadAll(): Promise<Array<[string, CliCommand | undefined]>> {
   return out;
 }
 
+/** The `exit codes:` section of a command's help as [code, meaning] pairs (continuation lines joined). */
+export function exitCodesOf(help: string): Array<[string, string]> {
+  const at = help.search(/^exit codes:/m);
+  if (at < 0) return [];
+  const out: Array<[string, string]> = [];
+  for (const line of help.slice(at).split('\n').slice(1)) {
+    const m = /^\s+(\d+)\s+(.*)$/.exec(line);
+    if (m) out.push([m[1], m[2].trim()]);
+    else if (line.trim() === '' || !/^\s/.test(line)) break;
+    else if (out.length) out[out.length - 1][1] += ` ${line.trim()}`;
+  }
+  return out;
+}
+
 async function usage(): Promise<string> {
+  const all = await loadAll();
   const lines = ['usage: iec104 <command> [options]', '', 'commands:'];
-  for (const [name, c] of await loadAll()) if (c) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
-  lines.push('', "Run 'iec104 <command> --help' for a command's options and exit codes.");
+  for (const [name, c] of all) if (c) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', "Run 'iec104 <command> --help' for a command's options, an example and its exit codes.");
+  lines.push('', 'exit codes (iec104 itself: 0 help shown, 1 unexpected error, 2 no or unknown command):');
+  for (const [name, c] of all) {
+    const codes = c ? exitCodesOf(c.help) : [];
+    codes.forEach(([code, text], i) => lines.push(`  ${(i === 0 ? name : '').padEnd(10)} ${code.padStart(2)}  ${text}`));
+  }
   return lines.join('\n');
 }
 

@@ -5,7 +5,9 @@
  * whole capture decoding; this writer produces the same bytes without either.
  */
 import { cotShortName } from '../codec/cause.js';
+import type { InformationObject } from '../codec/asdu.js';
 import { octetsToHex } from '../codec/explain.js';
+import { objectText } from '../codec/object-text.js';
 import { typeName } from '../codec/type-table.js';
 import { type ApduRecord, recordJsonHead, recordJsonTail } from '../capture/analyze.js';
 
@@ -17,6 +19,8 @@ const TYPE_BYTES: Uint8Array[] = Array.from({ length: 256 }, (_, t) => enc.encod
 /** Pre-encoded cause short names for 0..63 (the whole 6-bit range). */
 const COT_BYTES: Uint8Array[] = Array.from({ length: 64 }, (_, c) => enc.encode(cotShortName(c)));
 const U_BYTES = new Map<string, Uint8Array>();
+/** ` …+` before the number of objects not shown. */
+const MORE = enc.encode(' …+');
 
 /** Output sink: the stream `iec104 analyze` writes to. */
 export interface OutStream {
@@ -68,7 +72,7 @@ export class OutBuffer {
 
   /** The line of `formatRecordLine(r)`. */
   recordLine(r: ApduRecord): void {
-    // worst case: every character 3 UTF-8 octets; objects listed are at most 4 IOAs
+    // worst case: every character 3 UTF-8 octets; the objects shown (at most 4) make room for their own text
     this.room((r.ts.length + r.src.length + r.dst.length) * 3 + 200 + (r.error ? r.error.message.length * 3 + (r.raw?.length ?? 0) * 3 : 0) + (r.apdu?.asdu?.warnings?.length ?? 0) * 40);
     this.padInt(r.frame, 8);
     this.buf[this.pos++] = 32;
@@ -232,25 +236,36 @@ export class OutBuffer {
     const o = a.objects;
     const n = o.length;
     if (n > 0) {
-      this.ascii(' ioa=');
-      this.int(o[0].ioa);
-      if (a.sq && n > 1) {
-        this.ascii('..');
-        this.int(o[n - 1].ioa);
-      } else if (n > 1) {
-        const shown = n > 4 ? 4 : n;
-        for (let i = 1; i < shown; i++) {
-          b[this.pos++] = 44;
-          this.int(o[i].ioa);
-        }
-        if (n > 4) this.text(`,…(+${n - 4})`);
+      // `IOA=value flags` of up to four objects, then ` …+N` (as objectsText)
+      const shown = n > 4 ? 4 : n;
+      for (let i = 0; i < shown; i++) {
+        this.ascii(i ? ', ' : ' ');
+        this.objectText(a.typeId, o[i]);
+      }
+      if (n > 4) {
+        this.raw(MORE);
+        this.int(n - 4);
       }
     } else if (a.rawCount !== undefined) {
       this.ascii(' objects=');
       this.int(a.rawCount);
       this.ascii(' (raw)');
     }
-    if (a.warnings?.length) this.text(` !${a.warnings.map((w) => w.code).join(',')}`);
+    if (a.warnings?.length) {
+      const w = ` !${a.warnings.map((x) => x.code).join(',')}`;
+      this.room(w.length * 3 + 1);
+      this.text(w);
+    }
+  }
+
+  /**
+   * {@link objectText} of one object, with room made for it (a qualifier can be long) and for what
+   * may follow it on the line without a check of its own (`, `, ` …+N`, the line feed).
+   */
+  private objectText(typeId: number, obj: InformationObject): void {
+    const t = objectText(typeId, obj);
+    this.room(t.length * 3 + 32);
+    this.text(t);
   }
 
   private room(n: number): void {

@@ -50,7 +50,9 @@ exit codes:
       too many masters)
    9  no STARTDT con (wrong role, station busy / stand-by, connection limit)
   10  no TESTFR con
-  11  interrogation refused, not terminated (no ACT_TERM) or connection lost`;
+  11  interrogation refused, not terminated (no ACT_TERM) or connection lost
+  12  this is not IEC 104: the service sent something else (an SSH banner, an HTTP
+      page, a TLS record; what it looks like is printed)`;
 
 async function run(argv: string[]): Promise<number> {
   try {

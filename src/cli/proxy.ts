@@ -3,9 +3,12 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseHostPort } from '../master/tcp.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { proxyMetrics } from '../outputs/live-metrics.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
+import { createLogger, type LogLevel } from '../log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { UsageError } from './args.js';
@@ -34,7 +37,16 @@ options:
   --alerts-file FILE     append alerts to FILE instead of standard output
   --disable RULE         silence a rule id or prefix (repeatable)
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
+  --log-level L          log to standard error from level L: debug, info, warn (default),
+                         error
+  --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (ASDUs
+                         forwarded, alerts by rule and severity, blocked commands,
+                         connections; docs/outputs.md)
   -h, --help             this text
+
+A master's STARTDT act is confirmed only once the RTU connection is up. When the RTU cannot
+be reached, the master's connection is closed without STARTDT con, a warning is logged and a
+proxy.upstream-unreachable alert (high) is written.
 
 TLS (IEC 62351-3, mutual authentication), each leg on its own:
   --listen-tls           masters must connect with TLS: needs --listen-cert, --listen-key,
@@ -66,8 +78,8 @@ example:
   $ iec104 proxy --listen 0.0.0.0:2404 --upstream 10.0.0.5:2404 --policy baseline.yaml --enforce
   {"kind":"alert","rule":"policy.ioa-not-allowed","severity":"high",...}
   {"kind":"alert","rule":"proxy.command-blocked","severity":"high",...}
-  $ iec104 proxy --listen 0.0.0.0:19998 --upstream 10.0.0.5 --policy baseline.yaml --enforce \
-      --listen-tls --listen-cert proxy-server.crt --listen-key proxy-server.key --listen-ca masters-ca.crt \
+  $ iec104 proxy --listen 0.0.0.0:19998 --upstream 10.0.0.5 --policy baseline.yaml --enforce \\
+      --listen-tls --listen-cert proxy-server.crt --listen-key proxy-server.key --listen-ca masters-ca.crt \\
       --upstream-tls --upstream-cert proxy-client.crt --upstream-key proxy-client.key --upstream-ca rtu-ca.crt
 
 exit codes:
@@ -83,8 +95,11 @@ export interface ProxyArgs {
   enforce: boolean;
   block: string[];
   alertsFile?: string;
+  metrics?: { host: string; port: number };
   disabled: string[];
   durationMs?: number;
+  /** `--log-level` (default `warn`). */
+  logLevel: LogLevel;
   /** `--listen-tls ...`: mutual TLS toward the masters. */
   listenTls?: TlsConfig;
   /** `--upstream-tls ...`: mutual TLS toward the RTU. */
@@ -132,7 +147,7 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
   let listen: ProxyArgs['listen'] | undefined;
   let upstreamText: string | undefined;
   const legs = { listen: newLeg(), upstream: newLeg() };
-  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [] };
+  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -210,10 +225,22 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
         (k === '--block' ? a.block : a.disabled).push(v);
         break;
       }
+      case '--metrics': {
+        const m = parseMetricsAddress(val() ?? '');
+        if (typeof m === 'string') return m;
+        a.metrics = m;
+        break;
+      }
       case '--duration': {
         const v = val();
         if (v === undefined || !/^\d+$/.test(v)) return `--duration needs milliseconds, got '${v ?? ''}'`;
         a.durationMs = Number(v);
+        break;
+      }
+      case '--log-level': {
+        const v = val();
+        if (v !== 'debug' && v !== 'info' && v !== 'warn' && v !== 'error') return `--log-level needs debug, info, warn or error, got '${v ?? ''}'`;
+        a.logLevel = v;
         break;
       }
       default:
@@ -276,7 +303,11 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
       throw e;
     }
   }
+  let proxy: RunningProxy | undefined;
+  let metrics: MetricsServer | undefined;
+  let countAlert: ((al: Alert) => void) | undefined;
   const write = (al: Alert): void => {
+    countAlert?.(al);
     const line = JSON.stringify(al) + '\n';
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
     else io.stdout.write(line);
@@ -296,15 +327,24 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
       return 2;
     }
   }
-  let proxy: RunningProxy;
+  if (a.metrics) {
+    const m = await startMetricsEndpoint(a.metrics, (reg) => (countAlert = proxyMetrics(reg, () => proxy).alert), (l) => io.stderr.write(`iec104 proxy: ${l}\n`));
+    if (typeof m === 'string') {
+      io.stderr.write(`iec104 proxy: ${m}\n`);
+      return 1;
+    }
+    metrics = m;
+  }
   try {
     proxy = await startProxy({
       listen: a.listen, upstream: a.upstream, enforce: a.enforce, onAlert: write,
+      logger: createLogger({ level: a.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }),
       ...(listenTls ? { listenTls } : {}), ...(upstreamTls ? { upstreamTls } : {}),
       detector: { disabled: a.disabled }, ...(policy ? { policy } : {}), ...(a.block.length ? { blockRules: ['policy.', ...a.block] } : {}),
     });
   } catch (e) {
     io.stderr.write(`iec104 proxy: cannot listen on ${a.listen.host ?? '0.0.0.0'}:${a.listen.port}: ${e instanceof Error ? e.message : String(e)}\n`);
+    await metrics?.close();
     return 1;
   }
   if (!listenTls && policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
@@ -325,6 +365,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
     });
   await stopped;
   await proxy.close();
+  await metrics?.close();
   const s = proxy.stats;
   io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.refused} refused, ${s.alerts} alerts\n`);
   return 0;

@@ -3,7 +3,7 @@
  * src/station/config.ts), listens for IEC 104 masters, simulates changes, executes commands
  * according to the configured behaviour.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -11,12 +11,15 @@ import { createLogger, type LogLevel } from '../log.js';
 import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
 import { activeMisbehaviours, MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from '../station/misbehave.js';
 import { startSimulations } from '../station/simulator.js';
+import { folderFiles, FolderFilesError } from '../station/file-folder.js';
 import { createStation, type RedundancyStats, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
 import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
 import { tlsConfigFromArgs, tlsHelp } from './args.js';
+import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
+import { stationMetrics } from '../outputs/live-metrics.js';
 
 const HELP = `usage: iec104 serve [CONFIG] [--host H] [--port N] [options]
 
@@ -31,10 +34,18 @@ options:
                        --tls; 0 = any free port)
   --allow CIDR         accept connections from these source addresses only (repeatable);
                        others are refused before any byte is exchanged (E_ACCESS_SOURCE)
-  --max-connections N  refuse connections beyond N open ones (default 8; E_ACCESS_LIMIT)
+  --max-connections N  refuse connections beyond N started (TLS: authenticated) ones
+                       (default 8; E_ACCESS_LIMIT). Connections not started or not
+                       authenticated yet share a pool of half as many slots (max 2 per
+                       source address); the oldest is evicted for a new peer
+                       (E_ACCESS_EVICTED; listen.maxPending in CONFIG, docs/security.md)
   --start-timeout MS   close a connection without STARTDT after MS (default t0, 30000;
                        0 = never: needed when masters keep standby connections, which
                        stay stopped by design; E_ACCESS_NO_STARTDT)
+  --max-clock-step MS  refuse a clock synchronisation (C_CS_NA_1) that would move the
+                       station clock by more than MS (negative ACT_CON, reason in the log
+                       and audit; default: any step). IV=1 and out-of-range time fields
+                       are always refused
   --audit FILE|-       audit log (JSON lines): every connection accepted or refused and
                        why, STARTDT/STOPDT, every command and its outcome; - = stdout
   --redundancy M       single (default: one redundancy group, one active connection,
@@ -46,10 +57,17 @@ options:
   --misbehave LIST     TEST-ONLY: violate the standard on purpose, to check that a
                        validator notices (comma-separated: ${Object.keys(MISBEHAVIOUR_NAMES).join(', ')});
                        see docs/station.md. Never on a station that operates anything
+  --files DIR          offer the files of DIR by file transfer (one IOA per file, from
+                       the file's files.firstIoa, default 1, at files.ca, default 1;
+                       files.map in CONFIG fixes IOAs; see docs/files.md)
+  --files-upload       also accept uploads into DIR (a verified upload replaces the
+                       file of its IOA; other IOAs write ioa-<IOA>.bin)
   --check              validate the configuration, print a summary and exit
   --no-simulate        do not run the simulated changes
   --log-level L        debug | info | warn | error (default info)
   --log-format F       pretty (default on a terminal) | json
+  --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics (APDUs and
+                       octets in/out, commands, connections, event queue; docs/outputs.md)
   -h, --help           this text
 
 TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
@@ -78,10 +96,9 @@ exit codes:
 
 /** The bundled examples/substation.yaml (works from src/ and from dist/). */
 export function defaultConfigPath(): string {
-  // src/cli/serve.ts or dist/src/cli/serve.js → package root
+  // src/cli/serve.ts or dist/cli/serve.js: two levels below the package root either way
   const here = dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..') : join(here, '..', '..');
-  return join(up, 'examples', 'substation.yaml');
+  return join(here, '..', '..', 'examples', 'substation.yaml');
 }
 
 interface Args {
@@ -100,6 +117,7 @@ interface Args {
   allow: string[];
   maxConnections?: number;
   startTimeout?: number;
+  maxClockStepMs?: number;
   audit?: string;
   roles?: string;
   redundancy?: 'single' | 'per-connection';
@@ -108,10 +126,13 @@ interface Args {
   simulate: boolean;
   level: LogLevel;
   format: 'json' | 'pretty';
+  files?: string;
+  filesUpload: boolean;
+  metrics?: { host: string; port: number };
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], peerSubjects: [], crl: [], tlsFlags: {}, allow: [] };
+  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], peerSubjects: [], crl: [], tlsFlags: {}, allow: [], filesUpload: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -178,6 +199,12 @@ function parseArgs(argv: string[]): Args | string {
         a.startTimeout = v;
         break;
       }
+      case '--max-clock-step': {
+        const v = Number(val());
+        if (!Number.isInteger(v) || v < 0) return '--max-clock-step needs an integer >= 0 (ms)';
+        a.maxClockStepMs = v;
+        break;
+      }
       case '--redundancy': {
         const v = val();
         if (v === 'groups') return '--redundancy groups needs the groups: configure station.redundancy in CONFIG (docs/station.md)';
@@ -195,7 +222,20 @@ function parseArgs(argv: string[]): Args | string {
         }
         break;
       }
+      case '--metrics': {
+        const m = parseMetricsAddress(val() ?? '');
+        if (typeof m === 'string') return m;
+        a.metrics = m;
+        break;
+      }
       case '--check': a.check = true; break;
+      case '--files': {
+        const v = val();
+        if (!v || v.startsWith('--')) return '--files needs a folder';
+        a.files = v;
+        break;
+      }
+      case '--files-upload': a.filesUpload = true; break;
       case '--no-simulate': a.simulate = false; break;
       case '--log-level': {
         const v = val();
@@ -316,10 +356,40 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
   const auditTarget = args.audit ?? cfg.audit;
   const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
   if (args.redundancy) cfg.station.redundancy = { mode: args.redundancy };
+  if (args.maxClockStepMs !== undefined) cfg.station.maxClockStepMs = args.maxClockStepMs;
   if (args.misbehave) cfg.station.misbehave = { ...cfg.station.misbehave, ...args.misbehave };
   const misbehaving = activeMisbehaviours(cfg.station.misbehave);
   if (misbehaving.length) {
     io.stderr.write(`iec104 serve: WARNING: TEST-ONLY misbehaviour enabled (${misbehaving.join(', ')}): this station deliberately violates IEC 60870-5-104; use it only as a target for validators, never to operate anything\n`);
+  }
+  if (args.files !== undefined || args.filesUpload) cfg.files = { ...cfg.files, ...(args.files !== undefined ? { dir: resolve(args.files) } : {}), ...(args.filesUpload ? { upload: true } : {}) };
+  if (cfg.files) {
+    const fc = cfg.files;
+    if (fc.dir === undefined) {
+      io.stderr.write(`iec104 serve: files: a folder is needed (files.dir in ${file}, or --files DIR)\n`);
+      return 2;
+    }
+    try {
+      const st = await stat(resolve(dirname(file), fc.dir));
+      if (!st.isDirectory()) throw new Error('not a folder');
+    } catch (e) {
+      io.stderr.write(`iec104 serve: files: ${fc.dir}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    try {
+      const folder = folderFiles({ dir: resolve(dirname(file), fc.dir), ca: fc.ca, firstIoa: fc.firstIoa, upload: fc.upload, map: fc.map });
+      cfg.station.files = {
+        ...folder,
+        ...(fc.sectionSize !== undefined ? { sectionSize: fc.sectionSize } : {}),
+        ...(fc.timeoutMs !== undefined ? { timeoutMs: fc.timeoutMs } : {}),
+      };
+    } catch (e) {
+      if (e instanceof FolderFilesError) {
+        io.stderr.write(`${file}: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
   }
   let station;
   try {
@@ -340,6 +410,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     if (l.allow) o.allow = l.allow;
     if (l.maxConnections !== undefined) o.maxConnections = l.maxConnections;
     if (l.startTimeout !== undefined) o.startTimeout = l.startTimeout;
+    if (l.maxPending !== undefined) o.maxPending = l.maxPending;
+    if (l.maxPendingPerSource !== undefined) o.maxPendingPerSource = l.maxPendingPerSource;
     if (i === 0) {
       if (args.host !== undefined) o.host = args.host;
       if (args.tls) {
@@ -375,6 +447,17 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     await audit?.close();
     return e instanceof TlsConfigError || e instanceof AccessRuleError ? 2 : 1;
   }
+  let metrics: MetricsServer | undefined;
+  if (args.metrics) {
+    const m = await startMetricsEndpoint(args.metrics, (reg) => stationMetrics(reg, station), (l) => io.stderr.write(`iec104 serve: ${l}\n`));
+    if (typeof m === 'string') {
+      io.stderr.write(`iec104 serve: ${m}\n`);
+      await station.close();
+      await audit?.close();
+      return 1;
+    }
+    metrics = m;
+  }
   io.onListening?.(bound);
   const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
   // keep the process alive: station timers are unref'd, the server keeps the loop busy
@@ -383,7 +466,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       logger.log('info', 'station.stopping', `${why}: closing`, {});
       stopSims();
       station.close().then(
-        () => (audit ? audit.close() : undefined),
+        () => Promise.all([audit?.close(), metrics?.close()]),
       ).then(() => resolveExit(0), () => resolveExit(1));
     };
     if (io.signal?.aborted) stop('aborted');

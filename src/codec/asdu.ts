@@ -2,9 +2,9 @@
  * ASDU decode and encode, driven entirely by the type table.
  */
 import { CodecError, type CodecWarning, type CodecWarningCode, type DecodeResult, cerr, hex2 } from './errors.js';
-import type { ReadContext } from './elements.js';
+import { CP24, CP56, type ReadContext } from './elements.js';
 import { type CodecOptions, IEC104_OPTIONS, headerSize } from './options.js';
-import { type TypeInfo, typeInfo, typeName } from './type-table.js';
+import { type TypeInfo, allTypes, typeInfo, typeName } from './type-table.js';
 import { isDefinedCause } from './cause.js';
 import { MAX_ASDU_LENGTH } from './apci.js';
 
@@ -162,7 +162,27 @@ export function decodeAsduBody(b: Uint8Array, start: number, end: number, o: Cod
   return asdu;
 }
 
+/** Warning text per IEC 101-only type (built from the type table on first use). */
+let iec101OnlyTexts: Map<number, string> | undefined;
+
+/**
+ * Why a type is not used in IEC 60870-5-104, naming the 104 type that replaces it: the type with
+ * the same elements and a CP56Time2a where this one has its CP24Time2a (M_SP_TA_1 → M_SP_TB_1).
+ */
+function iec101OnlyText(info: TypeInfo): string {
+  iec101OnlyTexts ??= new Map();
+  let t = iec101OnlyTexts.get(info.id);
+  if (t === undefined) {
+    const cp56 = info.fields.map((f) => (f === CP24 ? CP56 : f));
+    const twin = info.timeTag === 'CP24Time2a' ? allTypes().find((u) => !u.iec101Only && u.fields.length === cp56.length && u.fields.every((f, i) => f === cp56[i])) : undefined;
+    t = `${info.name} is defined for IEC 60870-5-101 only (IEC 60870-5-104 does not use it${twin ? `; its CP56Time2a variant is ${twin.name}` : ''})`;
+    iec101OnlyTexts.set(info.id, t);
+  }
+  return t;
+}
+
 function semanticChecks(info: TypeInfo, a: Asdu, w: Warnings, start: number, o: CodecOptions): void {
+  if (info.iec101Only) w.warn('W_IEC101_ONLY_TYPE', start, 'type identification', iec101OnlyText(info));
   if (!isDefinedCause(a.cot)) w.warn('W_COT_UNKNOWN', start + 2, 'cause of transmission', `cause ${a.cot} is not defined`);
   else if (!info.causes.has(a.cot)) w.warn('W_COT_NOT_ALLOWED', start + 2, 'cause of transmission', `cause ${a.cot} is not allowed for ${info.name}`);
   if (a.sq && !info.sqAllowed) w.warn('W_SQ_NOT_ALLOWED', start + 1, 'VSQ', `SQ=1 is not used with ${info.name}`);

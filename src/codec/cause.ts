@@ -67,3 +67,12 @@ export function cotName(cot: number): string {
 export function isDefinedCause(cot: number): boolean {
   return NAMES[cot] !== undefined;
 }
+
+/**
+ * Whether the cause marks an answer to a request rather than a request: activation confirmation
+ * (7), deactivation confirmation (9), activation termination (10), or a negative mirror (44..47).
+ * A station never answers an ASDU with such a cause (docs/CONFORMANCE.md A01).
+ */
+export function isAnswerCause(cot: number): boolean {
+  return cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47);
+}

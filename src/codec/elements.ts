@@ -5,6 +5,7 @@
  * knows a byte layout.
  */
 import { CodecError, type CodecWarningCode, hex2 } from './errors.js';
+import { formatFloat32 } from './float32-text.js';
 import { type Cp56Time, type Cp24Time, checkCp24, checkCp56, formatCp56, readCp24, readCp56, writeCp24, writeCp56 } from './time.js';
 
 /** Quality descriptor (QDS), also the quality part of SIQ and DIQ (which have no OV bit). Shared and frozen: do not mutate. */
@@ -158,14 +159,9 @@ function readF32(b: Uint8Array, o: number): number {
   }
   return f32[0];
 }
-/** Shortest decimal text that reads back as the same float32 (0.1, not 0.10000000149011612). */
+/** Shortest decimal text that reads back as the same float32 (0.1, not 0.10000000149011612): {@link formatFloat32}. */
 export function formatF32(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  for (let p = 1; p <= 9; p++) {
-    const t = Number(v.toPrecision(p));
-    if (Math.fround(t) === v) return String(t);
-  }
-  return String(v);
+  return formatFloat32(v);
 }
 function writeF32(v: number, b: Uint8Array, o: number): void {
   f32[0] = v;
@@ -406,7 +402,7 @@ function cp16(key: string, title: string): FieldCodec {
     ie: 'CP16Time2a', title, size: 2, keys: [key],
     read(b, o, obj, cx) {
       const v = readU16(b, o);
-      if (cx && v > 59999) cx.warn('W_TIME_FIELD', o, 'CP16Time2a', `${v} ms > 59999`);
+      if (cx && v > 59999) cx.warn('W_TIME_FIELD', o, 'CP16Time2a', `CP16Time2a ${title} ${v} ms > 59999`);
       obj[key] = v;
     },
     write(obj, b, o) {
@@ -424,7 +420,7 @@ function cp56(key: string): FieldCodec {
   return {
     ie: 'CP56Time2a', title: 'seven-octet binary time', size: 7, keys: [key],
     read(b, o, obj, cx) {
-      if (cx) for (const [f, m] of checkCp56(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP56Time2a.${f}`, m);
+      if (cx) for (const [f, m] of checkCp56(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP56Time2a.${f}`, `CP56Time2a ${m}`);
       obj[key] = readCp56(b, o);
     },
     write(obj, b, o) {
@@ -452,7 +448,7 @@ export const CP56_STOP = cp56('stop');
 export const CP24: FieldCodec = {
   ie: 'CP24Time2a', title: 'three-octet binary time', size: 3, keys: ['time'],
   read(b, o, obj, cx) {
-    if (cx) for (const [f, m] of checkCp24(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP24Time2a.${f}`, m);
+    if (cx) for (const [f, m] of checkCp24(b, o)) cx.warn(f === 'reserved' ? 'W_RESERVED_BITS' : 'W_TIME_FIELD', o, `CP24Time2a.${f}`, `CP24Time2a ${m}`);
     obj.time = readCp24(b, o);
   },
   write(obj, b, o) {

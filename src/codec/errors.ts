@@ -33,7 +33,8 @@ export type CodecWarningCode =
   | 'W_FLOAT_NOT_FINITE' // NaN or infinity in a short floating point value
   | 'W_TYPE_RESERVED' // reserved or private type identification (decoded raw)
   | 'W_BROADCAST' // the broadcast common address used where the standard does not allow it
-  | 'W_IOA_ZERO'; // IOA 0 used for a type that addresses a real object
+  | 'W_IOA_ZERO' // IOA 0 used for a type that addresses a real object
+  | 'W_IEC101_ONLY_TYPE'; // a type defined for IEC 60870-5-101 only (CP24Time2a time tags, C_TS_NA_1, C_CD_NA_1)
 
 /** A decode or encode failure: what was wrong and where. */
 export class CodecError extends Error {

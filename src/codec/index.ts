@@ -10,3 +10,7 @@ export * from './asdu.js';
 export * from './apdu.js';
 export * from './explain.js';
 export * from './json-view.js';
+export * from './command.js';
+export * from './file-transfer.js';
+export * from './float32-text.js';
+export * from './object-text.js';

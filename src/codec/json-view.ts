@@ -6,6 +6,9 @@
  * Conversions applied to information-object properties (recursively):
  * - quality descriptors (`{ iv, nt, sb, bl, ov }`, `{ iv, nt, sb, bl, ei }`) are kept as they are;
  * - CP56Time2a values (`time`, `start`, `stop`) keep every field and gain `iso` (see {@link JsonCp56Time});
+ * - short floats (the `value` of R32 types: M_ME_NC_1, M_ME_TC_1, M_ME_TF_1, C_SE_NC_1, C_SE_TC_1,
+ *   P_ME_NC_1) are written as the shortest number that reads back as the same float32
+ *   ({@link formatFloat32}: `3.14`, not `3.140000104904175`);
  * - `Uint8Array` (file segments, raw octets) become upper-case hex separated by spaces (`01 02 0A`);
  * - non-finite numbers become the strings `"NaN"`, `"Infinity"`, `"-Infinity"`; bigint becomes a decimal string;
  * - `undefined` properties are left out.
@@ -14,9 +17,22 @@ import type { UFunction } from './apci.js';
 import type { Apdu } from './apdu.js';
 import { cotName } from './cause.js';
 import type { CodecWarning } from './errors.js';
+import { R32 } from './elements.js';
 import { octetsToHex } from './explain.js';
+import { float32Number, formatFloat32 } from './float32-text.js';
 import type { Cp56Time } from './time.js';
-import { typeName } from './type-table.js';
+import { typeInfo, typeName } from './type-table.js';
+
+/** Per type identification: whether the objects' `value` is a short float (R32). */
+const FLOAT_VALUE: readonly boolean[] = Array.from({ length: 256 }, (_, t) => typeInfo(t)?.fields.includes(R32) ?? false);
+
+/**
+ * Whether the objects of a type carry their `value` as a short float (R32): print it with
+ * {@link formatFloat32}, or store {@link float32Number} of it in a JSON view.
+ */
+export function hasFloat32Value(typeId: number): boolean {
+  return typeId >= 0 && typeId < 256 && FLOAT_VALUE[typeId] === true;
+}
 
 /** Any value JSON can carry. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -104,6 +120,7 @@ export function apduToJson(apdu: Apdu): ApduJson {
     a.format === 'I' ? { format: 'I', sendSeq: a.sendSeq, recvSeq: a.recvSeq } : a.format === 'S' ? { format: 'S', recvSeq: a.recvSeq } : { format: 'U', uFunction: a.uFunction };
   if (!apdu.asdu) return { apci };
   const s = apdu.asdu;
+  const floats = s.typeId >= 0 && s.typeId < 256 && FLOAT_VALUE[s.typeId];
   const asdu: JsonAsdu = {
     typeId: s.typeId,
     typeName: typeName(s.typeId),
@@ -119,7 +136,7 @@ export function apduToJson(apdu: Apdu): ApduJson {
       const out: JsonObject = { ioa: obj.ioa };
       for (const [k, v] of Object.entries(obj)) {
         if (k === 'ioa' || v === undefined) continue;
-        out[k] = toJsonValue(v);
+        out[k] = toJsonValue(floats && k === 'value' && typeof v === 'number' ? float32Number(v) : v);
       }
       return out;
     }),
@@ -254,6 +271,7 @@ export function apduJsonText(apdu: Apdu): string {
   if (!s) return `{"apci":${apci}}`;
   let t = `{"apci":${apci},"asdu":{"typeId":${s.typeId},"typeName":${q(typeName(s.typeId))},"sq":${s.sq},"count":${s.raw !== undefined ? (s.rawCount ?? 0) : s.objects.length},"cot":${s.cot},"cotName":${q(cotName(s.cot))},"negative":${s.negative},"test":${s.test},"originator":${s.originator},"ca":${s.ca},"objects":[`;
   const objs = s.objects;
+  const floats = s.typeId >= 0 && s.typeId < 256 && FLOAT_VALUE[s.typeId];
   for (let i = 0; i < objs.length; i++) {
     const obj = objs[i] as Record<string, unknown> & { ioa: number };
     t += (i ? ',{"ioa":' : '{"ioa":') + valueText(obj.ioa);
@@ -261,7 +279,7 @@ export function apduJsonText(apdu: Apdu): string {
       if (k === 'ioa' || !Object.prototype.hasOwnProperty.call(obj, k)) continue;
       const v = obj[k];
       if (v === undefined) continue;
-      t += ',' + q(k) + ':' + valueText(v);
+      t += ',' + q(k) + ':' + (floats && k === 'value' && typeof v === 'number' && Number.isFinite(v) ? (v === 0 ? '0' : formatFloat32(v)) : valueText(v));
     }
     t += '}';
   }

@@ -69,7 +69,10 @@ export function readCp56(b: Uint8Array, o: number): Cp56Time {
 
 const NO_PROBLEMS: Array<[string, string]> = [];
 
-/** Problems with a CP56Time2a's fields, as [field, message] pairs (empty when valid). Reserved bits are checked from the raw bytes. */
+/**
+ * Problems with a CP56Time2a's fields, as [field, message] pairs (empty when valid); each message
+ * names its field (`year 109 > 99`). Reserved bits are checked from the raw bytes.
+ */
 export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
   // fast path: every field in range and no reserved bit set (the common case allocates nothing)
   const ms0 = b[o] | (b[o + 1] << 8);
@@ -77,18 +80,48 @@ export function checkCp56(b: Uint8Array, o: number): Array<[string, string]> {
   if (ms0 <= 59999 && (mi & 0x7f) <= 59 && (h & 0x7f) <= 23 && d !== 0 && mo >= 1 && mo <= 12 && y <= 99) return NO_PROBLEMS;
   const out: Array<[string, string]> = [];
   const ms = b[o] | (b[o + 1] << 8);
-  if (ms > 59999) out.push(['milliseconds', `${ms} > 59999`]);
-  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `${b[o + 2] & 0x3f} > 59`]);
-  if ((b[o + 3] & 0x1f) > 23) out.push(['hour', `${b[o + 3] & 0x1f} > 23`]);
+  if (ms > 59999) out.push(['milliseconds', `milliseconds ${ms} > 59999`]);
+  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `minute ${b[o + 2] & 0x3f} > 59`]);
+  if ((b[o + 3] & 0x1f) > 23) out.push(['hour', `hour ${b[o + 3] & 0x1f} > 23`]);
   const day = b[o + 4] & 0x1f;
   if (day === 0) out.push(['day', 'day of month 0']);
   const month = b[o + 5] & 0x0f;
   if (month === 0 || month > 12) out.push(['month', `month ${month} outside 1..12`]);
-  if ((b[o + 6] & 0x7f) > 99) out.push(['year', `${b[o + 6] & 0x7f} > 99`]);
+  if ((b[o + 6] & 0x7f) > 99) out.push(['year', `year ${b[o + 6] & 0x7f} > 99`]);
   if (b[o + 2] & 0x40) out.push(['reserved', 'RES1 (minute octet bit 6) set']);
   if (b[o + 3] & 0x60) out.push(['reserved', 'RES2 (hour octet bits 5-6) set']);
   if (b[o + 5] & 0xf0) out.push(['reserved', 'RES3 (month octet bits 4-7) set']);
   if (b[o + 6] & 0x80) out.push(['reserved', 'RES4 (year octet bit 7) set']);
+  return out;
+}
+
+/**
+ * Problems with the fields of a decoded CP56Time2a as [field, message] pairs (empty when every
+ * field is in range and the date exists): milliseconds > 59999, minute > 59, hour > 23, day 0 or
+ * beyond the month's last day (years 00..99 taken as 2000..2099), month outside 1..12, year > 99.
+ * The IV flag is not checked (callers decide what an invalid time tag means).
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { cp56FieldProblems } from 'iec104';
+ * const t = { ms: 65535, minute: 63, hour: 31, day: 0, dayOfWeek: 0, month: 0, year: 26, invalid: false, summerTime: false };
+ * assert.deepEqual(cp56FieldProblems(t).map(([f]) => f), ['milliseconds', 'minute', 'hour', 'day', 'month']);
+ * assert.deepEqual(cp56FieldProblems({ ...t, ms: 0, minute: 0, hour: 0, day: 30, month: 2 }).map(([f]) => f), ['day']);
+ * ```
+ */
+export function cp56FieldProblems(t: Cp56Time): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const int = (v: number): boolean => Number.isInteger(v);
+  if (!int(t.ms) || t.ms < 0 || t.ms > 59999) out.push(['milliseconds', `${t.ms} outside 0..59999`]);
+  if (!int(t.minute) || t.minute < 0 || t.minute > 59) out.push(['minute', `${t.minute} outside 0..59`]);
+  if (!int(t.hour) || t.hour < 0 || t.hour > 23) out.push(['hour', `${t.hour} outside 0..23`]);
+  const monthOk = int(t.month) && t.month >= 1 && t.month <= 12;
+  const yearOk = int(t.year) && t.year >= 0 && t.year <= 99;
+  const last = monthOk && yearOk ? new Date(Date.UTC(2000 + t.year, t.month, 0)).getUTCDate() : 31;
+  if (!int(t.day) || t.day < 1 || t.day > last) out.push(['day', t.day === 0 ? 'day of month 0' : `day ${t.day} outside 1..${last}`]);
+  if (!monthOk) out.push(['month', `month ${t.month} outside 1..12`]);
+  if (!yearOk) out.push(['year', `${t.year} outside 0..99`]);
   return out;
 }
 
@@ -109,8 +142,8 @@ export function readCp24(b: Uint8Array, o: number): Cp24Time {
 export function checkCp24(b: Uint8Array, o: number): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const ms = b[o] | (b[o + 1] << 8);
-  if (ms > 59999) out.push(['milliseconds', `${ms} > 59999`]);
-  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `${b[o + 2] & 0x3f} > 59`]);
+  if (ms > 59999) out.push(['milliseconds', `milliseconds ${ms} > 59999`]);
+  if ((b[o + 2] & 0x3f) > 59) out.push(['minute', `minute ${b[o + 2] & 0x3f} > 59`]);
   if (b[o + 2] & 0x40) out.push(['reserved', 'RES1 (minute octet bit 6) set']);
   return out;
 }

@@ -12,6 +12,20 @@ export type Direction = 'monitor' | 'control' | 'both';
 /** Groups of type identifications as the standard lists them. */
 export type TypeCategory = 'process-monitor' | 'protection' | 'process-control' | 'system-monitor' | 'system-control' | 'parameter' | 'file' | 'security';
 
+/**
+ * What a type carries, whatever its time tag and direction: `single` is M_SP_* and C_SC_*,
+ * `step` is M_ST_* (step position) and C_RC_* (regulating step), `normalized`/`scaled`/`float` are
+ * measured values, set-points and parameters of that representation, and so on.
+ */
+export type TypeFamily =
+  | 'single' | 'double' | 'step' | 'bitstring' | 'normalized' | 'scaled' | 'float' | 'counter'
+  | 'packed-single' | 'protection-event' | 'protection-start' | 'protection-output'
+  | 'end-of-initialization' | 'interrogation' | 'counter-interrogation' | 'read' | 'clock-sync' | 'test'
+  | 'reset-process' | 'delay-acquisition' | 'parameter-activation' | 'file' | 'security';
+
+/** The qualifier a command carries: QU (single, double, regulating step), QL (set-points), QPM (parameters), QPA (parameter activation), or none. */
+export type QualifierKind = 'QU' | 'QL' | 'QPM' | 'QPA' | 'none';
+
 /** One row of the type table. */
 export interface TypeInfo {
   readonly id: number;
@@ -36,6 +50,26 @@ export interface TypeInfo {
   readonly elementSize: number;
   /** Some element has a variable size (F_SG_NA_1): objects must be walked to find their length. */
   readonly variableSize: boolean;
+  /** What the type carries (see {@link TypeFamily}). */
+  readonly family: TypeFamily;
+  /** The qualifier the type's objects carry. */
+  readonly qualifier: QualifierKind;
+  /** A process command (C_SC … C_BO, with or without time tag): what a station executes on its process. */
+  readonly processCommand: boolean;
+  /** The command carries a select/execute bit (S/E): it can be sent as select-before-operate. */
+  readonly selectable: boolean;
+  /** An activation of this type may be ended by the station with ACT_TERM (COT 10). */
+  readonly terminated: boolean;
+  /** An ASDU of this type carries exactly one information object. */
+  readonly singleObject: boolean;
+  /** The same type with a CP56Time2a time tag (itself when it has one), or undefined. */
+  readonly timedVariant: number | undefined;
+  /** The same type without time tag (itself when it has none), or undefined. */
+  readonly untimedVariant: number | undefined;
+  /** Causes allowed in control direction (sent by the controlling station): activations, deactivations, requests. */
+  readonly controlCauses: ReadonlySet<number>;
+  /** Causes allowed in monitor direction (sent by the controlled station), the mirrored negative causes 44..47 included. */
+  readonly monitorCauses: ReadonlySet<number>;
 }
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -58,6 +92,18 @@ const C = {
 
 const TABLE = new Map<number, TypeInfo>();
 
+const FAMILY_BY_FIRST_FIELD = new Map<FieldCodec, TypeFamily>([
+  [E.SIQ, 'single'], [E.SCO, 'single'], [E.DIQ, 'double'], [E.DCO, 'double'], [E.VTI, 'step'], [E.RCO, 'step'],
+  [E.BSI, 'bitstring'], [E.NVA, 'normalized'], [E.SVA, 'scaled'], [E.R32, 'float'], [E.BCR, 'counter'],
+  [E.SCD, 'packed-single'], [E.SEP, 'protection-event'], [E.SPE, 'protection-start'], [E.OCI, 'protection-output'],
+]);
+const FAMILY_BY_ID: Record<number, TypeFamily> = {
+  70: 'end-of-initialization', 100: 'interrogation', 101: 'counter-interrogation', 102: 'read', 103: 'clock-sync',
+  104: 'test', 105: 'reset-process', 106: 'delay-acquisition', 107: 'test', 113: 'parameter-activation',
+};
+/** Causes a controlling station sends (requests, activations, deactivations, file transfer). */
+const CONTROL_SENT = new Set([5, 6, 8, 13]);
+
 function def(
   id: number,
   name: string,
@@ -70,16 +116,55 @@ function def(
   const last = fields[fields.length - 1];
   const timeTag = fields.some((f) => f === E.CP56) ? 'CP56Time2a' : last === E.CP24 ? 'CP24Time2a' : 'none';
   const direction: Direction = opts.direction ?? (category === 'process-monitor' || category === 'protection' || category === 'system-monitor' ? 'monitor' : category === 'file' ? 'both' : 'control');
+  const family: TypeFamily = category === 'file' ? 'file' : category === 'security' ? 'security' : FAMILY_BY_ID[id] ?? FAMILY_BY_FIRST_FIELD.get(fields[0]) ?? 'security';
+  const qualifier: QualifierKind = fields.includes(E.SCO) || fields.includes(E.DCO) || fields.includes(E.RCO) ? 'QU'
+    : fields.includes(E.QOS) ? 'QL' : fields.includes(E.QPM) ? 'QPM' : fields.includes(E.QPA) ? 'QPA' : 'none';
+  const processCommand = category === 'process-control';
+  const control = direction === 'control';
+  const all = new Set([...causes, ...MIRROR]);
+  // monitor-direction types travel from the station only; control types are sent with their
+  // request causes and answered with the others; file types travel both ways with cause 13
+  const controlCauses = direction === 'monitor' ? new Set<number>() : new Set(causes.filter((c) => CONTROL_SENT.has(c)));
+  const monitorCauses = direction === 'monitor' || direction === 'both' ? all : new Set([...causes.filter((c) => !CONTROL_SENT.has(c)), ...MIRROR]);
   TABLE.set(id, Object.freeze({
     id, name, description, category, direction, fields: Object.freeze(fields), timeTag,
-    causes: new Set([...causes, ...MIRROR]),
+    causes: all,
     sqAllowed: opts.sq ?? false,
     iec101Only: opts.only101 ?? false,
     raw: opts.raw ?? false,
     elementSize: fields.some((f) => f.size === 0) ? 0 : fields.reduce((s, f) => s + f.size, 0),
     variableSize: fields.some((f) => f.size === 0),
+    family,
+    qualifier,
+    processCommand,
+    selectable: processCommand && !fields.includes(E.BSI),
+    terminated: processCommand || id === 100 || id === 101,
+    singleObject: control || id === 70 || (category === 'file' && id !== 126),
+    timedVariant: undefined,
+    untimedVariant: undefined,
+    controlCauses,
+    monitorCauses,
   }));
 }
+
+const isTime = (f: FieldCodec): boolean => f === E.CP56 || f === E.CP24;
+/** The time-tagged and untagged variants: same category, family and elements apart from the time tag. */
+function linkVariants(): void {
+  const rows = [...TABLE.values()];
+  const key = (t: TypeInfo): string => `${t.category}/${t.family}/${t.fields.filter((f) => !isTime(f)).map((f) => f.ie).join(',')}`;
+  for (const t of rows) {
+    // only information and process commands come in time-tagged and untagged forms (and the test command)
+    const paired = t.category === 'process-monitor' || t.category === 'protection' || t.category === 'process-control' || t.family === 'test';
+    if (t.raw || !paired) continue;
+    const same = rows.filter((o) => !o.raw && key(o) === key(t));
+    let timed = same.find((o) => o.timeTag === 'CP56Time2a')?.id;
+    let untimed = same.find((o) => o.timeTag === 'none')?.id;
+    // the test command's time-tagged form carries a test sequence counter instead of the fixed pattern
+    if (t.family === 'test') { timed = 107; untimed = 104; }
+    TABLE.set(t.id, Object.freeze({ ...t, timedVariant: timed, untimedVariant: untimed }));
+  }
+}
+
 
 // ---- process information in monitor direction
 def(1, 'M_SP_NA_1', 'single-point information', 'process-monitor', [E.SIQ], C.status, { sq: true });
@@ -172,6 +257,8 @@ const SECURITY: Array<[number, string, string]> = [
 ];
 for (const [id, name, d] of SECURITY) def(id, name, d, 'security', [], [3, 5, 6, 7, 14, 15, 16, 37, 38, 39, 40, 41], { raw: true, direction: 'both' });
 
+linkVariants();
+
 /** The row for a type identification, or undefined for reserved and private types. */
 export function typeInfo(typeId: number): TypeInfo | undefined {
   return TABLE.get(typeId);
@@ -204,3 +291,70 @@ export const TypeId = Object.freeze(Object.fromEntries([...TABLE.values()].map((
   readonly F_SR_NA_1: 121; readonly F_SC_NA_1: 122; readonly F_LS_NA_1: 123; readonly F_AF_NA_1: 124; readonly F_SG_NA_1: 125; readonly F_DR_TA_1: 126;
   readonly F_SC_NB_1: 127;
 };
+
+// ---- named predicates: callers ask the table, nobody counts type identifications
+
+// one flag byte per type identification, so the predicates cost an array read on hot paths
+const F_PROCESS = 1, F_CONTROL = 2, F_MONITOR = 4, F_SYSTEM = 8, F_PARAMETER = 16, F_FILE = 32;
+const FLAGS = new Uint8Array(256);
+for (const t of TABLE.values()) {
+  FLAGS[t.id] = (t.processCommand ? F_PROCESS : 0) | (t.direction === 'control' ? F_CONTROL : 0) | (t.direction === 'monitor' ? F_MONITOR : 0)
+    | (t.category === 'system-control' ? F_SYSTEM : 0) | (t.category === 'parameter' ? F_PARAMETER : 0) | (t.category === 'file' ? F_FILE : 0);
+}
+const flag = (typeId: number, f: number): boolean => (FLAGS[typeId & 0xff] & f) !== 0 && typeId >>> 0 === typeId && typeId < 256;
+
+/** Whether `typeId` is a process command (C_SC_NA_1 … C_BO_TA_1: 45–51, 58–64). */
+export function isProcessCommand(typeId: number): boolean {
+  return flag(typeId, F_PROCESS);
+}
+
+/**
+ * Whether `typeId` is sent by a controlling station to make the controlled station act: a process
+ * command, a system command (interrogation, counter interrogation, read, clock synchronisation,
+ * test, reset process, delay acquisition) or a parameter (P_ME_*, P_AC_NA_1).
+ */
+export function isControlType(typeId: number): boolean {
+  return flag(typeId, F_CONTROL);
+}
+
+/** Whether `typeId` travels in monitor direction only (process, protection and system information from the station). */
+export function isMonitorType(typeId: number): boolean {
+  return flag(typeId, F_MONITOR);
+}
+
+/** Whether `typeId` is a system command (interrogation, counter interrogation, read, clock sync, test, reset, delay). */
+export function isSystemCommand(typeId: number): boolean {
+  return flag(typeId, F_SYSTEM);
+}
+
+/** Whether `typeId` is a parameter type (P_ME_NA_1, P_ME_NB_1, P_ME_NC_1, P_AC_NA_1). */
+export function isParameterType(typeId: number): boolean {
+  return flag(typeId, F_PARAMETER);
+}
+
+/** Whether `typeId` belongs to file transfer (F_*: 120–127). */
+export function isFileType(typeId: number): boolean {
+  return flag(typeId, F_FILE);
+}
+
+/** The CP56Time2a variant of a type (`C_SC_NA_1` → `C_SC_TA_1`, `M_SP_TA_1` → `M_SP_TB_1`), itself when it has one, or undefined. */
+export function timedVariantOf(typeId: number): number | undefined {
+  return TABLE.get(typeId)?.timedVariant;
+}
+
+/** The variant without time tag (`C_SC_TA_1` → `C_SC_NA_1`), itself when it has none, or undefined. */
+export function untimedVariantOf(typeId: number): number | undefined {
+  return TABLE.get(typeId)?.untimedVariant;
+}
+
+/** The family of a type (see {@link TypeFamily}), or undefined for reserved and private types. */
+export function familyOf(typeId: number): TypeFamily | undefined {
+  return TABLE.get(typeId)?.family;
+}
+
+/** Whether `cause` may be sent with `typeId` in the given direction (the mirrored causes 44–47 only in monitor direction). */
+export function causeAllowed(typeId: number, cause: number, direction: 'control' | 'monitor'): boolean {
+  const t = TABLE.get(typeId);
+  if (!t) return false;
+  return (direction === 'control' ? t.controlCauses : t.monitorCauses).has(cause);
+}

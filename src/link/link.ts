@@ -7,9 +7,9 @@
  * - one timer at most, re-armed lazily: t1/t2/t3 are kept as absolute deadlines and the timer is
  *   only moved when a deadline becomes earlier than the armed one (it never churns per frame);
  * - sent I-frames' tags and send times live in a ring buffer of size k (O(1) per frame);
- * - acknowledgements owed after w received I-frames are sent at the end of the `receive()` call,
- *   so that a batch of frames is acknowledged with one S-frame, and after any `drain`/`asdu`
- *   handler had the chance to piggy-back the acknowledgement on an I-frame.
+ * - an S-frame is sent as soon as w received I-frames are unacknowledged, right after the w-th
+ *   frame's `asdu` handler had the chance to piggy-back the acknowledgement on an I-frame: never
+ *   more than w received I-frames are unacknowledged, however many frames a chunk carries.
  */
 import { encodeSFrame, encodeUFrame, seqDistance, type UFunction } from '../codec/apci.js';
 import { decodeApdu, encodeIFrame } from '../codec/apdu.js';
@@ -369,6 +369,9 @@ export class Link {
     this.vr = (this.vr + 1) & 0x7fff;
     if (this.rcvUnacked++ === 0) this.t2At = this.rxNow + this.t2;
     this.ev.asdu(asdu, frame);
+    // at the latest after w I-frames (clause 5.5): acknowledged right after the w-th frame's
+    // handler (which may have piggy-backed it on an I-frame), never later in a long chunk
+    if (this.rcvUnacked >= this.w && !this.isClosed()) this.sendS();
   }
 
   /** Process N(R). Returns false when the link closed. */

@@ -1,8 +1,8 @@
 /**
  * Text and JSON views of received values and request outcomes (used by the CLIs).
  */
-import { R32, formatF32 } from '../codec/elements.js';
-import { typeInfo } from '../codec/type-table.js';
+import { COI, R32, formatF32 } from '../codec/elements.js';
+import { TypeId, typeInfo } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { type JsonValue, cp56Iso, toJsonValue } from '../codec/json-view.js';
 import type { Cp24Time, Cp56Time } from '../codec/time.js';
@@ -70,9 +70,16 @@ export function valueText(p: PointValue): string {
   if (typeof v === 'boolean') return v ? 'ON' : 'OFF';
   if ((p.typeId === 3 || p.typeId === 4 || p.typeId === 31) && typeof v === 'number') return ['INTERMEDIATE', 'OFF', 'ON', 'INDETERMINATE'][v] ?? String(v);
   if (p.typeId === 7 || p.typeId === 8 || p.typeId === 33) return `0x${(v as number).toString(16).padStart(8, '0')}`;
+  if (p.typeId === TypeId.M_EI_NA_1) return endOfInitText(p.object);
   if (v === undefined) return JSON.stringify(toJsonValue(valueOf(p)));
   if (typeof v === 'number') return typeInfo(p.typeId)?.fields.includes(R32) ? formatF32(v) : String(v);
   return JSON.stringify(v);
+}
+
+/** M_EI_NA_1 as text, e.g. `end of initialization: COI=2 remote reset, BS1=0 with unchanged local parameters`. */
+function endOfInitText(o: Record<string, unknown>): string {
+  const cause = typeof o.cause === 'number' ? o.cause & 0x7f : 0;
+  return `end of initialization: ${COI.explain(Uint8Array.of(cause | (o.localChange === true ? 0x80 : 0)), 0)}`;
 }
 
 /** Columns of the text view. */

@@ -5,3 +5,4 @@ export * from './points.js';
 export * from './master.js';
 export * from './tcp.js';
 export * from './redundancy-group.js';
+export * from './file-transfer.js';

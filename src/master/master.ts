@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { encodeAsdu } from '../codec/asdu.js';
-import { COT } from '../codec/cause.js';
+import { COT, cotName } from '../codec/cause.js';
 import { CodecError } from '../codec/errors.js';
 import { type CodecOptions, broadcastAddress, resolveOptions } from '../codec/options.js';
 import { cp56FromDate } from '../codec/time.js';
@@ -20,6 +20,7 @@ import type { Connector, MasterLink } from './connection.js';
 import { ConnectionLostError, MasterError, NegativeConfirmationError, type RequestKey, type RequestPhase, RequestTimeoutError } from './errors.js';
 import { PointImage, type PointValue, toPointValues } from './points.js';
 import type { AuditLog, CommandAuditRecord } from '../transport/audit-log.js';
+import { type DownloadOptions, type FileOperationOptions, type FileTransferResult, FileTransferClient, type RemoteFile, type UploadOptions } from './file-transfer.js';
 
 // ------------------------------------------------------------------------------------------------
 // public types
@@ -291,6 +292,31 @@ function copyFields(o: Record<string, unknown>): Record<string, unknown> {
   return Object.hasOwn(o, '__proto__') ? { ...o } : Object.assign({}, o);
 }
 
+/**
+ * What a negative confirmation most likely means, from the cause and P/N alone: the station's own
+ * reason (a station may log one) does not travel on the wire, so this names the causes that fit.
+ */
+function negativeHint(request: RequestKey, step: Step, answer: Asdu): string {
+  const what = `${typeName(request.typeId)} CA ${request.ca} IOA ${request.ioa}`;
+  switch (answer.cot) {
+    case COT.UNKNOWN_TYPE:
+      return `${what}: the station does not support type ${request.typeId} (cause 44 unknown type)`;
+    case COT.UNKNOWN_CAUSE:
+      return `${what}: the station does not accept cause ${request.cot} for this type (cause 45 unknown cause)`;
+    case COT.UNKNOWN_CA:
+      return `${what}: the station has no common address ${request.ca} (cause 46 unknown common address)${request.ca === 0xffff ? '; it does not accept broadcasts: address the station by its own CA' : ''}`;
+    case COT.UNKNOWN_IOA:
+      return `${what}: the station has no object ${request.ioa} for this type at CA ${request.ca} (cause 47 unknown IOA)`;
+    default:
+      break;
+  }
+  const refused = `${what}: refused by the station (cause ${answer.cot} ${cotName(answer.cot)} with P/N=1)`;
+  if (step === 'select') return `${refused}: the select was not accepted (object blocked, already selected by another master, or not selectable)`;
+  if (step === 'execute') return `${refused}: the execute after a positive select was refused (select timed out at the station, or the value is not allowed)`;
+  if (typeInfo(request.typeId)?.category === 'process-control') return `${refused}: possible reasons: the object requires select before operate (--select), the value or qualifier is not allowed, the object is blocked or in local mode`;
+  return `${refused}: the station refused the request (not supported in this state, or a qualifier it does not accept)`;
+}
+
 const NO_ASDUS: readonly Asdu[] = Object.freeze([]);
 const NO_VALUES: readonly PointValue[] = Object.freeze([]);
 
@@ -364,6 +390,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private attemptAbort: AbortController | undefined;
   private attemptTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
+  /** Releases the clock's hold on the process (see setState). */
+  private releaseHold: (() => void) | undefined;
   private ready: Deferred | undefined;
   private startWaiters: Deferred[] = [];
   private stopWaiters: Deferred[] = [];
@@ -374,6 +402,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   private readonly pending = new Map<string, Pending>();
   private readonly queue: Pending[] = [];
   private readonly channels = new Set<Channel<Asdu>>();
+  /** File transfer procedures, made at the first file operation. */
+  private fileClient: FileTransferClient | undefined;
   private readonly _counters: MasterCounters = {
     requests: 0, confirmations: 0, terminations: 0, negatives: 0, timeouts: 0, refused: 0, lost: 0, queued: 0,
     asdusIn: 0, dropped: 0, connects: 0, connectFailures: 0, disconnects: 0,
@@ -498,6 +528,14 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
 
   private setState(s: MasterState): void {
     this._state = s;
+    // Keep the process alive while a connection is wanted but no socket is open to do it: during
+    // a connection attempt and the reconnect back-off (the clock's timers are unref'd). Released
+    // once connected (the socket holds the loop then), when giving up (idle) and on close().
+    if (s === 'connecting' || s === 'reconnecting') this.releaseHold ??= this.clock.hold?.();
+    else if (this.releaseHold) {
+      this.releaseHold();
+      this.releaseHold = undefined;
+    }
   }
 
   private attempt(): void {
@@ -609,7 +647,9 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
         else if (state === 'stopped' && (previous === 'stopping' || previous === 'started')) this.onStopped();
       },
       drain: () => {
-        if (live()) this.flush();
+        if (!live()) return;
+        this.flush();
+        this.fileClient?.onDrain();
       },
       close: (reason) => {
         if (!live()) return;
@@ -646,6 +686,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     this.setState('connected');
     this.log.log('info', 'master.stopped', 'data transfer stopped');
     this.failAll(() => new MasterError('E_NOT_CONNECTED', 'data transfer was stopped'));
+    this.fileClient?.onLinkLost('data transfer was stopped');
     this.emitSafe('stopped');
     for (const d of this.stopWaiters.splice(0)) d.resolve();
   }
@@ -658,6 +699,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     const lost = this.pending.size;
     this.failAll((p) => (this.closed ? new MasterError('E_CLOSED', 'the controlling station was closed') : new ConnectionLostError(p.key, reason)));
     if (!this.closed) this._counters.lost += lost;
+    this.fileClient?.onLinkLost(`${reason.code} ${reason.message}`);
     const err = new MasterError('E_CONNECT_FAILED', `connection closed: ${reason.code} ${reason.message}`);
     for (const d of this.startWaiters.splice(0)) d.reject(err);
     for (const d of this.stopWaiters.splice(0)) d.reject(err);
@@ -688,8 +730,13 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     const now = this.clock.now();
     this.image?.update(asdu, now);
     this.match(asdu, now);
+    if (this.fileClient !== undefined && typeInfo(asdu.typeId)?.category === 'file') this.fileClient.onAsdu(asdu);
     if (this.listenerCount('asdu') > 0) this.emitSafe('asdu', asdu);
-    for (const c of this.channels) if (!c.push(asdu)) this._counters.dropped++;
+    for (const c of this.channels) {
+      if (c.push(asdu)) continue;
+      this._counters.dropped++;
+      if (this.logOn) this.log.log('debug', 'master.iterator_overflow', `an asdus() consumer is too slow: its buffer is full and its oldest ASDU was dropped (${c.dropped} dropped so far)`, { dropped: c.dropped });
+    }
   }
 
   private emitSafe<K extends keyof ControllingStationEventMap>(event: K, ...args: ControllingStationEventMap[K]): void {
@@ -718,23 +765,31 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
         // the previous one: an ACT_TERM arriving before any newer ACT_CON for the same object
         // belongs to the earlier command that already resolved at ACT_CON. A newer ACT_CON means
         // that termination has passed (or never comes), so the record is just dropped.
-        if (cot === COT.ACTIVATION_TERMINATION && deadline >= now) return;
+        if (cot === COT.ACTIVATION_TERMINATION && deadline >= now) {
+          if (this.logOn) this.log.log('debug', 'master.late_termination', `${typeName(asdu.typeId)} ACT_TERM CA ${asdu.ca} IOA ${k.split('/')[2]}: termination of a command that already resolved at its ACT_CON`, { typeId: asdu.typeId, ca: asdu.ca });
+          return;
+        }
       }
     }
     if (cot === COT.ACTIVATION_CON || cot === COT.DEACTIVATION_CON || cot === COT.ACTIVATION_TERMINATION || isRefusal(cot) || (asdu.negative && typeInfo(asdu.typeId)?.direction === 'control')) {
-      const p = this.findRequest(asdu);
+      const p = asdu.typeId === 0 && cot === COT.ACTIVATION_TERMINATION && asdu.objects.length === 0 ? this.findTypeZeroTermination(asdu) : this.findRequest(asdu);
       if (p) {
         this.onAnswer(p, asdu, now);
         return;
       }
+      if (this.logOn) this.log.log('debug', 'master.unmatched', `${typeName(asdu.typeId)} ${cotName(cot)}${asdu.negative ? ' (P/N=1)' : ''} CA ${asdu.ca}${asdu.objects.length ? ` IOA ${asdu.objects[0].ioa}` : ''}: no open request of ours matches it (type, common address, IOA, cause); ignored for request tracking`, { typeId: asdu.typeId, ca: asdu.ca, cot, negative: asdu.negative });
+      return;
     }
     if (cot >= COT.INTERROGATED_STATION && cot <= 41) {
+      let used = false;
       for (const p of this.pending.values()) {
         if (p.state === 'sent' && p.dataCot === cot && this.caMatches(p, asdu.ca)) {
+          used = true;
           p.asdus.push(asdu);
           for (const v of toPointValues(asdu, now)) p.objects.push(v);
         }
       }
+      if (!used && this.logOn) this.log.log('debug', 'master.unmatched', `${typeName(asdu.typeId)} CA ${asdu.ca} with cause ${cot} (${cotName(cot)}): no open (counter) interrogation of that group; delivered as data only`, { typeId: asdu.typeId, ca: asdu.ca, cot });
       return;
     }
     if (cot === COT.REQUEST) {
@@ -750,7 +805,29 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
         this.finish(p, r);
         return;
       }
+      if (this.logOn) this.log.log('debug', 'master.unmatched', `${typeName(asdu.typeId)} CA ${asdu.ca} with cause 5 (request): no open read command of that object; delivered as data only`, { typeId: asdu.typeId, ca: asdu.ca, cot });
+      return;
     }
+    if (this.logOn && typeInfo(asdu.typeId) === undefined) {
+      this.log.log('debug', 'master.unknown_type', `${typeName(asdu.typeId)} CA ${asdu.ca} cause ${cot}: type not defined by the standard; delivered raw`, { typeId: asdu.typeId, ca: asdu.ca, cot });
+    }
+  }
+
+  /**
+   * Tolerance for stations built on a widely used C stack: they end an interrogation with an
+   * ACT_TERM of type ID 0 and no object. It completes the open (counter) interrogation of that
+   * common address: the confirmed one first, the oldest first (CONFORMANCE M50).
+   */
+  private findTypeZeroTermination(asdu: Asdu): Pending | undefined {
+    let best: Pending | undefined;
+    for (const p of this.pending.values()) {
+      if (p.state !== 'sent' || (p.kind !== 'interrogation' && p.kind !== 'counter') || p.key.cot !== COT.ACTIVATION || !this.caMatches(p, asdu.ca)) continue;
+      if (!best || (p.confirmation !== undefined && best.confirmation === undefined) || ((p.confirmation !== undefined) === (best.confirmation !== undefined) && p.id < best.id)) best = p;
+    }
+    if (best) {
+      this.log.log('warn', 'master.type0_termination', `ACT_TERM with type ID 0 and no object from CA ${asdu.ca}: taken as the termination of ${typeName(best.key.typeId)} CA ${best.key.ca} (a non-standard station; tolerated)`, { request: best.key, ca: asdu.ca });
+    }
+    return best;
   }
 
   private findRequest(asdu: Asdu): Pending | undefined {
@@ -776,7 +853,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     }
     if (asdu.negative || isRefusal(asdu.cot)) {
       this._counters.negatives++;
-      this.log.log('warn', 'master.negative', `negative confirmation of ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}: cause ${asdu.cot}`, { request: p.key, cot: asdu.cot, rtt, step: p.step });
+      this.log.log('warn', 'master.negative', `negative confirmation of ${typeName(p.key.typeId)} CA ${p.key.ca} IOA ${p.key.ioa}${p.step !== 'request' ? ` (${p.step})` : ''}: cause ${asdu.cot} ${cotName(asdu.cot)}${asdu.negative ? ', P/N=1' : ''}`, { request: p.key, cot: asdu.cot, negative: asdu.negative, rtt, step: p.step });
+      if (this.logOn) this.log.log('debug', 'master.negative_detail', negativeHint(p.key, p.step, asdu), { request: { ...p.key, type: typeName(p.key.typeId), object: p.asdu.objects[0] }, answer: { typeId: asdu.typeId, cot: asdu.cot, cotName: cotName(asdu.cot), negative: asdu.negative, ca: asdu.ca, originator: asdu.originator, object: asdu.objects[0] } });
       this.finish(p, new NegativeConfirmationError(p.key, asdu, rtt, p.step));
       return;
     }
@@ -824,7 +902,8 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     }
     if (asdu.negative || isRefusal(asdu.cot)) {
       this._counters.negatives++;
-      this.log.log('warn', 'master.negative', `negative answer of CA ${asdu.ca} to a broadcast ${typeName(p.key.typeId)}: cause ${asdu.cot}`, { request: p.key, ca: asdu.ca, cot: asdu.cot });
+      this.log.log('warn', 'master.negative', `negative answer of CA ${asdu.ca} to a broadcast ${typeName(p.key.typeId)}: cause ${asdu.cot} ${cotName(asdu.cot)}${asdu.negative ? ', P/N=1' : ''}`, { request: p.key, ca: asdu.ca, cot: asdu.cot, negative: asdu.negative });
+      if (this.logOn) this.log.log('debug', 'master.negative_detail', negativeHint(p.key, p.step, asdu), { request: { ...p.key, type: typeName(p.key.typeId), object: p.asdu.objects[0] }, answer: { typeId: asdu.typeId, cot: asdu.cot, cotName: cotName(asdu.cot), negative: asdu.negative, ca: asdu.ca, originator: asdu.originator, object: asdu.objects[0] } });
       con.add(asdu.ca);
     } else {
       p.termination = asdu;
@@ -1008,6 +1087,38 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   }
 
   // ---------------------------------------------------------------------------------------------
+  // file transfer (see file-transfer.ts)
+
+  private files(): FileTransferClient {
+    if (this.fileClient === undefined) {
+      const isStarted = (): boolean => this.link !== undefined && this.linkState === 'started';
+      this.fileClient = new FileTransferClient({
+        clock: this.clock, codec: this.codec, originator: this.originator, utc: true, log: this.log,
+        get started() {
+          return isStarted();
+        },
+        send: (asdu) => (this.link !== undefined && this.linkState === 'started' ? this.link.send(asdu) : false),
+      });
+    }
+    return this.fileClient;
+  }
+
+  /** Directory of a common address (call directory, F_DR_TA_1). Rejects with `FileTransferError`. */
+  listFiles(ca: number, opts: Omit<FileOperationOptions, 'nof' | 'onProgress' | 'maxRetries'> & { ioa?: number } = {}): Promise<RemoteFile[]> {
+    return this.files().listFiles(ca, opts);
+  }
+
+  /** Download the file at (ca, ioa): resolves with its verified octets. Rejects with `FileTransferError`. */
+  downloadFile(ca: number, ioa: number, opts: DownloadOptions = {}): Promise<FileTransferResult & { data: Uint8Array }> {
+    return this.files().downloadFile(ca, ioa, opts);
+  }
+
+  /** Upload `data` as the file at (ca, ioa). Rejects with `FileTransferError`. */
+  uploadFile(ca: number, ioa: number, data: Uint8Array, opts: UploadOptions = {}): Promise<FileTransferResult> {
+    return this.files().uploadFile(ca, ioa, data, opts);
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // system commands
 
   /**
@@ -1055,11 +1166,56 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
     return this.submit(103, ca, 0, { time: cp56FromDate(date ?? this.wallClock()) }, COT.ACTIVATION, 'command', 'request', opts);
   }
 
-  /** Test command with time tag (C_TS_TA_1); the test sequence counter increases with every call. Resolves at ACT_CON. */
-  testCommand(ca: number, opts: RequestOptions = {}): Promise<RequestResult> {
+  /**
+   * Test command with time tag (C_TS_TA_1); the test sequence counter increases with every call.
+   * With `timeTag: false`, the test command without time tag (C_TS_NA_1, fixed test bit pattern
+   * 0x55AA; defined for IEC 60870-5-101, some 104 stations accept it). Resolves at ACT_CON.
+   */
+  testCommand(ca: number, opts: RequestOptions & { timeTag?: boolean } = {}): Promise<RequestResult> {
+    if (opts.timeTag === false) return this.submit(104, ca, 0, { pattern: 0x55aa }, COT.ACTIVATION, 'command', 'request', opts);
     const counter = this.testCounter;
     this.testCounter = (this.testCounter + 1) & 0xffff;
     return this.submit(107, ca, 0, { counter, time: cp56FromDate(this.wallClock()) }, COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  /**
+   * Parameter of measured values (P_ME_NA_1 110 normalized -1..+1, P_ME_NB_1 111 scaled, P_ME_NC_1
+   * 112 float) for the object `ioa`. `qpm.kpa`: 1 threshold, 2 smoothing factor, 3 low limit, 4 high
+   * limit; `lpc` local parameter change, `pop` parameter not in operation. Resolves at ACT_CON.
+   */
+  parameter(typeId: 110 | 111 | 112, ca: number, ioa: number, value: number, qpm: { kpa: number; lpc?: boolean; pop?: boolean }, opts: RequestOptions = {}): Promise<RequestResult> {
+    if (typeInfo(typeId)?.category !== 'parameter' || (typeId as number) === 113) return this.refuse('E_INVALID', `${typeName(typeId)} is not a parameter of measured values (P_ME_NA_1, P_ME_NB_1, P_ME_NC_1)`);
+    try {
+      checkInt(qpm.kpa, 0, 63, 'QPM.KPA');
+    } catch (e) {
+      return this.refuse('E_INVALID', (e as Error).message);
+    }
+    return this.submit(typeId, ca, ioa, { value, kpa: qpm.kpa, lpc: qpm.lpc ?? false, pop: qpm.pop ?? false }, COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  /**
+   * Parameter activation (P_AC_NA_1) with qualifier `qpa`: 1 previously loaded parameters (IOA 0),
+   * 2 the parameter of the addressed object, 3 persistent cyclic or periodic transmission of the
+   * addressed object. `deactivate: true` sends it with cause 8. Resolves at the (de)activation confirmation.
+   */
+  parameterActivation(ca: number, ioa: number, qpa: number, opts: RequestOptions & { deactivate?: boolean } = {}): Promise<RequestResult> {
+    try {
+      checkInt(qpa, 0, 255, 'QPA');
+    } catch (e) {
+      return this.refuse('E_INVALID', (e as Error).message);
+    }
+    return this.submit(113, ca, ioa, { qpa }, opts.deactivate ? COT.DEACTIVATION : COT.ACTIVATION, 'command', 'request', opts);
+  }
+
+  /**
+   * Deactivation (cause 8) of a command the station is executing or has selected, or of an
+   * interrogation: the same type and object as the activation (`object` holds its elements, e.g.
+   * `{ value: true, select: false }` or `{ qoi: 20 }`). Resolves at DEACT_CON; P/N=1 rejects.
+   */
+  deactivate(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: Omit<RequestOptions, 'until'> = {}): Promise<RequestResult> {
+    const info = typeInfo(typeId);
+    if (!info || !info.causes.has(COT.DEACTIVATION)) return this.refuse('E_INVALID', `${typeName(typeId)} cannot be deactivated (cause 8 is not defined for it)`);
+    return this.submit(typeId, ca, ioa, object, COT.DEACTIVATION, 'command', 'request', { ...opts, until: 'actcon' });
   }
 
   /** Reset process command (C_RP_NA_1): `qrp` 1 general reset, 2 reset of pending time-tagged information. */

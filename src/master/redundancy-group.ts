@@ -216,8 +216,20 @@ export class RedundancyGroup extends EventEmitter<RedundancyGroupEventMap> {
     return this.onActive((m) => m.clockSync(ca, date, opts));
   }
   /** {@link ControllingStation.testCommand} on the active member. */
-  testCommand(ca: number, opts: RequestOptions = {}): Promise<RequestResult> {
+  testCommand(ca: number, opts: RequestOptions & { timeTag?: boolean } = {}): Promise<RequestResult> {
     return this.onActive((m) => m.testCommand(ca, opts));
+  }
+  /** {@link ControllingStation.parameter} on the active member. */
+  parameter(typeId: 110 | 111 | 112, ca: number, ioa: number, value: number, qpm: { kpa: number; lpc?: boolean; pop?: boolean }, opts: RequestOptions = {}): Promise<RequestResult> {
+    return this.onActive((m) => m.parameter(typeId, ca, ioa, value, qpm, opts));
+  }
+  /** {@link ControllingStation.parameterActivation} on the active member. */
+  parameterActivation(ca: number, ioa: number, qpa: number, opts: RequestOptions & { deactivate?: boolean } = {}): Promise<RequestResult> {
+    return this.onActive((m) => m.parameterActivation(ca, ioa, qpa, opts));
+  }
+  /** {@link ControllingStation.deactivate} on the active member (never repeated on another one). */
+  deactivate(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: Omit<RequestOptions, 'until'> = {}): Promise<RequestResult> {
+    return this.onActive((m) => m.deactivate(typeId, ca, ioa, object, opts));
   }
   /** {@link ControllingStation.resetProcess} on the active member. */
   resetProcess(ca: number, qrp = 1, opts: RequestOptions = {}): Promise<RequestResult> {

@@ -23,7 +23,12 @@ export interface BaselineStation {
   objects: { [ca: string]: string };
   /** I-frames per minute (both directions). */
   rate: { minutes: number; meanPerMinute: number; maxPerMinute: number };
-  /** Median intervals, ms (absent when not seen twice). */
+  /**
+   * Learned intervals, ms: the median of the largest group of intervals that agree (within a
+   * factor {@link PERIOD_AGREEMENT} of each other), absent unless at least
+   * {@link MIN_PERIOD_INTERVALS} intervals agree and they are at least half of all intervals (a
+   * retry 10 ms after an interrogation is not a period).
+   */
   periods: { interrogationMs?: number; counterInterrogationMs?: number; clockSyncMs?: number };
 }
 
@@ -36,9 +41,44 @@ export interface BaselineMaster {
 /** A learned baseline (plain JSON, serialisable to YAML). */
 export interface Baseline {
   version: 1;
-  learned: { start: number | null; end: number | null; frames: number };
+  /** What was learned from: first and last capture time (ISO 8601 UTC, null without traffic) and the APDU count. */
+  learned: { start: string | null; end: string | null; frames: number };
   stations: { [address: string]: BaselineStation };
   masters?: { [host: string]: BaselineMaster };
+}
+
+/** Intervals that agree lie within this factor of the smallest of them. */
+export const PERIOD_AGREEMENT = 1.5;
+/** Intervals that must agree before a period is learned. */
+export const MIN_PERIOD_INTERVALS = 3;
+
+/**
+ * The period several intervals agree on, or undefined: the median of the largest group of
+ * intervals within {@link PERIOD_AGREEMENT} of each other (on a tie, the longer intervals: short
+ * ones are retries), when that group has at least {@link MIN_PERIOD_INTERVALS} members and holds at
+ * least half of all intervals.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { agreedPeriod } from 'iec104';
+ * assert.equal(agreedPeriod([10]), undefined); // one retry is not a period
+ * assert.equal(agreedPeriod([60000, 10, 59990, 60010]), 60000);
+ * assert.equal(agreedPeriod([60000, 60010]), undefined); // two intervals are not enough
+ * ```
+ */
+export function agreedPeriod(intervals: readonly number[]): number | undefined {
+  const s = intervals.filter((x) => Number.isFinite(x) && x >= 0).sort((a, b) => a - b);
+  let best: [number, number] | undefined; // [from, to) of the largest group
+  for (let i = 0, j = 0; i < s.length; i++) {
+    if (j < i) j = i;
+    while (j < s.length && s[j] <= Math.max(s[i], 1) * PERIOD_AGREEMENT) j++;
+    if (!best || j - i >= best[1] - best[0]) best = [i, j];
+  }
+  if (!best) return undefined;
+  const n = best[1] - best[0];
+  if (n < MIN_PERIOD_INTERVALS || n * 2 < s.length) return undefined;
+  return median(s.slice(best[0], best[1]));
 }
 
 /** Compact `1-10,15` text of a set of integers. */
@@ -180,7 +220,7 @@ export class BaselineLearner {
     for (const [addr, s] of [...this.stations].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const minutes = [...s.minutes, s.minuteCount];
       const periodOf = (m: Map<string, PeriodTracker>): number | undefined => {
-        const meds = [...m.values()].map((p) => p.median()).filter((x): x is number => x !== null);
+        const meds = [...m.values()].map((p) => agreedPeriod(p.intervals)).filter((x): x is number => x !== undefined);
         return meds.length ? median(meds) : undefined;
       };
       const periods: BaselineStation['periods'] = {};
@@ -195,7 +235,7 @@ export class BaselineLearner {
         commonAddresses: [...s.cas].sort((a, b) => a - b),
         types: Object.fromEntries([...s.types].sort((a, b) => a[0] - b[0]).map(([t, c]) => [typeName(t), [...c].sort((a, b) => a - b)])),
         objects: Object.fromEntries([...s.objects].sort((a, b) => a[0] - b[0]).map(([ca, set]) => [String(ca), formatRanges(set)])),
-        rate: { minutes: minutes.length, meanPerMinute: round(minutes.reduce((x, y) => x + y, 0) / minutes.length), maxPerMinute: Math.max(...minutes) },
+        rate: { minutes: minutes.length, meanPerMinute: round(minutes.reduce((x, y) => x + y, 0) / minutes.length), maxPerMinute: minutes.reduce((x, y) => (y > x ? y : x), -Infinity) },
         periods,
       };
     }
@@ -212,7 +252,8 @@ export class BaselineLearner {
       }
       masters[host] = { stations: [...m.stations].sort(), commands };
     }
-    return { version: 1, learned: { start: this.start, end: this.end, frames: this.frames }, stations, masters };
+    const iso = (t: number | null): string | null => (t === null || !Number.isFinite(t) ? null : new Date(t).toISOString());
+    return { version: 1, learned: { start: iso(this.start), end: iso(this.end), frames: this.frames }, stations, masters };
   }
 }
 
@@ -255,7 +296,9 @@ export function inferPolicy(b: Baseline): PolicyDocument {
 /** YAML text holding the inferred policy and the baseline (readable back with `parsePolicy`). */
 export function baselineToYaml(b: Baseline, policy: PolicyDocument = inferPolicy(b)): string {
   const doc: PolicyDocument = { ...policy, baseline: b };
-  return '# iec104 monitor policy and baseline (learned; review before enforcing)\n' + toYaml(doc, { lineWidth: 0 });
+  // no anchors/aliases: the policy shares arrays with the baseline, and a reviewer reads (and
+  // edits) each place on its own
+  return '# iec104 monitor policy and baseline (learned; review before enforcing)\n' + toYaml(doc, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Read a YAML policy that must contain a baseline. Throws `PolicyError` otherwise. */

@@ -5,6 +5,8 @@
  */
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
+import { float32Number } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { type ObjectKey, isTrackedCommandType, objectKey } from './roles.js';
 import type { JsonValue, Observation } from './types.js';
 
@@ -27,7 +29,7 @@ export interface CommandRecord {
   typeName: string;
   /** 6 = activation, 8 = deactivation (5 for read). */
   cot: number;
-  /** Commanded value (state, set-point, bitstring), when the type has one. */
+  /** Commanded value (state, set-point, bitstring), when the type has one; short floats as their shortest text reads (`3.14`). */
   value: JsonValue;
   /** S/E bit: true = select, false = execute, null when the type has none. */
   select: boolean | null;
@@ -140,15 +142,32 @@ interface StatAcc {
   term: number[];
 }
 
+/** Open commands of one flow: per (type, CA, IOA) key, the requests in the order they were sent. */
+interface OpenCommands {
+  readonly byKey: Map<ObjectKey, CommandRecord[]>;
+  /** Records in all queues. */
+  size: number;
+}
+
+/** A confirmation's cause says which request it answers: 7 an activation, 9 a deactivation, 44–47 or P/N=1 either. */
+function answers(rec: CommandRecord, cot: number): boolean {
+  if (rec.conFrame !== undefined) return false;
+  return cot === 9 ? rec.cot === 8 : cot === 7 ? rec.cot !== 8 : true;
+}
+
 /**
  * Follows commands and their answers. {@link CommandTracker.observe} returns the records that
  * completed with this APDU (and any that timed out by its capture time); {@link CommandTracker.finish}
  * closes the rest at the end of the capture.
+ *
+ * Answers are paired with requests in order: when a master sends the same request (type, CA,
+ * IOA) again before the first is answered, the first confirmation goes to the first request, the
+ * next to the second (first in, first out), and each request closes on its own answer or timeout.
  */
 export class CommandTracker {
   readonly config: CommandConfig;
-  /** Open commands per flow, keyed by {@link objectKey}. */
-  private readonly open = new Map<string, Map<ObjectKey, CommandRecord>>();
+  /** Open commands per flow, keyed by {@link objectKey}, oldest first. */
+  private readonly open = new Map<string, OpenCommands>();
   /** Per station: statistics by type identification. */
   private readonly stats = new Map<string, StatAcc[]>();
   private lastSweep = -Infinity;
@@ -174,26 +193,22 @@ export class CommandTracker {
     if (o.dir === 'master→station') {
       if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === 102 && a.cot === 5))) return;
       let open = this.open.get(o.flow);
-      if (!open) this.open.set(o.flow, (open = new Map()));
+      if (!open) this.open.set(o.flow, (open = { byKey: new Map(), size: 0 }));
       for (const obj of a.objects) {
         const key = objectKey(a.typeId, a.ca, obj.ioa);
-        const prev = open.get(key);
-        if (prev) {
-          open.delete(key);
-          done.push(this.close(prev, prev.outcome === 'pending' ? 'no-answer' : prev.outcome));
-        }
         const qualifier: { [k: string]: JsonValue } = {};
         for (const k of QUAL_KEYS) if (obj[k] !== undefined) qualifier[k] = json(obj[k]);
         const rec: CommandRecord = {
           frame: o.frame, ts: o.ts, flow: o.flow, source: o.src, station: o.station ?? o.dst, ca: a.ca, ioa: obj.ioa,
           typeId: a.typeId, typeName: typeName(a.typeId), cot: a.cot,
-          value: json(obj.value ?? obj.time ?? obj.qoi ?? null), select: typeof obj.select === 'boolean' ? obj.select : null,
+          value: typeof obj.value === 'number' && hasFloat32Value(a.typeId) ? float32Number(obj.value) : json(obj.value ?? obj.time ?? obj.qoi ?? null), select: typeof obj.select === 'boolean' ? obj.select : null,
           qualifier, outcome: 'pending',
         };
-        open.set(key, rec);
-        if (open.size > this.config.maxOpenPerFlow) {
-          const [k0, r0] = open.entries().next().value as [ObjectKey, CommandRecord];
-          open.delete(k0);
+        const q = open.byKey.get(key);
+        if (q) q.push(rec);
+        else open.byKey.set(key, [rec]);
+        if (++open.size > this.config.maxOpenPerFlow) {
+          const r0 = this.dropOldest(open);
           done.push(this.close(r0, r0.outcome === 'pending' ? 'no-answer' : r0.outcome));
         }
       }
@@ -207,32 +222,68 @@ export class CommandTracker {
     for (const obj of a.objects) {
       // read commands are answered by the data itself (cause 5, any monitor type)
       const key = objectKey(a.cot === 5 && a.typeId !== 102 ? 102 : a.typeId, a.ca, obj.ioa);
-      const rec = open.get(key);
-      if (!rec) continue;
-      if (rec.typeId === 102) {
+      const q = open.byKey.get(key);
+      if (q === undefined) continue;
+      if (q[0].typeId === 102) {
+        const rec = q[0];
         if (a.cot === 5 && !a.negative && a.typeId !== 102) this.confirm(rec, o, true, undefined);
         else if (a.typeId === 102 && (a.negative || a.cot >= 44)) this.confirm(rec, o, false, a.negative ? 'P/N=1' : `${cotShortName(a.cot)} (${a.cot})`);
         else continue;
-        open.delete(key);
+        this.remove(open, key, q, 0);
         done.push(this.close(rec, rec.outcome));
         continue;
       }
       if (a.cot === 7 || a.cot === 9 || (a.cot >= 44 && a.cot <= 47)) {
-        if (rec.conFrame !== undefined) continue;
+        let i = 0;
+        while (i < q.length && !answers(q[i], a.cot)) i++;
+        if (i === q.length) {
+          // a confirmation with the other cause (7 for a deactivation, 9 for an activation): the oldest unconfirmed
+          i = 0;
+          while (i < q.length && q[i].conFrame !== undefined) i++;
+          if (i === q.length) continue;
+        }
+        const rec = q[i];
         const neg = a.negative || a.cot >= 44;
         this.confirm(rec, o, !neg, neg ? (a.cot >= 44 ? `${cotShortName(a.cot)} (${a.cot})` : `P/N=1 ${cotShortName(a.cot)}`) : undefined);
         if (neg || !expectsTerm(rec.typeId) || rec.cot === 8 || rec.select === true) {
-          open.delete(key);
+          this.remove(open, key, q, i);
           done.push(this.close(rec, rec.outcome));
         }
       } else if (a.cot === 10) {
+        // the oldest activation still open (a deactivation is not terminated)
+        let i = 0;
+        while (i < q.length && q[i].cot === 8) i++;
+        if (i === q.length) i = 0;
+        const rec = q[i];
         rec.termLatencyMs = o.ts - rec.ts;
         rec.termFrame = o.frame;
         if (rec.outcome === 'pending') rec.outcome = a.negative ? 'negative' : 'positive';
-        open.delete(key);
+        this.remove(open, key, q, i);
         done.push(this.close(rec, rec.outcome));
       }
     }
+  }
+
+  /** Take record `i` out of the queue of `key`. */
+  private remove(open: OpenCommands, key: ObjectKey, q: CommandRecord[], i: number): void {
+    if (q.length === 1) open.byKey.delete(key);
+    else q.splice(i, 1);
+    open.size--;
+  }
+
+  /** Take the oldest open record of a flow out (the bound on open commands was passed). */
+  private dropOldest(open: OpenCommands): CommandRecord {
+    let bestKey: ObjectKey | undefined;
+    let best: CommandRecord[] | undefined;
+    for (const [k, q] of open.byKey) {
+      if (best === undefined || q[0].frame < best[0].frame) {
+        best = q;
+        bestKey = k;
+      }
+    }
+    const r = best![0];
+    this.remove(open, bestKey!, best!, 0);
+    return r;
   }
 
   /** Close commands whose timeouts passed by capture time `now`. */
@@ -240,14 +291,17 @@ export class CommandTracker {
     this.lastSweep = now;
     const done: CommandRecord[] = [];
     for (const [flow, open] of this.open) {
-      for (const [k, r] of open) {
-        if (r.outcome === 'pending' && now - r.ts > this.config.answerTimeoutMs) {
-          open.delete(k);
-          done.push(this.close(r, 'no-answer'));
-        } else if (r.outcome !== 'pending' && now - r.ts > this.config.termTimeoutMs) {
-          open.delete(k);
-          done.push(this.close(r, r.outcome));
+      for (const [k, q] of open.byKey) {
+        let kept = 0;
+        for (let i = 0; i < q.length; i++) {
+          const r = q[i];
+          if (r.outcome === 'pending' && now - r.ts > this.config.answerTimeoutMs) done.push(this.close(r, 'no-answer'));
+          else if (r.outcome !== 'pending' && now - r.ts > this.config.termTimeoutMs) done.push(this.close(r, r.outcome));
+          else q[kept++] = r;
         }
+        open.size -= q.length - kept;
+        if (kept === 0) open.byKey.delete(k);
+        else q.length = kept;
       }
       if (open.size === 0) this.open.delete(flow);
     }
@@ -257,7 +311,7 @@ export class CommandTracker {
   /** Close everything still open: unanswered commands become `no-answer` only if their timeout passed by `now`. */
   finish(now: number): CommandRecord[] {
     const done = this.sweep(now);
-    for (const open of this.open.values()) for (const r of open.values()) done.push(this.close(r, r.outcome));
+    for (const open of this.open.values()) for (const q of open.byKey.values()) for (const r of q) done.push(this.close(r, r.outcome));
     this.open.clear();
     return done;
   }

@@ -12,7 +12,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { decodeApdu } from '../codec/apdu.js';
 import { type CodecOptions, resolveOptions } from '../codec/options.js';
 import type { CommandRecord, CommandStats } from './commands.js';
-import { Detector } from './detector.js';
+import { Detector, type StreamAnomalyInput } from './detector.js';
 import type { InventorySummary } from './inventory.js';
 import { parsePolicy } from './policy.js';
 import type { Alert, FlowDirection, ObservedApdu } from './types.js';
@@ -56,6 +56,8 @@ export interface DetectorFinal {
 
 const KIND_APDU = 1;
 const KIND_CLOSE = 2;
+const KIND_ANOMALY = 3;
+const ANOMALY_CODES = ['E_TCP_DESYNC', 'W_TCP_OUT_OF_WINDOW'] as const;
 const HEAD = 28;
 const DIR_CODE = { none: 0, 'master→station': 1, 'station→master': 2 } as const;
 const DIRS: Array<FlowDirection | undefined> = [undefined, 'master→station', 'station→master'];
@@ -165,6 +167,25 @@ export class DetectorThread {
     this.view.setUint8(this.pos, KIND_CLOSE);
     this.view.setUint32(this.pos + 4, flow, true);
     this.pos += 8;
+  }
+
+  /**
+   * A TCP stream anomaly of the capture layer (forwarded to {@link Detector.streamAnomaly} in
+   * order; its alerts come back with the sequence number of the last APDU queued before it).
+   */
+  streamAnomaly(a: StreamAnomalyInput): void {
+    if (this.pos + 32 > this.size) this.flush();
+    const v = this.view;
+    const p = this.pos;
+    v.setUint8(p, KIND_ANOMALY);
+    v.setUint8(p + 1, ANOMALY_CODES.indexOf(a.code));
+    v.setUint32(p + 4, a.frame, true);
+    v.setUint32(p + 8, Number(a.flow), true);
+    v.setUint32(p + 12, this.id(a.src), true);
+    v.setUint32(p + 16, this.id(a.dst), true);
+    v.setFloat64(p + 20, a.ts, true);
+    v.setUint32(p + 28, this.id(a.message), true);
+    this.pos = p + 32;
   }
 
   /** Send what is queued (a batch is also sent when full). */
@@ -296,6 +317,15 @@ function runWorker(init: WorkerInit): void {
         if (kind === KIND_CLOSE) {
           det.closeFlow(flowId(v.getUint32(p + 4, true)));
           p += 8;
+          continue;
+        }
+        if (kind === KIND_ANOMALY) {
+          const alerts = det.streamAnomaly({
+            code: ANOMALY_CODES[v.getUint8(p + 1)], frame: v.getUint32(p + 4, true), flow: flowId(v.getUint32(p + 8, true)),
+            src: m.strings[v.getUint32(p + 12, true)], dst: m.strings[v.getUint32(p + 16, true)], ts: v.getFloat64(p + 20, true), message: m.strings[v.getUint32(p + 28, true)],
+          });
+          if (alerts.length) events.push({ seq, alerts, commands: [] });
+          p += 32;
           continue;
         }
         const len = v.getUint8(p + 2);

@@ -5,12 +5,13 @@
  */
 import { BaselineEnforcer, type Baseline, type BaselineTolerance } from './baseline.js';
 import { type CommandConfig, type CommandRecord, type CommandStats, CommandTracker } from './commands.js';
+import { FileTransferTracker, type ObservedFileTransfer } from './file-transfers.js';
 import { Inventory, type InventoryConfig, type InventoryFlow, type InventorySummary } from './inventory.js';
 import { type Policy, PolicyChecker } from './policy.js';
 import { type FlowRoles, RoleTracker, type RoleOptions, directionOf } from './roles.js';
 import { BehaviourRules, type FlowKeys, type RuleConfig } from './rules.js';
 import { type FlowState, type LinkConfig, SessionShadow } from './session-shadow.js';
-import type { Alert, ObservedApdu, Observation } from './types.js';
+import { type Alert, type ObservedApdu, type Observation, makeAlert } from './types.js';
 import { validityInto } from './validity.js';
 
 /** Options of {@link Detector}; every part has working defaults. */
@@ -47,6 +48,18 @@ interface FlowContext {
   inventory: InventoryFlow | undefined;
 }
 
+/** A TCP stream anomaly reported by the capture layer (see {@link Detector.streamAnomaly}). */
+export interface StreamAnomalyInput {
+  code: 'E_TCP_DESYNC' | 'W_TCP_OUT_OF_WINDOW';
+  message: string;
+  frame: number;
+  /** Capture time, epoch ms. */
+  ts: number;
+  src: string;
+  dst: string;
+  flow: string;
+}
+
 /** Rules made redundant by a more specific rule on the same frame. */
 const SUPERSEDES: Record<string, string[]> = {
   'cmd.invalid-cause': ['valid.cot-not-allowed', 'valid.cot-direction'],
@@ -63,6 +76,8 @@ export class Detector {
   readonly shadow: SessionShadow;
   readonly commands: CommandTracker;
   readonly inventoryBuilder: Inventory;
+  /** File transfers (types 120..127) followed per flow and file. */
+  readonly files: FileTransferTracker;
   readonly behaviour: BehaviourRules;
   readonly policy: PolicyChecker | undefined;
   readonly baseline: BaselineEnforcer | undefined;
@@ -90,6 +105,7 @@ export class Detector {
     this.shadow = new SessionShadow(opts.link);
     this.commands = new CommandTracker(opts.commands);
     this.inventoryBuilder = new Inventory(opts.inventory);
+    this.files = new FileTransferTracker();
     this.behaviour = new BehaviourRules(opts.rules);
     this.policy = opts.policy ? new PolicyChecker(opts.policy) : undefined;
     const b = opts.baseline ?? opts.policy?.baseline;
@@ -138,6 +154,7 @@ export class Detector {
     if (this.baseline) for (const a of this.baseline.observe(o)) out.push(a);
     const buffered = this.buffered;
     this.commands.observeInto(o, buffered);
+    this.files.observe(o);
     if (buffered.length > this.maxBuffered) buffered.splice(0, buffered.length - this.maxBuffered);
     if (out.length === 0) return [];
     const alerts = out.slice();
@@ -160,7 +177,7 @@ export class Detector {
   /** Alerts for timeouts expired by capture time `now` (for live use, call periodically). */
   advance(now: number): Alert[] {
     const alerts = [...this.shadow.tick(now)];
-    if (this.baseline) alerts.push(...this.baseline.tick(now));
+    if (this.baseline) for (const a of this.baseline.tick(now)) alerts.push(a);
     this.buffer(this.commands.sweep(now));
     return this.filter(alerts);
   }
@@ -173,12 +190,35 @@ export class Detector {
     return alerts;
   }
 
+  /**
+   * A TCP stream the capture layer could not follow as its receiver reads it (the analyser's
+   * `streamAnomaly` handler): `E_TCP_DESYNC` becomes a `stream.desync` alert (high),
+   * `W_TCP_OUT_OF_WINDOW` a `stream.out-of-window` alert (medium), both T0830.
+   */
+  streamAnomaly(a: StreamAnomalyInput): Alert[] {
+    if (a.ts > this.lastTs) this.lastTs = a.ts;
+    const desync = a.code === 'E_TCP_DESYNC';
+    const alert = makeAlert(a, desync ? 'stream.desync' : 'stream.out-of-window', desync ? 'high' : 'medium', `${a.src} → ${a.dst}: ${a.message}`, { code: a.code }, 'T0830');
+    return this.filter([alert]);
+  }
+
   /** Forget a flow whose TCP connection ended. */
   closeFlow(flow: string): void {
     this.shadow.close(flow);
+    this.files.closeFlow(flow, this.lastTs);
     this.roles.forget(flow);
+    this.inventoryBuilder.closeFlow(flow);
+    this.behaviour.forgetFlow(flow);
     this.contexts.delete(flow);
     if (this.lastContext?.flow === flow) this.lastContext = undefined;
+  }
+
+  /**
+   * Flows each part holds state for (what {@link Detector.closeFlow} frees): for memory checks.
+   * Without closes they are bounded by time (commands, session shadow timeouts) or by caps.
+   */
+  flowState(): { contexts: number; roles: number; shadow: number; inventory: number; rules: number } {
+    return { contexts: this.contexts.size, roles: this.roles.flowCount, shadow: this.shadow.flowCount, inventory: this.inventoryBuilder.flowCount, rules: this.behaviour.flowCount };
   }
 
   /** Completed command records since the last call. */
@@ -193,9 +233,17 @@ export class Detector {
     return this.commands.statistics();
   }
 
-  /** The inventory built so far. */
+  /** The inventory built so far, with the file transfers seen (closed and still open). */
   inventory(): InventorySummary {
-    return this.inventoryBuilder.summary();
+    const s = this.inventoryBuilder.summary();
+    const files = this.files.all();
+    if (files.length > 0) s.fileTransfers = files;
+    return s;
+  }
+
+  /** File transfers that ended since the last call (completed, refused, failed, aborted, incomplete). */
+  takeFileTransfers(): ObservedFileTransfer[] {
+    return this.files.take();
   }
 
   /** Alerts raised so far, by rule id. */
@@ -205,7 +253,7 @@ export class Detector {
 
   private buffer(recs: CommandRecord[]): void {
     if (recs.length === 0) return;
-    this.buffered.push(...recs);
+    for (const r of recs) this.buffered.push(r);
     if (this.buffered.length > this.maxBuffered) this.buffered.splice(0, this.buffered.length - this.maxBuffered);
   }
 
@@ -239,10 +287,10 @@ export function monitorTraffic(stream: Iterable<ObservedApdu>, opts: DetectorOpt
   const alerts: Alert[] = [];
   const commands: CommandRecord[] = [];
   for (const o of stream) {
-    alerts.push(...d.observe(o));
-    commands.push(...d.takeCommands());
+    for (const a of d.observe(o)) alerts.push(a);
+    for (const c of d.takeCommands()) commands.push(c);
   }
-  alerts.push(...d.finish());
-  commands.push(...d.takeCommands());
+  for (const a of d.finish()) alerts.push(a);
+  for (const c of d.takeCommands()) commands.push(c);
   return { alerts, commands, commandStats: d.commandStatistics(), inventory: d.inventory(), alertCounts: d.alertCounts() };
 }

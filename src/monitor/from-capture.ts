@@ -79,13 +79,16 @@ export function monitorCapture(bytes: Uint8Array, opts: DetectorOptions = {}, an
         for (const c of det.takeCommands()) commands.push(c);
       },
       flowEnd: (f) => det.closeFlow(String(f.index)),
+      streamAnomaly: (a) => {
+        for (const x of det.streamAnomaly({ ...a, ts: a.tsMs, flow: String(a.flow) })) alerts.push(x);
+      },
       issue: (i) => issues.push(i),
     },
     analyze,
   );
   an.push(bytes);
   an.end();
-  alerts.push(...det.finish());
-  commands.push(...det.takeCommands());
+  for (const a of det.finish()) alerts.push(a);
+  for (const c of det.takeCommands()) commands.push(c);
   return { alerts, commands, commandStats: det.commandStatistics(), inventory: det.inventory(), alertCounts: det.alertCounts(), capture: an.summary(), issues };
 }

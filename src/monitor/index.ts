@@ -16,3 +16,5 @@ export * from './detector.js';
 export * from './from-capture.js';
 export * from './proxy.js';
 export * from './detector-thread.js';
+export * from './json-output.js';
+export * from './file-transfers.js';

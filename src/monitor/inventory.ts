@@ -3,8 +3,11 @@
  * of each station, how often it is interrogated and clock-synchronised, and how it keeps the link
  * alive. Built incrementally from observations; memory is bounded per station.
  */
+import type { ObservedFileTransfer } from './file-transfers.js';
 import { typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
+import { float32Number } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { type Observation, hostOf } from './types.js';
 
 /** Bounds of {@link Inventory}. */
@@ -100,6 +103,13 @@ export interface InventorySummary {
   stations: StationSummary[];
   /** Flows whose roles could not be determined. */
   unresolvedFlows: number;
+  /** File transfers seen (name = NOF, size, sections, outcome, duration); absent when none. */
+  fileTransfers?: ObservedFileTransfer[];
+}
+
+/** One file transfer as a text line (inventory, `analyze --commands`). */
+export function formatFileTransfer(f: ObservedFileTransfer): string {
+  return `${f.direction} ${f.master} ${f.direction === 'download' ? '<-' : '->'} ${f.station}  CA ${f.ca} IOA ${f.ioa} NOF ${f.nof}  ${f.length ?? '?'} octets, ${f.sections} section(s)${f.repeatedSections ? `, ${f.repeatedSections} repeated` : ''}${f.checksumMismatches ? `, ${f.checksumMismatches} checksum mismatch(es)` : ''}  ${f.outcome}${f.reason ? ` (${f.reason})` : ''}  ${f.durationMs === null ? 'open' : fmtMs(f.durationMs)}`;
 }
 
 /** Median of a non-empty sample. */
@@ -297,12 +307,15 @@ function ioaSummaries(t: IoaTable): IoaSummary[] {
     QUALITY_FLAGS.forEach((flag, k) => {
       if (Q[s * 5 + k] > 0) quality[flag] = Q[s * 5 + k];
     });
+    // short floats as the shortest number that reads back (3.14, not 3.140000104904175)
+    const f32 = t.types[s].some(hasFloat32Value);
+    const num = (v: number): number => (f32 && Math.fround(v) === v ? float32Number(v) : v);
     return {
       ca: C[s * C_STRIDE + C_CA], ioa: C[s * C_STRIDE + C_IOA],
       types: [...t.types[s]].sort((a, b) => a - b).map(typeName),
       causes: Object.fromEntries(t.causeCounts(s).flatMap((n, c) => (n ? [[cotShortName(c), n] as const] : []))),
-      min: F[r + R_MIN] === Infinity ? null : F[r + R_MIN],
-      max: F[r + R_MAX] === -Infinity ? null : F[r + R_MAX],
+      min: F[r + R_MIN] === Infinity ? null : num(F[r + R_MIN]),
+      max: F[r + R_MAX] === -Infinity ? null : num(F[r + R_MAX]),
       quality,
       count: t.count(s), firstSeen: C[s * C_STRIDE + C_FIRST], lastSeen: F[r + R_LAST],
     };
@@ -313,7 +326,10 @@ interface StationAcc {
   address: string;
   cas: Set<number>;
   masters: Set<string>;
+  /** Open connections (flows not closed yet). */
   flows: Set<string>;
+  /** Connections closed (forgotten by {@link Inventory.closeFlow}). */
+  closedFlows: number;
   /** APDU count by type identification. */
   types: Float64Array;
   /** Last common address added to `cas`. */
@@ -353,6 +369,8 @@ export class Inventory {
   private readonly stations = new Map<string, StationAcc>();
   private readonly masters = new Map<string, MasterAcc>();
   private readonly unresolved = new Set<string>();
+  /** Closed flows whose roles were never determined. */
+  private unresolvedClosed = 0;
   private readonly resolvedFlows = new Set<string>();
   /** Per flow: the accumulators its roles point to (saves the per-APDU set updates). */
   private readonly flowCache = new Map<string, InventoryFlow>();
@@ -365,6 +383,31 @@ export class Inventory {
 
   constructor(config: Partial<InventoryConfig> = {}) {
     this.config = { ...DEFAULT_INVENTORY_CONFIG, ...config };
+  }
+
+  /** Flows the inventory holds state for (bounded by closing flows with {@link Inventory.closeFlow}). */
+  get flowCount(): number {
+    return this.unresolved.size + this.resolvedFlows.size;
+  }
+
+  /**
+   * A connection ended: keep what it taught (counted in `connections`, `unresolvedFlows`) and drop
+   * its per-flow state.
+   */
+  closeFlow(flow: string): void {
+    if (this.unresolved.delete(flow)) this.unresolvedClosed++;
+    if (!this.resolvedFlows.delete(flow)) return;
+    const fc = this.flowCache.get(flow);
+    this.flowCache.delete(flow);
+    if (fc !== undefined && fc.st.flows.delete(flow)) fc.st.closedFlows++;
+    else {
+      for (const st of this.stations.values()) {
+        if (st.flows.delete(flow)) {
+          st.closedFlows++;
+          break;
+        }
+      }
+    }
   }
 
   /** Account for one observation. */
@@ -526,15 +569,15 @@ export class Inventory {
     const periods = (m: Map<string, PeriodTracker>): PeriodSummary[] =>
       [...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([master, p]) => ({
         master, count: p.count, medianIntervalMs: p.median(),
-        minIntervalMs: p.intervals.length ? Math.min(...p.intervals) : null,
-        maxIntervalMs: p.intervals.length ? Math.max(...p.intervals) : null,
+        minIntervalMs: p.intervals.length ? p.intervals.reduce((x, y) => (y < x ? y : x), Infinity) : null,
+        maxIntervalMs: p.intervals.length ? p.intervals.reduce((x, y) => (y > x ? y : x), -Infinity) : null,
       }));
     const stations: StationSummary[] = [...this.stations.values()].sort((a, b) => (a.address < b.address ? -1 : 1)).map((s) => ({
       address: s.address,
       commonAddresses: [...s.cas].sort((a, b) => a - b),
       masters: [...s.masters].sort(),
       redundantMasters: s.masters.size > 1,
-      connections: s.flows.size,
+      connections: s.flows.size + s.closedFlows,
       types: Object.fromEntries([...s.types].flatMap((n, t) => (n > 0 ? [[typeName(t), n] as const] : []))),
       iFramesFromStation: s.iFrom,
       iFramesToStation: s.iTo,
@@ -551,14 +594,14 @@ export class Inventory {
     const masters: MasterSummary[] = [...this.masters.values()].sort((a, b) => (a.host < b.host ? -1 : 1)).map((m) => ({
       host: m.host, endpoints: [...m.endpoints].sort(), stations: [...m.stations].sort(), commands: m.commands, firstSeen: m.first, lastSeen: m.last,
     }));
-    return { kind: 'inventory', frames: this.frames, start: this.frames > 0 ? this.start : null, end: this.frames > 0 ? this.end : null, masters, stations, unresolvedFlows: this.unresolved.size };
+    return { kind: 'inventory', frames: this.frames, start: this.frames > 0 ? this.start : null, end: this.frames > 0 ? this.end : null, masters, stations, unresolvedFlows: this.unresolved.size + this.unresolvedClosed };
   }
 
   private station(addr: string, ts: number): StationAcc {
     let s = this.stations.get(addr);
     if (!s) {
       s = {
-        address: addr, cas: new Set(), masters: new Set(), flows: new Set(), types: new Float64Array(256), lastCa: -1, iFrom: 0, iTo: 0,
+        address: addr, cas: new Set(), masters: new Set(), flows: new Set(), closedFlows: 0, types: new Float64Array(256), lastCa: -1, iFrom: 0, iTo: 0,
         gi: new Map(), ci: new Map(), cs: new Map(), testfr: { actM: 0, actS: 0, con: 0, period: new PeriodTracker(this.config.maxIntervals) },
         ioas: new IoaTable(), ioaOverflow: false, first: ts, last: ts,
       };
@@ -621,6 +664,10 @@ export function renderInventory(s: InventorySummary, opts: RenderInventoryOption
       L.push(`      CA ${i.ca} IOA ${i.ioa}  ${i.types.join('/')}  ${causes}${range}${q ? '  quality ' + q : ''}  ×${i.count}`);
     }
     if (st.ioas.length > maxIoas) L.push(`      ... ${st.ioas.length - maxIoas} more`);
+  }
+  if (s.fileTransfers?.length) {
+    L.push('File transfers');
+    for (const f of s.fileTransfers) L.push(`  ${formatFileTransfer(f)}`);
   }
   return L.join('\n');
 }

@@ -15,7 +15,7 @@
  *       - types: [C_SC_NA_1, C_DC_NA_1]         # names, numbers, 45-51, commands, system, parameters, '*'
  *         ca: [1, 10-20]                         # default: any
  *         ioa: 100-200                           # default: any
- *         value: { min: 0, max: 100 }            # set-points / parameters
+ *         value: { min: 0, max: 100 }            # set-points / parameters (NaN, ±infinity never match)
  *         days: [mon-fri]                        # UTC
  *         hours: '06:00-18:00'                   # UTC
  *       - types: [system]
@@ -25,7 +25,10 @@
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { TypeId, typeInfo, typeName } from '../codec/type-table.js';
+import { float32Number, formatFloat32 } from '../codec/float32-text.js';
+import { hasFloat32Value } from '../codec/json-view.js';
 import { isTrackedCommandType } from './roles.js';
 import { type Alert, type JsonValue, type Observation, hostOf, makeAlert } from './types.js';
 import type { Baseline } from './baseline.js';
@@ -41,6 +44,8 @@ export interface PolicyIssue {
 /** A policy document that failed validation; `issues` lists every problem found. */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';
+  /** Stable code for programs. */
+  readonly code = 'E_POLICY' as const;
   constructor(readonly issues: PolicyIssue[]) {
     super(issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   }
@@ -525,9 +530,21 @@ export function validatePolicy(doc: unknown): Policy {
   return p;
 }
 
-/** Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with line). */
-export function parsePolicy(yamlText: string): Policy {
+/** Limits of a policy file: 4 MiB, nesting depth 64, 1000 aliases (a policy is small; its YAML tree is not). */
+export const POLICY_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxDepth: 64, maxAliases: 1000 });
+
+/**
+ * Parse and validate a YAML policy. Throws {@link PolicyError} (YAML syntax errors included, with
+ * line; a text over a {@link POLICY_DOCUMENT_LIMITS} limit, or `limits`, as path `(document)`).
+ */
+export function parsePolicy(yamlText: string, limits: Partial<DocumentLimits> = {}): Policy {
   let doc: unknown;
+  try {
+    checkDocument(yamlText, 'the policy', { ...POLICY_DOCUMENT_LIMITS, ...limits });
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new PolicyError([{ path: '(document)', message: e.message }]);
+    throw e;
+  }
   try {
     doc = parseYaml(yamlText);
   } catch (e) {
@@ -550,7 +567,8 @@ function failingStage(rule: AllowRule, typeId: number, ca: number, ioa: number, 
   if (!inRanges(rule.ioa, ioa)) return 'ioa';
   if (rule.value) {
     const v = typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : undefined;
-    if (v !== undefined && (v < rule.value.min || v > rule.value.max)) return 'value';
+    // NaN compares false with everything and infinities are no set-point: outside any range
+    if (v !== undefined && (!Number.isFinite(v) || v < rule.value.min || v > rule.value.max)) return 'value';
   }
   const d = new Date(ts);
   if (rule.days && !rule.days.has(d.getUTCDay())) return 'time';
@@ -635,12 +653,15 @@ export class PolicyChecker {
     if (o.dir !== 'master→station') return out;
     const identified = this.subjectEntries !== undefined && masters.length > 0 ? this.identify(o, mh, masters, out) : masters;
     const asdu = o.apdu?.asdu;
+    // every command the master sends is checked, whatever its cause: a lenient station may act on
+    // a command sent with cause 3 or 20 (odd causes are alerted by cmd.invalid-cause as well)
     if (!asdu || !isTrackedCommandType(asdu.typeId)) return out;
-    if (!(asdu.cot === 6 || asdu.cot === 8 || (asdu.typeId === 102 && asdu.cot === 5))) return out;
     const tn = typeName(asdu.typeId);
     for (const obj of asdu.objects) {
       const ev: { [k: string]: JsonValue } = { master: mh, station: o.station, typeId: asdu.typeId, type: tn, ca: asdu.ca, ioa: obj.ioa };
-      if (typeof obj.value === 'number' || typeof obj.value === 'boolean') ev.value = obj.value;
+      // short floats as the shortest number that reads back (a set-point of 20.3, not 20.299999237060547)
+      const f32 = typeof obj.value === 'number' && hasFloat32Value(asdu.typeId);
+      if (typeof obj.value === 'number' || typeof obj.value === 'boolean') ev.value = f32 ? float32Number(obj.value as number) : obj.value;
       if (masters.length === 0) {
         out.push(makeAlert(o, 'policy.command-not-allowed', 'high', `${tn} to CA ${asdu.ca} IOA ${obj.ioa} from ${mh}, which is not an allowed master`, { ...ev, reason: 'unknown master' }, 'T0855'));
         continue;
@@ -670,7 +691,7 @@ export class PolicyChecker {
         type: `${tn} is not allowed for ${mh}`,
         ca: `${tn} to common address ${asdu.ca} is not allowed for ${mh}`,
         ioa: `${tn} to IOA ${obj.ioa} (CA ${asdu.ca}) is outside the ranges allowed for ${mh}`,
-        value: `${tn} value ${String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
+        value: `${tn} value ${f32 ? formatFloat32(obj.value as number) : String(obj.value)} for IOA ${obj.ioa} is outside the allowed range`,
         time: `${tn} from ${mh} at ${new Date(o.ts).toISOString()} is outside the allowed days/hours (UTC)`,
       };
       out.push(makeAlert(o, rule, rule === 'policy.time-window' ? 'medium' : 'high', what[stage], { ...ev, masters: identified.map((m) => m.name) }, mitre));

@@ -3,8 +3,10 @@
  * (a controlled-role {@link Link} toward the master, a controlling-role {@link Link} toward the
  * RTU, each with its own sequence numbers, acknowledgements and timers), forwards ASDUs both ways
  * with back-pressure, mirrors STARTDT / STOPDT, and feeds every forwarded APDU to a
- * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU: the proxy
- * answers the master itself with a negative confirmation and raises an alert.
+ * {@link Detector}. With `enforce`, a command the policy forbids never reaches the RTU, whatever its
+ * cause of transmission: the proxy answers the master itself with a negative confirmation (cause 7
+ * for act, 9 for deact, 45 "unknown cause" for any other cause) and raises an alert. Set-points
+ * that are NaN or infinite never satisfy a policy value range.
  *
  * Either leg can use mutual TLS (IEC 62351-3): `listenTls` toward the masters (the proxy presents
  * a server certificate and requires a client certificate), `upstreamTls` toward the RTU (the proxy
@@ -16,10 +18,16 @@
  * `masters[].certificateSubjects` are enforced: a master whose subject is not allowed gets a
  * `policy.certificate-subject` alert once per connection, and with `enforce` each of its commands
  * is refused like any other forbidden command.
+ *
+ * A master's STARTDT act is answered only once the RTU connection is up: until then the proxy
+ * does not read from the master. When the RTU cannot be reached the master's connection is
+ * closed without a STARTDT con, a warning is logged, and a `proxy.upstream-unreachable` alert is
+ * raised (the master sees an RTU that is down, not one that accepted data transfer and vanished).
  */
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
 import { decodeApdu } from '../codec/apdu.js';
+import { typeInfo } from '../codec/type-table.js';
 import type { CodecOptions } from '../codec/options.js';
 import type { Link } from '../link/link.js';
 import type { LinkCloseReason, LinkParameters } from '../link/types.js';
@@ -55,7 +63,12 @@ export interface ProxyOptions {
   /** APCI parameters of both legs. */
   params?: Partial<LinkParameters>;
   codec?: Partial<CodecOptions>;
-  /** ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source is paused until the queue drains. */
+  /**
+   * ASDUs queued per direction while the other leg cannot send (default 1024); beyond it the source
+   * is paused until the queue drains. A queue that still grows to 4× this (the proxy's own negative
+   * confirmations to a master that blocks forbidden commands and does not acknowledge) closes the
+   * session (log `proxy.queue_limit`): a per-connection memory bound.
+   */
   queueLimit?: number;
   /**
    * Mutual TLS toward the masters: the proxy presents `cert` and requires a client certificate
@@ -105,19 +118,27 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** One ASDU queue toward a link, bounded, pausing the source socket when full. */
+/** One ASDU queue toward a link, bounded, pausing the source socket when full, `onOverflow` at 4× the limit. */
 class Pump {
   readonly q: Asdu[] = [];
   pausedSource = false;
   target: Link | undefined;
+  private overflowed = false;
   constructor(
     private readonly limit: number,
     private readonly source: () => net.Socket | undefined,
     private readonly onPause: () => void,
+    private readonly onOverflow: (queued: number) => void = () => {},
   ) {}
   push(a: Asdu): void {
     this.q.push(a);
     this.run();
+    if (this.q.length > 4 * this.limit && !this.overflowed) {
+      this.overflowed = true;
+      this.q.length = 0;
+      this.onOverflow(4 * this.limit);
+      return;
+    }
     if (this.q.length >= this.limit && !this.pausedSource) {
       const s = this.source();
       if (s) {
@@ -258,8 +279,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           }
           return det.observe(o);
         };
-        const toUp = new Pump(limit, () => conn.socket, () => stats.paused++);
-        const toDown = new Pump(limit, () => upSocket, () => stats.paused++);
+        // nothing from the master is read (so its STARTDT act is not confirmed) until the RTU
+        // connection is up; resumed on connect, closed when the RTU cannot be reached
+        conn.socket.pause();
+        const overflow = (leg: string) => (n: number): void => {
+          log.log('warn', 'proxy.queue_limit', `queue toward the ${leg} over ${n} ASDUs: session closed`, { master, queued: n });
+          session.close(`queue toward the ${leg} over ${n} ASDUs (4 x queueLimit): closed`);
+        };
+        const toUp = new Pump(limit, () => conn.socket, () => stats.paused++, overflow('station'));
+        const toDown = new Pump(limit, () => upSocket, () => stats.paused++, overflow('master'));
         const session = {
           close(why: string): void {
             if (closed) return;
@@ -276,14 +304,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         const down: Link = conn.bind({
           asdu(asdu, frame) {
             const alerts = observe('master→station', frame, asdu);
-            const isCommand = isTrackedCommandType(asdu.typeId) && (asdu.cot === 6 || asdu.cot === 8);
+            // every control-direction ASDU is checked, whatever its cause (a lenient RTU may act on
+            // a command sent with cause 3 or 20)
+            const isCommand = isTrackedCommandType(asdu.typeId) || typeInfo(asdu.typeId)?.direction === 'control';
             const why = opts.enforce && isCommand ? alerts.filter((a) => blocks(a.rule)) : [];
             if (why.length > 0) {
               stats.blocked++;
               const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
               alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
               emit(alerts);
-              toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : 7, negative: true });
+              // the mirror of act / deact; an ASDU with any other cause gets "unknown cause" (45)
+              toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : asdu.cot === 6 ? 7 : 45, negative: true });
               return;
             }
             emit(alerts);
@@ -331,15 +362,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
                 toUp.run();
               },
               close(reason) {
-                log.log('info', 'proxy.upstream_closed', reason.message, { station, code: reason.code });
+                if (!closed) log.log('warn', 'proxy.upstream_closed', `RTU ${station} closed the connection of master ${master}: ${reason.code} ${reason.message}`, { station, master, code: reason.code });
                 session.close(`upstream closed: ${reason.message}`);
               },
             });
             toUp.target = up;
             if (down.state === 'started') up.start();
+            if (!toUp.pausedSource) conn.socket.resume();
           },
           (err: unknown) => {
-            log.log('warn', 'proxy.upstream_failed', `cannot connect to ${station}: ${err instanceof Error ? err.message : String(err)}`);
+            if (closed) return;
+            const why = err instanceof Error ? err.message : String(err);
+            const code = (err as { code?: unknown } | undefined)?.code;
+            log.log('warn', 'proxy.upstream_failed', `cannot connect to the RTU ${station} for master ${master}: ${why}; closing the master's connection without confirming STARTDT`, { station, master, ...(typeof code === 'string' ? { code } : {}) });
+            const o = { frame: frameNo, ts: now(), src: 'proxy', dst: station, flow };
+            emit([makeAlert(o, 'proxy.upstream-unreachable', 'high', `RTU ${station} unreachable for master ${master}: ${why}`, { station, master, reason: why, ...(typeof code === 'string' ? { code } : {}) })]);
             session.close('upstream connection failed');
           },
         );

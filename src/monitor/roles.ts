@@ -2,18 +2,16 @@
  * Who is the master and who is the station on each observed connection, and which type
  * identifications count as commands.
  */
-import { typeInfo } from '../codec/type-table.js';
+import { isControlType, isProcessCommand, typeInfo } from '../codec/type-table.js';
 import { type FlowDirection, type ObservedApdu, type Observation, portOf } from './types.js';
 
-/** Command types tracked by the monitor: process commands 45–64, system commands 100–107, parameters 110–113. */
+/** Command types tracked by the monitor: every control-direction type (process and system commands, parameters), as the type table says. */
 export function isTrackedCommandType(typeId: number): boolean {
-  return (typeId >= 45 && typeId <= 64) || (typeId >= 100 && typeId <= 107) || (typeId >= 110 && typeId <= 113);
+  return isControlType(typeId);
 }
 
-/** Process commands that change outputs (45–64). */
-export function isProcessCommand(typeId: number): boolean {
-  return typeId >= 45 && typeId <= 64;
-}
+/** Process commands that change outputs (the type table's process commands; private types 52–57 are not). */
+export { isProcessCommand };
 
 /** Causes a station uses to answer a command: actcon, deactcon, actterm and the mirrored 44–47. */
 export function isReplyCause(cot: number): boolean {
@@ -101,6 +99,11 @@ export class RoleTracker {
       }
     }
     return r;
+  }
+
+  /** Flows whose roles are known. */
+  get flowCount(): number {
+    return this.flows.size;
   }
 
   /** Drop what is known about a flow. */

@@ -103,9 +103,9 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'valid.type-direction': { severity: 'high', mitre: 'T0856', description: 'monitor-direction type sent by the master' },
   'valid.coi-reserved': { severity: 'low', description: 'cause of initialisation reserved (3..31)' },
   'valid.qpm-unused': { severity: 'low', description: 'QPM with LPC or POP set (valid but unused)' },
-  'valid.file-qualifier': { severity: 'low', description: 'reserved FRQ/SRQ/SCQ/LSQ/AFQ/SOF value' },
+  'valid.file-qualifier': { severity: 'low', description: 'reserved FRQ/SRQ/SCQ/LSQ/AFQ/SOF value, name of file or section 0' },
   'valid.segment-length': { severity: 'low', description: 'file segment with length 0' },
-  'valid.iec101-only': { severity: 'low', description: 'type defined for IEC 60870-5-101 only (CP24 time tags, C_TS_NA_1, C_CD_NA_1)' },
+  'valid.iec101-only': { severity: 'low', description: 'type defined for IEC 60870-5-101 only (CP24 time tags, C_TS_NA_1, C_CD_NA_1; W_IEC101_ONLY_TYPE)' },
   // link (session-shadow.ts)
   'link.seq-gap': { severity: 'medium', description: 'N(S) skipped ahead (frames missing: loss, injection or capture gap)' },
   'link.seq-duplicate': { severity: 'medium', mitre: 'T0830', description: 'the last I-frame sent again with identical content' },
@@ -139,6 +139,9 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'flood.startdt': { severity: 'medium', mitre: 'T0814', description: 'STARTDT flood (reconnect storm)' },
   'sys.reset-process': { severity: 'critical', mitre: 'T0816', description: 'reset process command from a new source or a non-master' },
   'sys.clock-sync-unexpected': { severity: 'high', mitre: 'T0855', description: 'clock synchronisation from a new source or a non-master' },
+  // TCP streams the capture layer cannot follow as the receiver reads them (detector.ts)
+  'stream.desync': { severity: 'high', mitre: 'T0830', description: 'two copies of TCP bytes the receiver had not acknowledged differ: what the station read cannot be told (evasion by a decoy segment, or a damaged capture)' },
+  'stream.out-of-window': { severity: 'medium', mitre: 'T0830', description: 'TCP data the receiver drops (before its acknowledged sequence with other bytes, or beyond its window): not decoded; decoys or capture damage' },
   // policy (policy.ts)
   'policy.unknown-master': { severity: 'high', mitre: 'T0849', description: 'traffic from a master not listed in the policy' },
   'policy.unknown-station': { severity: 'medium', mitre: 'T0846', description: 'a station not listed in the policy' },
@@ -287,6 +290,16 @@ export class BehaviourRules {
     this.flowKeys.set(flow, k);
     if (this.flowKeys.size > 65536) this.flowKeys.delete(this.flowKeys.keys().next().value as string);
     return k;
+  }
+
+  /** Drop the per-flow keys of a closed flow. */
+  forgetFlow(flow: string): void {
+    this.flowKeys.delete(flow);
+  }
+
+  /** Flows with per-flow keys (at most 65536). */
+  get flowCount(): number {
+    return this.flowKeys.size;
   }
 
   /** Evaluate one observation. */

@@ -106,11 +106,13 @@ export function validityInto(o: Observation, out: Alert[]): void {
   }
   const a = o.apdu?.asdu;
   if (!a) return;
-  if (a.warnings !== undefined) for (const w of a.warnings) out.push(warningAlert(o, w, a));
+  // W_IEC101_ONLY_TYPE is the codec's side of valid.iec101-only, raised below from the type table
+  if (a.warnings !== undefined) for (const w of a.warnings) if (w.code !== 'W_IEC101_ONLY_TYPE') out.push(warningAlert(o, w, a));
   const info = a.typeId >>> 0 === a.typeId && a.typeId < 256 ? TYPE_INFO[a.typeId] : typeInfo(a.typeId);
   if (!info || info.raw) return;
   const n = a.objects.length;
-  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || (a.typeId >= 120 && a.typeId <= 126);
+  const file = info.category === 'file';
+  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || file;
   // the common case (monitor data from the station, commands from the master) raises nothing
   if (!(n > 1 && singleObjectType(a.typeId)) && !(a.sq && n === 1) && !info.iec101Only && !perObject) {
     if (!o.dir) return;
@@ -134,12 +136,13 @@ export function validityInto(o: Observation, out: Alert[]): void {
     if (a.typeId >= 110 && a.typeId <= 112 && (obj.lpc === true || obj.pop === true)) {
       out.push(makeAlert(o, 'valid.qpm-unused', 'low', `parameter qualifier with ${obj.lpc ? 'LPC' : 'POP'}=1 (technically valid, not used)`, { ...ev, ioa: obj.ioa, lpc: obj.lpc === true, pop: obj.pop === true }));
     }
-    const fq = fileQualifierProblem(a.typeId, obj);
+    const fq = file ? fileQualifierProblem(a.typeId, obj, a.cot) : undefined;
     if (fq) out.push(makeAlert(o, 'valid.file-qualifier', 'low', `${info.name}: ${fq}`, { ...ev, ioa: obj.ioa }));
     if (a.typeId === 125 && obj.segment instanceof Uint8Array && obj.segment.length === 0) {
       out.push(makeAlert(o, 'valid.segment-length', 'low', 'file segment with length of segment 0', { ...ev, ioa: obj.ioa }));
     }
   }
+  if (file && o.dir) fileDirectionInto(o, a, info, ev, out);
   if (o.dir) {
     if (info.direction === 'monitor' && o.dir === 'master→station') {
       out.push(makeAlert(o, 'valid.type-direction', 'high', `monitor-direction type ${info.name} sent by the master`, { ...ev, direction: o.dir }, 'T0856'));
@@ -154,8 +157,27 @@ export function validityInto(o: Observation, out: Alert[]): void {
   }
 }
 
-function fileQualifierProblem(typeId: number, obj: Record<string, unknown>): string | undefined {
+/**
+ * Who may send which file service with which cause: the directory (F_DR_TA_1, cause 3 or 5) and
+ * its call (F_SC_NA_1 cause 5) and the query log (F_SC_NB_1) have one direction; the others go both
+ * ways (download and upload) with cause 13; a station may mirror a request with 44..47.
+ */
+function fileDirectionInto(o: Observation, a: Asdu, info: TypeInfo, ev: { typeId: number; cot: number; ca: number }, out: Alert[]): void {
+  const dir = o.dir ?? 'master→station';
+  const fromMaster = dir === 'master→station';
+  if (!fromMaster && a.cot >= 44 && a.cot <= 47) return;
+  if (fromMaster ? a.typeId === 126 : a.typeId === 127) {
+    out.push(makeAlert(o, 'valid.type-direction', 'high', `${info.name} sent by the ${fromMaster ? 'master' : 'station'} (${fromMaster ? 'a directory comes from the station' : 'a query log comes from the master'})`, { ...ev, direction: dir }, 'T0856'));
+    return;
+  }
+  const ok = a.typeId === 126 ? a.cot === 3 || a.cot === 5 : a.typeId === 122 && a.cot === 5 ? fromMaster : a.cot === 13;
+  if (!ok) out.push(makeAlert(o, 'valid.cot-direction', 'medium', `${info.name} with cause ${a.cot} is not valid from the ${fromMaster ? 'master' : 'station'}`, { ...ev, direction: dir }));
+}
+
+function fileQualifierProblem(typeId: number, obj: Record<string, unknown>, cot = 13): string | undefined {
   const num = (k: string): number => (typeof obj[k] === 'number' ? (obj[k] as number) : 0);
+  if (typeId !== 126 && !(typeId === 122 && cot === 5) && obj.file === 0) return 'name of file 0 is not used';
+  if ((typeId === 121 || typeId === 125) && obj.section === 0) return 'name of section 0 is not used (sections are 1..255)';
   switch (typeId) {
     case 120:
       return num('frq') > 0 && num('frq') < 64 ? `file ready qualifier ${num('frq')} is reserved` : undefined;

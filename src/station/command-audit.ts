@@ -14,6 +14,7 @@ import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotName } from '../codec/cause.js';
 import type { AuditLog, CommandAuditRecord } from '../transport/audit-log.js';
 import { isStateChangingCommand } from './access-roles.js';
+import { answerKind } from './session.js';
 
 interface PendingCommand {
   typeId: number;
@@ -75,9 +76,9 @@ export class CommandAuditTrail {
 
   constructor(private readonly o: CommandAuditTrailOptions) {}
 
-  /** A request arrived (only state-changing commands are tracked). */
+  /** A request arrived (only state-changing commands are tracked; answers are never answered, so not tracked). */
   received(req: Asdu): void {
-    if (!isStateChangingCommand(req)) return;
+    if (!isStateChangingCommand(req) || answerKind(req) !== undefined) return;
     const obj = req.objects[0];
     this.pending.push({
       typeId: req.typeId, ca: req.ca, ioa: obj?.ioa ?? 0, cot: req.cot, select: obj?.select === true,

@@ -6,33 +6,24 @@
 import type { InformationObject } from '../codec/asdu.js';
 import type { Cp56Time } from '../codec/time.js';
 import { cp56ToDate } from '../codec/time.js';
-import { typeName } from '../codec/type-table.js';
+import { typeName, isProcessCommand, untimedVariantOf } from '../codec/type-table.js';
+import {
+  commandKindOf, type BitstringCommandSpec, type CommandKind, type DoubleCommandSpec, type RegulatingStepCommandSpec,
+  type SetpointFloatCommandSpec, type SetpointNormalizedCommandSpec, type SetpointScaledCommandSpec, type SingleCommandSpec,
+} from '../codec/command.js';
 import type { StationPoint, PointQuality, StationPointValue, StepPosition } from './point-database.js';
 
-/** Kinds of process command. */
-export type CommandKind = 'single' | 'double' | 'regulating' | 'setpoint-normalized' | 'setpoint-scaled' | 'setpoint-float' | 'bitstring';
+// the one command vocabulary lives in the codec (codec/command.ts); the station adds who sent it
+export type { CommandKind };
+export { commandKindOf };
 
-const KIND_BY_TYPE: Record<number, CommandKind> = {
-  45: 'single', 58: 'single',
-  46: 'double', 59: 'double',
-  47: 'regulating', 60: 'regulating',
-  48: 'setpoint-normalized', 61: 'setpoint-normalized',
-  49: 'setpoint-scaled', 62: 'setpoint-scaled',
-  50: 'setpoint-float', 63: 'setpoint-float',
-  51: 'bitstring', 64: 'bitstring',
-};
-
-/** Whether `typeId` is a process command type (45..51, 58..64). */
+/** Whether `typeId` is a process command type (the type table's process commands). */
 export function isCommandType(typeId: number): boolean {
-  return KIND_BY_TYPE[typeId] !== undefined;
+  return isProcessCommand(typeId);
 }
-/** Command kind of a type, or undefined. */
-export function commandKindOf(typeId: number): CommandKind | undefined {
-  return KIND_BY_TYPE[typeId];
-}
-/** The untimed type of a command family (58 → 45). */
+/** The untimed type of a command family (C_SC_TA_1 → C_SC_NA_1). */
 export function untimedCommandType(typeId: number): number {
-  return typeId >= 58 ? typeId - 13 : typeId;
+  return untimedVariantOf(typeId) ?? typeId;
 }
 
 /** Who sent a command. */
@@ -56,29 +47,29 @@ interface CommandBase {
   time?: Cp56Time;
   source: CommandSource;
 }
-/** C_SC_NA_1 / C_SC_TA_1. */
-export interface SingleCommand extends CommandBase { kind: 'single'; value: boolean; qu: number }
+/** C_SC_NA_1 / C_SC_TA_1 as received (the codec's {@link SingleCommandSpec} with its address and sender). */
+export interface SingleCommand extends CommandBase, Omit<SingleCommandSpec, 'select' | 'time'> { kind: 'single'; value: boolean; qu: number }
 /** C_DC_NA_1 / C_DC_TA_1: value 1 OFF, 2 ON. */
-export interface DoubleCommand extends CommandBase { kind: 'double'; value: number; qu: number }
+export interface DoubleCommand extends CommandBase, Omit<DoubleCommandSpec, 'select' | 'time'> { kind: 'double'; value: number; qu: number }
 /** C_RC_NA_1 / C_RC_TA_1: value 1 next step LOWER, 2 next step HIGHER. */
-export interface RegulatingStepCommand extends CommandBase { kind: 'regulating'; value: number; qu: number }
+export interface RegulatingStepCommand extends CommandBase, Omit<RegulatingStepCommandSpec, 'select' | 'time'> { kind: 'regulating'; value: number; qu: number }
 /** C_SE_NA_1 / C_SE_TA_1. */
-export interface SetpointNormalizedCommand extends CommandBase { kind: 'setpoint-normalized'; value: number; ql: number }
+export interface SetpointNormalizedCommand extends CommandBase, Omit<SetpointNormalizedCommandSpec, 'select' | 'time'> { kind: 'setpoint-normalized'; value: number; ql: number }
 /** C_SE_NB_1 / C_SE_TB_1. */
-export interface SetpointScaledCommand extends CommandBase { kind: 'setpoint-scaled'; value: number; ql: number }
+export interface SetpointScaledCommand extends CommandBase, Omit<SetpointScaledCommandSpec, 'select' | 'time'> { kind: 'setpoint-scaled'; value: number; ql: number }
 /** C_SE_NC_1 / C_SE_TC_1. */
-export interface SetpointFloatCommand extends CommandBase { kind: 'setpoint-float'; value: number; ql: number }
+export interface SetpointFloatCommand extends CommandBase, Omit<SetpointFloatCommandSpec, 'select' | 'time'> { kind: 'setpoint-float'; value: number; ql: number }
 /** C_BO_NA_1 / C_BO_TA_1. */
-export interface BitstringCommand extends CommandBase { kind: 'bitstring'; value: number }
+export interface BitstringCommand extends CommandBase, Omit<BitstringCommandSpec, 'select' | 'time'> { kind: 'bitstring'; value: number }
 
 /** A received process command, typed by kind. */
 export type StationCommand =
   | SingleCommand | DoubleCommand | RegulatingStepCommand
   | SetpointNormalizedCommand | SetpointScaledCommand | SetpointFloatCommand | BitstringCommand;
 
-/** Build a typed command from a received object. */
-export function commandFromObject(typeId: number, ca: number, obj: InformationObject, source: CommandSource): StationCommand {
-  const kind = KIND_BY_TYPE[typeId];
+/** Build a typed station command (the command, its address and its sender) from a received object. */
+export function stationCommandFromObject(typeId: number, ca: number, obj: InformationObject, source: CommandSource): StationCommand {
+  const kind = commandKindOf(typeId);
   const ioa = obj.ioa;
   const select = obj.select === true;
   // One object literal per kind, no `{ ...base, ... }`: spreading a freshly built object and adding
@@ -142,6 +133,11 @@ export interface CommandPointConfig {
   mode?: CommandMode;
   name?: string;
   behaviour?: CommandBehaviour;
+  /**
+   * Accept NaN and ±infinity set-point values (C_SE_NC_1 / C_SE_TC_1). Default false: such a
+   * set-point gets a negative ACT_CON and the audit record says why.
+   */
+  allowNonFinite?: boolean;
 }
 
 /** A configured command object. */
@@ -154,6 +150,8 @@ export interface CommandPoint {
   readonly mode: CommandMode;
   readonly name: string | undefined;
   readonly behaviour: CommandBehaviour;
+  /** Whether NaN and ±infinity set-points are accepted (default false). */
+  readonly allowNonFinite?: boolean;
 }
 
 /**

@@ -10,6 +10,8 @@
  *   backgroundPeriodMs: 0
  *   selectTimeoutMs: 10000
  *   maxCommandAgeMs: 10000
+ *   maxClockStepMs: 60000             # refuse clock synchronisations that move the clock further (default: any step)
+ *   connectionBudget: 4194304         # bytes a connection may have queued before it is closed (docs/station.md)
  *   endOfInitialization: station      # station | connection | none
  *   eventQueue: { capacity: 10000, overflow: drop-oldest }   # of each redundancy group's queue
  *   redundancy: { mode: single }       # single | per-connection (or the mode alone: redundancy: per-connection)
@@ -18,7 +20,8 @@
  *   utc: true
  *   misbehave: [ignore-select, no-actterm]   # TEST-ONLY deliberate violations (docs/station.md); never in operation
  * listen: { host: 0.0.0.0, port: 2404 }  # or a list; per listener also tls: {cert, key, ca, crl, peerCertificates},
- *                                        # allow: [CIDR], maxConnections, startTimeout (TLS default port 19998)
+ *                                        # allow: [CIDR], maxConnections, maxPending, maxPendingPerSource,
+ *                                        # startTimeout (TLS default port 19998; slot pools: docs/security.md)
  * roles: [{ match: { address, subject, fingerprint256 }, role: monitor | control,
  *           commands: [{ types, ca, ioa: [[from, to]] }] }]   # see docs/security.md
  * defaultRole: monitor
@@ -29,13 +32,16 @@
  * commands:
  *   - { ca: 1, ioa: 5001, type: C_DC_NA_1, mode: sbo,
  *       behaviour: { result: accept, delayMs: 800, feedback: { ioa: 1001 } } }
+ *   - { ca: 1, ioa: 6001, type: C_SE_NC_1, allowNonFinite: false }   # NaN/±inf set-points refused (default)
  * ```
  */
 import { parse as parseYaml } from 'yaml';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { typeInfo, TypeId } from '../codec/type-table.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
 import type { EndOfInitializationMode, StationOptions } from './station.js';
+import { isPlainFileName } from './file-folder.js';
 import { AccessRoleError, AccessRoles, type CommandScope, type DefaultRole, type RoleRule, type StationRole } from './access-roles.js';
 import type { TlsConfig } from '../transport/tls-config.js';
 import { RedundancyConfigError, type RedundancyOptions, validateRedundancy } from './redundancy-group.js';
@@ -68,6 +74,8 @@ export interface ListenFileConfig {
   tls?: TlsConfig;
   allow?: string[];
   maxConnections?: number;
+  maxPending?: number;
+  maxPendingPerSource?: number;
   startTimeout?: number;
 }
 
@@ -82,6 +90,54 @@ export interface StationFileConfig {
   /** Audit log destination: a file path, or `-` for stdout. */
   audit?: string;
   simulations: PointSimulation[];
+  /** A folder exposed by file transfer (`files:`; `dir` as written, the CLI resolves it against the file's directory). */
+  files?: FilesFileConfig;
+}
+
+/** `files:` of a configuration file: a folder offered for download (and upload), see docs/files.md. */
+export interface FilesFileConfig {
+  dir?: string;
+  ca?: number;
+  firstIoa?: number;
+  upload?: boolean;
+  map?: Array<{ ioa: number; name: string; nof?: number }>;
+  sectionSize?: number;
+  timeoutMs?: number;
+}
+
+function filesSection(v: unknown, path: string): FilesFileConfig {
+  const o = obj(v, path);
+  keys(o, path, ['dir', 'ca', 'firstIoa', 'upload', 'map', 'sectionSize', 'timeoutMs']);
+  const f: FilesFileConfig = {};
+  const dir = opt(o, 'dir', path, str);
+  if (dir !== undefined) f.dir = dir;
+  const ca = opt(o, 'ca', path, (x, p) => int(x, p, 1, 65535));
+  if (ca !== undefined) f.ca = ca;
+  const first = opt(o, 'firstIoa', path, (x, p) => int(x, p, 1, 0xffffff));
+  if (first !== undefined) f.firstIoa = first;
+  const upload = opt(o, 'upload', path, bool);
+  if (upload !== undefined) f.upload = upload;
+  const ss = opt(o, 'sectionSize', path, (x, p) => int(x, p, 1, 0xffffff));
+  if (ss !== undefined) f.sectionSize = ss;
+  const t = opt(o, 'timeoutMs', path, (x, p) => int(x, p, 1, 2 ** 31));
+  if (t !== undefined) f.timeoutMs = t;
+  const map = opt(o, 'map', path, arr);
+  if (map) {
+    const seen = new Set<number>();
+    f.map = map.map((m, i) => {
+      const mp = `${path}.map[${i}]`;
+      const e = obj(m, mp);
+      keys(e, mp, ['ioa', 'name', 'nof']);
+      const ioa = int(e.ioa, `${mp}.ioa`, 1, 0xffffff);
+      if (seen.has(ioa)) throw new StationConfigError(`${mp}.ioa`, `IOA ${ioa} is mapped twice`);
+      seen.add(ioa);
+      const name = str(e.name, `${mp}.name`);
+      if (!isPlainFileName(name)) throw new StationConfigError(`${mp}.name`, `expected a plain file name inside the folder, got ${show(name)}`);
+      const nof = opt(e, 'nof', mp, (x, p) => int(x, p, 1, 65535));
+      return { ioa, name, ...(nof !== undefined ? { nof } : {}) };
+    });
+  }
+  return f;
 }
 
 const TLS_KEYS = [
@@ -123,7 +179,7 @@ function tlsSection(v: unknown, path: string): TlsConfig {
 
 function listenSection(v: unknown, path: string): ListenFileConfig {
   const l = obj(v, path);
-  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'startTimeout']);
+  keys(l, path, ['host', 'port', 'tls', 'allow', 'maxConnections', 'maxPending', 'maxPendingPerSource', 'startTimeout']);
   const tls = opt(l, 'tls', path, tlsSection);
   const out: ListenFileConfig = { host: opt(l, 'host', path, str) ?? '0.0.0.0', port: opt(l, 'port', path, (x, p) => int(x, p, 0, 65535)) ?? (tls ? 19998 : 2404) };
   if (tls) out.tls = tls;
@@ -131,6 +187,10 @@ function listenSection(v: unknown, path: string): ListenFileConfig {
   if (allow) out.allow = allow.map((a, i) => str(a, `${path}.allow[${i}]`));
   const mc = opt(l, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
   if (mc !== undefined) out.maxConnections = mc;
+  const mp = opt(l, 'maxPending', path, (x, p) => int(x, p, 1, 1000));
+  if (mp !== undefined) out.maxPending = mp;
+  const mps = opt(l, 'maxPendingPerSource', path, (x, p) => int(x, p, 1, 1000));
+  if (mps !== undefined) out.maxPendingPerSource = mps;
   const st = opt(l, 'startTimeout', path, (x, p) => num(x, p, 0));
   if (st !== undefined) out.startTimeout = st;
   return out;
@@ -229,6 +289,8 @@ function rolesSection(root: Obj): { roles?: RoleRule[]; defaultRole?: DefaultRol
 /** A configuration problem; `path` names where in the file (e.g. `points[3].type`). */
 export class StationConfigError extends Error {
   override readonly name = 'StationConfigError';
+  /** Stable code for programs. */
+  readonly code = 'E_STATION_CONFIG' as const;
   constructor(
     readonly path: string,
     readonly problem: string,
@@ -395,7 +457,7 @@ function feedback(v: unknown, path: string): CommandFeedback {
 
 function command(v: unknown, path: string): CommandPointConfig {
   const o = obj(v, path);
-  keys(o, path, ['ca', 'ioa', 'type', 'mode', 'name', 'behaviour']);
+  keys(o, path, ['ca', 'ioa', 'type', 'mode', 'name', 'behaviour', 'allowNonFinite']);
   const c: CommandPointConfig = {
     ca: int(o.ca, `${path}.ca`, 1, 0xfffe),
     ioa: int(o.ioa, `${path}.ioa`, 1, 0xffffff),
@@ -405,6 +467,11 @@ function command(v: unknown, path: string): CommandPointConfig {
   if (mode !== undefined) c.mode = mode;
   const name = opt(o, 'name', path, str);
   if (name !== undefined) c.name = name;
+  const nonFinite = opt(o, 'allowNonFinite', path, bool);
+  if (nonFinite !== undefined) {
+    if (commandKindOf(c.type) !== 'setpoint-float') throw new StationConfigError(`${path}.allowNonFinite`, 'only for floating-point set-points (C_SE_NC_1, C_SE_TC_1)');
+    c.allowNonFinite = nonFinite;
+  }
   if (o.behaviour !== undefined) {
     const bp = `${path}.behaviour`;
     const b = obj(o.behaviour, bp);
@@ -423,7 +490,7 @@ function command(v: unknown, path: string): CommandPointConfig {
 
 function stationSection(v: unknown, path: string): StationOptions {
   const o = obj(v, path);
-  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy', 'misbehave']);
+  keys(o, path, ['commonAddresses', 'link', 'cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs', 'endOfInitialization', 'initializationCause', 'eventQueue', 'utc', 'maxConnections', 'sqMinRun', 'redundancy', 'misbehave', 'maxClockStepMs', 'connectionBudget']);
   const s: StationOptions = {};
   const cas = opt(o, 'commonAddresses', path, arr);
   if (cas) s.commonAddresses = cas.map((c, i) => int(c, `${path}.commonAddresses[${i}]`, 1, 0xfffe));
@@ -461,6 +528,10 @@ function stationSection(v: unknown, path: string): StationOptions {
   if (utc !== undefined) s.utc = utc;
   const mc = opt(o, 'maxConnections', path, (x, p) => int(x, p, 1, 1000));
   if (mc !== undefined) s.maxConnections = mc;
+  const step = opt(o, 'maxClockStepMs', path, (x, p) => num(x, p, 0));
+  if (step !== undefined) s.maxClockStepMs = step;
+  const budget = opt(o, 'connectionBudget', path, (x, p) => int(x, p, 1024, Number.MAX_SAFE_INTEGER));
+  if (budget !== undefined) s.connectionBudget = budget;
   const sq = opt(o, 'sqMinRun', path, (x, p) => int(x, p, 2, 127));
   if (sq !== undefined) s.sqMinRun = sq;
   const red = opt(o, 'redundancy', path, redundancySection);
@@ -529,7 +600,7 @@ function redundancySection(v: unknown, path: string): RedundancyOptions {
  */
 export function validateStationConfig(doc: unknown): StationFileConfig {
   const root = obj(doc ?? {}, '');
-  keys(root, '', ['station', 'listen', 'points', 'commands', 'roles', 'defaultRole', 'audit']);
+  keys(root, '', ['station', 'listen', 'points', 'commands', 'roles', 'defaultRole', 'audit', 'files']);
   const station: StationOptions = root.station === undefined ? {} : stationSection(root.station, 'station');
   let listeners: ListenFileConfig[] = [{ host: '0.0.0.0', port: 2404 }];
   if (Array.isArray(root.listen)) {
@@ -538,6 +609,7 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
   } else if (root.listen !== undefined) listeners = [listenSection(root.listen, 'listen')];
   Object.assign(station, rolesSection(root));
   const audit = opt(root, 'audit', '', str);
+  const files = opt(root, 'files', '', filesSection);
   const points: PointConfig[] = [];
   const simulations: PointSimulation[] = [];
   const seen = new Map<string, string>();
@@ -588,16 +660,25 @@ export function validateStationConfig(doc: unknown): StationFileConfig {
       throw new StationConfigError(`points[${i}]`, (e as Error).message);
     }
   });
-  return { station: { ...station, points, commands }, listen: listeners[0], listeners, ...(audit !== undefined ? { audit } : {}), simulations };
+  return { station: { ...station, points, commands }, listen: listeners[0], listeners, ...(audit !== undefined ? { audit } : {}), ...(files !== undefined ? { files } : {}), simulations };
 }
 
 /**
  * Parse and validate a configuration text. `format` defaults to JSON when the text starts with
- * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}.
+ * `{`, YAML otherwise (YAML is a superset of JSON anyway). Throws {@link StationConfigError}, also
+ * when the text breaks a {@link DocumentLimits} limit (size 256 MiB, nesting depth 64, 10000 YAML
+ * aliases by default; `limits` changes them): the message names the limit and the line.
  */
-export function parseStationConfig(text: string, format?: 'yaml' | 'json'): StationFileConfig {
+export function parseStationConfig(text: string, format?: 'yaml' | 'json', limits: Partial<DocumentLimits> = {}): StationFileConfig {
   let doc: unknown;
   const f = format ?? (text.trimStart().startsWith('{') ? 'json' : 'yaml');
+  try {
+    // size, nesting and aliases first: a hostile file gets this error, not a parser's stack overflow
+    checkDocument(text, 'the configuration', limits);
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new StationConfigError('', e.message);
+    throw e;
+  }
   try {
     doc = f === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {

@@ -13,3 +13,6 @@ export * from './simulator.js';
 export * from './access-roles.js';
 export * from './command-audit.js';
 export * from './misbehave.js';
+export * from './file-service.js';
+export * from './file-folder.js';
+export * from './budget.js';

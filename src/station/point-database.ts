@@ -169,6 +169,8 @@ export function resolvePointTypes(type: number, eventType?: number): { kind: Poi
 /** A problem with a point or a value given to the database. */
 export class PointError extends Error {
   override readonly name = 'PointError';
+  /** Stable code for programs. */
+  readonly code = 'E_POINT' as const;
 }
 
 /** Configuration of one point. */
@@ -517,7 +519,8 @@ export class PointDatabase {
   points(ca?: number): StationPoint[] {
     const cas = ca === undefined ? this.commonAddresses() : this.byCa.has(ca) ? [ca] : [];
     const out: StationPoint[] = [];
-    for (const c of cas) out.push(...[...this.byCa.get(c)!.values()].sort((a, b) => a.ioa - b.ioa));
+    // (no spread: a common address may hold far more points than a call takes arguments)
+    for (const c of cas) for (const p of [...this.byCa.get(c)!.values()].sort((a, b) => a.ioa - b.ioa)) out.push(p);
     return out;
   }
 

@@ -56,6 +56,8 @@ export const CATCH_ALL_GROUP = '*';
 /** An invalid redundancy configuration; `path` is relative to the `redundancy` option (`groups[1].allow[0]`). */
 export class RedundancyConfigError extends Error {
   override readonly name = 'RedundancyConfigError';
+  /** Stable code for programs. */
+  readonly code = 'E_REDUNDANCY_CONFIG' as const;
   constructor(
     readonly path: string,
     readonly problem: string,

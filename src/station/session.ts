@@ -14,16 +14,17 @@
  * has been handed to the link (a barrier on the event sequence number).
  */
 import type { Asdu, InformationObject } from '../codec/asdu.js';
-import { COT } from '../codec/cause.js';
+import { COT, cotName, isAnswerCause } from '../codec/cause.js';
 import type { CodecOptions } from '../codec/options.js';
-import { cp56ToDate, type Cp56Time } from '../codec/time.js';
+import { cp56FieldProblems, cp56ToDate, type Cp56Time } from '../codec/time.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import type { LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
+import type { LinkCloseCode, LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
 import { isNullLogger, type Logger } from '../log.js';
 import {
-  behaviourOutcome, commandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
+  behaviourOutcome, stationCommandFromObject, type CommandOutcome, type CommandPoint, isCommandType, sameCommand, staleReason, type StationCommand,
 } from './commands.js';
+import { type BudgetExceeded, type ConnectionMemory, MIN_DEFAULT_CONNECTION_BUDGET, queuedAsduBytes } from './budget.js';
 import { EventBatch, type EventQueue } from './event-queue.js';
 import { misbehaviourWithholds, type StationMisbehaviour } from './misbehave.js';
 import { maxObjects, packObjects } from './packing.js';
@@ -36,8 +37,8 @@ export interface StationLink {
   readonly canSend: boolean;
   /** Send an ASDU in an I-frame; false when not started or the window is full (then `drain` follows). */
   send(asdu: Asdu, tag?: unknown): boolean;
-  /** Close locally. */
-  close(reason?: string): void;
+  /** Close locally (a string: `E_LOCAL` with that message). */
+  close(reason?: string | { code?: LinkCloseCode; message?: string }): void;
   /** Live state. */
   snapshot(): LinkSnapshot;
 }
@@ -62,6 +63,26 @@ export interface SessionCounters {
   testCommands: number;
   resets: number;
   parameters: number;
+  /**
+   * Received ASDUs that are themselves answers (P/N=1, COT 7, 9, 10, 44..47) or monitor-direction
+   * types: logged once per kind, counted, never answered (docs/CONFORMANCE.md A01).
+   */
+  answersIgnored: number;
+}
+
+/** Why a received ASDU is not answered (see {@link answerKind}). */
+export type IgnoredAnswerKind = 'negative' | 'confirmation' | 'termination' | 'mirror' | 'monitor-type';
+
+/**
+ * Whether a received ASDU must not be answered by a controlled station, and why: it carries
+ * P/N=1, an answer cause (7, 9, 10, 44..47), or a type of the monitor direction. Answering such an
+ * ASDU (for instance with a negative confirmation) lets two stations answer each other forever.
+ */
+export function answerKind(a: Asdu): IgnoredAnswerKind | undefined {
+  if (a.negative) return 'negative';
+  if (isAnswerCause(a.cot)) return a.cot >= COT.UNKNOWN_TYPE ? 'mirror' : a.cot === COT.ACTIVATION_TERMINATION ? 'termination' : 'confirmation';
+  if (typeInfo(a.typeId)?.direction === 'monitor') return 'monitor-type';
+  return undefined;
 }
 
 /** Live view of one connection. */
@@ -74,8 +95,8 @@ export interface SessionSnapshot {
   servesEvents: boolean;
   /** Name of its redundancy group (`single`, a configured name, `*` catch-all, `conn-<id>`). */
   group: string;
-  /** ASDUs waiting in the session's own queues. */
-  queued: { responses: number; background: number };
+  /** ASDUs waiting in the session's own queues, and their estimated memory against the connection's budget. */
+  queued: { responses: number; background: number; memory: ConnectionMemory };
   /** Depth of its group's event queue. */
   events: { pending: number; inFlight: number };
   counters: SessionCounters;
@@ -140,6 +161,14 @@ export interface SessionHost {
   commandRefused?(s: StationSession, req: Asdu, why: string): void;
   /** TEST-ONLY deliberate misbehaviour (see `misbehave.ts`); undefined for a correct station. */
   readonly misbehave?: StationMisbehaviour;
+  /** File transfer (types 120..127), when the station offers or accepts files. */
+  readonly files?: { onAsdu(s: StationSession, req: Asdu): void };
+  /** Largest clock step (ms, either direction) a clock synchronisation may make; undefined = any. */
+  readonly maxClockStepMs?: number;
+  /** Memory budget of a connection's session queues, estimated bytes (see `budget.ts`); default 4 MiB. */
+  readonly connectionBudget?: number;
+  /** The connection exceeded its budget and is being closed (log, security event, audit). */
+  budgetExceeded?(s: StationSession, e: BudgetExceeded): void;
 }
 
 interface OutItem {
@@ -150,6 +179,8 @@ interface OutItem {
   barrier?: number;
   /** Called when handed to the link. */
   sent?: () => void;
+  /** Estimated memory (set when queued). */
+  cost?: number;
 }
 
 /** A command being executed (accepted, ACT_TERM not yet sent). */
@@ -195,8 +226,18 @@ export class StationSession {
   private everStarted = false;
   private closed = false;
   private jobSeq = 0;
-  /** Running interrogation per CA: job id. */
-  private readonly interrogations = new Map<number, number>();
+  /** Interrogation in progress (ACT_CON queued, ACT_TERM not yet handed to the link) per `ca:qoi`: job id. */
+  private readonly interrogations = new Map<string, number>();
+  /** Counter interrogations in progress per `ca:rqt`. */
+  private readonly counterRuns = new Set<string>();
+  /** Read answers queued and not yet sent, per `ca:ioa` (a second read of the object is merged into it). */
+  private readonly readsQueued = new Map<string, OutItem>();
+  /** Estimated bytes in `responses` and `background`, the highest total seen, and the budget. */
+  private responseBytes = 0;
+  private backgroundBytes = 0;
+  private peakBytes = 0;
+  private readonly budget: number;
+  private overBudget = false;
   /** Commands being executed (accepted, ACT_TERM not yet sent), by object key. */
   private readonly executing = new Map<string, Execution>();
   /** Objects whose handler has not answered yet. */
@@ -214,7 +255,10 @@ export class StationSession {
   readonly counters: SessionCounters = {
     asduIn: 0, asduOut: 0, eventsOut: 0, interrogations: 0, counterInterrogations: 0, reads: 0, commands: 0, commandsRejected: 0,
     negative: 0, unknownType: 0, unknownCause: 0, unknownCa: 0, unknownIoa: 0, clockSyncs: 0, testCommands: 0, resets: 0, parameters: 0,
+    answersIgnored: 0,
   };
+  /** Kinds of ignored answers already logged on this connection (one line per kind). */
+  private readonly ignoredLogged = new Set<IgnoredAnswerKind>();
 
   constructor(
     /** Station-local connection id (1, 2, …). */
@@ -230,6 +274,12 @@ export class StationSession {
     this.mis = host.misbehave;
     this.queue = events?.queue ?? host.queue;
     this.group = events?.group ?? 'single';
+    this.budget = host.connectionBudget ?? MIN_DEFAULT_CONNECTION_BUDGET;
+  }
+
+  /** Estimated memory held by this connection's session queues, against its budget (see `budget.ts`). */
+  memory(): ConnectionMemory {
+    return { responses: this.responseBytes, background: this.backgroundBytes, total: this.responseBytes + this.backgroundBytes, budget: this.budget, peak: this.peakBytes };
   }
 
   /** Bind the link (done once by the station, right after constructing the link). */
@@ -260,7 +310,7 @@ export class StationSession {
       link: this.link!.snapshot(),
       servesEvents: this.host.servesEvents(this),
       group: this.group,
-      queued: { responses: this.responses.length, background: this.background.length },
+      queued: { responses: this.responses.length, background: this.background.length, memory: this.memory() },
       events: { pending: q.pending, inFlight: q.inFlight },
       counters: { ...this.counters },
     };
@@ -279,7 +329,7 @@ export class StationSession {
         const ei = this.host.endOfInitializationPerConnection();
         if (ei) {
           for (const ca of this.host.db.commonAddresses()) {
-            this.responses.push({ asdu: { typeId: 70, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
+            this.enqueue(this.responses, { asdu: { typeId: 70, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
           }
         }
       }
@@ -305,6 +355,11 @@ export class StationSession {
     const n = this.queue.requeue(batches);
     this.responses.length = 0;
     this.background.length = 0;
+    this.responseBytes = 0;
+    this.backgroundBytes = 0;
+    this.interrogations.clear();
+    this.counterRuns.clear();
+    this.readsQueued.clear();
     this.started = false;
     this.log.log('info', 'station.session.closed', `connection closed: ${reason.code} ${reason.message}`, { code: reason.code, requeued: n });
     this.host.sessionClosed(this, reason);
@@ -333,14 +388,22 @@ export class StationSession {
 
   /** Queue a session-local ASDU (responses stream) and send what the window allows. */
   sendResponse(asdu: Asdu): void {
-    this.responses.push({ asdu });
+    if (this.closed) return;
+    this.enqueue(this.responses, { asdu });
+    this.pump();
+  }
+
+  /** Queue a file-transfer ASDU after the events raised so far; `sent` runs when it is handed to the link. */
+  sendFile(asdu: Asdu, sent?: () => void): void {
+    if (this.closed) return;
+    this.responses.push({ asdu, barrier: this.queue.lastSeq, sent });
     this.pump();
   }
 
   /** Queue cyclic or background data unless the previous batch is still waiting. Returns whether queued. */
   queueBackground(asdus: Asdu[]): boolean {
     if (!this.started || this.background.length > 0) return false;
-    for (const a of asdus) this.background.push({ asdu: a });
+    for (const a of asdus) this.enqueue(this.background, { asdu: a });
     this.pump();
     return true;
   }
@@ -375,7 +438,7 @@ export class StationSession {
     const serves = this.host.servesEvents(this);
     const head = this.responses[0];
     if (head && (head.barrier === undefined || !serves || !q.hasPendingUpTo(head.barrier))) {
-      this.responses.shift();
+      this.dequeue(this.responses);
       return this.transmit(link, head, undefined);
     }
     if (serves && q.pending > 0) {
@@ -401,10 +464,10 @@ export class StationSession {
       return true;
     }
     if (head) {
-      this.responses.shift();
+      this.dequeue(this.responses);
       return this.transmit(link, head, undefined);
     }
-    const bg = this.background.shift();
+    const bg = this.dequeue(this.background);
     if (bg) return this.transmit(link, bg, undefined);
     return false;
   }
@@ -420,7 +483,9 @@ export class StationSession {
     }
     if (!ok) {
       this.blocked = true;
-      (item.asdu.cot === COT.PERIODIC || item.asdu.cot === COT.BACKGROUND ? this.background : this.responses).unshift(item);
+      const list = item.asdu.cot === COT.PERIODIC || item.asdu.cot === COT.BACKGROUND ? this.background : this.responses;
+      list.unshift(item);
+      this.account(list, item.cost ?? 0);
       return false;
     }
     this.counters.asduOut++;
@@ -434,7 +499,43 @@ export class StationSession {
       item.sent?.();
       return;
     }
-    this.responses.push(item);
+    if (this.closed) return;
+    this.enqueue(this.responses, item);
+  }
+
+  /** Queue `item` on `list` and charge it to the budget; over budget, the connection is closed. */
+  private enqueue(list: OutItem[], item: OutItem): void {
+    item.cost = queuedAsduBytes(item.asdu);
+    list.push(item);
+    this.account(list, item.cost);
+    const total = this.responseBytes + this.backgroundBytes;
+    if (total > this.peakBytes) this.peakBytes = total;
+    if (total > this.budget) this.exceeded(total);
+  }
+
+  /** Take the head of `list` (crediting the budget). */
+  private dequeue(list: OutItem[]): OutItem | undefined {
+    const item = list.shift();
+    if (item) this.account(list, -(item.cost ?? 0));
+    return item;
+  }
+
+  private account(list: OutItem[], bytes: number): void {
+    if (list === this.background) this.backgroundBytes += bytes;
+    else this.responseBytes += bytes;
+  }
+
+  /** The session queues exceed the budget: close with `E_BUFFER_LIMIT` (once), reported to the host. */
+  private exceeded(total: number): void {
+    if (this.overBudget || this.closed) return;
+    this.overBudget = true;
+    const reason = `connection memory budget exceeded: ${total} bytes queued (responses ${this.responseBytes}, background ${this.backgroundBytes}) over the budget of ${this.budget}; the master asks for more than it acknowledges`;
+    this.log.log('warn', 'station.budget.exceeded', reason, { queued: total, budget: this.budget, responses: this.responses.length, background: this.background.length });
+    try {
+      this.host.budgetExceeded?.(this, { queued: total, budget: this.budget, reason });
+    } finally {
+      this.link?.close({ code: 'E_BUFFER_LIMIT', message: reason });
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -450,12 +551,26 @@ export class StationSession {
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
 
+  /** An answer (or monitor-direction ASDU) arrived: count it, log its kind once, never answer it. */
+  private ignoreAnswer(req: Asdu, kind: IgnoredAnswerKind): void {
+    this.counters.answersIgnored++;
+    if (this.ignoredLogged.has(kind)) return;
+    this.ignoredLogged.add(kind);
+    const what = kind === 'negative' ? 'P/N=1' : kind === 'monitor-type' ? 'a monitor-direction type' : `cause ${req.cot} (${cotName(req.cot)})`;
+    this.log.log('warn', 'station.answer.ignored', `${typeName(req.typeId)} CA ${req.ca} with ${what} is an answer, not a request: not answered (further ${kind} ASDUs on this connection are counted, not logged)`, {
+      typeId: req.typeId, ca: req.ca, cot: req.cot, negative: req.negative, kind,
+    });
+  }
+
   private dispatch(req: Asdu): void {
     const t = req.typeId;
+    const ignored = answerKind(req);
+    if (ignored !== undefined) return this.ignoreAnswer(req, ignored);
     const info = typeInfo(t);
+    if (info?.category === 'file' && this.host.files) return this.host.files.onAsdu(this, req);
     const causes = INCOMING_CAUSES[t];
     if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
-    if (!causes.includes(req.cot) || req.negative) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
+    if (!causes.includes(req.cot)) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
     const denied = this.host.authorize?.(this, req);
     if (denied !== undefined) {
       this.counters.commandsRejected++;
@@ -493,14 +608,21 @@ export class StationSession {
 
   private interrogation(req: Asdu, ca: number, obj: InformationObject): void {
     const qoi = Number(obj.qoi);
+    const key = `${ca}:${qoi}`;
     if (req.cot === COT.DEACTIVATION) {
-      const job = this.interrogations.get(ca);
+      const job = this.interrogations.get(key);
       if (job === undefined) {
         this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, true, ca) });
         return;
       }
-      this.interrogations.delete(ca);
-      for (let i = this.responses.length - 1; i >= 0; i--) if (this.responses[i].job === job) this.responses.splice(i, 1);
+      this.interrogations.delete(key);
+      for (let i = this.responses.length - 1; i >= 0; i--) {
+        const it = this.responses[i];
+        if (it.job === job) {
+          this.responses.splice(i, 1);
+          this.responseBytes -= it.cost ?? 0;
+        }
+      }
       this.log.log('info', 'station.interrogation.deactivated', `interrogation of CA ${ca} deactivated`, { ca });
       this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false, ca) });
       return;
@@ -509,18 +631,24 @@ export class StationSession {
       this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
       return;
     }
+    if (this.interrogations.has(key)) {
+      // one interrogation per CA and QOI in progress (issue 11): a master that streams them while
+      // not acknowledging would otherwise make the station queue a snapshot per request
+      this.refuseBusy(req, ca, `interrogation QOI ${qoi} of CA ${ca} already in progress`);
+      return;
+    }
     this.counters.interrogations++;
     const job = ++this.jobSeq;
+    this.interrogations.set(key, job);
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, qoi }]) });
     const group = qoi - 20;
     const pts = this.host.db.points(ca).filter((p) => (group === 0 ? p.interrogation : p.groups.has(group)));
     for (const a of this.pack(pts, qoi, ca, req)) this.reply({ asdu: a, job });
-    this.interrogations.set(ca, job);
     this.reply({
       asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, qoi }]),
       job,
       sent: () => {
-        if (this.interrogations.get(ca) === job) this.interrogations.delete(ca);
+        if (this.interrogations.get(key) === job) this.interrogations.delete(key);
       },
     });
     this.log.log('debug', 'station.interrogation', `interrogation QOI ${qoi} of CA ${ca}: ${pts.length} point(s)`, { ca, qoi, points: pts.length });
@@ -551,6 +679,12 @@ export class StationSession {
       this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
       return;
     }
+    const key = `${ca}:${rqt}`;
+    if (this.counterRuns.has(key)) {
+      this.refuseBusy(req, ca, `counter interrogation RQT ${rqt} of CA ${ca} already in progress`);
+      return;
+    }
+    this.counterRuns.add(key);
     this.counters.counterInterrogations++;
     const counters = this.host.db.points(ca).filter((p) => p.kind === 'counter' && (rqt === 5 || p.counterGroup === rqt));
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, rqt, frz }]) });
@@ -577,7 +711,14 @@ export class StationSession {
         }
       }
     }
-    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, rqt, frz }]) });
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, rqt, frz }]), sent: () => this.counterRuns.delete(key) });
+  }
+
+  /** Negative ACT_CON for a request of which one is already in progress on this connection. */
+  private refuseBusy(req: Asdu, ca: number, why: string): void {
+    this.log.log('info', 'station.request.busy', `${typeName(req.typeId)} refused: ${why}`, { typeId: req.typeId, ca, reason: why });
+    this.host.commandRefused?.(this, req, why);
+    this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
   }
 
   // ---- read
@@ -587,18 +728,57 @@ export class StationSession {
     const info = p?.staticType === undefined ? undefined : typeInfo(p.staticType);
     if (!p || !info || !info.causes.has(COT.REQUEST)) return this.negative(req, COT.UNKNOWN_IOA, `no readable point at IOA ${obj.ioa}`);
     this.counters.reads++;
-    this.reply({ asdu: { typeId: p.staticType!, sq: false, cot: COT.REQUEST, negative: false, test: req.test, originator: req.originator, ca: req.ca, objects: [pointObject(p, p.staticType!, this.host.timeTags)] } });
+    const key = `${req.ca}:${obj.ioa}`;
+    const objects = [pointObject(p, p.staticType!, this.host.timeTags)];
+    const queued = this.readsQueued.get(key);
+    if (queued) {
+      // the answer to an earlier read of the object is still queued: it answers this one too,
+      // with the value of now (one answer per object queued, whatever the number of reads)
+      queued.asdu.objects = objects;
+      return;
+    }
+    const item: OutItem = {
+      asdu: { typeId: p.staticType!, sq: false, cot: COT.REQUEST, negative: false, test: req.test, originator: req.originator, ca: req.ca, objects },
+      sent: () => {
+        if (this.readsQueued.get(key) === item) this.readsQueued.delete(key);
+      },
+    };
+    this.readsQueued.set(key, item);
+    this.reply(item);
   }
 
   // ---- clock synchronisation, reset process
 
   private clockSync(req: Asdu, cas: number[], obj: InformationObject): void {
     const time = obj.time as Cp56Time;
-    const date = cp56ToDate(time, this.host.timeTags.utc);
-    const ok = Number.isFinite(date.getTime()) && this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id });
     this.counters.clockSyncs++;
-    this.log.log('info', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${Number.isFinite(date.getTime()) ? date.toISOString() : 'invalid time'}`, { ok });
+    let why = this.clockSyncProblem(time);
+    const date = why === undefined ? cp56ToDate(time, this.host.timeTags.utc) : undefined;
+    if (date && !this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id })) why = 'refused by the clock synchronisation handler';
+    const ok = why === undefined;
+    this.log.log(ok ? 'info' : 'warn', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${ok ? date!.toISOString() : why}`, { ok, ...(why ? { reason: why } : {}) });
+    if (!ok) this.host.commandRefused?.(this, req, why!);
     for (const ca of cas) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
+  }
+
+  /**
+   * Why a clock synchronisation with `time` is refused (issue 11): IV set, a field out of range
+   * (ms > 59999, minute > 59, hour > 23, day 0 or past the month's end, month 0 or > 12), or a step
+   * larger than `maxClockStepMs` from the station time. Undefined when acceptable.
+   */
+  private clockSyncProblem(time: Cp56Time | undefined): string | undefined {
+    if (!time || typeof time !== 'object') return 'no time tag';
+    if (time.invalid) return 'time flagged invalid (IV=1)';
+    const bad = cp56FieldProblems(time);
+    if (bad.length > 0) return `time out of range: ${bad.map(([f, m]) => `${f} ${m}`).join(', ')}`;
+    const t = cp56ToDate(time, this.host.timeTags.utc).getTime();
+    if (!Number.isFinite(t)) return 'time is not a valid date';
+    const max = this.host.maxClockStepMs;
+    if (max !== undefined) {
+      const step = t - this.host.now();
+      if (Math.abs(step) > max) return `clock step of ${step} ms exceeds maxClockStepMs (${max} ms)`;
+    }
+    return undefined;
   }
 
   private resetProcess(req: Asdu, cas: number[], obj: InformationObject): void {
@@ -648,7 +828,7 @@ export class StationSession {
       return this.negative(req, COT.UNKNOWN_IOA, `no command object at IOA ${obj.ioa}`);
     }
     this.counters.commands++;
-    const cmd = commandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
+    const cmd = stationCommandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
     const key = `${req.ca}:${obj.ioa}`;
     if (req.cot === COT.DEACTIVATION) {
       const sel = this.host.selection(key);
@@ -669,6 +849,12 @@ export class StationSession {
       return;
     }
     if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
+    if (typeof cmd.value === 'number' && !Number.isFinite(cmd.value) && !cp.allowNonFinite) {
+      // issue 11: a NaN or infinite set-point is refused unless the object is configured to take it
+      const why = `set-point value ${cmd.value} is not a finite number (allowNonFinite is off for this object)`;
+      this.host.commandRefused?.(this, req, why);
+      return this.refuseCommand(req, obj, cmd, why);
+    }
     if (cmd.time !== undefined && !this.mis?.acceptStale) { // misbehave (test-only): acceptStale skips the age check
       const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
       if (stale) return this.refuseCommand(req, obj, cmd, stale);
@@ -707,6 +893,7 @@ export class StationSession {
   /** Negative confirmation of a command (ACT_CON, or DEACT_CON for a deactivation). */
   private refuseCommand(req: Asdu, obj: InformationObject, cmd: StationCommand, why: string, cot: number = COT.ACTIVATION_CON): void {
     this.counters.commandsRejected++;
+    this.host.commandRefused?.(this, req, why);
     this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }

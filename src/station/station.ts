@@ -21,12 +21,13 @@ import type { LinkCloseReason, LinkEvents, LinkOptions, LinkParameters } from '.
 import { type Logger, nullLogger } from '../log.js';
 import { listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
 import type { AuditLog } from '../transport/audit-log.js';
-import { type PeerCertificateInfo, SecurityEvents } from '../transport/security-events.js';
+import { type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { normalizeAddress } from '../transport/access-control.js';
 import { DEFAULT_TLS_PORT, type TlsConfig } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { type AccessGrant, AccessRoles, type DefaultRole, identityOf, type PeerIdentity, type RoleRule } from './access-roles.js';
 import { CommandAuditTrail } from './command-audit.js';
+import { type BudgetExceeded, defaultConnectionBudget } from './budget.js';
 import { activeMisbehaviours, misbehavingLinkParameters, slowAckDelay, type StationMisbehaviour } from './misbehave.js';
 import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
@@ -35,6 +36,7 @@ import { EventQueue, type EventQueueStats, type OverflowPolicy, type StationEven
 import { type StationPoint, type PointConfig, PointDatabase, PointError, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
 import { type RedundancyOptions, type RedundancyStats, RedundancyConfigError, StationRedundancy, type StationRedundancyGroup } from './redundancy-group.js';
 import { type ClockSyncRequest, type ParameterRequest, type SessionHost, StationSession, type SessionSnapshot, type StationLink } from './session.js';
+import { FileService, type StationFileOptions } from './file-service.js';
 
 export {
   CATCH_ALL_GROUP, RedundancyConfigError, type RedundancyGroupConfig, type RedundancyGroupStats, type RedundancyMember, type RedundancyMode, type RedundancyOptions,
@@ -104,6 +106,12 @@ export interface StationOptions {
   sqMinRun?: number;
   /** Decides on commands; undefined result → the object's configured behaviour. */
   onCommand?: CommandHandler;
+  /**
+   * Largest step (ms, forwards or backwards from the station time) a clock synchronisation may
+   * make; a larger one gets a negative ACT_CON with the reason in the log and audit. Default: no
+   * limit. (IV=1 and out-of-range fields are always refused.)
+   */
+  maxClockStepMs?: number;
   /** Clock synchronisation: return false to refuse (negative ACT_CON). By default accepted and applied to the station time. */
   onClockSync?: (req: ClockSyncRequest) => boolean | void;
   /** Reset process command (QRP 1 general, 2 pending time-tagged information): return false to refuse. */
@@ -112,8 +120,20 @@ export interface StationOptions {
   onParameter?: (req: ParameterRequest) => boolean | void;
   /** Link machine factory (tests inject fakes). */
   linkFactory?: LinkFactory;
-  /** Most simultaneous connections accepted by `listen` (default 8; per listener). */
+  /**
+   * Most simultaneous started connections accepted by `listen` (default 8; per listener). Connections
+   * that have not started (or, on TLS, not authenticated) use a separate pending pool (see
+   * {@link StationListenOptions.maxPending}).
+   */
   maxConnections?: number;
+  /**
+   * Memory budget of each connection's queued answers (estimated bytes, see `budget.ts`): a
+   * connection that asks for more than it acknowledges (interrogation floods, no reading) is closed
+   * with `E_BUFFER_LIMIT` and a security/audit record `E_ACCESS_BUDGET` when its queues exceed it.
+   * Listeners also use it as the socket write-buffer limit. Default: 4 MiB, or room for four full
+   * interrogations of every point when that is more.
+   */
+  connectionBudget?: number;
   /**
    * Per-client roles (first match wins; see `access-roles.ts`). With `roles` or `defaultRole`,
    * every request is checked; without both, every master has the `control` role.
@@ -130,6 +150,8 @@ export interface StationOptions {
    * set it on a station that operates anything.
    */
   misbehave?: StationMisbehaviour;
+  /** File transfer: a provider of files to download and/or a receiver of uploads (see `file-service.ts`, docs/files.md). */
+  files?: StationFileOptions;
 }
 
 /** Options of {@link ControlledStation.listen}: one listener. */
@@ -144,8 +166,16 @@ export interface StationListenOptions {
   watchCrl?: boolean;
   /** Source-address allow-list (CIDR); others are refused at accept (`E_ACCESS_SOURCE`). */
   allow?: readonly string[];
-  /** Most simultaneous connections on this listener (default: the station's `maxConnections`, 8). */
+  /**
+   * Most simultaneous started (plain TCP) or authenticated (TLS) connections on this listener
+   * (default: the station's `maxConnections`, 8). Connections not started or authenticated yet use
+   * the separate pending pool (`maxPending`), from which the oldest is evicted for a new peer.
+   */
   maxConnections?: number;
+  /** Pending slots (not yet started / authenticated). Default: half of `maxConnections` rounded up (4 of 8). */
+  maxPending?: number;
+  /** Pending slots one source address may hold. Default: half of `maxPending` rounded up (2 of 4). */
+  maxPendingPerSource?: number;
   /** Close a connection without STARTDT within this time (ms; default t0, also on plain TCP; 0 = off). */
   startTimeout?: number;
   /** Audit log of connections, STARTDT/STOPDT and commands of this listener (default: the station's `audit`). */
@@ -219,6 +249,8 @@ export interface StationStats {
 /** Thrown for misuse of the station API (bad config, unknown point). */
 export class StationError extends Error {
   override readonly name = 'StationError';
+  /** Stable code for programs. */
+  readonly code = 'E_STATION_USAGE' as const;
 }
 
 /**
@@ -251,6 +283,8 @@ export class ControlledStation implements SessionHost {
   readonly sqMinRun: number | undefined;
   readonly selectTimeoutMs: number;
   readonly maxCommandAgeMs: number;
+  /** See {@link StationOptions.maxClockStepMs}. */
+  readonly maxClockStepMs: number | undefined;
   readonly linkParameters: Readonly<LinkParameters>;
   /** TEST-ONLY misbehaviour flags (undefined for a correct station, also when every flag is false). */
   readonly misbehave: StationMisbehaviour | undefined;
@@ -269,10 +303,16 @@ export class ControlledStation implements SessionHost {
   private readonly listeners = new Set<StationListener>();
   private readonly roles: AccessRoles | undefined;
   private readonly access = new Map<StationSession, SessionAccess>();
+  /** Endpoints and audit log of the connections accepted by a listener (for budget records). */
+  private readonly endpoints = new Map<StationSession, { ep: ConnectionEndpoints; audit?: AuditLog; peer?: PeerCertificateInfo }>();
+  /** See {@link StationOptions.connectionBudget}. */
+  readonly connectionBudget: number;
   /** Security events of every listener (TLS and access refusals) and role refusals (`E_ACCESS_ROLE`). */
   readonly security: SecurityEvents;
   private closed = false;
   private accepted = 0;
+  /** File transfer procedures (undefined without `files`). */
+  readonly files: FileService | undefined;
 
   constructor(options: StationOptions = {}) {
     this.opts = options;
@@ -286,6 +326,10 @@ export class ControlledStation implements SessionHost {
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
     this.maxCommandAgeMs = nonNegative(options.maxCommandAgeMs ?? 10_000, 'maxCommandAgeMs');
+    this.maxClockStepMs = options.maxClockStepMs === undefined ? undefined : nonNegative(options.maxClockStepMs, 'maxClockStepMs');
+    if (options.connectionBudget !== undefined && !(Number.isInteger(options.connectionBudget) && options.connectionBudget >= 1024)) {
+      throw new StationError(`connectionBudget must be an integer >= 1024 (bytes), got ${JSON.stringify(options.connectionBudget)}`);
+    }
     try {
       this.redundancy = new StationRedundancy({ redundancy: options.redundancy, eventQueue: options.eventQueue, logger: this.log });
     } catch (e) {
@@ -308,13 +352,24 @@ export class ControlledStation implements SessionHost {
       }
     }
     for (const ca of options.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `commonAddresses: ${ca}`);
+    for (const ca of options.files?.commonAddresses ?? []) this.wrap(() => this.db.addCommonAddress(ca), `files.commonAddresses: ${ca}`);
+    this.files = options.files ? this.wrapValue(() => new FileService({ clock: this.clock, codec: this.codec, timeTags: this.timeTags, hasCommonAddress: (ca) => this.db.hasCommonAddress(ca), now: () => this.now(), uploadDenied: (s) => this.uploadDenied(s as StationSession) }, options.files!, this.log.child({ component: 'files' })), 'files') : undefined;
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
+    this.connectionBudget = options.connectionBudget ?? defaultConnectionBudget(this.db.size);
     if (this.eiMode === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
     const cyc = nonNegative(options.cyclicPeriodMs ?? 10_000, 'cyclicPeriodMs');
     if (cyc > 0 && this.db.points().some((p) => p.cyclic)) this.armCyclic(cyc);
     const bg = nonNegative(options.backgroundPeriodMs ?? 0, 'backgroundPeriodMs');
     if (bg > 0) this.armBackground(bg);
+  }
+
+  private wrapValue<T>(f: () => T, where: string): T {
+    try {
+      return f();
+    } catch (e) {
+      throw new StationError(`${where}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   private wrap(f: () => void, where: string): void {
@@ -336,7 +391,7 @@ export class ControlledStation implements SessionHost {
     if (mode !== 'direct' && mode !== 'sbo' && mode !== 'both') throw new StationError(`mode must be direct, sbo or both, got ${JSON.stringify(c.mode)}`);
     const fb = c.behaviour?.feedback;
     if (fb && !this.db.get(fb.ca ?? c.ca, fb.ioa)) throw new StationError(`feedback point CA ${fb.ca ?? c.ca} IOA ${fb.ioa} is not configured`);
-    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: c.type >= 58 ? c.type - 13 : c.type, mode, name: c.name, behaviour: { ...c.behaviour } });
+    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: c.type >= 58 ? c.type - 13 : c.type, mode, name: c.name, behaviour: { ...c.behaviour }, allowNonFinite: c.allowNonFinite === true });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -568,8 +623,12 @@ export class ControlledStation implements SessionHost {
     try {
       srv = await listenTcp(
         {
-          host: o.host, port, link: this.linkOptions(this.log), logger: this.log.child({ component: 'tcp' }),
+          host: o.host, port, logger: this.log.child({ component: 'tcp' }),
           maxConnections: o.maxConnections ?? this.opts.maxConnections ?? 8,
+          ...(o.maxPending !== undefined ? { maxPending: o.maxPending } : {}),
+          ...(o.maxPendingPerSource !== undefined ? { maxPendingPerSource: o.maxPendingPerSource } : {}),
+          // the write buffer never legitimately holds more than the k window of full frames (and a few S/U frames)
+          link: { ...this.linkOptions(this.log), maxWriteBuffer: Math.max(this.connectionBudget, 2 * 261 * this.linkParameters.k) },
           startTimeout: o.startTimeout ?? this.linkParameters.t0,
           events: this.security,
           ...(security ? { secure: security } : {}),
@@ -590,6 +649,7 @@ export class ControlledStation implements SessionHost {
           const { session, events, log } = made;
           const identity: PeerIdentity = { address, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
           const acc = this.setupAccess(session, identity, audit, conn.socket.localPort ?? 0, conn.peer, events);
+          this.endpoints.set(session, { ep: { remoteAddress: address, remotePort: conn.remotePort, localPort: conn.socket.localPort ?? 0 }, ...(audit ? { audit } : {}), ...(conn.peer ? { peer: conn.peer } : {}) });
           const link = conn.bind(acc.events, { logger: log.child({ component: 'link' }) });
           session.bind(acc.wrap(link));
         },
@@ -655,6 +715,7 @@ export class ControlledStation implements SessionHost {
     this.clock.clearTimeout(this.backgroundTimer);
     for (const s of this.selections.values()) this.clock.clearTimeout(s.timer);
     this.selections.clear();
+    this.files?.close();
     for (const s of [...this.connections]) s.close('station closing');
     await Promise.all([...this.listeners].map((l) => l.close()));
   }
@@ -671,6 +732,25 @@ export class ControlledStation implements SessionHost {
       });
     }
     return why;
+  }
+
+  /** Why a connection may not upload files (its role is `monitor`), or undefined. */
+  private uploadDenied(s: StationSession): string | undefined {
+    if (!this.roles) return undefined;
+    const grant = this.access.get(s)?.grant ?? this.roles.resolve(identityOf(s.remote));
+    return grant.role === 'monitor' ? `role monitor${grant.name ? ` (${grant.name})` : ''} may not upload files` : undefined;
+  }
+
+  /** @internal */
+  budgetExceeded(s: StationSession, e: BudgetExceeded): void {
+    const known = this.endpoints.get(s);
+    const id = identityOf(s.remote);
+    const ev: SecurityEvent = {
+      code: 'E_ACCESS_BUDGET', reason: e.reason, side: 'server', action: 'closed',
+      ...(known?.ep ?? { remoteAddress: id.address ?? s.remote ?? '', remotePort: id.port ?? 0, localPort: 0 }), ...(known?.peer ? { peer: known.peer } : {}),
+    };
+    this.security.record(ev);
+    (known ? known.audit : this.opts.audit)?.security(ev);
   }
 
   /** @internal */
@@ -776,6 +856,8 @@ export class ControlledStation implements SessionHost {
   /** @internal */
   sessionClosed(s: StationSession, _reason: LinkCloseReason): void {
     this.connections.delete(s);
+    this.files?.sessionClosed(s);
+    this.endpoints.delete(s);
     for (const [k, sel] of this.selections) {
       if (sel.sessionId === s.id) {
         this.clock.clearTimeout(sel.timer);

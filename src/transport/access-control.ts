@@ -2,7 +2,9 @@
  * Access control at the transport level: a source-address allow-list (IPv4/IPv6 CIDR, IPv4-mapped
  * IPv6 addresses handled as IPv4), a maximum number of open connections, and the "no STARTDT"
  * time-out. {@link ConnectionGate} bundles them; `listenTcp` applies it to every TCP connection
- * before any TLS handshake (options `allow`, `maxConnections`, `startTimeout`, `onRefused`).
+ * before any TLS handshake (options `allow`, `maxConnections`, `startTimeout`, `onRefused`), and
+ * {@link ConnectionSlots}: protected slots for started/authenticated connections, a smaller pending
+ * pool for the others (`maxPending`, `maxPendingPerSource`), oldest evicted first.
  */
 import net from 'node:net';
 import type { AccessRefusalCode } from './security-events.js';
@@ -151,5 +153,123 @@ export class ConnectionGate {
       return { code: 'E_ACCESS_LIMIT', reason: `connection limit reached (${open} of maxConnections ${this.max} open)` };
     }
     return undefined;
+  }
+}
+
+/** Options of {@link ConnectionSlots} (the same names as on `listenTcp`). */
+export interface ConnectionSlotOptions {
+  /** Protected slots: started (or, on a verifying TLS listener, authenticated) connections. Default unlimited. */
+  maxConnections?: number;
+  /**
+   * Pending slots: connections not yet started (plain TCP: no STARTDT yet) or not yet authenticated
+   * (TLS: handshake or verification not finished). Default: half of `maxConnections` rounded up
+   * (at least 1), unlimited when `maxConnections` is.
+   */
+  maxPending?: number;
+  /** Pending slots one source address may hold. Default: half of `maxPending` rounded up (at least 1). */
+  maxPendingPerSource?: number;
+}
+
+/** What {@link ConnectionSlots.admit} decided. */
+export interface SlotAdmission<T> {
+  /** Set when the connection is refused (`E_ACCESS_LIMIT`: every protected slot is taken). */
+  refusal?: GateRefusal;
+  /** Pending connections to close (`E_ACCESS_EVICTED`) so that this one has a slot, with the reason. */
+  evict: Array<{ conn: T; reason: string }>;
+}
+
+/**
+ * Two pools of connection slots (issue 11: idle or unauthenticated peers must not lock out
+ * masters). A new connection takes a **pending** slot; it moves to a **protected** slot when it
+ * starts data transfer (plain TCP) or authenticates (verifying TLS). Protected connections are never
+ * evicted. The pending pool is smaller and limited per source address; when it (or the source's
+ * share) is full, the **oldest** pending connection (of that source, first) is evicted for the new
+ * one. A connection is refused outright only when every protected slot is taken.
+ *
+ * @example
+ * ```ts
+ * import assert from 'node:assert/strict';
+ * import { ConnectionSlots } from 'iec104';
+ * const slots = new ConnectionSlots<string>({ maxConnections: 2, maxPending: 2, maxPendingPerSource: 1 });
+ * assert.deepEqual(slots.admit('a1', '10.0.0.1'), { evict: [] });
+ * assert.deepEqual(slots.admit('b1', '10.0.0.2'), { evict: [] });
+ * // a second pending connection of 10.0.0.1 evicts its first one
+ * assert.deepEqual(slots.admit('a2', '10.0.0.1').evict.map((e) => e.conn), ['a1']);
+ * assert.equal(slots.promote('b1'), undefined); // b1 started: protected
+ * assert.equal(slots.admit('c1', '10.0.0.3').evict.length, 0);
+ * assert.equal(slots.promote('c1'), undefined);
+ * assert.equal(slots.admit('d1', '10.0.0.4').refusal?.code, 'E_ACCESS_LIMIT'); // both protected slots taken
+ * assert.deepEqual(slots.counts(), { protected: 2, pending: 1 });
+ * ```
+ */
+export class ConnectionSlots<T> {
+  private readonly pending = new Map<T, string>();
+  private readonly held = new Set<T>();
+  /** Protected slots (undefined = unlimited). */
+  readonly maxConnections: number | undefined;
+  /** Pending slots (undefined = unlimited). */
+  readonly maxPending: number | undefined;
+  /** Pending slots per source (undefined = unlimited). */
+  readonly maxPendingPerSource: number | undefined;
+
+  constructor(opts: ConnectionSlotOptions = {}) {
+    const check = (v: number | undefined, name: string, min: number): number | undefined => {
+      if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new RangeError(`${name} must be an integer >= ${min}, got ${v}`);
+      return v;
+    };
+    this.maxConnections = check(opts.maxConnections, 'maxConnections', 0);
+    this.maxPending = check(opts.maxPending, 'maxPending', 1) ?? (this.maxConnections === undefined ? undefined : Math.max(1, Math.ceil(this.maxConnections / 2)));
+    this.maxPendingPerSource = check(opts.maxPendingPerSource, 'maxPendingPerSource', 1) ?? (this.maxPending === undefined ? undefined : Math.max(1, Math.ceil(this.maxPending / 2)));
+  }
+
+  /** A new connection from `source`: refused, or admitted to the pending pool (evicting the oldest when it is full). */
+  admit(conn: T, source: string): SlotAdmission<T> {
+    if (this.maxConnections !== undefined && this.held.size >= this.maxConnections) {
+      return { refusal: { code: 'E_ACCESS_LIMIT', reason: `connection limit reached (${this.held.size} of maxConnections ${this.maxConnections} started or authenticated connections open)` }, evict: [] };
+    }
+    const evict: Array<{ conn: T; reason: string }> = [];
+    if (this.maxPendingPerSource !== undefined) {
+      const mine = [...this.pending].filter(([, s]) => s === source);
+      for (let i = 0; i <= mine.length - this.maxPendingPerSource; i++) {
+        evict.push({ conn: mine[i][0], reason: `source ${source} holds maxPendingPerSource (${this.maxPendingPerSource}) connections that have not started or authenticated: the oldest is evicted for a new one` });
+        this.pending.delete(mine[i][0]);
+      }
+    }
+    if (this.maxPending !== undefined) {
+      for (const [old] of this.pending) {
+        if (this.pending.size < this.maxPending) break;
+        evict.push({ conn: old, reason: `maxPending (${this.maxPending}) connections have not started or authenticated: the oldest is evicted for a new one` });
+        this.pending.delete(old);
+      }
+    }
+    this.pending.set(conn, source);
+    return { evict };
+  }
+
+  /** The connection started or authenticated: move it to a protected slot. Refusal when all are taken (close it). */
+  promote(conn: T): GateRefusal | undefined {
+    if (this.held.has(conn)) return undefined;
+    this.pending.delete(conn);
+    if (this.maxConnections !== undefined && this.held.size >= this.maxConnections) {
+      return { code: 'E_ACCESS_LIMIT', reason: `connection limit reached (${this.held.size} of maxConnections ${this.maxConnections} started or authenticated connections open)` };
+    }
+    this.held.add(conn);
+    return undefined;
+  }
+
+  /** The connection is gone: free its slot. */
+  release(conn: T): void {
+    this.pending.delete(conn);
+    this.held.delete(conn);
+  }
+
+  /** Whether the connection holds a protected slot. */
+  isProtected(conn: T): boolean {
+    return this.held.has(conn);
+  }
+
+  /** Slots taken in each pool. */
+  counts(): { protected: number; pending: number } {
+    return { protected: this.held.size, pending: this.pending.size };
   }
 }

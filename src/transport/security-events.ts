@@ -30,7 +30,9 @@ export type AccessRefusalCode =
   | 'E_ACCESS_SOURCE' // source address not on the `allow` list
   | 'E_ACCESS_LIMIT' // `maxConnections` open connections already
   | 'E_ACCESS_NO_STARTDT' // the link did not reach `started` (no STARTDT) within `startTimeout`
-  | 'E_ACCESS_ROLE'; // a command refused by the station's per-client roles (the connection stays open)
+  | 'E_ACCESS_ROLE' // a command refused by the station's per-client roles (the connection stays open)
+  | 'E_ACCESS_EVICTED' // a not yet started (or not yet authenticated) connection evicted from the pending pool for a newer one
+  | 'E_ACCESS_BUDGET'; // a connection closed for exceeding its memory budget (it asked for more than it acknowledged)
 
 /** Every security code. */
 export type SecurityCode = TlsRefusalCode | AccessRefusalCode;
@@ -54,7 +56,7 @@ export const TLS_REFUSAL_CODES: readonly TlsRefusalCode[] = Object.freeze([
 ] as const);
 
 /** Every {@link AccessRefusalCode}. */
-export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT', 'E_ACCESS_ROLE'] as const);
+export const ACCESS_REFUSAL_CODES: readonly AccessRefusalCode[] = Object.freeze(['E_ACCESS_SOURCE', 'E_ACCESS_LIMIT', 'E_ACCESS_NO_STARTDT', 'E_ACCESS_ROLE', 'E_ACCESS_EVICTED', 'E_ACCESS_BUDGET'] as const);
 
 /** What is logged of a peer certificate: public data only. */
 export interface PeerCertificateInfo {

@@ -10,7 +10,7 @@ import { type Clock, type TimerHandle, systemClock } from '../clock.js';
 import { type Logger, nullLogger } from '../log.js';
 import { Link } from '../link/link.js';
 import { DEFAULT_LINK_PARAMETERS, type LinkEvents, type LinkOptions } from '../link/types.js';
-import { type AddressAllowList, ConnectionGate, normalizeAddress } from './access-control.js';
+import { type AddressAllowList, ConnectionGate, ConnectionSlots, normalizeAddress } from './access-control.js';
 import type { AuditLog } from './audit-log.js';
 import { type AccessRefusalCode, type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents, type TlsSessionInfo, tlsSessionInfo } from './security-events.js';
 import { classifyTlsCode, type TlsSecurity } from './tls-verify.js';
@@ -300,10 +300,20 @@ export interface ListenTcpOptions {
   /** TLS: accept TLS connections with these options. */
   tls?: tls.TlsOptions;
   /**
-   * Refuse connections while this many are open (default unlimited). Counted at TCP accept, before
-   * any TLS handshake, including connections still in the handshake. Refusals: `E_ACCESS_LIMIT`.
+   * Protected connection slots (default unlimited): connections that started data transfer (STARTDT)
+   * or, on a `secure` listener, passed TLS verification. While all are taken, new connections are
+   * refused at TCP accept (`E_ACCESS_LIMIT`). Connections not yet started or authenticated use the
+   * separate pending pool (`maxPending`), so idle or unauthenticated peers cannot take these slots.
    */
   maxConnections?: number;
+  /**
+   * Pending slots: connections that have not started (plain TCP) or not authenticated (TLS
+   * handshake and verification). Default: half of `maxConnections` rounded up (at least 1). When
+   * full, the oldest pending connection is evicted for a new one (`E_ACCESS_EVICTED`).
+   */
+  maxPending?: number;
+  /** Pending slots one source address may hold; beyond, its oldest is evicted. Default: half of `maxPending` rounded up. */
+  maxPendingPerSource?: number;
   logger?: Logger;
   /**
    * TLS with classified post-handshake verification, allow-list, CRL reload and session tracking
@@ -341,6 +351,8 @@ export interface TcpLinkServer {
   readonly links: ReadonlySet<Link>;
   /** Refusals of this listener, logged and counted (shared with `secure.events` when given). */
   readonly security: SecurityEvents;
+  /** Slots taken: protected (started/authenticated) and pending. */
+  slots(): { protected: number; pending: number };
   /** The TLS server the accepted sockets are handed to (TLS listeners only; not itself listening). */
   readonly tlsServer?: tls.Server;
   /** Stop listening and close every link (`E_LOCAL`). */
@@ -355,9 +367,12 @@ function endpointsOfSocket(s: net.Socket): ConnectionEndpoints {
 /**
  * Listen for TCP (or TLS) connections; `onConnection` binds each with `conn.bind(events)`.
  *
- * Order of checks for each connection: source allow-list and `maxConnections` at TCP accept (no
- * TLS byte is exchanged with a refused address), then the TLS handshake (bounded), then the peer
- * verification of `secure`, then `onConnection`; then the start time-out until STARTDT.
+ * Order of checks for each connection: source allow-list and the protected slots (`maxConnections`)
+ * at TCP accept (no TLS byte is exchanged with a refused address), then a pending slot (the oldest
+ * pending connection of the source, or of all, is evicted when full: `maxPending`,
+ * `maxPendingPerSource`), then the TLS handshake (bounded), then the peer verification of `secure`
+ * (which moves the connection to a protected slot), then `onConnection`; then the start time-out
+ * until STARTDT (which, on a plain or non-verifying listener, moves it to a protected slot).
  *
  * @example
  * ```ts
@@ -378,7 +393,10 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
   const clock = opts.clock ?? opts.link.clock ?? systemClock;
   const secure = opts.secure;
   const events = secure?.events ?? opts.events ?? new SecurityEvents(log);
-  const gate = new ConnectionGate({ allow: opts.allow, maxConnections: opts.maxConnections });
+  const gate = new ConnectionGate({ allow: opts.allow });
+  const slots = new ConnectionSlots<net.Socket>({ maxConnections: opts.maxConnections, maxPending: opts.maxPending, maxPendingPerSource: opts.maxPendingPerSource });
+  /** How to close a pending connection that is evicted (by raw socket), and its endpoints. */
+  const evictors = new Map<net.Socket, { ep: ConnectionEndpoints; close: (why: string) => void }>();
   const startTimeout = opts.startTimeout ?? (secure ? (opts.link.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0) : 0);
 
   const report = (ev: SecurityEvent): void => {
@@ -395,7 +413,17 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
     report(ev);
   };
 
-  const handle = (socket: net.Socket, ep: ConnectionEndpoints, verdict?: { tls?: TlsSessionInfo; peer?: PeerCertificateInfo }): void => {
+  /** Move `raw` to a protected slot; false (refusal reported, caller closes) when none is free. */
+  const promote = (raw: net.Socket, ep: ConnectionEndpoints, action: 'refused' | 'closed'): boolean => {
+    const no = slots.promote(raw);
+    evictors.delete(raw);
+    if (!no) return true;
+    log.log('warn', 'tcp.refused', `connection ${action}: ${no.reason}`, { ...ep, code: no.code });
+    refuseAccess(no.code, no.reason, ep, action);
+    return false;
+  };
+
+  const handle = (socket: net.Socket, raw: net.Socket, ep: ConnectionEndpoints, verdict?: { tls?: TlsSessionInfo; peer?: PeerCertificateInfo }): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     let link: Link | undefined;
@@ -434,6 +462,10 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
             if (state === 'started') {
               started = true;
               clock.clearTimeout(startTimer);
+              if (!slots.isProtected(raw) && !promote(raw, ep, 'closed')) {
+                l.close({ code: 'E_LOCAL', message: 'connection limit reached (maxConnections)' });
+                return;
+              }
             }
             if (opts.audit && (state === 'started' || (state === 'stopped' && (previous === 'started' || previous === 'stopping')))) {
               opts.audit.link({ ...ep, event: state === 'started' ? 'STARTDT' : 'STOPDT', state, ...(verdict?.peer ? { peerSubject: verdict.peer.subject } : {}) });
@@ -450,6 +482,15 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
         if (l.state !== 'closed') {
           links.add(l);
           if (startTimeout > 0) armStartTimer();
+          if (evictors.has(raw)) {
+            evictors.set(raw, {
+              ep,
+              close: (why) => {
+                l.close({ code: 'E_LOCAL', message: why });
+                socket.destroy();
+              },
+            });
+          }
         }
         return l;
       },
@@ -503,14 +544,23 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
       if (raw) pending.delete(raw);
       if (p) clock.clearTimeout(p.timer);
       const ep = p?.ep ?? endpointsOfSocket(ts);
-      if (!secure) return handle(ts, ep, { tls: tlsSessionInfo(ts) });
+      if (!raw || raw.destroyed) {
+        ts.destroy();
+        return;
+      }
+      if (!secure) return handle(ts, raw, ep, { tls: tlsSessionInfo(ts) });
       const v = secure.verify(ts, 'server');
       if (!v.ok) {
         ts.destroy();
         report(secure.refuse(v, ep, 'server'));
         return;
       }
-      handle(ts, ep, v);
+      // authenticated: a protected slot (or refused when none is free)
+      if (!promote(raw, ep, 'refused')) {
+        ts.destroy();
+        return;
+      }
+      handle(ts, raw, ep, v);
     });
     tlsServer.on('tlsClientError', (err: Error, ts: tls.TLSSocket) => {
       const raw = rawOf(ts);
@@ -526,16 +576,39 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
 
   const onRaw = (raw: net.Socket): void => {
     const ep = endpointsOfSocket(raw);
-    const refusal = gate.check(ep.remoteAddress, raws.size);
-    if (refusal) {
-      log.log('warn', 'tcp.refused', `connection refused: ${refusal.reason}`, { peer: describePeer(raw), code: refusal.code, max: opts.maxConnections });
+    const denied = gate.check(ep.remoteAddress, 0);
+    const admission = denied ? undefined : slots.admit(raw, ep.remoteAddress);
+    const refusal = denied ?? admission?.refusal;
+    if (refusal || !admission) {
+      const why = refusal ?? { code: 'E_ACCESS_LIMIT' as const, reason: 'connection refused' };
+      log.log('warn', 'tcp.refused', `connection refused: ${why.reason}`, { peer: describePeer(raw), code: why.code, max: opts.maxConnections });
       raw.destroy();
-      refuseAccess(refusal.code, refusal.reason, ep, 'refused');
+      refuseAccess(why.code, why.reason, ep, 'refused');
       return;
     }
+    for (const { conn, reason } of admission.evict) {
+      const ev = evictors.get(conn);
+      evictors.delete(conn);
+      const p = pending.get(conn);
+      if (p) {
+        // still in the TLS handshake: no handshake error report for it
+        p.timedOut = true;
+        clock.clearTimeout(p.timer);
+      }
+      const eep = ev?.ep ?? p?.ep ?? endpointsOfSocket(conn);
+      log.log('warn', 'tcp.evicted', `pending connection evicted: ${reason}`, { ...eep, code: 'E_ACCESS_EVICTED' });
+      refuseAccess('E_ACCESS_EVICTED', reason, eep, 'closed');
+      if (ev) ev.close(`evicted from the pending pool: ${reason}`);
+      else conn.destroy();
+    }
     raws.add(raw);
-    raw.once('close', () => raws.delete(raw));
-    if (!tlsServer) return handle(raw, ep);
+    evictors.set(raw, { ep, close: () => raw.destroy() });
+    raw.once('close', () => {
+      raws.delete(raw);
+      evictors.delete(raw);
+      slots.release(raw);
+    });
+    if (!tlsServer) return handle(raw, raw, ep);
     const entry: Pending = { ep, timedOut: false };
     pending.set(raw, entry);
     raw.once('close', () => {
@@ -567,6 +640,7 @@ export function listenTcp(opts: ListenTcpOptions, onConnection: (conn: AcceptedC
         port,
         links,
         security: events,
+        slots: () => slots.counts(),
         ...(tlsServer ? { tlsServer } : {}),
         close: () =>
           new Promise<void>((res) => {

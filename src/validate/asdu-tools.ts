@@ -10,6 +10,8 @@ import { typeInfo, typeName, TypeId } from '../codec/type-table.js';
 /** A value in a specification is not usable. */
 export class SpecError extends Error {
   override readonly name = 'SpecError';
+  /** Stable code for programs. */
+  readonly code = 'E_SPEC' as const;
 }
 
 /** Type identification from a number or a mnemonic (`C_SC_NA_1`, case-insensitive). */
@@ -86,6 +88,78 @@ export interface CommandSpec {
   negative?: boolean;
   test?: boolean;
   originator?: number;
+  /** File services (120..127): name of file (NOF, default 1; 0 for a directory call). */
+  file?: number;
+  /** File services: name of section (NOS, default 0). */
+  section?: number;
+  /** F_SC_NA_1: SCQ action, a number or `directory`, `select`, `call`, `deactivate`, `delete`, `select-section`, `call-section`, `deactivate-section`. */
+  action?: number | string;
+  /** F_FR_NA_1, F_SR_NA_1: length (LOF). */
+  length?: number;
+  /** F_LS_NA_1: LSQ (default 1). */
+  lsq?: number;
+  /** F_AF_NA_1: AFQ (default 1). */
+  ack?: number;
+  /** F_SC_NA_1, F_AF_NA_1: error cause (high nibble). */
+  error?: number;
+  /** F_LS_NA_1: checksum. */
+  checksum?: number;
+  /** F_SG_NA_1: the octets, as hex text (`'01 02 ff'`) or a list of numbers. */
+  segment?: unknown;
+}
+
+const SCQ_NAMES: Record<string, number> = { directory: 0, select: 1, call: 2, deactivate: 3, delete: 4, 'select-section': 5, 'call-section': 6, 'deactivate-section': 7 };
+
+/** The information object of a file service (types 120..127) from a spec. */
+function fileObject(typeId: number, spec: CommandSpec, obj: InformationObject, now?: () => Date): void {
+  const name = typeName(typeId);
+  let action = 0;
+  if (spec.action !== undefined) {
+    action = typeof spec.action === 'string' && SCQ_NAMES[spec.action] !== undefined ? SCQ_NAMES[spec.action] : num(spec.action, `${name} action`);
+  }
+  obj.file = spec.file ?? (typeId === 122 && action === 0 ? 0 : 1);
+  if (typeId !== 120 && typeId !== 126 && typeId !== 127) obj.section = spec.section ?? 0;
+  switch (typeId) {
+    case 120:
+      obj.length = spec.length ?? 0;
+      obj.frq = 0;
+      obj.negative = spec.negative ?? false;
+      break;
+    case 121:
+      obj.length = spec.length ?? 0;
+      obj.srq = 0;
+      obj.notReady = false;
+      break;
+    case 122:
+      obj.action = action;
+      obj.error = spec.error ?? 0;
+      break;
+    case 123:
+      obj.lsq = spec.lsq ?? 1;
+      obj.checksum = spec.checksum ?? 0;
+      break;
+    case 124:
+      obj.ack = spec.ack ?? 1;
+      obj.error = spec.error ?? 0;
+      break;
+    case 125: {
+      const v = spec.segment ?? [];
+      let octets: number[];
+      if (typeof v === 'string') {
+        const h = v.replace(/0x/gi, '').replace(/[\s,_]/g, '');
+        if (!/^([0-9a-f]{2})*$/i.test(h)) throw new SpecError(`${name} segment must be hex octets, not ${JSON.stringify(v)}`);
+        octets = (h.match(/../g) ?? []).map((x) => Number.parseInt(x, 16));
+      } else if (Array.isArray(v)) octets = v.map((x) => num(x, `${name} segment octet`) & 0xff);
+      else throw new SpecError(`${name} segment must be hex text or a list of octets`);
+      obj.segment = Uint8Array.from(octets);
+      break;
+    }
+    case 127:
+      obj.start = parseTimeTag(spec.time ?? 'now-1h', now);
+      obj.stop = parseTimeTag('now', now);
+      break;
+    default:
+  }
 }
 
 function onOff(v: unknown, what: string): boolean {
@@ -114,6 +188,11 @@ export function buildAsdu(spec: CommandSpec, now?: () => Date): Asdu {
   };
   if (!info || info.raw) return { ...base, objects: [], raw: new Uint8Array([0, 0, 0, 0]), rawCount: 1 };
   const obj: InformationObject = { ioa: spec.ioa ?? 0 };
+  if (info.category === 'file') {
+    fileObject(typeId, spec, obj, now);
+    const directory = typeId === 122 && obj.action === 0;
+    return { ...base, cot: spec.cot === undefined ? (directory ? COT.REQUEST : 13) : base.cot, negative: typeId === 120 ? false : base.negative, objects: [obj] };
+  }
   const family = typeId >= 58 && typeId <= 64 ? typeId - 13 : typeId;
   const name = typeName(typeId);
   switch (family) {

@@ -96,7 +96,16 @@ export interface MeasureResult {
   typeName: string;
   startedAt: string;
   durationMs: number;
+  /** Commands attempted (one sample each; with `select`, a select and, when confirmed, an execute). */
+  attempted: number;
+  /** Executes sent. */
   sent: number;
+  /** Selects sent (0 without `select`). */
+  selects: number;
+  /** Whether ACT_TERM was awaited after a positive ACT_CON (false with `waitTerm: false`). */
+  waitTerm: boolean;
+  /** Positive ACT_CONs whose ACT_TERM was awaited (the base of `actTermTimeouts`). */
+  actTermAwaited: number;
   outcomes: { positive: number; negative: number; timeout: number; closed: number };
   actTermTimeouts: number;
   feedbackTimeouts: number;
@@ -143,7 +152,8 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
   const fbTimeout = o.feedbackTimeout ?? timeout;
   const typeId = BASE[o.kind] + (o.timeTag ? 13 : 0);
   const res: MeasureResult = {
-    target: formatTarget(o.target), ca: o.ca, ioa: o.ioa, typeId, typeName: typeName(typeId), startedAt: now().toISOString(), durationMs: 0, sent: 0,
+    target: formatTarget(o.target), ca: o.ca, ioa: o.ioa, typeId, typeName: typeName(typeId), startedAt: now().toISOString(), durationMs: 0,
+    attempted: 0, sent: 0, selects: 0, waitTerm: o.waitTerm ?? true, actTermAwaited: 0,
     outcomes: { positive: 0, negative: 0, timeout: 0, closed: 0 }, actTermTimeouts: 0, feedbackTimeouts: 0, stats: {}, samples: [],
   };
   const start = clock.now();
@@ -179,6 +189,7 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
         const sel = mk(value, true);
         const ts = clock.now();
         conn.sendAsdu(sel);
+        res.selects++;
         const c = await answer(sel, timeout);
         if (!c) {
           sample.outcome = conn.closed ? 'closed' : 'timeout';
@@ -211,6 +222,7 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
         } else {
           sample.outcome = 'positive';
           if (o.waitTerm ?? true) {
+            res.actTermAwaited++;
             const term = await conn.takeAsdu((a) => isMirrorOf(a, cmd) && a.cot === COT.ACTIVATION_TERMINATION, termTimeout);
             if (term) sample.actTerm = r2(term.at - t);
             else sample.actTermTimeout = true;
@@ -228,6 +240,7 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
     if (!conn.closed) await conn.stopdt(Math.min(timeout, 2000));
   } finally {
     conn.close(200);
+    res.attempted = res.samples.length;
     for (const s of res.samples) {
       res.outcomes[s.outcome]++;
       if (s.actTermTimeout) res.actTermTimeouts++;
@@ -244,11 +257,25 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
   return res;
 }
 
+/** `N command(s)` with, when selecting, how many selects and executes left. */
+export function commandCount(r: MeasureResult): string {
+  const n = `${r.attempted} command(s)`;
+  return r.selects > 0 ? `${n} (${r.selects} select(s), ${r.sent} execute(s))` : n;
+}
+
+/** The ACT_TERM part of the outcome line: missing of awaited, or why none was awaited ('' when nothing to say). */
+export function actTermSummary(r: MeasureResult): string {
+  if (!r.waitTerm) return 'ACT_TERM not awaited';
+  if (r.actTermAwaited === 0) return '';
+  return `ACT_TERM missing ${r.actTermTimeouts} of ${r.actTermAwaited}`;
+}
+
 /** The measurement as text. */
 export function formatMeasure(r: MeasureResult): string {
-  const lines = [`measure ${r.target}: ${r.typeName} CA ${r.ca} IOA ${r.ioa}, ${r.sent} command(s) in ${(r.durationMs / 1000).toFixed(1)} s`];
+  const lines = [`measure ${r.target}: ${r.typeName} CA ${r.ca} IOA ${r.ioa}, ${commandCount(r)} in ${(r.durationMs / 1000).toFixed(1)} s`];
   const o = r.outcomes;
-  lines.push(`outcomes: ${o.positive} positive, ${o.negative} negative, ${o.timeout} timeout${o.closed ? `, ${o.closed} connection lost` : ''}; ACT_TERM missing ${r.actTermTimeouts}${r.stats.feedback || r.feedbackTimeouts ? `; feedback missing ${r.feedbackTimeouts}` : ''}`);
+  const term = actTermSummary(r);
+  lines.push(`outcomes: ${o.positive} positive, ${o.negative} negative, ${o.timeout} timeout${o.closed ? `, ${o.closed} connection lost` : ''}${term ? `; ${term}` : ''}${r.stats.feedback || r.feedbackTimeouts ? `; feedback missing ${r.feedbackTimeouts}` : ''}`);
   const neg = r.samples.filter((s) => s.outcome === 'negative' && s.cause !== undefined);
   if (neg.length) {
     const by = new Map<number, number>();

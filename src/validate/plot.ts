@@ -2,7 +2,7 @@
  * Hand-written SVG of a {@link MeasureResult}: a latency histogram (top) and latency over time
  * (bottom), with axes, ticks, units, a legend and the summary statistics. No dependencies.
  */
-import type { MeasureResult, MeasureSample } from './measure.js';
+import { actTermSummary, commandCount, type MeasureResult, type MeasureSample } from './measure.js';
 import { xmlEscape } from './report.js';
 
 /** Round, readable tick values covering [min, max] (the first tick <= min, the last >= max). */
@@ -53,7 +53,8 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
   out.push(`<text x="${W / 2}" y="28" text-anchor="middle" font-size="18" font-weight="bold">${xmlEscape(`Command latency: ${r.typeName} to CA ${r.ca} IOA ${r.ioa} at ${r.target}`)}</text>`);
   const o = r.outcomes;
-  const sub = `${r.sent} commands in ${(r.durationMs / 1000).toFixed(1)} s: ${o.positive} positive, ${o.negative} negative, ${o.timeout} timeout${o.closed ? `, ${o.closed} lost` : ''}; ACT_TERM missing ${r.actTermTimeouts}${r.feedbackTimeouts ? `; feedback missing ${r.feedbackTimeouts}` : ''}`;
+  const term = actTermSummary(r);
+  const sub = `${commandCount(r)} in ${(r.durationMs / 1000).toFixed(1)} s: ${o.positive} positive, ${o.negative} negative, ${o.timeout} timeout${o.closed ? `, ${o.closed} lost` : ''}${term ? `; ${term}` : ''}${r.feedbackTimeouts ? `; feedback missing ${r.feedbackTimeouts}` : ''}`;
   out.push(`<text x="${W / 2}" y="50" text-anchor="middle" fill="#444">${xmlEscape(sub)}</text>`);
 
   const left = 80;
@@ -81,13 +82,16 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
   out.push(`<text x="${left}" y="${hTop - 8}" font-size="15" font-weight="bold">Latency distribution</text>`);
   for (const t of yTicks) out.push(`<line x1="${left}" x2="${right}" y1="${YH(t)}" y2="${YH(t)}" stroke="#e5e5e5"/><text x="${left - 8}" y="${YH(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   for (const t of xTicks) out.push(`<line x1="${X(t)}" x2="${X(t)}" y1="${hBottom}" y2="${hBottom + 5}" stroke="#333"/><text x="${X(t)}" y="${hBottom + 20}" text-anchor="middle">${fmt(t)}</text>`);
+  // the series of a bin stand side by side (ACT_TERM and feedback often share a bin: drawn on top
+  // of each other, the later one hid the earlier)
   present.forEach((s, si) => {
     const c = counts[si];
     for (let b = 0; b < nb; b++) {
       if (c[b] === 0) continue;
-      const x = X(b * bw);
-      const w = Math.max(1, X((b + 1) * bw) - x - 1);
-      out.push(`<rect x="${x.toFixed(1)}" y="${YH(c[b]).toFixed(1)}" width="${w.toFixed(1)}" height="${(hBottom - YH(c[b])).toFixed(1)}" fill="${s.color}" fill-opacity="0.45" stroke="${s.color}" stroke-width="1"/>`);
+      const slot = (X((b + 1) * bw) - X(b * bw)) / present.length;
+      const x = X(b * bw) + si * slot;
+      const w = Math.max(0.5, slot - (present.length > 1 ? 0.5 : 1));
+      out.push(`<rect x="${x.toFixed(1)}" y="${YH(c[b]).toFixed(1)}" width="${w.toFixed(1)}" height="${(hBottom - YH(c[b])).toFixed(1)}" fill="${s.color}" fill-opacity="0.45" stroke="${s.color}" stroke-width="1" data-series="${s.key}"/>`);
     }
   });
   out.push(`<line x1="${left}" x2="${right}" y1="${hBottom}" y2="${hBottom}" stroke="#333"/><line x1="${left}" x2="${left}" y1="${hTop}" y2="${hBottom}" stroke="#333"/>`);

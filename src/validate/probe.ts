@@ -25,6 +25,7 @@ export type ProbeOutcome =
   | 'no-startdt-con'
   | 'no-testfr-con'
   | 'interrogation-failed'
+  | 'not-iec104'
   | 'error';
 
 /** Exit code of `iec104 probe` for each outcome (2 is a usage error). */
@@ -40,6 +41,7 @@ export const PROBE_EXIT_CODES: Readonly<Record<ProbeOutcome, number>> = Object.f
   'no-startdt-con': 9,
   'no-testfr-con': 10,
   'interrogation-failed': 11,
+  'not-iec104': 12,
 });
 
 /** Names of the probe steps. */
@@ -133,6 +135,32 @@ export function diagnoseConnectFailure(f: ConnectFailure, t0: number): { outcome
   return { outcome: 'tls-failed', diagnosis: `TLS handshake failed: ${why}.` };
 }
 
+/** Printable text of a peer's octets (control characters escaped), at most `max` characters. */
+function printable(b: Uint8Array, max = 60): string {
+  let out = '';
+  for (const c of b.subarray(0, max)) out += c === 0x0d ? '\\r' : c === 0x0a ? '\\n' : c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  return b.length > max ? `${out}…` : out;
+}
+
+/** What a service that sent `b` (not IEC 104 framing) probably is, from its first octets. */
+export function recogniseService(b: Uint8Array): string | undefined {
+  const text = new TextDecoder('latin1').decode(b.subarray(0, 16));
+  if (text.startsWith('SSH-')) return 'an SSH server';
+  if (/^HTTP\/\d/.test(text)) return 'a web (HTTP) server';
+  if (/^220[ -]/.test(text)) return 'an FTP or SMTP server';
+  if (/^\+OK/.test(text)) return 'a POP3 server';
+  if (/^\* OK/.test(text)) return 'an IMAP server';
+  if (b[0] === 0x15 || b[0] === 0x16) return b[1] === 0x03 ? 'a TLS server (a TLS record: try --tls)' : undefined;
+  if (b[0] === 0x03 && b[1] === 0x00) return 'a service speaking ISO-on-TCP (RFC 1006, e.g. S7 or IEC 61850 MMS)';
+  return undefined;
+}
+
+/** The diagnosis for octets that are not IEC 104 framing. */
+function notIec104(b: Uint8Array): string {
+  const what = recogniseService(b);
+  return `this is not IEC 104: the service sent "${printable(b)}"${what ? `, which looks like ${what}` : ''}; every IEC 60870-5-104 APDU starts with 68H followed by its length. Check the host and port (IEC 104 uses 2404, 19998 with TLS).`;
+}
+
 const CLOSED_AFTER_ACCEPT =
   'it accepts TCP connections but not from this client: the source address is probably not in the list of allowed masters, or the station already serves as many masters as it allows (often one per redundancy group), or it expects TLS on this port.';
 
@@ -179,10 +207,21 @@ export async function probe(opts: ProbeOptions): Promise<ProbeResult> {
   }
   const tlsInfo = conn.stream?.tls ? { tls: conn.stream.tls } : {};
   try {
-    // STARTDT
+    // STARTDT; a service that sends anything that is not IEC 104 framing (a banner, an error page)
+    // ends the probe at once, whether it spoke first or answered our STARTDT act
     let t = clock.now();
-    const started = await conn.startdt(t1);
+    const isJunk = (f: { apdu?: unknown; bytes: Uint8Array }): boolean => !f.apdu && (f.bytes.length === 0 || f.bytes[0] !== 0x68);
+    const firstAnswer = conn.waitFrame((f) => isJunk(f) || (f.apdu?.apci.format === 'U' && f.apdu.apci.uFunction === 'STARTDT_CON'), t1, 0);
+    conn.sendU('STARTDT_ACT');
+    const answer = await firstAnswer;
     let ms = clock.now() - t;
+    const junk = conn.frames.filter(isJunk);
+    if (junk.length > 0 && (!answer || isJunk(answer))) {
+      const bytes = Uint8Array.from(junk.flatMap((f) => [...f.bytes]));
+      steps.push({ step: 'startdt', status: 'failed', ms, detail: `the service sent ${bytes.length} octet(s) that are not IEC 104: "${printable(bytes, 40)}"` });
+      return result('not-iec104', notIec104(bytes), tlsInfo);
+    }
+    const started = answer !== undefined;
     if (!started) {
       if (conn.closed?.by === 'peer' && opts.tls) {
         // over TLS, a station that judges our certificate after the handshake (TLS 1.3, or any

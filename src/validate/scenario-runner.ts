@@ -11,7 +11,7 @@ import { type AsduPattern, buildAsdu, type CommandSpec, describeAsdu, describePa
 import { ConnectFailure, delay, formatTarget, parseTarget, refClock, type Target, TestConnection } from './connection.js';
 import { diagnoseConnectFailure } from './probe.js';
 import type { CaseResult, SuiteResult } from './report.js';
-import { parseHex, resolveTemplate, type Scenario, type ScenarioStep, type Template } from './scenario.js';
+import { MAX_REPEAT, parseHex, resolveTemplate, type Scenario, type ScenarioStep, type Template } from './scenario.js';
 
 /** Options of {@link runScenario}. */
 export interface RunScenarioOptions {
@@ -101,6 +101,10 @@ function toSpec(s: { [key: string]: Template }): { spec: CommandSpec; ns?: numbe
   if (s.negative !== undefined) spec.negative = s.negative === true;
   if (s.test !== undefined) spec.test = s.test === true;
   if (s.originator !== undefined) spec.originator = int(s.originator, 'originator');
+  // file services (120..127)
+  for (const k of ['file', 'section', 'length', 'lsq', 'ack', 'error', 'checksum'] as const) if (s[k] !== undefined) spec[k] = int(s[k], k);
+  if (s.action !== undefined) spec.action = typeof s.action === 'string' && !/^\d+$/.test(s.action) ? s.action : int(s.action, 'action');
+  if (s.segment !== undefined) spec.segment = s.segment;
   return { spec, ...(s.ns !== undefined ? { ns: int(s.ns, 'ns') } : {}), ...(s.nr !== undefined ? { nr: int(s.nr, 'nr') } : {}) };
 }
 
@@ -134,6 +138,7 @@ export async function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): 
         let times: number;
         try {
           times = int(resolveTemplate(step.times, ctx.vars), 'repeat count');
+          if (times > MAX_REPEAT) throw new Error(`repeat count ${times} is above the limit of ${MAX_REPEAT} (MAX_REPEAT)`);
         } catch (e) {
           record(id + suffix, step, 'fail', 0, (e as Error).message);
           ctx.failed = true;

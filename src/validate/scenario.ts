@@ -25,6 +25,7 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseCot, parseTypeId, SpecError } from './asdu-tools.js';
+import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 
 /** 1-based line and column in the scenario file. */
 export interface SourcePos {
@@ -82,9 +83,17 @@ export interface Scenario {
   steps: ScenarioStep[];
 }
 
+/** Largest `repeat` count (literal, or the value of a `${...}` template when the scenario runs). */
+export const MAX_REPEAT = 100_000;
+
+/** Limits of a scenario file: 16 MiB, nesting depth 64, 1000 aliases. */
+export const SCENARIO_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ maxBytes: 16 * 1024 * 1024, maxDepth: 64, maxAliases: 1000 });
+
 /** A scenario file is malformed; `line`/`column` are 1-based. */
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
+  /** Stable code for programs. */
+  readonly code = 'E_SCENARIO' as const;
   constructor(
     readonly file: string,
     readonly line: number,
@@ -96,7 +105,7 @@ export class ScenarioError extends Error {
   }
 }
 
-const SEND_KEYS = ['type', 'ca', 'ioa', 'value', 'select', 'qu', 'ql', 'qualifier', 'time', 'cot', 'negative', 'test', 'originator', 'ns', 'nr'];
+const SEND_KEYS = ['type', 'ca', 'ioa', 'value', 'select', 'qu', 'ql', 'qualifier', 'time', 'cot', 'negative', 'test', 'originator', 'ns', 'nr', 'file', 'section', 'action', 'length', 'lsq', 'ack', 'error', 'checksum', 'segment'];
 const PATTERN_KEYS = ['type', 'cot', 'pn', 'ca', 'ioa', 'value', 'test'];
 const COMMON_KEYS = ['name', 'timeout'];
 const ACTIONS: Record<string, StepKind> = {
@@ -293,6 +302,7 @@ class Parser {
       }
       case 'repeat': {
         if (!hasTemplate(argValue) && (typeof argValue !== 'number' || !Number.isInteger(argValue) || argValue < 0)) this.fail(argNode, 'repeat takes a count (integer >= 0)');
+        if (typeof argValue === 'number' && argValue > MAX_REPEAT) this.fail(argNode, `repeat count ${argValue} is above the limit of ${MAX_REPEAT} (MAX_REPEAT)`);
         const asP = e.get('as');
         let as = 'i';
         if (asP) {
@@ -312,7 +322,13 @@ class Parser {
  * Parse a scenario file's text.
  * @throws {@link ScenarioError} with line and column for YAML syntax errors and for anything the format does not allow.
  */
-export function parseScenario(text: string, file = '<scenario>'): Scenario {
+export function parseScenario(text: string, file = '<scenario>', limits: Partial<DocumentLimits> = {}): Scenario {
+  try {
+    checkDocument(text, file, { ...SCENARIO_DOCUMENT_LIMITS, ...limits });
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new ScenarioError(file, e.line ?? 1, e.column ?? 1, e.message.slice(file.length + 1));
+    throw e;
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -362,6 +378,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
 /** A `${...}` expression could not be evaluated. */
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
+  /** Stable code for programs. */
+  readonly code = 'E_TEMPLATE' as const;
 }
 
 type Vars = { readonly [key: string]: Template };

@@ -137,7 +137,7 @@ test('out-of-order and retransmitted segments of IEC 104', () => {
   assert.deepEqual(r.issues, []);
 });
 
-test('retransmission with other bytes is reported and the first copy decoded', () => {
+test('retransmission with other bytes of unacknowledged octets: the stream cannot be followed (E_TCP_DESYNC), first copy decoded', () => {
   const s = base();
   s.send('client', STARTDT_ACT);
   const seq = s.nextSeq('client');
@@ -146,7 +146,7 @@ test('retransmission with other bytes is reported and the first copy decoded', (
   s.send('client', sFrame(0));
   const r = analyzeBytes(writePcap(s.packets));
   assert.deepEqual(r.records.map(describe), ['4:U', '5:I:100/6/0', '7:S']);
-  assert.deepEqual(r.issues.map((i) => [i.code, i.frame]), [['W_TCP_OVERLAP_DIFFERS', 6]]);
+  assert.deepEqual(r.issues.map((i) => [i.code, i.frame]), [['E_TCP_DESYNC', 6]]);
 });
 
 test('capture starting mid-session and mid-APDU: junk reported, the rest decoded', () => {

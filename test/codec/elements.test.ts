@@ -112,6 +112,7 @@ const WARNING_FRAMES = {
   W_TYPE_RESERVED: [encodeAsdu({ ...asdu(22, []), raw: Uint8Array.of(1, 0, 0, 5), rawCount: 1 }), 0],
   W_BROADCAST: [encodeAsdu(asdu(1, [{ ioa: 1, value: true }], { ca: 0xffff })), 4],
   W_IOA_ZERO: [encodeAsdu(asdu(1, [{ ioa: 0, value: true }])), 6],
+  W_IEC101_ONLY_TYPE: [encodeAsdu(asdu(2, [{ ioa: 1, value: true, time: { ms: 0, minute: 0, invalid: false } }])), 0],
 } satisfies Record<CodecWarningCode, [Uint8Array, number]>;
 
 for (const [code, [frame, offset]] of Object.entries(WARNING_FRAMES)) {
@@ -129,7 +130,8 @@ test('reserved values of qualifiers give W_RESERVED_VALUE', () => {
   ];
   for (const [typeId, obj, cot] of cases) {
     const w = warns(encodeAsdu(asdu(typeId, [{ ioa: 1, ...obj }], { cot })));
-    assert.deepEqual(w.map((x) => x[0]), ['W_RESERVED_VALUE'], `type ${typeId}`);
+    // C_TS_NA_1 (104) also carries W_IEC101_ONLY_TYPE
+    assert.deepEqual(w.map((x) => x[0]).filter((c) => c !== 'W_IEC101_ONLY_TYPE'), ['W_RESERVED_VALUE'], `type ${typeId}`);
   }
   // common address 0
   assert.ok(warns(encodeAsdu(asdu(1, [{ ioa: 1, value: true }], { ca: 0 }))).some(([c, o]) => c === 'W_RESERVED_VALUE' && o === 4));

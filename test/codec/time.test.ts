@@ -72,7 +72,7 @@ test('CP24Time2a layout, IV, range checks and W_TIME_FIELD', () => {
   const a = { typeId: 2, sq: false, cot: 3, negative: false, test: false, originator: 0, ca: 1, objects: [{ ioa: 5, value: true, time: { ms: 60000, minute: 0, invalid: false } }] };
   const r = decodeAsdu(encodeAsdu(a));
   assert.ok(r.ok);
-  assert.deepEqual(r.value.warnings!.map((x) => [x.code, x.field, x.offset]), [['W_TIME_FIELD', 'CP24Time2a.milliseconds', 10]]);
+  assert.deepEqual(r.value.warnings!.map((x) => [x.code, x.field, x.offset]), [['W_TIME_FIELD', 'CP24Time2a.milliseconds', 10], ['W_IEC101_ONLY_TYPE', 'type identification', 0]]);
 });
 
 test('CP16Time2a above 59999 ms gives W_TIME_FIELD', () => {

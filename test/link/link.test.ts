@@ -172,17 +172,41 @@ test('L10 received N(S) != V(R): E_SEQ_ORDER', () => {
   assert.equal(d.closes[0].reason.code, 'E_SEQ_ORDER');
 });
 
-test('L11 S-frame after w received unacknowledged I-frames, at the end of the receive() call', () => {
-  const h = harness('controlled', { k: 12, w: 3 }, { start: true });
-  h.feed(I(0, 0), I(1, 0));
-  assert.deepEqual(h.take(), []);
-  h.feed(I(2, 0));
-  assert.deepEqual(h.take(), [sHex(3)]);
-  // one chunk with 5 frames: a single S acknowledging all of them
-  h.link.receive(Buffer.concat([I(3, 0), I(4, 0), I(5, 0), I(6, 0), I(7, 0)]));
-  assert.deepEqual(h.take(), [sHex(8)]);
-  assert.equal(h.link.snapshot().receivedUnacknowledged, 0);
-  assert.equal(h.link.snapshot().counters.sOut, 2);
+test('L11 S-frame as soon as w received I-frames are unacknowledged, also inside one chunk', () => {
+  for (const role of ['controlled', 'controlling'] as const) {
+    const h = harness(role, { k: 12, w: 3 }, { start: true });
+    h.feed(I(0, 0), I(1, 0));
+    assert.deepEqual(h.take(), []);
+    h.feed(I(2, 0));
+    assert.deepEqual(h.take(), [sHex(3)]);
+    // one chunk with 5 frames: acknowledged after the 3rd (w), the 2 left wait for t2 or more frames
+    h.link.receive(Buffer.concat([I(3, 0), I(4, 0), I(5, 0), I(6, 0), I(7, 0)]));
+    assert.deepEqual(h.take(), [sHex(6)], role);
+    assert.equal(h.link.snapshot().receivedUnacknowledged, 2);
+    // 12 frames in one chunk with w = 3 (what a capture of `iec104 command` showed with w = 8):
+    // never more than w unacknowledged
+    h.link.receive(Buffer.concat(Array.from({ length: 12 }, (_, i) => I(8 + i, 0))));
+    assert.deepEqual(h.take(), [sHex(9), sHex(12), sHex(15), sHex(18)], role);
+    assert.equal(h.link.snapshot().receivedUnacknowledged, 2);
+  }
+});
+
+test('L11 an asdu handler that answers with an I-frame acknowledges instead of the S-frame', () => {
+  const out: string[] = [];
+  let n = 0;
+  const link: Link = new Link({ role: 'controlled', clock: new VirtualClock(), params: { k: 12, w: 2 } }, {
+    write: (b) => out.push(hex(b)),
+    asdu: () => {
+      if (++n === 2) link.send(measured(1));
+    },
+    close() {},
+  });
+  link.receive(U('STARTDT_ACT'));
+  out.length = 0;
+  link.receive(Buffer.concat([I(0, 0), I(1, 0)]));
+  assert.equal(out.length, 1);
+  assert.equal(out[0].slice(0, 12), iApci(0, 2));
+  assert.equal(link.snapshot().receivedUnacknowledged, 0);
 });
 
 test('L12 piggy-back: an outgoing I-frame acknowledges received frames, resets the w count and cancels t2', () => {

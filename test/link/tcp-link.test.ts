@@ -192,7 +192,7 @@ test('L44 write buffer limit: a peer that does not read -> E_BUFFER_LIMIT', () =
   });
 });
 
-test('L45 listenTcp: an unbound connection is closed; maxConnections refuses extra connections', async () => {
+test('L45 listenTcp: an unbound connection is closed; maxConnections refuses extra connections once the started ones fill it', async () => {
   let n = 0;
   const server = await listenTcp({ host: '127.0.0.1', port: 0, link: { role: 'controlled' }, maxConnections: 1 }, (conn) => {
     n++;
@@ -203,6 +203,8 @@ test('L45 listenTcp: an unbound connection is closed; maxConnections refuses ext
   await new Promise<void>((r) => a.once('close', () => r()));
   const b = await connectTcp('127.0.0.1', server.port, { t0: 5_000 });
   await waitFor(() => server.links.size === 1);
+  b.write(Uint8Array.from([0x68, 0x04, 0x07, 0x00, 0x00, 0x00])); // STARTDT act: b takes the protected slot
+  await waitFor(() => server.slots().protected === 1);
   const c = await connectTcp('127.0.0.1', server.port, { t0: 5_000 });
   await new Promise<void>((r) => c.once('close', () => r()));
   assert.equal(n, 2);

@@ -130,7 +130,11 @@ test('iec104 connect --json: GI then live data as JSON lines; lost connection ex
   await flush();
   net.station.send(monitor(1, 1, 3, [{ ioa: 7, value: true }]));
   await flush();
-  const lines = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const all = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = all.filter((l) => l.kind === undefined);
+  assert.deepEqual(all.filter((l) => l.kind !== undefined).map((l) => [l.kind, l.type, l.cot, l.positive]), [
+    ['confirmation', 'C_IC_NA_1', 7, true], ['termination', 'C_IC_NA_1', 10, true], ['interrogation', undefined, undefined, undefined],
+  ]);
   assert.deepEqual(lines[0], { ca: 1, ioa: 100, type: 'M_ME_TF_1', typeId: 36, value: 1.5, quality: ['iv'], time: '2026-05-04T03:02:01.500', cot: 20 });
   assert.deepEqual(lines.at(-1), { ca: 1, ioa: 7, type: 'M_SP_NA_1', typeId: 1, value: true, quality: [], time: null, cot: 3 });
   assert.equal(net.station.received[0].ca, 0xffff, 'GI to the broadcast address by default');
@@ -174,4 +178,88 @@ test('iec104 connect: connection refused exits 5', async () => {
   const code = await runConnect(['h'], { stdout: sink(), stderr: err, isTTY: false, connector: () => net.connector, clock: net.clock });
   assert.equal(code, 5);
   assert.match(err.text, /connection failed/);
+});
+
+test('iec104 connect --json: confirmation, termination and interrogation records a script can follow', async () => {
+  const net = new MemoryNetwork((a, st) => {
+    st.confirm(a);
+    st.send(monitor(13, a.ca, 20, [{ ioa: 100, value: 2.5 }]));
+    st.terminate(a);
+  });
+  const out = sink();
+  const ac = new AbortController();
+  const p = runConnect(['h', '--ca', '1', '--json'], { stdout: out, stderr: sink(), isTTY: false, connector: () => net.connector, clock: net.clock, signal: ac.signal });
+  await flush();
+  ac.abort();
+  assert.equal(await p, 0);
+  const recs = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(recs.map((r) => r.kind ?? 'point'), ['confirmation', 'point', 'termination', 'interrogation']);
+  const { at, ...con } = recs[0];
+  assert.match(String(at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual(con, { kind: 'confirmation', type: 'C_IC_NA_1', typeId: 100, ca: 1, ioa: 0, cot: 7, cotName: 'activation confirmation', positive: true, qualifier: { qoi: 20 } });
+  assert.deepEqual({ ...recs[3], rtt: undefined }, { kind: 'interrogation', ca: 1, qoi: 20, outcome: 'terminated', objects: 1, rtt: undefined });
+});
+
+test('iec104 connect: an ACT_TERM of type ID 0 without object ends the interrogation at once (record and status)', async () => {
+  const net = new MemoryNetwork((a, st) => {
+    st.confirm(a);
+    st.send(monitor(1, a.ca, 20, [{ ioa: 1, value: true }]));
+    st.send({ typeId: 0, sq: false, cot: 10, negative: false, test: false, originator: 0, ca: a.ca, objects: [], raw: new Uint8Array(0), rawCount: 0 });
+  });
+  const out = sink();
+  const err = sink();
+  const ac = new AbortController();
+  const p = runConnect(['h', '--ca', '1', '--json'], { stdout: out, stderr: err, isTTY: false, connector: () => net.connector, clock: net.clock, signal: ac.signal });
+  await flush();
+  assert.equal(net.clock.now(), 1_000, 'no time passed');
+  ac.abort();
+  assert.equal(await p, 0);
+  const recs = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(recs.map((r) => [r.kind ?? 'point', r.typeId]), [['confirmation', 100], ['point', 1], ['termination', 0], ['interrogation', undefined]]);
+  assert.equal(recs[3].outcome, 'terminated');
+  assert.match(err.text, /type ID 0 without object \(non-standard; tolerated\)/);
+});
+
+test('M54 iec104 connect: a broadcast interrogation refused with cause 46 says so, suggests --ca and exits 3', async () => {
+  const net = new MemoryNetwork((a, st) => {
+    st.send(monitor(13, 7, 3, [{ ioa: 100, value: 1 }])); // spontaneous data from CA 7
+    st.send({ ...mirror(a, 46, true) });
+  });
+  const out = sink();
+  const err = sink();
+  const p = runConnect(['h', '--json'], { stdout: out, stderr: err, isTTY: false, connector: () => net.connector, clock: net.clock });
+  await flush();
+  net.clock.advance(250); // broadcast settle
+  await flush();
+  assert.equal(await p, 3);
+  assert.match(err.text, /refused the broadcast interrogation \(CA 65535: cause 46 unknown common address of ASDU, P\/N=1\).*--ca N.*data came from CA 7: --ca 7/);
+  const recs = out.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(recs.filter((r) => r.kind).map((r) => [r.kind, r.cot, r.positive ?? r.outcome]), [['confirmation', 46, false], ['interrogation', 46, 'refused']]);
+
+  const one = new MemoryNetwork((a, st) => st.send(mirror(a, 46, true)));
+  const err2 = sink();
+  const code = await runConnect(['h', '--ca', '2'], { stdout: sink(), stderr: err2, isTTY: false, connector: () => one.connector, clock: one.clock });
+  assert.equal(code, 3);
+  assert.match(err2.text, /refused the interrogation of CA 2 \(cause 46 .*\): it has no common address 2; check --ca/);
+});
+
+test('iec104 connect: M_EI_NA_1 is printed as text, not raw JSON', async () => {
+  const net = new MemoryNetwork();
+  const out = sink();
+  const ac = new AbortController();
+  const p = runConnect(['h', '--no-gi', '--lines'], { stdout: out, stderr: sink(), isTTY: false, connector: () => net.connector, clock: net.clock, signal: ac.signal });
+  await flush();
+  net.station.send(monitor(70, 1, 4, [{ ioa: 0, cause: 2, localChange: true }]));
+  await flush();
+  ac.abort();
+  assert.equal(await p, 0);
+  assert.match(out.text, /^1 {2}0 {2}M_EI_NA_1 {2}end of initialization: COI=2 remote reset, BS1=1 after change of local parameters {2}.*init\n$/);
+  assert.doesNotMatch(out.text, /\{/);
+});
+
+test('parseConnectArgs: --reconnect-min/--reconnect-max need --reconnect and an order', () => {
+  const a = parseConnectArgs(['h', '--reconnect', '--reconnect-min', '200', '--reconnect-max', '400']);
+  assert.deepEqual([a.reconnectMin, a.reconnectMax], [200, 400]);
+  assert.throws(() => parseConnectArgs(['h', '--reconnect-min', '200']), /need --reconnect/);
+  assert.throws(() => parseConnectArgs(['h', '--reconnect', '--reconnect-min', '500', '--reconnect-max', '400']), /larger than/);
 });

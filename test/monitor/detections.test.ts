@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeApdu, cp56FromDate, type Asdu } from '../../src/index.js';
-import { RULES, monitorTraffic, type Alert, type DetectorOptions, type MonitorResult } from '../../src/monitor/index.js';
+import { Detector, RULES, monitorTraffic, type Alert, type DetectorOptions, type MonitorResult } from '../../src/monitor/index.js';
 import { Capture, Conversation, T0, normalSession, rulesOf, show } from './helpers.js';
 
 const covered = new Set<string>();
@@ -424,6 +424,18 @@ test('disabled rules are silenced by id or prefix', () => {
   }, { disabled: ['cmd.invalid-cause', 'link.'] });
   assert.ok(!rulesOf(r.alerts).some((x) => x === 'cmd.invalid-cause' || x.startsWith('link.')), show(r.alerts));
   assert.ok(rulesOf(r.alerts).includes('valid.cot-not-allowed'));
+});
+
+test('stream anomalies of the capture layer: stream.desync (high) and stream.out-of-window (medium), silenced like any rule', () => {
+  const d = new Detector();
+  const base = { message: 'segment at seq 1 …', frame: 7, ts: T0, src: '10.0.0.1:40000', dst: '10.0.0.2:2404', flow: '0' };
+  const desync = d.streamAnomaly({ ...base, code: 'E_TCP_DESYNC' });
+  const oow = d.streamAnomaly({ ...base, code: 'W_TCP_OUT_OF_WINDOW' });
+  const r = { alerts: [...desync, ...oow] } as MonitorResult;
+  assert.equal(fires(r, 'stream.desync').mitre, 'T0830');
+  assert.equal(fires(r, 'stream.out-of-window').evidence.code, 'W_TCP_OUT_OF_WINDOW');
+  assert.deepEqual(d.alertCounts(), { 'stream.desync': 1, 'stream.out-of-window': 1 });
+  assert.deepEqual(new Detector({ disabled: ['stream.'] }).streamAnomaly({ ...base, code: 'E_TCP_DESYNC' }), []);
 });
 
 test('every validity, link and behaviour rule of the catalogue was shown firing', () => {

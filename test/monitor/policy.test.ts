@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { parse as parseYaml } from 'yaml';
 import {
   PolicyError, RULES, baselineToYaml, inferPolicy, learnBaseline, monitorTraffic, parseBaselineYaml, parsePolicy, parseAddressMatch,
-  formatRanges, parseRangeList, certificateSubjectMatches, parseDistinguishedName, type Alert, type MonitorResult,
+  formatRanges, parseRangeList, certificateSubjectMatches, parseDistinguishedName, type Alert, type MonitorResult, agreedPeriod,
 } from '../../src/monitor/index.js';
-import { Capture, Conversation, T0, normalSession, rulesOf, show } from './helpers.js';
+import { Capture, Conversation, T0, idle, normalSession, rulesOf, show } from './helpers.js';
 
 const covered = new Set<string>();
 function fires(r: MonitorResult, rule: string): Alert {
@@ -200,6 +200,58 @@ test('learn -> YAML -> parse -> enforce: the learned traffic is silent, the YAML
   const sp = inferred.masters[0].allow!.find((a) => a.types![0] === 'C_SE_NC_1')!;
   assert.deepEqual(sp.value, { min: 12.5, max: 12.5 });
   assert.deepEqual(sp.ioa, [6000]);
+});
+
+test('learn: an interrogation repeated 10 ms later (a retry) is not a period; the same capture raises no baseline.period-change', () => {
+  const cap = new Capture();
+  const c = new Conversation(cap);
+  c.startdt();
+  c.gi();
+  cap.wait(10);
+  c.gi(); // retry
+  c.spont();
+  idle(c, cap.t + 300000); // five quiet minutes with TESTFR
+  const b = learnBaseline(cap.items);
+  assert.deepEqual(b.stations['10.0.0.2:2404'].periods, {});
+  const r = monitorTraffic(cap.items, { policy: parseBaselineYaml(baselineToYaml(b)) });
+  assert.ok(!r.alerts.some((a) => a.rule === 'baseline.period-change'), show(r.alerts));
+});
+
+test('learn: a period needs several agreeing intervals; retries among periodic interrogations are left out', () => {
+  assert.equal(agreedPeriod([]), undefined);
+  assert.equal(agreedPeriod([10]), undefined);
+  assert.equal(agreedPeriod([60000, 60010]), undefined, 'two intervals are not enough');
+  assert.equal(agreedPeriod([60000, 10, 59990, 60010]), 60000);
+  assert.equal(agreedPeriod([10, 12, 11, 60000]), 11, 'a group needs to agree, whatever its size');
+  assert.equal(agreedPeriod([10, 60000, 12, 600000, 11, 30000, 900000, 5]), undefined, 'no group holds half of the intervals');
+  // a capture: GI every 60 s, one retried 10 ms after it was sent
+  const cap = new Capture();
+  const c = new Conversation(cap);
+  c.startdt();
+  let next = cap.t + 60000;
+  c.gi();
+  for (let k = 0; k < 4; k++) {
+    idle(c, next);
+    next += 60000;
+    c.gi();
+    if (k === 1) {
+      cap.wait(10);
+      c.gi();
+    }
+  }
+  const b = learnBaseline(cap.items);
+  const gi = b.stations['10.0.0.2:2404'].periods.interrogationMs!;
+  assert.ok(Math.abs(gi - 60000) < 100, `learned ${gi} ms`);
+});
+
+test('learn writes YAML without anchors and with ISO 8601 UTC times', () => {
+  const { yaml } = learnedSession();
+  assert.doesNotMatch(yaml, /(^|[\s:\[,-])[&*][A-Za-z0-9]/m, 'no YAML anchors or aliases');
+  const doc = parseYaml(yaml) as { baseline: { learned: { start: unknown; end: unknown } } };
+  assert.match(String(doc.baseline.learned.start), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.match(String(doc.baseline.learned.end), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const start = Date.parse(String(doc.baseline.learned.start));
+  assert.ok(start >= T0 && start < T0 + 60000 && start <= Date.parse(String(doc.baseline.learned.end)), String(doc.baseline.learned.start));
 });
 
 test('baseline.* rules: new master, station, type, cause, IOA, rate and period changes', () => {

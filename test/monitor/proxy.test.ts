@@ -2,6 +2,7 @@
  * The enforcing proxy end to end over loopback: master -> proxy -> station, real sockets, port 0.
  */
 import { test } from 'node:test';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import { ControllingStation, NegativeConfirmationError } from '../../src/master/index.js';
 import { tcpConnector } from '../../src/master/tcp.js';
@@ -9,8 +10,21 @@ import { createStation, type StationCommand } from '../../src/station/index.js';
 import { startProxy } from '../../src/monitor/proxy.js';
 import type { Alert } from '../../src/monitor/types.js';
 import { parseProxyArgs, runProxy } from '../../src/cli/proxy.js';
+import { createLogger } from '../../src/log.js';
 import { PROXY_POLICY as POLICY, STATION } from './engine-capture.js';
+import { mirrorClient } from '../helpers/mirror-peer.js';
 
+/** A loopback port nobody listens on (bound, then released). */
+function deadPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 test('proxy: allowed command passes, forbidden command is blocked with a negative ACT_CON, GI passes, both legs stay in sequence', async () => {
   const seen: StationCommand[] = [];
@@ -97,7 +111,9 @@ test('proxy: monitor-only mode forwards the forbidden command and still alerts; 
 });
 
 test('proxy CLI: arguments, usage errors, and a run that writes alerts as JSON lines', async () => {
-  assert.deepEqual(parseProxyArgs(['--listen', '127.0.0.1:0', '--upstream', 'rtu:2405']), { enforce: false, block: [], disabled: [], listen: { host: '127.0.0.1', port: 0 }, upstream: { host: 'rtu', port: 2405 } });
+  assert.deepEqual(parseProxyArgs(['--listen', '127.0.0.1:0', '--upstream', 'rtu:2405']), { enforce: false, block: [], disabled: [], logLevel: 'warn', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: 'rtu', port: 2405 } });
+  assert.equal((parseProxyArgs(['--listen', '2404', '--upstream', 'rtu', '--log-level', 'debug']) as { logLevel: string }).logLevel, 'debug');
+  assert.match(String(parseProxyArgs(['--listen', '2404', '--upstream', 'rtu', '--log-level', 'loud'])), /--log-level needs debug, info, warn or error/);
   assert.equal(typeof parseProxyArgs(['--upstream', 'rtu']), 'string');
   assert.match(String(parseProxyArgs(['--listen', '2404', '--upstream', 'rtu', '--enforce'])), /--enforce needs --policy/);
   let err = '';
@@ -126,4 +142,49 @@ test('proxy CLI: arguments, usage errors, and a run that writes alerts as JSON l
   const rules = out.trim().split('\n').map((l) => (JSON.parse(l) as Alert).rule);
   assert.ok(rules.includes('policy.unknown-master'), rules.join());
   assert.ok(rules.includes('proxy.command-blocked'), rules.join());
+});
+
+test('proxy with a dead upstream: STARTDT is never confirmed, the master connection is closed, a warning is logged and an alert raised', async () => {
+  const port = await deadPort();
+  const alerts: Alert[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger({ level: 'debug', write: (l) => logs.push(JSON.parse(l) as Record<string, unknown>) });
+  const proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port }, onAlert: (a) => alerts.push(a), logger });
+  try {
+    const peer = await mirrorClient(proxy.port); // sends STARTDT act at once
+    const end = Date.now() + 3000;
+    while (!(alerts.length > 0 && proxy.stats.open === 0) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(proxy.stats.open, 0, 'the master connection was closed');
+    assert.equal(peer.frames.U, 0, 'no STARTDT con (nor anything else) reached the master');
+    const a = alerts.find((x) => x.rule === 'proxy.upstream-unreachable');
+    assert.ok(a, alerts.map((x) => x.rule).join());
+    assert.equal(a.severity, 'high');
+    assert.equal(a.evidence.code, 'ECONNREFUSED');
+    const w = logs.find((l) => l.event === 'proxy.upstream_failed');
+    assert.ok(w && w.level === 'warn');
+    assert.match(String(w.msg), new RegExp(`cannot connect to the RTU 127\\.0\\.0\\.1:${port}.*without confirming STARTDT`));
+    peer.close();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('proxy CLI with a dead upstream: the warning reaches standard error and the alert standard output', async () => {
+  const port = await deadPort();
+  let out = '';
+  let err = '';
+  const code = await runProxy(['--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${port}`], {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    stopped: async (p) => {
+      const peer = await mirrorClient(p.port);
+      const end = Date.now() + 3000;
+      while (p.stats.alerts === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(peer.frames.U, 0, 'STARTDT not confirmed');
+      peer.close();
+    },
+  });
+  assert.equal(code, 0);
+  assert.match(err, /WARN\s+proxy\.upstream_failed .*cannot connect to the RTU/);
+  assert.equal((JSON.parse(out.trim().split('\n')[0]) as Alert).rule, 'proxy.upstream-unreachable');
 });

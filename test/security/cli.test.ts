@@ -64,11 +64,13 @@ test('serve --tls + connect --tls: mutual TLS session, interrogation data flows;
     const err = sink();
     const ac = new AbortController();
     const run = runConnect(['127.0.0.1', '--port', String(s.port), '--ca', '1', '--json', ...clientTlsArgs], { stdout: out, stderr: err, isTTY: false, signal: ac.signal });
-    await waitFor(() => out.text().split('\n').filter(Boolean).length >= 2 || /failed|disconnected/.test(err.text()));
+    // point records (confirmations, terminations and the interrogation outcome carry a `kind`)
+    const points = (): Array<{ ioa: number; value: unknown }> =>
+      out.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ioa: number; value: unknown; kind?: string }).filter((o) => o.kind === undefined);
+    await waitFor(() => points().length >= 2 || /failed|disconnected/.test(err.text()));
     ac.abort();
     assert.equal(await run, 0, err.text());
-    const objs = out.text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ioa: number; value: unknown });
-    assert.deepEqual(objs.map((o) => o.ioa).sort(), [1001, 2001]);
+    assert.deepEqual(points().map((o) => o.ioa).sort(), [1001, 2001]);
     assert.match(err.text(), /data transfer started/);
 
     // a TLS client without a certificate
@@ -130,13 +132,15 @@ test('serve --allow: a source outside the list is refused (E_ACCESS_SOURCE), com
   }
 });
 
-test('serve --max-connections 1: the second connection is refused (E_ACCESS_LIMIT); plain TCP on 0.0.0.0 without --allow warns', async () => {
+test('serve --max-connections 1: with the started connection holding the slot, the second connection is refused (E_ACCESS_LIMIT); plain TCP on 0.0.0.0 without --allow warns', async () => {
   const audit = join(dir, 'audit-limit.jsonl');
   const s = await serve(['--max-connections', '1', '--audit', audit]);
   try {
     const first = net.connect(s.port, '127.0.0.1');
     await new Promise<void>((res) => first.once('connect', () => res()));
-    await waitFor(() => auditOf(audit).some((r) => r.outcome === 'accepted'));
+    first.on('data', () => {});
+    first.write(Uint8Array.from([0x68, 0x04, 0x07, 0x00, 0x00, 0x00])); // STARTDT act: a started connection holds the protected slot
+    await waitFor(() => auditOf(audit).some((r) => r.event === 'STARTDT'));
     const code = await runCommandSend(['127.0.0.1', '--port', String(s.port), '--ca', '1', '--ioa', '5001', '--single', 'on'], { stdout: sink(), stderr: sink() });
     assert.equal(code, 5);
     await waitFor(() => auditOf(audit).some((r) => r.code === 'E_ACCESS_LIMIT'));

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp56FromDate } from '../../src/codec/time.js';
 import type { CommandOutcome, StationCommand } from '../../src/station/commands.js';
+import { AuditLog } from '../../src/transport/audit-log.js';
 import { asdu, brief, fakeStation, WALL0 } from './helpers.js';
 
 const SC = (ioa: number, value: boolean, select: boolean, cot = 6, ca = 1) => asdu(45, cot, ca, [{ ioa, value, select, qu: 0 }]);
@@ -222,4 +223,20 @@ test('ACT_TERM waits for the feedback event even when events are queued before i
   m.takeAck();
   const all = m.sent.map(brief);
   assert.deepEqual(all, ['36/3@1:1', '36/3@1:1', '45/7@1:1', '36/3@1:1', '30/11@1:1', '45/10@1:1']);
+});
+
+test('the command audit carries the station reason of a refused command (select before operate, wrong type)', () => {
+  const lines: string[] = [];
+  const h = fakeStation({
+    commands: [{ ca: 1, ioa: 600, type: 45, mode: 'sbo' }],
+    audit: new AuditLog({ sink: { write: (l) => lines.push(l) } }),
+  });
+  const m = h.started();
+  m.deliver(asdu(45, 6, 1, [{ ioa: 600, value: true, select: false, qu: 0 }])); // execute without select
+  m.deliver(asdu(46, 6, 1, [{ ioa: 600, value: 2, select: true, qu: 0 }])); // wrong type for the object
+  assert.deepEqual(m.take().map(brief), ['45/7-@1:1', '46/7-@1:1']);
+  const recs = lines.map((l) => JSON.parse(l) as { outcome: string; reason?: string });
+  assert.deepEqual(recs.map((r) => r.outcome), ['rejected', 'rejected']);
+  assert.match(recs[0].reason ?? '', /requires select before operate/);
+  assert.match(recs[1].reason ?? '', /object takes C_SC_NA_1/);
 });

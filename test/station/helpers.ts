@@ -55,8 +55,9 @@ export class FakeLink implements StationLinkMachine {
     this.unacked.push(tag);
     return true;
   }
-  close(reason?: string): void {
-    this.finish('E_LOCAL', reason ?? 'closed locally');
+  close(reason?: string | { code?: LinkCloseCode; message?: string }): void {
+    if (typeof reason === 'object') this.finish(reason.code ?? 'E_LOCAL', reason.message ?? 'closed locally');
+    else this.finish('E_LOCAL', reason ?? 'closed locally');
   }
   open(): void {}
   receive(): void {}

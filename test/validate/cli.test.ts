@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { startFakeStation } from './fake-station.js';
 import { checkXml } from './xml-check.js';
@@ -46,6 +47,20 @@ test('cli: probe exit codes and JSON', async () => {
   assert.match(refused.out, /diagnosis: connection refused/);
   const usage = await cli(['probe']);
   assert.equal(usage.code, 2);
+  // a TCP server that is not IEC 104 (an SSH banner)
+  const ssh = net.createServer((s) => {
+    s.on('error', () => {});
+    s.write('SSH-2.0-OpenSSH_9.2\r\n');
+  });
+  await new Promise<void>((r) => ssh.listen(0, '127.0.0.1', () => r()));
+  try {
+    const r = await cli(['probe', `127.0.0.1:${(ssh.address() as net.AddressInfo).port}`, '--t1', '10000']);
+    assert.equal(r.code, 12, r.out + r.err);
+    assert.match(r.out, /diagnosis: this is not IEC 104: .*SSH server/);
+  } finally {
+    ssh.close();
+    ssh.unref();
+  }
 });
 
 test('cli: test reports a malformed scenario with file:line:column (exit 2)', async () => {

@@ -46,6 +46,11 @@ export interface FakeStationOptions {
   /** Delay between ACT_CON and the spontaneous feedback. */
   feedbackDelayMs?: number;
   misbehave?: Misbehaviour;
+  /**
+   * Correct, but less tidy: interleave cyclic (COT 1), background (COT 2) and spontaneous (COT 3)
+   * data with the interrogation replies, as the standard allows.
+   */
+  interleave?: boolean;
 }
 
 export interface FakeStation {
@@ -114,7 +119,14 @@ export async function startFakeStation(opts: FakeStationOptions = {}): Promise<F
       if (a.typeId === 100) {
         if (a.cot !== COT.ACTIVATION) return send(mirror(a, COT.UNKNOWN_CAUSE, true));
         send(mirror(a, COT.ACTIVATION_CON, false));
-        for (const [ioa, value] of points) send({ typeId: 1, sq: false, cot: COT.INTERROGATED_STATION, negative: false, test: false, originator: 0, ca, objects: [{ ioa, value, quality: { iv: false, nt: false, sb: false, bl: false, ov: false } }] });
+        let n = 0;
+        for (const [ioa, value] of points) {
+          send({ typeId: 1, sq: false, cot: COT.INTERROGATED_STATION, negative: false, test: false, originator: 0, ca, objects: [{ ioa, value, quality: { iv: false, nt: false, sb: false, bl: false, ov: false } }] });
+          if (opts.interleave && n++ % 5 === 0) {
+            const cot = [COT.PERIODIC, COT.BACKGROUND, COT.SPONTANEOUS][(n / 5) % 3 | 0];
+            send({ typeId: 13, sq: false, cot, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 9000 + n, value: 50, quality: { iv: false, nt: false, sb: false, bl: false, ov: false } }] });
+          }
+        }
         if (!mis.noActTerm) send(mirror(a, COT.ACTIVATION_TERMINATION, false));
         return;
       }

@@ -77,3 +77,47 @@ test('measure: a closed port ends with an error, not an exception', async () => 
   assert.match(r.error ?? '', /cannot connect/);
   assert.equal(r.samples.length, 0);
 });
+
+test('measure text: commands counted when every select is refused; ACT_TERM missing only when awaited', async () => {
+  const st = await startFakeStation();
+  try {
+    const target = { host: '127.0.0.1', port: st.port };
+    // selects to an unknown IOA: refused (COT 47), no execute sent
+    const refused = await measure({ target, ca: 1, ioa: 9999, kind: 'single', value: 'on', count: 3, select: true, timeout: 300 });
+    assert.deepEqual([refused.attempted, refused.selects, refused.sent], [3, 3, 0]);
+    const text = formatMeasure(refused);
+    assert.match(text, /, 3 command\(s\) \(3 select\(s\), 0 execute\(s\)\) in /);
+    assert.doesNotMatch(text, /0 command\(s\)|ACT_TERM missing/);
+    // without waiting for ACT_TERM: say so rather than "missing 0"
+    const noTerm = await measure({ target, ca: 1, ioa: 5000, kind: 'single', value: 'on', count: 2, waitTerm: false, timeout: 300 });
+    assert.equal(noTerm.outcomes.positive, 2);
+    assert.match(formatMeasure(noTerm), /; ACT_TERM not awaited/);
+    assert.doesNotMatch(formatMeasure(noTerm) + measureSvg(noTerm), /ACT_TERM missing/);
+    // awaited and all there
+    const ok = await measure({ target, ca: 1, ioa: 5000, kind: 'single', value: 'on', count: 2, timeout: 300 });
+    assert.match(formatMeasure(ok), /, 2 command\(s\) in .*\n.*; ACT_TERM missing 0 of 2/);
+  } finally {
+    await st.close();
+  }
+});
+
+test('measure SVG: ACT_TERM and feedback bars of one bin stand side by side, none hidden behind another', async () => {
+  const st = await startFakeStation({ commandDelayMs: 1 });
+  try {
+    // feedback right after ACT_TERM: both fall into the same histogram bins
+    const r = await measure({ target: { host: '127.0.0.1', port: st.port }, ca: 1, ioa: 5000, kind: 'single', value: 'toggle', count: 10, feedbackIoa: 100, timeout: 1000 });
+    const svg = measureSvg(r);
+    const bars = [...svg.matchAll(/<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="[\d.]+" [^>]*data-series="(\w+)"/g)].map((m) => ({ x: Number(m[1]), w: Number(m[2]), series: m[3] }));
+    const term = bars.filter((b) => b.series === 'actTerm');
+    const fb = bars.filter((b) => b.series === 'feedback');
+    assert.ok(term.length > 0 && fb.length > 0, 'both series have bars');
+    for (const a of bars) {
+      for (const b of bars) {
+        if (a === b) continue;
+        assert.ok(a.x + a.w <= b.x + 1e-6 || b.x + b.w <= a.x + 1e-6, `${a.series} bar at ${a.x} (w ${a.w}) overlaps ${b.series} bar at ${b.x} (w ${b.w})`);
+      }
+    }
+  } finally {
+    await st.close();
+  }
+});

@@ -58,6 +58,36 @@ test('probe: a listener that destroys every connection is "closed after accept" 
   }
 });
 
+test('probe: an SSH server is "not IEC 104" (exit 12), at once, with its banner', async () => {
+  const x = await listen((s) => {
+    s.write('SSH-2.0-OpenSSH_9.2\r\n');
+    s.on('data', () => {
+      s.end('Invalid SSH identification string.\r\n');
+    });
+  });
+  try {
+    const r = await probe({ target: { host: LOOP, port: x.port }, t0: 2000, t1: 10_000 });
+    assert.equal(r.outcome, 'not-iec104');
+    assert.equal(r.exitCode, 12);
+    assert.match(r.diagnosis ?? '', /^this is not IEC 104: the service sent "SSH-2\.0-OpenSSH_9\.2\\r\\n.*", which looks like an SSH server/);
+    assert.ok((r.steps.find((s) => s.step === 'startdt')?.ms ?? Infinity) < 5000, 'not after t1');
+    assert.match(formatProbe(r), /FAIL startdt .*not IEC 104: "SSH-2\.0-OpenSSH_9\.2/);
+  } finally {
+    await shut(x);
+  }
+});
+
+test('probe: a service answering STARTDT with text (an HTTP error page) is "not IEC 104"', async () => {
+  const x = await listen((s) => s.once('data', () => s.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')));
+  try {
+    const r = await probe({ target: { host: LOOP, port: x.port }, t0: 2000, t1: 10_000 });
+    assert.equal(r.outcome, 'not-iec104');
+    assert.match(r.diagnosis ?? '', /looks like a web \(HTTP\) server/);
+  } finally {
+    await shut(x);
+  }
+});
+
 test('probe: a silent listener gives "no STARTDT con" after t1 (exit 9)', async () => {
   const x = await listen(() => {}); // accepts, reads nothing, answers nothing
   try {

@@ -103,3 +103,9 @@ test('a station that never confirms STARTDT fails C01 and the rest is skipped', 
   assert.deepEqual(r.cases.slice(1).map((c) => c.status), ['skip', 'skip']);
   assert.match(byId(r, 'C02').message ?? '', /C01 failed/);
 });
+
+test('conformance: cyclic, background and spontaneous data interleaved with the interrogation replies pass C03', async () => {
+  const r = await run('conformance', { interleave: true }, ['C03']);
+  assert.equal(byId(r, 'C03').status, 'pass', byId(r, 'C03').message);
+  assert.match(byId(r, 'C03').message ?? '', /30 object\(s\) with COT 20, 6 other monitor ASDU\(s\) interleaved/);
+});
