@@ -17,7 +17,7 @@ export function networkSection(): string {
 |---|---|
 | Controlled station (slave, TCP server) | see docs/station.md |
 | Controlling station (master, TCP client) | see docs/master.md |
-| Port 2404 (plain), ${DEFAULT_TLS_PORT} (TLS per IEC 62351-3) | 2404: yes; ${DEFAULT_TLS_PORT} with TLS: yes — mutual authentication (certificates both ways), TLS 1.2 and 1.3, CRLs, peer allow-lists; controlled station (\`serve --tls\`), controlling station (\`connect --tls\`), proxy (either leg), probe / test / measure (docs/security.md) |
+| Port 2404 (plain), ${DEFAULT_TLS_PORT} (TLS per IEC 62351-3) | 2404: yes; ${DEFAULT_TLS_PORT} with TLS: yes — mutual authentication (certificates both ways), TLS 1.2 and 1.3 per the IEC 62351-3 profile (see TLS below), CRLs, peer allow-lists; controlled station (\`serve --tls\`), controlling station (\`connect --tls\`), proxy (either leg), probe / test / measure (docs/security.md) |
 | Redundancy groups (clause 10.3) | controlled station: yes — \`single\` (default), \`per-connection\`, \`groups\` by client address with catch-all (docs/station.md, Redundancy); controlling station: \`RedundancyGroup\` (docs/security.md) |`;
 }
 
