@@ -73,6 +73,7 @@ options:
 TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
 19998 at once, with listen: [...] in CONFIG):
 ${tlsHelp('--ca')}
+  --tls-ca FILE         the same as --ca (the spelling of the connecting commands)
   Without a client certificate (or with one the CA did not sign, expired, revoked, not
   on --peer-cert) a master is refused and the audit log says why (E_TLS_*).
 
