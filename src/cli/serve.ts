@@ -368,6 +368,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     const fc = cfg.files;
     if (fc.dir === undefined) {
       io.stderr.write(`iec104 serve: files: a folder is needed (files.dir in ${file}, or --files DIR)\n`);
+      await audit?.close();
       return 2;
     }
     try {
@@ -375,6 +376,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       if (!st.isDirectory()) throw new Error('not a folder');
     } catch (e) {
       io.stderr.write(`iec104 serve: files: ${fc.dir}: ${(e as Error).message}\n`);
+      await audit?.close();
       return 2;
     }
     try {
@@ -387,6 +389,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     } catch (e) {
       if (e instanceof FolderFilesError) {
         io.stderr.write(`${file}: ${e.message}\n`);
+        await audit?.close();
         return 2;
       }
       throw e;
