@@ -149,8 +149,8 @@ test('usage errors name the problem', () => {
   bad(['h', '--ca', '1', '--get', '1', '-o', 'x', '--from', 'nonsense', '--to', '2026-01-01'], /ISO time/);
 });
 
-test('iec104 files --help (real process) lists the modes and the exit codes', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 20_000 });
+test('iec104 files --help (real process) lists the modes and the exit codes', { timeout: 90_000 }, () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'files', '--help'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /--get IOA/);
   assert.match(r.stdout, /exit codes:[\s\S]*6 {2}integrity failure/);
