@@ -63,6 +63,7 @@ options:
                       as fast on a multi-core machine); auto (default): 2 for capture
                       files of 8 MB or more when 2 cores are available, else 1
   --progress          show progress on stderr (default: when stderr is a terminal)
+  --no-progress       no progress, even when stderr is a terminal
   --filter EXPR       only APDUs matching a Wireshark-style expression, e.g.
                       'iec60870_asdu.typeid == 45 && ip.src == 10.0.0.0/8'
                       fields: frame.number ip.src ip.dst ip.addr tcp.port tcp.srcport

@@ -6,7 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { checkKeyStrength, keyStrength, type ResolvedTlsConfig, resolveTlsConfig, tlsClientOptions, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
+import { IEC104_PORT, parseHostPort } from '../master/tcp.js';
+import { checkKeyStrength, DEFAULT_TLS_PORT, keyStrength, type ResolvedTlsConfig, resolveTlsConfig, tlsClientOptions, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 
 /** A command-line usage error: the message says what was wrong; commands exit 2 with it. */
 export class UsageError extends Error {
@@ -151,6 +152,26 @@ export function intArg(name: string, v: string | undefined, min = 0, max = Numbe
   const n = /^0x[0-9a-f]+$/i.test(t) ? Number.parseInt(t, 16) : /^-?\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} expects an integer ${min}..${max}, not '${v}'`);
   return n;
+}
+
+/**
+ * The station a connecting command (`connect`, `command`, `files`) talks to: its one `HOST[:PORT]`
+ * positional; without a port in it, `--port`, else 19998 with TLS and 2404 without. `defaultPort`
+ * is that fallback (for more addresses, e.g. standbys). Throws {@link UsageError}.
+ */
+export function targetArg(positionals: readonly string[], port: string | undefined, tls: boolean): { host: string; port: number; defaultPort: number } {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${positionals.join(' ')}`);
+  const defaultPort = intArg('port', port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT);
+  return { ...hostPortArg(positionals[0], defaultPort), defaultPort };
+}
+
+/** {@link parseHostPort} with a {@link UsageError} for a bad address. */
+export function hostPortArg(text: string, defaultPort: number): { host: string; port: number } {
+  try {
+    return parseHostPort(text, defaultPort);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Parse a positive number option (may be fractional). */

@@ -13,11 +13,11 @@ import { msText, pointCells, pointToJson, qualityFlags, rttText } from '../maste
 import { type CommandOptions, type CommandResult, ControllingStation, type InterrogationResult, type ReadResult, type RoundTrip } from '../master/master.js';
 import type { PointValue } from '../master/points.js';
 import { cp56FromDate } from '../codec/time.js';
-import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import { IEC104_PORT, tcpConnector } from '../master/tcp.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { COMMAND_VALUE_OPTIONS, TLS_CLI_OPTIONS, UsageError, intArg, joinNegativeValues, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { COMMAND_VALUE_OPTIONS, TLS_CLI_OPTIONS, UsageError, intArg, joinNegativeValues, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 
 const HELP = `usage: iec104 command HOST[:PORT] --ca N [--ioa N] COMMAND [options]
 
@@ -263,14 +263,8 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const o = v.values;
-  if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
   const tls = tlsConfigFromArgs(o);
-  let hp;
-  try {
-    hp = parseHostPort(v.positionals[0], intArg('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT));
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const hp = targetArg(v.positionals, o.port, tls !== undefined);
   const all: string[] = [...KINDS, ...SYSTEM_KINDS];
   const given = all.filter((k) => (o as Record<string, unknown>)[k] !== undefined && (o as Record<string, unknown>)[k] !== false);
   if (given.length !== 1) throw new UsageError(given.length === 0 ? `a command is missing (one of ${all.map((k) => `--${k}`).join(', ')})` : `only one command at a time, got ${given.map((k) => `--${k}`).join(' and ')}`);

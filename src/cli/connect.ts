@@ -2,7 +2,7 @@
  * `iec104 connect HOST[:PORT]`: connect as controlling station, STARTDT, general interrogation,
  * then show the data live (a redrawn table on a terminal, appended lines otherwise, or JSON lines).
  */
-import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { TLS_CLI_OPTIONS, UsageError, intArg, hostPortArg, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseArgs } from 'node:util';
 import type { Asdu } from '../codec/asdu.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
@@ -15,7 +15,7 @@ import { NegativeConfirmationError, RequestTimeoutError } from '../master/errors
 import { POINT_COLUMNS, formatTable, pointCells, pointToJson, rttText } from '../master/format.js';
 import { ControllingStation, type InterrogationResult } from '../master/master.js';
 import { PointImage, toPointValues } from '../master/points.js';
-import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import { IEC104_PORT, tcpConnector } from '../master/tcp.js';
 import { RedundancyGroup } from '../master/redundancy-group.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
@@ -119,13 +119,9 @@ export interface ConnectArgs {
   metrics?: { host: string; port: number };
 }
 
-/** A bad command line; the message says what. */
-
-
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Parse `iec104 connect` arguments. Throws {@link UsageError}. */
-
 export function parseConnectArgs(argv: string[]): ConnectArgs {
   let v;
   try {
@@ -157,17 +153,9 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const o = v.values;
-  if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
   const tls = tlsConfigFromArgs(o);
-  const defaultPort = intArg('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT);
-  let hp;
-  const standby: { host: string; port: number }[] = [];
-  try {
-    hp = parseHostPort(v.positionals[0], defaultPort);
-    for (const s of o.standby ?? []) standby.push(parseHostPort(s, defaultPort));
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const hp = targetArg(v.positionals, o.port, tls !== undefined);
+  const standby = (o.standby ?? []).map((s) => hostPortArg(s, hp.defaultPort));
   if (o.table && (o.lines || o.json)) throw new UsageError('--table cannot be combined with --lines or --json');
   const level = o['log-level'];
   if (level !== undefined && !LEVELS.includes(level as LogLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);

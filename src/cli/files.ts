@@ -11,10 +11,10 @@ import { type LogLevel, createLogger, nullLogger } from '../log.js';
 import type { Connector } from '../master/connection.js';
 import { type FileProgress, FileTransferError, type FileTransferResult, type RemoteFile } from '../master/file-transfer.js';
 import { ControllingStation } from '../master/master.js';
-import { IEC104_PORT, parseHostPort, tcpConnector } from '../master/tcp.js';
+import { IEC104_PORT, tcpConnector } from '../master/tcp.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { TLS_CLI_OPTIONS, UsageError, intArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { TLS_CLI_OPTIONS, UsageError, intArg, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
 
 const HELP = `usage: iec104 files HOST[:PORT] --ca N [--get IOA -o PATH | --put PATH --ioa N] [options]
 
@@ -120,14 +120,8 @@ export function parseFilesArgs(argv: string[]): FilesArgs {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const o = v.values;
-  if (v.positionals.length !== 1) throw new UsageError(v.positionals.length === 0 ? 'HOST[:PORT] is missing' : `one HOST[:PORT] expected, got ${v.positionals.join(' ')}`);
   const tls = tlsConfigFromArgs(o);
-  let hp;
-  try {
-    hp = parseHostPort(v.positionals[0], intArg('port', o.port, 1, 65535) ?? (tls ? DEFAULT_TLS_PORT : IEC104_PORT));
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const hp = targetArg(v.positionals, o.port, tls !== undefined);
   const ca = intArg('ca', o.ca, 0, 65535);
   if (ca === undefined) throw new UsageError('--ca is required');
   if (o.get !== undefined && o.put !== undefined) throw new UsageError('--get and --put exclude each other');

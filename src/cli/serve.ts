@@ -73,6 +73,7 @@ options:
 TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
 19998 at once, with listen: [...] in CONFIG):
 ${tlsHelp('--ca')}
+  --tls-ca FILE         the same as --ca (the spelling of the connecting commands)
   Without a client certificate (or with one the CA did not sign, expired, revoked, not
   on --peer-cert) a master is refused and the audit log says why (E_TLS_*).
 
@@ -367,6 +368,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     const fc = cfg.files;
     if (fc.dir === undefined) {
       io.stderr.write(`iec104 serve: files: a folder is needed (files.dir in ${file}, or --files DIR)\n`);
+      await audit?.close();
       return 2;
     }
     try {
@@ -374,6 +376,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       if (!st.isDirectory()) throw new Error('not a folder');
     } catch (e) {
       io.stderr.write(`iec104 serve: files: ${fc.dir}: ${(e as Error).message}\n`);
+      await audit?.close();
       return 2;
     }
     try {
@@ -386,6 +389,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     } catch (e) {
       if (e instanceof FolderFilesError) {
         io.stderr.write(`${file}: ${e.message}\n`);
+        await audit?.close();
         return 2;
       }
       throw e;
