@@ -11,3 +11,4 @@ export * from './master/index.js';
 export * from './station/index.js';
 export * from './monitor/index.js';
 export * from './capture/index.js';
+export * from './web/index.js';
