@@ -3,6 +3,7 @@
  * the flags out of the argument list, then start the web workbench (src/web) on what the command
  * built and print its URL (and token, off loopback) on stderr.
  */
+import { UsageError } from './args.js';
 import { parseUiAddress, startWorkbench, type Workbench, type WorkbenchOptions } from '../web/server.js';
 
 /** Help lines of the flags, for the commands' `--help`. */
@@ -16,7 +17,7 @@ export interface UiFlags {
   commands: boolean;
 }
 
-/** Remove `--ui X` / `--ui=X` / `--ui-commands` from `argv` (in place) and return them. Throws a message on a bad address. */
+/** Remove `--ui X` / `--ui=X` / `--ui-commands` from `argv` (in place) and return them. Throws {@link UsageError} on a bad address. */
 export function takeUiFlags(argv: string[]): UiFlags {
   const out: UiFlags = { commands: false };
   for (let i = 0; i < argv.length; i++) {
@@ -26,8 +27,12 @@ export function takeUiFlags(argv: string[]): UiFlags {
       argv.splice(i--, 1);
     } else if (a === '--ui' || a.startsWith('--ui=')) {
       const v = a === '--ui' ? argv[i + 1] : a.slice(5);
-      if (v === undefined || v.startsWith('--')) throw new Error('--ui needs [ADDR:]PORT, e.g. --ui 8104');
-      out.ui = parseUiAddress(v);
+      if (v === undefined || v.startsWith('--')) throw new UsageError('--ui needs [ADDR:]PORT, e.g. --ui 8104');
+      try {
+        out.ui = parseUiAddress(v);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
       argv.splice(i, a === '--ui' ? 2 : 1);
       i--;
     }
