@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Where screenshots go (git-ignored). */
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -42,4 +42,28 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** The little of the DOM the predicates below need (the tests compile without the DOM library). */
+interface Doc {
+  querySelector(s: string): { textContent: string | null } | null;
+  querySelectorAll(s: string): { length: number };
+}
+
+/** Wait until the element `selector` shows exactly `text`. */
+export function waitText(page: Page, selector: string, text: string, timeout = 20000): Promise<unknown> {
+  return page.waitForFunction(([s, t]) => (globalThis as unknown as { document: Doc }).document.querySelector(s)?.textContent === t, [selector, text] as const, { timeout });
+}
+
+/** Wait until the text of `selector` matches `pattern` (source of a RegExp). */
+export function waitMatch(page: Page, selector: string, pattern: string, timeout = 20000): Promise<unknown> {
+  return page.waitForFunction(([s, p]) => new RegExp(p).test((globalThis as unknown as { document: Doc }).document.querySelector(s)?.textContent ?? ''), [selector, pattern] as const, { timeout });
+}
+
+/** Wait until `selector` matches exactly `n` elements (or at least `n` with `atLeast`). */
+export function waitCount(page: Page, selector: string, n: number, atLeast = false, timeout = 20000): Promise<unknown> {
+  return page.waitForFunction(([s, k, a]) => {
+    const c = (globalThis as unknown as { document: Doc }).document.querySelectorAll(s).length;
+    return a ? c >= k : c === k;
+  }, [selector, n, atLeast] as const, { timeout });
 }

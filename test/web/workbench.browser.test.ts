@@ -18,7 +18,7 @@ import { ControllingStation } from '../../src/master/master.js';
 import { tcpConnector } from '../../src/master/tcp.js';
 import { startWorkbench, type Workbench } from '../../src/web/server.js';
 import { analyzeCaptureForView } from '../../src/web/capture-view.js';
-import { ARTIFACTS, launchBrowser } from './browser.js';
+import { ARTIFACTS, launchBrowser, waitCount, waitMatch, waitText } from './browser.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WAIT = { timeout: 20000 };
@@ -71,20 +71,20 @@ test('the live page loads the station the master sees, and values change live', 
   await page.waitForSelector(`${valueCell('1:2001')}`, WAIT);
   assert.match(await page.textContent('#title') ?? '', /test substation/);
   // connection panel: the master's connection and the station's session, data transfer started
-  await page.waitForFunction("document.querySelectorAll('#connections .conn .state.started').length >= 2", undefined, WAIT);
+  await waitCount(page, '#connections .conn .state.started', 2, true);
   const conn = await page.textContent('#connections');
   assert.match(conn ?? '', /STARTDT \(started\)/);
   assert.match(conn ?? '', /V\(S\) \/ V\(R\)/);
   // a point changes at the station: the page shows the new value without a reload
   station.update(1, 2001, 123.5);
-  await page.waitForFunction(`document.querySelector('${valueCell('1:2001')}')?.textContent === '123.5'`, undefined, WAIT);
+  await waitText(page, valueCell('1:2001'), '123.5');
   station.update(1, 2001, 111.25, { quality: { iv: true } });
-  await page.waitForFunction(`document.querySelector('${valueCell('1:2001')}')?.textContent === '111.25'`, undefined, WAIT);
+  await waitText(page, valueCell('1:2001'), '111.25');
   const q = await page.textContent('#points .vrow[data-key="1:2001"] div:nth-child(6)');
   assert.equal(q, 'IV', 'the quality flag is spelled out');
   // filter
   await page.fill('#points-filter', 'frequency');
-  await page.waitForFunction(`document.querySelectorAll('#points .vrow:not([style*="display: none"])').length === 1`, undefined, WAIT);
+  await waitCount(page, '#points .vrow:not([style*="display: none"])', 1);
   assert.match(await page.textContent('#points .vrow[data-key="1:2003"]') ?? '', /frequency/);
   await page.fill('#points-filter', '');
   await page.screenshot({ path: join(ARTIFACTS, 'workbench-live.png') });
@@ -93,7 +93,7 @@ test('the live page loads the station the master sees, and values change live', 
 
 test('commands enabled: select+execute from the page, confirmed, reaches ACT_CON (and ACT_TERM)', async () => {
   const page = await open(live.url);
-  const idx = (await page.evaluate(`[...document.querySelectorAll('#cmd-point option')].findIndex((o) => o.textContent.includes('IOA 5031'))`)) as number;
+  const idx = (await page.locator('#cmd-point option').allTextContents()).findIndex((t) => t.includes('IOA 5031'));
   assert.ok(idx > 0, 'the station\'s command point 5031 is offered');
   await page.selectOption('#cmd-point', { index: idx });
   await page.fill('#cmd-value', '2');
@@ -103,7 +103,7 @@ test('commands enabled: select+execute from the page, confirmed, reaches ACT_CON
   assert.equal(((await (await fetch(new URL('/api/commands', live.url))).json()) as unknown[]).length, 0, 'nothing is sent before confirming');
   await page.click('#cmd-confirm-btn');
   await page.waitForSelector('#commands tr td.out-positive', WAIT);
-  await page.waitForFunction(`/ms/.test(document.querySelector('#commands tr td:nth-child(8)')?.textContent ?? '')`, undefined, WAIT);
+  await waitMatch(page, '#commands tr td:nth-child(8)', 'ms');
   const rows = (await (await fetch(new URL('/api/commands', live.url))).json()) as { outcome: string; actConMs?: number; type: string; ioa: number; step: string }[];
   assert.equal(rows.length, 1);
   assert.equal(rows[0].outcome, 'positive');
@@ -161,7 +161,7 @@ test('decoder: a pasted frame is explained field by field with a shareable URL; 
   // not hex at all
   await page.fill('#hex-input', 'zz');
   await page.click('#decode-btn');
-  await page.waitForFunction(`/not a hex digit/.test(document.querySelector('#decode-error')?.textContent ?? '')`, undefined, WAIT);
+  await waitMatch(page, '#decode-error', 'not a hex digit');
   await page.close();
 });
 
