@@ -263,7 +263,8 @@ export async function runConnect(argvIn: string[], io: ConnectIo): Promise<numbe
     let wb: Workbench | undefined;
     try {
       // the workbench shows the first master (with --standby: the first endpoint)
-      wb = await startUi(ui, { master: masters[0], masterPeer: `${args.host}:${args.port}`, title: `iec104 connect ${args.host}:${args.port}` });
+      const peer = `${args.host}:${args.port}`;
+      wb = await startUi(ui, { master: masters[0], masterPeer: peer, title: `iec104 connect ${peer}` });
     } catch (e) {
       io.stderr.write(`iec104 connect: ${(e as Error).message}\n`);
       return 1;

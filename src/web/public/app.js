@@ -39,7 +39,10 @@ const fmtMs = (v) => (v === undefined || v === null ? '' : `${Math.round(v * 10)
 function renderExplanation(box, ans) {
   box.replaceChildren();
   if (ans.summary) box.append(h('div', { class: 'summary', id: 'decode-summary' }, ans.summary));
-  if (ans.error) box.append(h('div', { class: 'error', id: 'decode-error' }, `${ans.error.code} at octet ${ans.error.offset ?? '?'} (${ans.error.field ?? ''}): ${ans.error.message}`));
+  if (ans.error) {
+    const m = ans.error.message.startsWith(ans.error.code) ? ans.error.message : `${ans.error.code} at octet ${ans.error.offset ?? '?'} (${ans.error.field ?? ''}): ${ans.error.message}`;
+    box.append(h('div', { class: 'error', id: 'decode-error' }, m));
+  }
   for (const w of ans.warnings ?? []) box.append(h('div', { class: 'error' }, `warning: ${w}`));
   const strip = h('div', { class: 'hexstrip', id: 'hexstrip' });
   const tbody = h('tbody');
@@ -417,6 +420,7 @@ async function start() {
   $('#title').textContent = info.title;
   document.title = info.title;
   $('#nav-capture').hidden = !info.sources.capture;
+  $('#nav-live').hidden = !info.sources.station && !info.sources.master && !info.sources.proxy;
   const path = location.pathname;
   const nav = path === '/decode' ? 'decode' : path === '/capture' ? 'capture' : 'live';
   $(`#nav-${nav}`).classList.add('active');
