@@ -24,4 +24,11 @@ export default tseslint.config(
       'no-var': 'error',
     },
   },
+  {
+    // the workbench page (src/web/public) runs in the browser
+    files: ['src/web/public/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', URLSearchParams: 'readonly', requestAnimationFrame: 'readonly' },
+    },
+  },
 );

@@ -20,7 +20,11 @@ import { formatFileTransfer, type InventorySummary, renderInventory } from '../m
 import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
+import { basename } from 'node:path';
 import type { CliCommand } from './command.js';
+import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import type { Workbench } from '../web/server.js';
+import { analyzeCaptureForView } from '../web/capture-view.js';
 import { OutBuffer } from './out-buffer.js';
 import { checkSensingArgs, formatLiveLine, parseSensingArg, SENSING_HELP, Sensor, type SensingArgs, sensingActive, type SensorFinal } from './sensing.js';
 
@@ -41,6 +45,8 @@ rules, and with --policy the policy and baseline): alerts are printed in capture
 among the APDUs, and the summary adds the inventory, command statistics and alert counts.
 
 options:
+${UI_HELP}
+                    (analyze FILE --ui: the capture page, served until Ctrl-C)
   --json              one JSON object per APDU on stdout:
                       {frame, ts, src, dst, direction, flow, apdu:{apci, asdu}} or
                       {frame, ts, src, dst, direction, flow, error:{...}, raw},
@@ -411,8 +417,53 @@ function fmtRate(bytes: number, apdus: number, alerts: number, secs: number): st
   return `iec104 analyze: ${mb.toFixed(1)} MB, ${(mb / Math.max(secs, 1e-3)).toFixed(1)} MB/s, ${apdus.toLocaleString('en-US')} APDUs (${Math.round(apdus / Math.max(secs, 1e-3)).toLocaleString('en-US')}/s), ${alerts} alerts`;
 }
 
+/** `analyze FILE --ui`: analyse the whole capture, then serve the capture page until stopped (SIGINT / SIGTERM, or `io.signal`). */
+async function serveCaptureUi(p: Parsed, io: AnalyzeIo, ui: UiFlags, policy: Policy | undefined): Promise<number> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const c of io.open(p.file)) chunks.push(Uint8Array.from(c));
+  } catch (e) {
+    io.stderr.write(`iec104 analyze: cannot read ${p.file}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  const bytes = Buffer.concat(chunks);
+  const view = analyzeCaptureForView(p.file === '-' ? 'stdin' : basename(p.file), bytes, {
+    detector: { disabled: p.disabled, ...(policy ? { policy } : {}) },
+    analyze: { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec },
+  });
+  let wb: Workbench | undefined;
+  try {
+    wb = await startUi(ui, { capture: view, title: `iec104 analyze ${view.name}` });
+  } catch (e) {
+    io.stderr.write(`iec104 analyze: ${(e as Error).message}\n`);
+    return 1;
+  }
+  io.stderr.write(`iec104 analyze: ${view.apdusTotal} APDUs, ${view.alerts.length} alerts, ${view.commands.length} commands; serving the capture page until Ctrl-C\n`);
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (io.signal?.aborted) done();
+    else io.signal?.addEventListener('abort', done, { once: true });
+  });
+  await wb?.close();
+  return 0;
+}
+
 /** Run `analyze` with the given streams; resolves to the exit code. */
-export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number> {
+export async function runAnalyze(argvIn: string[], io: AnalyzeIo): Promise<number> {
+  const argv = [...argvIn];
+  let ui: UiFlags;
+  try {
+    ui = takeUiFlags(argv);
+  } catch (e) {
+    io.stderr.write(`iec104 analyze: ${(e as Error).message}\n\nRun 'iec104 analyze --help' for usage.\n`);
+    return 2;
+  }
   const p = parseArgs(argv);
   if (typeof p === 'string') {
     io.stderr.write(`iec104 analyze: ${p}\n\nRun 'iec104 analyze --help' for usage.\n`);
@@ -437,6 +488,7 @@ export async function runAnalyze(argv: string[], io: AnalyzeIo): Promise<number>
       throw err;
     }
   }
+  if (ui.ui) return serveCaptureUi(p, io, ui, policy);
   const sections = p.alertsOnly || p.inventory || p.commands;
   const showApdus = !sections;
   const showAlerts = p.monitor && (showApdus || p.alertsOnly);

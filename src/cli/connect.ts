@@ -20,6 +20,8 @@ import { RedundancyGroup } from '../master/redundancy-group.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
 import type { CliCommand } from './command.js';
+import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import type { Workbench } from '../web/server.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { masterMetrics } from '../outputs/live-metrics.js';
 
@@ -30,6 +32,7 @@ Connect to a controlled station (outstation) as controlling station, start data 
 object live until interrupted (Ctrl-C).
 
 options:
+${UI_HELP}
   --ca N            common address for the interrogation (default 65535, the broadcast
                     address; answers from any common address are shown)
   --no-gi           do not send the general interrogation
@@ -213,9 +216,12 @@ function errText(e: unknown): string {
  * Run `iec104 connect` with `argv` (the arguments after `connect`). Resolves to the exit code
  * (0 stopped, 2 usage, 5 connection failure or lost).
  */
-export async function runConnect(argv: string[], io: ConnectIo): Promise<number> {
+export async function runConnect(argvIn: string[], io: ConnectIo): Promise<number> {
   let args: ConnectArgs;
+  const argv = [...argvIn];
+  let ui: UiFlags;
   try {
+    ui = takeUiFlags(argv);
     args = parseConnectArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -246,6 +252,15 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
   };
   let metrics: MetricsServer | undefined;
   const withMetrics = async (masters: readonly ControllingStation[], run: () => Promise<number>): Promise<number> => {
+    let wb: Workbench | undefined;
+    try {
+      // the workbench shows the first master (with --standby: the first endpoint)
+      const peer = `${args.host}:${args.port}`;
+      wb = await startUi(ui, { master: masters[0], masterPeer: peer, title: `iec104 connect ${peer}` });
+    } catch (e) {
+      io.stderr.write(`iec104 connect: ${(e as Error).message}\n`);
+      return 1;
+    }
     if (args.metrics) {
       const m = await startMetricsEndpoint(args.metrics, (reg) => masterMetrics(reg, masters), (l) => io.stderr.write(`iec104 connect: ${l}\n`));
       if (typeof m === 'string') {
@@ -258,6 +273,7 @@ export async function runConnect(argv: string[], io: ConnectIo): Promise<number>
       return await run();
     } finally {
       await metrics?.close();
+      await wb?.close();
     }
   };
   if (args.standby.length > 0) {

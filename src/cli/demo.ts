@@ -18,8 +18,9 @@ import { toPointValues, type PointValue } from '../master/points.js';
 import { cotName } from '../codec/cause.js';
 import { defaultConfigPath } from './serve.js';
 import type { CliCommand } from './command.js';
+import { startUi, takeUiFlags, UI_HELP } from './ui.js';
 
-const HELP = `usage: iec104 demo [--duration S] [--config FILE]
+const HELP = `usage: iec104 demo [--duration S] [--config FILE] [--ui [ADDR:]PORT [--ui-commands]]
 
 Runs the example substation (a controlled station on 127.0.0.1, any free port) and a
 controlling station against it, and prints what happens on the wire in values:
@@ -31,9 +32,11 @@ for the given duration.
 options:
   --duration S   seconds of live spontaneous data to show at the end (default 5)
   --config FILE  station configuration (default: the bundled examples/substation.yaml)
+${UI_HELP}
+                    with --ui the demo stays live (until Ctrl-C, or --duration S)
 
 example:
-  $ npm start            # same as: iec104 demo
+  $ npm start            # same as: iec104 demo --ui 8104 (open the printed URL)
 
 exit codes:
   0  the demo ran through
@@ -48,8 +51,16 @@ function say(line: string): void {
 export const command: CliCommand = {
   summary: 'example substation and a master talking over loopback (npm start)',
   help: HELP,
-  async run(argv) {
-    let duration = 5;
+  async run(argvIn) {
+    const argv = [...argvIn];
+    let ui;
+    try {
+      ui = takeUiFlags(argv);
+    } catch (e) {
+      process.stderr.write(`iec104 demo: ${(e as Error).message}\n`);
+      return 2;
+    }
+    let duration = ui.ui && !argv.includes('--duration') ? Infinity : 5;
     let config = defaultConfigPath();
     for (let i = 0; i < argv.length; i++) {
       if (argv[i] === '--duration') {
@@ -71,6 +82,15 @@ export const command: CliCommand = {
     const stopSims = startSimulations(station, cfg.simulations, {});
     const master = new ControllingStation({ connector: tcpConnector('127.0.0.1', port), reconnect: false, pointImage: true, logger: logger.child({ side: 'master' }) });
     const nameOf = (p: { ca: number; ioa: number }): string => station.point(p.ca, p.ioa)?.name ?? station.commandPoint(p.ca, p.ioa)?.name ?? '';
+    let wb;
+    try {
+      wb = await startUi(ui, { station, master, masterPeer: `127.0.0.1:${port}`, title: 'iec104 demo substation' });
+    } catch (e) {
+      process.stderr.write(`iec104 demo: ${(e as Error).message}\n`);
+      stopSims();
+      await station.close();
+      return 1;
+    }
     const table = (pts: PointValue[]): string =>
       formatTable([...POINT_COLUMNS, 'NAME'], pts.map((p) => [...pointCells(p), nameOf(p)]));
     try {
@@ -115,12 +135,17 @@ export const command: CliCommand = {
       }
 
       if (duration > 0) {
-        say(`\nspontaneous data for ${duration} s:`);
+        say(`\nspontaneous data ${duration === Infinity ? 'until Ctrl-C' : `for ${duration} s`}:`);
         const onAsdu = (a: Parameters<typeof toPointValues>[0]) => {
           for (const p of toPointValues(a)) say(`  ${pointCells(p).join('  ')}  ${nameOf(p)}`);
         };
         master.on('asdu', onAsdu);
-        await new Promise((r) => setTimeout(r, duration * 1000));
+        await new Promise<void>((r) => {
+          const stop = (): void => r();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          if (duration !== Infinity) setTimeout(stop, duration * 1000);
+        });
         master.off('asdu', onAsdu);
       }
       const c = master.counters;
@@ -130,6 +155,7 @@ export const command: CliCommand = {
       process.stderr.write(`iec104 demo: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
       return 1;
     } finally {
+      await wb?.close();
       stopSims();
       await master.close();
       await station.close();

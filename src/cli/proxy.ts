@@ -14,6 +14,8 @@ import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/t
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { UsageError } from './args.js';
 import type { CliCommand } from './command.js';
+import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import type { Workbench } from '../web/server.js';
 
 const HELP = `usage: iec104 proxy --listen [HOST:]PORT --upstream HOST[:PORT] [--policy FILE] [--enforce] [options]
 
@@ -29,6 +31,7 @@ ASDU mirrored, P/N=1, cause 7 (actcon; 9 for a deactivation), and raises a high
 proxy.command-blocked alert next to the policy alert.
 
 options:
+${UI_HELP}
   --listen [HOST:]PORT   where masters connect (default host 0.0.0.0)
   --upstream HOST[:PORT] the RTU (default port 2404, 19998 with --upstream-tls)
   --policy FILE          policy and/or baseline YAML (e.g. from 'iec104 learn')
@@ -279,7 +282,15 @@ export interface ProxyIo {
 }
 
 /** Run `proxy`; resolves to the exit code when it stops. */
-export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
+export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
+  const argv = [...argvIn];
+  let ui: UiFlags;
+  try {
+    ui = takeUiFlags(argv);
+  } catch (e) {
+    io.stderr.write(`iec104 proxy: ${(e as Error).message}\n\nRun 'iec104 proxy --help' for usage.\n`);
+    return 2;
+  }
   const a = parseProxyArgs(argv);
   if (typeof a === 'string') {
     io.stderr.write(`iec104 proxy: ${a}\n\nRun 'iec104 proxy --help' for usage.\n`);
@@ -307,8 +318,10 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   let proxy: RunningProxy | undefined;
   let metrics: MetricsServer | undefined;
   let countAlert: ((al: Alert) => void) | undefined;
+  let wb: Workbench | undefined;
   const write = (al: Alert): void => {
     countAlert?.(al);
+    wb?.addAlert(al);
     const line = JSON.stringify(alertJson(al)) + '\n'; // times as ISO 8601 UTC, as in analyze
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
     else io.stdout.write(line);
@@ -348,6 +361,14 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
     await metrics?.close();
     return 1;
   }
+  try {
+    wb = await startUi(ui, { proxy, title: `iec104 proxy :${proxy.port} -> ${a.upstream.host}:${a.upstream.port}` });
+  } catch (e) {
+    io.stderr.write(`iec104 proxy: ${(e as Error).message}\n`);
+    await proxy.close();
+    await metrics?.close();
+    return 1;
+  }
   if (!listenTls && policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
     io.stderr.write(`iec104 proxy: warning: the policy names certificateSubjects but --listen-tls is not set: every connection of a master whose entry requires a subject violates the policy (policy.certificate-subject)\n`);
   }
@@ -367,6 +388,7 @@ export async function runProxy(argv: string[], io: ProxyIo): Promise<number> {
   await stopped;
   await proxy.close();
   await metrics?.close();
+  await wb?.close();
   const s = proxy.stats;
   io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.refused} refused, ${s.alerts} alerts\n`);
   return 0;

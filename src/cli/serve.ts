@@ -4,7 +4,7 @@
  * according to the configured behaviour.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { createLogger, type LogLevel } from '../log.js';
@@ -17,6 +17,8 @@ import { AccessRuleError } from '../transport/access-control.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
+import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import type { Workbench } from '../web/server.js';
 import { tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { stationMetrics } from '../outputs/live-metrics.js';
@@ -29,6 +31,7 @@ toggles, periodic, counters) and command behaviour (accept, reject, delay, feedb
 Without CONFIG, the bundled examples/substation.yaml is used.
 
 options:
+${UI_HELP}
   --host H             listen address (default: the file's listen.host, else 0.0.0.0)
   --port N             TCP port (default: the file's listen.port, else 2404, 19998 with
                        --tls; 0 = any free port)
@@ -310,7 +313,15 @@ export interface ServeIo {
  * Run `iec104 serve` with `argv` (the arguments after `serve`) until `io.signal` aborts. Resolves to
  * the exit code (0 stopped or valid, 1 cannot listen, 2 usage or configuration error).
  */
-export async function runServe(argv: string[], io: ServeIo): Promise<number> {
+export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
+  const argv = [...argvIn];
+  let ui: UiFlags;
+  try {
+    ui = takeUiFlags(argv);
+  } catch (e) {
+    io.stderr.write(`iec104 serve: ${(e as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
   const args = parseArgs(argv);
   if (typeof args === 'string') {
     io.stderr.write(`iec104 serve: ${args}\n\n${HELP}\n`);
@@ -462,6 +473,14 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     }
     metrics = m;
   }
+  let wb: Workbench | undefined;
+  try {
+    wb = await startUi(ui, { station, title: `iec104 serve ${basename(file)}` });
+  } catch (e) {
+    io.stderr.write(`iec104 serve: ${(e as Error).message}\n`);
+    await Promise.all([station.close(), audit?.close(), metrics?.close()]);
+    return 1;
+  }
   io.onListening?.(bound);
   const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
   // keep the process alive: station timers are unref'd, the server keeps the loop busy
@@ -470,7 +489,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       logger.log('info', 'station.stopping', `${why}: closing`, {});
       stopSims();
       station.close().then(
-        () => Promise.all([audit?.close(), metrics?.close()]),
+        () => Promise.all([audit?.close(), metrics?.close(), wb?.close()]),
       ).then(() => resolveExit(0), () => resolveExit(1));
     };
     if (io.signal?.aborted) stop('aborted');
