@@ -291,3 +291,9 @@ export {
 export type {
   ConnectTlsOptions, TlsClassification, TlsFailureContext, TlsSecurityOptions, TlsVerdict,
 } from './transport/tls-verify.js';
+export { analyzeCaptureForView, captureApduHex } from './web/capture-view.js';
+export type { CaptureApduRow, CaptureView, CaptureViewOptions } from './web/capture-view.js';
+export { decodeAnswer, layerOf, parseHexText, rowFromPointValue, rowFromStationPoint } from './web/model.js';
+export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, PointRow } from './web/model.js';
+export { WorkbenchError, isLoopback, parseUiAddress, startWorkbench } from './web/server.js';
+export type { CommandRequest, Workbench, WorkbenchOptions } from './web/server.js';
