@@ -15,13 +15,16 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', performance: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', globalThis: 'readonly' },
     },
     rules: {
-      // the line length the code keeps (long table rows in the codec included)
-      'max-len': ['error', { code: 240, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
+      // the line length the code keeps (long table rows in the codec and test matrices included)
+      'max-len': ['error', { code: 300, ignoreUrls: true, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
       '@typescript-eslint/no-explicit-any': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      'prefer-const': 'error',
+      // a binding assigned once but read earlier by a closure stays `let`
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       'no-var': 'error',
+      // terminal output is checked for its ANSI colour escapes (\x1b[...m)
+      'no-control-regex': 'off',
     },
   },
   {

@@ -22,7 +22,7 @@ import { type IpDefragOptions, IpDefragmenter } from './ip-fragments.js';
 import { formatIp, formatEndpoint, LINKTYPE, PacketDecoder, type PacketSkip, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
 import { type CaptureFormat, CaptureReader, type CapturedPacket, formatPacketTime } from './reader.js';
 import { type ReassemblyOptions, type SegmentMeta, type StreamEndReason, type StreamSink, TcpDirection } from './tcp-reassembly.js';
-import { looksLikeTls, parseTlsHello, type TlsInfo } from './tls.js';
+import { parseTlsHello, type TlsInfo } from './tls.js';
 
 /** Direction of an APDU between the controlling station (master) and the controlled station. */
 export type ApduDirection = 'master→station' | 'station→master';

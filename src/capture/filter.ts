@@ -147,7 +147,7 @@ function tokenize(s: string): Tok[] {
       i = j + 1;
       continue;
     }
-    const m = /^[A-Za-z0-9_.:/\-]+/.exec(s.slice(i));
+    const m = /^[A-Za-z0-9_.:/-]+/.exec(s.slice(i));
     if (!m) throw new FilterSyntaxError(`unexpected character '${c}'`, i + 1);
     out.push({ t: 'word', v: m[0], col: i + 1 });
     i += m[0].length;

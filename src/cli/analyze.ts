@@ -16,7 +16,7 @@ import type { CommandRecord, CommandStats, Percentiles } from '../monitor/comman
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
-import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { formatFileTransfer, renderInventory } from '../monitor/inventory.js';
 import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';

@@ -110,7 +110,7 @@ export class OutBuffer {
   /** Copy bytes (short ones element by element: cheaper than `set` for a few dozen octets). */
   private copy(src: Uint8Array): void {
     const b = this.buf;
-    let p = this.pos;
+    const p = this.pos;
     const n = src.length;
     if (n > 64) b.set(src, p);
     else for (let i = 0; i < n; i++) b[p + i] = src[i];

@@ -62,8 +62,8 @@ export const VALIDITY_RULES: readonly string[] = [
 ];
 
 function warningAlert(o: Observation, w: CodecWarning, a: Asdu): Alert {
-  let [rule, sev] = WARNING_RULES[w.code] ?? ['valid.malformed', 'low'];
-  if (w.code === 'W_RESERVED_VALUE' && w.field === 'common address') rule = 'valid.ca-zero';
+  const [base, sev] = WARNING_RULES[w.code] ?? ['valid.malformed', 'low'];
+  const rule = w.code === 'W_RESERVED_VALUE' && w.field === 'common address' ? 'valid.ca-zero' : base;
   return makeAlert(o, rule, sev, `${typeName(a.typeId)}: ${w.message}`, { code: w.code, field: w.field, offset: w.offset, typeId: a.typeId, cot: a.cot, ca: a.ca });
 }
 

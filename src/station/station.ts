@@ -33,7 +33,7 @@ import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
 } from './commands.js';
 import { EventQueue, type EventQueueStats, type OverflowPolicy, type StationEvent } from './event-queue.js';
-import { type StationPoint, type PointConfig, PointDatabase, PointError, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
+import { type StationPoint, type PointConfig, PointDatabase, pointObject, type PointQuality, type StationPointValue, type TimeTagOptions } from './point-database.js';
 import { type RedundancyOptions, type RedundancyStats, RedundancyConfigError, StationRedundancy, type StationRedundancyGroup } from './redundancy-group.js';
 import { type ClockSyncRequest, type ParameterRequest, type SessionHost, StationSession, type SessionSnapshot, type StationLink } from './session.js';
 import { FileService, type StationFileOptions } from './file-service.js';

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { readCapture } from '../helpers/captures.js';
-import { command, runAnalyze } from '../../src/cli/analyze.js';
+import { command } from '../../src/cli/analyze.js';
 import { SynthSession, writePcap } from '../../src/capture/writer.js';
 import { conversation, runAnalyzeOn } from './helpers.js';
 

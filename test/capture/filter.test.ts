@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { readCapture } from '../helpers/captures.js';
 import { analyzeBytes } from '../../src/capture/analyze.js';
 import { compileFilter, FilterSyntaxError, FILTER_FIELDS } from '../../src/capture/filter.js';

@@ -10,7 +10,6 @@ import { NumberedStream } from '../helpers/numbered-stream.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import type { Asdu } from '../../src/codec/asdu.js';
 import type { Connector } from '../../src/master/connection.js';
 import { ControllingStation } from '../../src/master/master.js';
 import { createStation, type ControlledStation, type StationOptions } from '../../src/station/station.js';

@@ -135,6 +135,7 @@ test('L42 transport closes -> E_PEER_CLOSED with unacknowledged tags; link error
   await waitFor(() => server.links.size === 1);
   const srvLink = [...server.links][0];
   const got: number[] = [];
+  // eslint-disable-next-line prefer-const -- read by a callback inside its own initializer
   link = bindLink(cli, { role: 'controlling' }, { asdu: (a) => got.push(a.objects[0].ioa), close: (reason, un) => closes.push({ reason, un }) });
   link.start();
   await waitFor(() => srvLink.state === 'started');

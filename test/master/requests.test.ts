@@ -3,14 +3,9 @@ import assert from 'node:assert/strict';
 import type { Asdu } from '../../src/codec/asdu.js';
 import { MasterError, NegativeConfirmationError, RequestTimeoutError } from '../../src/master/errors.js';
 import type { InterrogationResult } from '../../src/master/master.js';
-import { type Script, flush, mirror, monitor, politeScript, started, track } from './harness.js';
+import { flush, mirror, monitor, politeScript, started, track } from './harness.js';
 
 /** A script that answers after `delay` ms of virtual time. */
-function delayed(net: { clock: { setTimeout(fn: () => void, ms: number): unknown } }, delay: number, inner: Script): Script {
-  return (a, st) => {
-    net.clock.setTimeout(() => inner(a, st), delay);
-  };
-}
 
 test('every command type is sent with its values and resolves at ACT_CON', async () => {
   const { net, master } = await started();

@@ -132,7 +132,7 @@ test('audit log: file sink (JSON lines) and pretty mode; secrets redacted', asyn
   assert.equal(lines[3].value, '[redacted]');
   assert.equal(pretty[0], 'T REFUSED  10.1.1.1:40000 -> :19998 E_TLS_CERT_EXPIRED: peer certificate has expired');
   assert.equal(pretty[1], 'T STARTDT  10.1.1.2:40001 -> :19998 state=started');
-  assert.match(pretty[2], /^T COMMAND  10\.1\.1\.2:40001 "CN=master" -> ca=1 ioa=5000 type=45 .* executed durationMs=12$/);
+  assert.match(pretty[2], /^T COMMAND {2}10\.1\.1\.2:40001 "CN=master" -> ca=1 ioa=5000 type=45 .* executed durationMs=12$/);
   const all = readFileSync(file, 'utf8') + pretty.join('\n');
   assert.doesNotMatch(all, /PRIVATE KEY/);
   assert.ok(!all.includes(keyPem.split('\n')[1]));

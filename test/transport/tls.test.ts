@@ -40,6 +40,7 @@ test('mutual TLS: two bound links do STARTDT and exchange I-frames; the audit lo
   const socket = await connectTls('127.0.0.1', s.srv.port, cliSec, { t0: 5_000 });
   const got: number[] = [];
   let cli: Link | undefined;
+  // eslint-disable-next-line prefer-const -- read by a callback inside its own initializer
   cli = bindLink(socket, { role: 'controlling', clock: new VirtualClock() }, {
     asdu: (a) => got.push(a.objects[0].ioa),
     stateChange: (st) => {

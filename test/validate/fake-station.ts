@@ -88,6 +88,7 @@ export async function startFakeStation(opts: FakeStationOptions = {}): Promise<F
   const st: FakeStation = { port: 0, executed: [], accepted: 0, malformed: 0, close: async () => {} };
   let server: TcpLinkServer;
 
+  // eslint-disable-next-line prefer-const -- read by a callback inside its own initializer
   server = await listenTcp({ host: '127.0.0.1', port: 0, link: { role: 'controlled', params } }, (conn) => {
     st.accepted++;
     if (mis.closeOnAccept) {
