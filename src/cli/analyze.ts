@@ -17,6 +17,7 @@ import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
 import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
+import { AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
 import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
@@ -58,6 +59,11 @@ options:
   --fail-on SEVERITY  exit 4 when an alert of this severity or higher was raised
                       (low, medium, high, critical)
   --disable RULE      silence a rule id or prefix ending in '.' or '-' (repeatable)
+  --aggregate-window D  fold repeated alerts of one rule on one flow within D of capture
+                      time (e.g. 500ms, 60s, 5min; default 60s) into one record with
+                      aggregate {count, firstSeen, lastSeen, firstFrame, lastFrame}; the
+                      record is printed when its window closes (at the latest at the end)
+  --no-aggregate      print every alert occurrence as it is raised
   --no-monitor        decode only: no alerts, inventory or command tracking
   --threads 1|2|auto  2: run the monitor on a second thread (same output, about twice
                       as fast on a multi-core machine); auto (default): 2 for capture
@@ -152,6 +158,8 @@ interface Parsed {
   commands: boolean;
   failOn?: Severity;
   disabled: string[];
+  /** Alert aggregation window, ms; undefined: every occurrence (`--no-aggregate`). */
+  aggregateMs: number | undefined;
   progress?: boolean;
   /** Threads: 1 (all in one), 2 (monitor on a worker thread), or 0 = auto. */
   threads: number;
@@ -160,7 +168,7 @@ interface Parsed {
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], threads: 0, sensing: { syslogBody: 'rfc5424' } };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], aggregateMs: DEFAULT_AGGREGATE_WINDOW_MS, threads: 0, sensing: { syslogBody: 'rfc5424' } };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -193,6 +201,16 @@ function parseArgs(argv: string[]): Parsed | string {
       case '--progress':
         p.progress = true;
         break;
+      case '--no-aggregate':
+        p.aggregateMs = undefined;
+        break;
+      case '--aggregate-window': {
+        const v = argv[++i];
+        const ms = v === undefined ? undefined : parseWindow(v);
+        if (ms === undefined) return `--aggregate-window needs a duration such as 500ms, 60s, 5min or 1h, got '${v ?? ''}'`;
+        p.aggregateMs = ms;
+        break;
+      }
       case '--no-progress':
         p.progress = false;
         break;
@@ -284,6 +302,14 @@ function parseArgs(argv: string[]): Parsed | string {
   return p;
 }
 
+/** Milliseconds of `500ms`, `60s`, `5min`, `1h` (a bare number is seconds); undefined when not a duration. */
+function parseWindow(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|min|m|h)?$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, min: 60000, m: 60000, h: 3600000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'min' | 'm' | 'h'];
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Compact one-line form of an APDU record. */
 export function formatRecordLine(r: ApduRecord): string {
   const dir = r.direction === 'master→station' ? 'M→S' : r.direction === 'station→master' ? 'S→M' : '?→?';
@@ -352,8 +378,10 @@ function issueLine(i: CaptureIssue): string {
 }
 
 /** One line for an alert in the human output. */
-export function formatAlertLine(a: Alert): string {
-  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}`;
+export function formatAlertLine(a: AlertRecord): string {
+  const g = a.aggregate;
+  const times = g ? ` (×${g.count}, frames ${g.firstFrame}–${g.lastFrame} over ${Math.round(g.lastSeen - g.firstSeen)} ms)` : '';
+  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}${times}`;
 }
 
 function ms(v: number | undefined): string {
@@ -490,11 +518,18 @@ async function analyzeWith(
   const perCode = new Map<string, number>();
   let damaged = false;
   let notCapture = false;
+  // repeated alerts of one rule on one flow are folded into one record per window (--aggregate-window)
+  const agg = p.aggregateMs !== undefined ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
   const emitAlerts = (alerts: Alert[]): void => {
     for (const a of alerts) {
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
+    }
+    emitRecords(agg ? agg.push(alerts) : alerts);
+  };
+  const emitRecords = (records: AlertRecord[]): void => {
+    for (const a of records) {
       const formatted = sensor?.alert(a);
       if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }
@@ -610,6 +645,7 @@ async function analyzeWith(
     emitCommandRecords(f.events.commands);
     final = f;
   }
+  if (agg) emitRecords(agg.flush());
   if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
   if (!notCapture) {
     const capture = an.summary();
