@@ -17,8 +17,8 @@ import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
 import { formatFileTransfer, type InventorySummary, renderInventory } from '../monitor/inventory.js';
-import { AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
-import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
+import { type AlertAggregate, AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
+import { alertAggregateJson, alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import type { CliCommand } from './command.js';
@@ -59,11 +59,13 @@ options:
   --fail-on SEVERITY  exit 4 when an alert of this severity or higher was raised
                       (low, medium, high, critical)
   --disable RULE      silence a rule id or prefix ending in '.' or '-' (repeatable)
-  --aggregate-window D  fold repeated alerts of one rule on one flow within D of capture
-                      time (e.g. 500ms, 60s, 5min; default 60s) into one record with
-                      aggregate {count, firstSeen, lastSeen, firstFrame, lastFrame}; the
-                      record is printed when its window closes (at the latest at the end)
-  --no-aggregate      print every alert occurrence as it is raised
+  --aggregate-window D  print an alert of one rule on one flow once per window D of
+                      capture time (e.g. 500ms, 60s, 5min; default 60s; with --format,
+                      --syslog or --log-dir only when given): the first occurrence as
+                      raised, and when the window closes with repeats one record
+                      {kind:"alert-aggregate", rule, count, firstSeen, lastSeen,
+                      firstFrame, lastFrame, severity (highest), evidence (the first's)}
+  --no-aggregate      print every alert occurrence
   --no-monitor        decode only: no alerts, inventory or command tracking
   --threads 1|2|auto  2: run the monitor on a second thread (same output, about twice
                       as fast on a multi-core machine); auto (default): 2 for capture
@@ -160,6 +162,8 @@ interface Parsed {
   disabled: string[];
   /** Alert aggregation window, ms; undefined: every occurrence (`--no-aggregate`). */
   aggregateMs: number | undefined;
+  /** `--aggregate-window` was given. */
+  aggregateSet?: boolean;
   progress?: boolean;
   /** Threads: 1 (all in one), 2 (monitor on a worker thread), or 0 = auto. */
   threads: number;
@@ -209,6 +213,7 @@ function parseArgs(argv: string[]): Parsed | string {
         const ms = v === undefined ? undefined : parseWindow(v);
         if (ms === undefined) return `--aggregate-window needs a duration such as 500ms, 60s, 5min or 1h, got '${v ?? ''}'`;
         p.aggregateMs = ms;
+        p.aggregateSet = true;
         break;
       }
       case '--no-progress':
@@ -378,10 +383,13 @@ function issueLine(i: CaptureIssue): string {
 }
 
 /** One line for an alert in the human output. */
-export function formatAlertLine(a: AlertRecord): string {
-  const g = a.aggregate;
-  const times = g ? ` (×${g.count}, frames ${g.firstFrame}–${g.lastFrame} over ${Math.round(g.lastSeen - g.firstSeen)} ms)` : '';
-  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}${times}`;
+export function formatAlertLine(a: Alert): string {
+  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}`;
+}
+
+/** One line for an aggregation record in the human output. */
+export function formatAggregateLine(a: AlertAggregate): string {
+  return `${String(a.lastFrame).padStart(8)} ALERT×${a.count} ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.count} times in frames ${a.firstFrame}–${a.lastFrame} over ${Math.round(a.lastSeen - a.firstSeen)} ms (window ${a.windowMs} ms): ${a.message}`;
 }
 
 function ms(v: number | undefined): string {
@@ -519,7 +527,8 @@ async function analyzeWith(
   let damaged = false;
   let notCapture = false;
   // repeated alerts of one rule on one flow are folded into one record per window (--aggregate-window)
-  const agg = p.aggregateMs !== undefined ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
+  // (the analyst outputs of a sensor keep every occurrence unless the window was asked for)
+  const agg = p.aggregateMs !== undefined && (sensor === undefined || p.aggregateSet) ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
   const emitAlerts = (alerts: Alert[]): void => {
     for (const a of alerts) {
       bySeverity[a.severity]++;
@@ -530,6 +539,10 @@ async function analyzeWith(
   };
   const emitRecords = (records: AlertRecord[]): void => {
     for (const a of records) {
+      if (a.kind === 'alert-aggregate') {
+        if (showAlerts) emitLine(p.json || p.alertsOnly ? JSON.stringify(alertAggregateJson(a)) : formatAggregateLine(a));
+        continue;
+      }
       const formatted = sensor?.alert(a);
       if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }

@@ -5,22 +5,36 @@
  */
 import type { Alert, Severity } from './types.js';
 
-/** Aggregation facts on an aggregated {@link Alert} record (present when `count` > 1). */
+/**
+ * The record that closes a window in which an alert repeated: how many occurrences the window
+ * held (the first was emitted as it was raised), when, and the first occurrence as the sample.
+ */
 export interface AlertAggregate {
-  /** Occurrences folded into this record (≥ 2). */
+  kind: 'alert-aggregate';
+  rule: string;
+  /** Highest severity among the occurrences. */
+  severity: Severity;
+  mitre?: string;
+  /** The flow (`evidence.flow` of the alerts). */
+  flow: string;
+  src: string;
+  dst: string;
+  /** Occurrences in the window, the first included (≥ 2). */
   count: number;
   /** Capture time of the first and last occurrence, epoch ms. */
   firstSeen: number;
   lastSeen: number;
-  /** Frames of the first and last occurrence. */
   firstFrame: number;
   lastFrame: number;
-  /** The window the occurrences fell in, ms (measured from the first occurrence). */
+  /** The window, ms from the first occurrence. */
   windowMs: number;
+  /** Message and evidence of the first occurrence (the sample). */
+  message: string;
+  evidence: Alert['evidence'];
 }
 
-/** An alert record as printed: an {@link Alert}, with `aggregate` when it stands for several occurrences. */
-export type AlertRecord = Alert & { aggregate?: AlertAggregate };
+/** What the aggregator emits: alerts as raised (first of their window) and window summaries. */
+export type AlertRecord = Alert | AlertAggregate;
 
 /** Options of {@link AlertAggregator}. */
 export interface AggregateOptions {
@@ -42,12 +56,12 @@ interface Open {
 }
 
 /**
- * Folds alerts of one rule on one flow (the `evidence.flow` of the alert) into one record per
- * window. The window opens at an occurrence and lasts `windowMs` of capture time; the record is
- * released when a later alert (of any rule or flow) is past the window's end, or by
- * {@link AlertAggregator.flush}. The record is the first occurrence (its frame, message and
- * evidence are the sample) with the highest severity seen and, when more than one occurrence
- * was folded, an `aggregate` field. Records come out in the order their windows opened.
+ * Folds repeated alerts of one rule on one flow (the alert's `evidence.flow`) within a window.
+ * The first occurrence is passed through at once (an analyst sees it when it happens, in capture
+ * order); the repeats of its window are counted, not emitted; when the window closes (a later
+ * alert is past its end, {@link AlertAggregator.advance}, or {@link AlertAggregator.flush}) and
+ * it held more than one occurrence, one {@link AlertAggregate} record says how many, when, and
+ * the highest severity. So each rule and flow gives at most one alert per window.
  *
  * @example
  * ```ts
@@ -55,9 +69,10 @@ interface Open {
  * import { AlertAggregator, makeAlert } from 'iec104';
  * const agg = new AlertAggregator({ windowMs: 1000 });
  * const o = { frame: 1, ts: 0, src: 'a:1', dst: 'b:2404', flow: '1' };
- * assert.deepEqual(agg.push([makeAlert(o, 'flood.gi', 'medium', 'x'), makeAlert({ ...o, frame: 2, ts: 10 }, 'flood.gi', 'medium', 'x')]), []);
+ * const now = agg.push([makeAlert(o, 'flood.gi', 'medium', 'x'), makeAlert({ ...o, frame: 2, ts: 10 }, 'flood.gi', 'medium', 'x')]);
+ * assert.equal(now.length, 1);
  * const [r] = agg.flush();
- * assert.equal(r.aggregate?.count, 2);
+ * assert.equal(r.kind === 'alert-aggregate' && r.count, 2);
  * ```
  */
 export class AlertAggregator {
@@ -71,12 +86,12 @@ export class AlertAggregator {
     if (!(this.windowMs >= 0) || !Number.isFinite(this.windowMs)) throw new RangeError(`aggregation window must be a finite number of ms ≥ 0, got ${this.windowMs}`);
   }
 
-  /** Windows still open (records not yet released). */
+  /** Windows still open. */
   get pending(): number {
     return this.open.size;
   }
 
-  /** Add alerts (in capture order); returns the records whose windows closed before them. */
+  /** Add alerts (in capture order); returns what to emit now: summaries of closed windows and first occurrences. */
   push(alerts: readonly Alert[]): AlertRecord[] {
     const out: AlertRecord[] = [];
     for (const a of alerts) {
@@ -90,28 +105,28 @@ export class AlertAggregator {
         continue;
       }
       if (w !== undefined) {
-        // (only reached when the window ended at the same time as nextEnd was not yet past)
         this.open.delete(key);
-        out.push(record(w, this.windowMs));
+        if (w.count > 1) out.push(summary(w, this.windowMs));
       }
       const end = a.ts + this.windowMs;
       this.open.set(key, { first: a, last: a, count: 1, severity: a.severity, end });
       if (end < this.nextEnd) this.nextEnd = end;
+      out.push(a);
     }
     return out;
   }
 
-  /** Release the records whose windows ended before capture time `now` (for live use). */
-  advance(now: number): AlertRecord[] {
+  /** Summaries of the windows that ended before capture time `now` (for live use). */
+  advance(now: number): AlertAggregate[] {
     const out: AlertRecord[] = [];
     if (now > this.nextEnd) this.release(now, out);
-    return out;
+    return out as AlertAggregate[];
   }
 
-  /** Release every open record (end of the capture). */
-  flush(): AlertRecord[] {
-    const out: AlertRecord[] = [];
-    for (const w of this.open.values()) out.push(record(w, this.windowMs));
+  /** Summaries of every open window that held repeats (end of the capture). */
+  flush(): AlertAggregate[] {
+    const out: AlertAggregate[] = [];
+    for (const w of this.open.values()) if (w.count > 1) out.push(summary(w, this.windowMs));
     this.open.clear();
     this.nextEnd = Infinity;
     return out;
@@ -121,7 +136,7 @@ export class AlertAggregator {
     let next = Infinity;
     for (const [k, w] of this.open) {
       if (w.end < now) {
-        out.push(record(w, this.windowMs));
+        if (w.count > 1) out.push(summary(w, this.windowMs));
         this.open.delete(k);
       } else if (w.end < next) next = w.end;
     }
@@ -129,9 +144,12 @@ export class AlertAggregator {
   }
 }
 
-function record(w: Open, windowMs: number): AlertRecord {
-  const r: AlertRecord = { ...w.first, severity: w.severity };
-  if (w.count > 1) r.aggregate = { count: w.count, firstSeen: w.first.ts, lastSeen: w.last.ts, firstFrame: w.first.frame, lastFrame: w.last.frame, windowMs };
+function summary(w: Open, windowMs: number): AlertAggregate {
+  const f = w.first;
+  const r: AlertAggregate = {
+    kind: 'alert-aggregate', rule: f.rule, severity: w.severity, flow: String(f.evidence.flow ?? ''), src: f.src, dst: f.dst,
+    count: w.count, firstSeen: f.ts, lastSeen: w.last.ts, firstFrame: f.frame, lastFrame: w.last.frame, windowMs, message: f.message, evidence: f.evidence,
+  };
+  if (f.mitre) r.mitre = f.mitre;
   return r;
 }
-

@@ -6,7 +6,7 @@
  */
 import type { CommandRecord } from './commands.js';
 import type { InventorySummary, IoaSummary, MasterSummary, StationSummary } from './inventory.js';
-import type { AlertAggregate, AlertRecord } from './aggregate.js';
+import type { AlertAggregate } from './aggregate.js';
 import type { Alert } from './types.js';
 
 /**
@@ -22,8 +22,10 @@ export function isoFromEpochMs(ms: number): string {
   return `${new Date(sec * 1000).toISOString().slice(0, 19)}.${String(1e6 + frac).slice(1)}Z`;
 }
 
-/** An {@link Alert} (or aggregated {@link AlertRecord}) with its times as ISO text. */
-export type AlertJson = Omit<Alert, 'ts'> & { ts: string; aggregate?: Omit<AlertAggregate, 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string } };
+/** An {@link Alert} with its time as ISO text. */
+export type AlertJson = Omit<Alert, 'ts'> & { ts: string };
+/** An {@link AlertAggregate} with its times as ISO text. */
+export type AlertAggregateJson = Omit<AlertAggregate, 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string };
 /** A {@link CommandRecord} with its time as ISO text (latencies stay milliseconds). */
 export type CommandJson = Omit<CommandRecord, 'ts'> & { kind: 'command'; ts: string };
 
@@ -37,10 +39,13 @@ export type InventoryJson = Omit<InventorySummary, 'start' | 'end' | 'stations' 
 };
 
 /** JSON form of an alert (`{"kind":"alert",...,"ts":"2013-07-04T06:23:17.528631Z",...}`). */
-export function alertJson(a: AlertRecord): AlertJson {
-  const g = a.aggregate;
-  if (g) return { ...a, ts: isoFromEpochMs(a.ts), aggregate: { ...g, firstSeen: isoFromEpochMs(g.firstSeen), lastSeen: isoFromEpochMs(g.lastSeen) } };
-  return { ...a, ts: isoFromEpochMs(a.ts) } as AlertJson;
+export function alertJson(a: Alert): AlertJson {
+  return { ...a, ts: isoFromEpochMs(a.ts) };
+}
+
+/** JSON form of an aggregation record (`{"kind":"alert-aggregate",...,"count":37,"firstSeen":"…Z",...}`). */
+export function alertAggregateJson(a: AlertAggregate): AlertAggregateJson {
+  return { ...a, firstSeen: isoFromEpochMs(a.firstSeen), lastSeen: isoFromEpochMs(a.lastSeen) };
 }
 
 /** JSON form of a command record, with `kind: "command"` first. */

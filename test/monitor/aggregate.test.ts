@@ -12,7 +12,7 @@ import { SynthLink104 } from './synth-attacks.js';
 
 const o = (frame: number, ts: number, flow = '1') => ({ frame, ts, src: '10.0.0.1:40001', dst: '10.0.0.2:2404', flow });
 
-test('AlertAggregator: one record per rule and flow and window, count, first/last, highest severity', () => {
+test('AlertAggregator: first occurrence at once, repeats counted, one summary per rule, flow and window', () => {
   const agg = new AlertAggregator({ windowMs: 1000 });
   const got = agg.push([
     makeAlert(o(1, 0), 'flood.gi', 'medium', 'a', { n: 1 }),
@@ -20,38 +20,40 @@ test('AlertAggregator: one record per rule and flow and window, count, first/las
     makeAlert(o(3, 200, '2'), 'flood.gi', 'medium', 'c'),
     makeAlert(o(4, 900), 'flood.gi', 'medium', 'd', { n: 3 }),
   ]);
-  assert.deepEqual(got, []);
-  // an alert past the first window releases it (flow 1 and 2 windows end at 1000 and 1200)
+  assert.deepEqual(got.map((r) => [r.kind, r.rule, r.kind === 'alert' ? r.frame : 0]), [['alert', 'flood.gi', 1], ['alert', 'flood.gi', 3]]);
+  // an alert past the first window closes it (flow 1 and 2 windows end at 1000 and 1200)
   const r1 = agg.push([makeAlert(o(5, 1100), 'cmd.burst', 'high', 'e')]);
-  assert.equal(r1.length, 1);
-  assert.equal(r1[0].rule, 'flood.gi');
-  assert.equal(r1[0].frame, 1);
-  assert.equal(r1[0].message, 'a');
-  assert.equal(r1[0].severity, 'high');
-  assert.deepEqual(r1[0].evidence, { flow: '1', n: 1 });
-  assert.deepEqual(r1[0].aggregate, { count: 3, firstSeen: 0, lastSeen: 900, firstFrame: 1, lastFrame: 4, windowMs: 1000 });
-  const rest = agg.flush();
-  assert.deepEqual(rest.map((r) => [r.rule, r.evidence.flow, r.aggregate]), [
-    ['flood.gi', '2', undefined],
-    ['cmd.burst', '1', undefined],
-  ]);
+  assert.equal(r1.length, 2);
+  const s = r1[0];
+  assert.ok(s.kind === 'alert-aggregate');
+  assert.deepEqual(
+    { ...s },
+    { kind: 'alert-aggregate', rule: 'flood.gi', severity: 'high', flow: '1', src: '10.0.0.1:40001', dst: '10.0.0.2:2404', count: 3, firstSeen: 0, lastSeen: 900, firstFrame: 1, lastFrame: 4, windowMs: 1000, message: 'a', evidence: { flow: '1', n: 1 } },
+  );
+  assert.equal(r1[1].rule, 'cmd.burst');
+  // flow 2 held one occurrence: no summary; a new window for flow 1 opens with a new first occurrence
+  assert.deepEqual(agg.push([makeAlert(o(6, 1300), 'flood.gi', 'medium', 'f')]).map((r) => r.kind), ['alert']);
+  assert.deepEqual(agg.flush(), []);
   assert.equal(agg.pending, 0);
   assert.throws(() => new AlertAggregator({ windowMs: -1 }), RangeError);
 });
 
 interface Rec {
+  kind: 'alert' | 'alert-aggregate';
   rule: string;
   ts: string;
   evidence: { flow: string };
   severity: string;
-  aggregate?: { count: number; firstSeen: string; lastSeen: string };
+  count?: number;
+  firstSeen?: string;
+  lastSeen?: string;
 }
 const parse = (out: string): Rec[] => out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
 
 /** No two records of one rule and flow start within `windowMs` of each other. */
 function assertOnePerWindow(recs: Rec[], windowMs: number, what: string): void {
   const last = new Map<string, number>();
-  for (const r of [...recs].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))) {
+  for (const r of recs.filter((x) => x.kind === 'alert').sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))) {
     const k = `${r.rule}|${r.evidence.flow}`;
     const t = Date.parse(r.ts);
     const prev = last.get(k);
@@ -103,25 +105,27 @@ for (const [name, make] of attacks) {
     const all = parse((await runAnalyzeOn(['cap', '--alerts', '--no-aggregate'], pcap)).out);
     assertOnePerWindow(agg, 60000, name);
     if (name.startsWith('spoofed')) assert.ok(all.length >= 200 && agg.length < 10, `${name}: aggregation folded the repeats (${all.length} occurrences → ${agg.length} records)`);
-    // the counts of the records add up to the occurrences
-    const folded = agg.reduce((n, r) => n + (r.aggregate?.count ?? 1), 0);
+    // the counts of the summaries (or 1 for an alert without one) add up to the occurrences
+    const alerts = agg.filter((r) => r.kind === 'alert');
+    const sums = agg.filter((r) => r.kind === 'alert-aggregate');
+    assert.ok(sums.length <= alerts.length);
+    const folded = alerts.length - sums.length + sums.reduce((n, r) => n + r.count!, 0);
     assert.equal(folded, all.length, name);
-    for (const r of agg.filter((x) => x.aggregate)) assert.ok(Date.parse(r.aggregate!.lastSeen) - Date.parse(r.aggregate!.firstSeen) <= 60000);
+    for (const r of sums) assert.ok(r.count! >= 2 && Date.parse(r.lastSeen!) - Date.parse(r.firstSeen!) <= 60000);
   });
 }
 
 test('spoofed reports: 200 occurrences give one valid.type-direction record with the count; a 5 s window gives one per window', async () => {
   const pcap = spoofedReports();
   const recs = parse((await runAnalyzeOn(['cap', '--alerts'], pcap)).out).filter((r) => r.rule === 'valid.type-direction');
-  assert.equal(recs.length, 1);
-  assert.ok(recs[0].aggregate && recs[0].aggregate.count === 200, JSON.stringify(recs[0]));
+  assert.deepEqual(recs.map((r) => [r.kind, r.count]), [['alert', undefined], ['alert-aggregate', 200]]);
   const short = parse((await runAnalyzeOn(['cap', '--alerts', '--aggregate-window', '5s'], pcap)).out).filter((r) => r.rule === 'valid.type-direction');
   assert.ok(short.length >= 3, `${short.length} records`);
   assertOnePerWindow(short, 5000, '5 s window');
-  // text output: one line with ×count
+  // text output: the alert, then one line with the count
   const text = (await runAnalyzeOn(['cap', '--no-summary'], pcap)).out.split('\n').filter((l) => l.includes('valid.type-direction'));
-  assert.equal(text.length, 1);
-  assert.match(text[0], /×\d+, frames \d+–\d+ over \d+ ms/);
+  assert.equal(text.length, 2);
+  assert.match(text[1], /ALERT×200 high valid\.type-direction .*200 times in frames \d+–\d+ over \d+ ms/);
   const bad = await runAnalyzeOn(['cap', '--aggregate-window', 'soon'], pcap);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--aggregate-window needs a duration/);

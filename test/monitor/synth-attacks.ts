@@ -126,6 +126,6 @@ export class SynthLink104 {
 /** Concatenate the packets of several connections into one capture, in time order. */
 export function mergePcap(...links: SynthLink104[]): Uint8Array {
   const all = links.flatMap((l) => l.packets);
-  all.sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
+  all.sort((a, b) => (a.tsSec ?? 0) - (b.tsSec ?? 0) || (a.tsNsec ?? 0) - (b.tsNsec ?? 0));
   return writePcap(all);
 }
