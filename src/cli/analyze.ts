@@ -17,7 +17,8 @@ import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { type BatchResult, type DetectorFinal, DetectorThread, type SeqEvents } from '../monitor/detector-thread.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
 import { formatFileTransfer, renderInventory } from '../monitor/inventory.js';
-import { alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
+import { type AlertAggregate, AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
+import { alertAggregateJson, alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import { basename } from 'node:path';
@@ -64,6 +65,13 @@ ${UI_HELP}
   --fail-on SEVERITY  exit 4 when an alert of this severity or higher was raised
                       (low, medium, high, critical)
   --disable RULE      silence a rule id or prefix ending in '.' or '-' (repeatable)
+  --aggregate-window D  print an alert of one rule on one flow once per window D of
+                      capture time (e.g. 500ms, 60s, 5min; default 60s; with --format,
+                      --syslog or --log-dir only when given): the first occurrence as
+                      raised, and when the window closes with repeats one record
+                      {kind:"alert-aggregate", rule, count, firstSeen, lastSeen,
+                      firstFrame, lastFrame, severity (highest), evidence (the first's)}
+  --no-aggregate      print every alert occurrence
   --no-monitor        decode only: no alerts, inventory or command tracking
   --threads 1|2|auto  2: run the monitor on a second thread (same output, about twice
                       as fast on a multi-core machine); auto (default): 2 for capture
@@ -159,6 +167,10 @@ interface Parsed {
   commands: boolean;
   failOn?: Severity;
   disabled: string[];
+  /** Alert aggregation window, ms; undefined: every occurrence (`--no-aggregate`). */
+  aggregateMs: number | undefined;
+  /** `--aggregate-window` was given. */
+  aggregateSet?: boolean;
   progress?: boolean;
   /** Threads: 1 (all in one), 2 (monitor on a worker thread), or 0 = auto. */
   threads: number;
@@ -167,7 +179,7 @@ interface Parsed {
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], threads: 0, sensing: { syslogBody: 'rfc5424' } };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], aggregateMs: DEFAULT_AGGREGATE_WINDOW_MS, threads: 0, sensing: { syslogBody: 'rfc5424' } };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -200,6 +212,17 @@ function parseArgs(argv: string[]): Parsed | string {
       case '--progress':
         p.progress = true;
         break;
+      case '--no-aggregate':
+        p.aggregateMs = undefined;
+        break;
+      case '--aggregate-window': {
+        const v = argv[++i];
+        const ms = v === undefined ? undefined : parseWindow(v);
+        if (ms === undefined) return `--aggregate-window needs a duration such as 500ms, 60s, 5min or 1h, got '${v ?? ''}'`;
+        p.aggregateMs = ms;
+        p.aggregateSet = true;
+        break;
+      }
       case '--no-progress':
         p.progress = false;
         break;
@@ -291,6 +314,14 @@ function parseArgs(argv: string[]): Parsed | string {
   return p;
 }
 
+/** Milliseconds of `500ms`, `60s`, `5min`, `1h` (a bare number is seconds); undefined when not a duration. */
+function parseWindow(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|min|m|h)?$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, min: 60000, m: 60000, h: 3600000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'min' | 'm' | 'h'];
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Compact one-line form of an APDU record. */
 export function formatRecordLine(r: ApduRecord): string {
   const dir = r.direction === 'master→station' ? 'M→S' : r.direction === 'station→master' ? 'S→M' : '?→?';
@@ -363,6 +394,11 @@ function issueLine(i: CaptureIssue): string {
 /** One line for an alert in the human output. */
 export function formatAlertLine(a: Alert): string {
   return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}`;
+}
+
+/** One line for an aggregation record in the human output. */
+export function formatAggregateLine(a: AlertAggregate): string {
+  return `${String(a.lastFrame).padStart(8)} ALERT×${a.count} ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.count} times in frames ${a.firstFrame}–${a.lastFrame} over ${Math.round(a.lastSeen - a.firstSeen)} ms (window ${a.windowMs} ms): ${a.message}`;
 }
 
 function ms(v: number | undefined): string {
@@ -545,11 +581,23 @@ async function analyzeWith(
   const perCode = new Map<string, number>();
   let damaged = false;
   let notCapture = false;
+  // repeated alerts of one rule on one flow are folded into one record per window (--aggregate-window)
+  // (the analyst outputs of a sensor keep every occurrence unless the window was asked for)
+  const agg = p.aggregateMs !== undefined && (sensor === undefined || p.aggregateSet) ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
   const emitAlerts = (alerts: Alert[]): void => {
     for (const a of alerts) {
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
+    }
+    emitRecords(agg ? agg.push(alerts) : alerts);
+  };
+  const emitRecords = (records: AlertRecord[]): void => {
+    for (const a of records) {
+      if (a.kind === 'alert-aggregate') {
+        if (showAlerts) emitLine(p.json || p.alertsOnly ? JSON.stringify(alertAggregateJson(a)) : formatAggregateLine(a));
+        continue;
+      }
       const formatted = sensor?.alert(a);
       if (showAlerts && formatted !== '') emitLine(formatted ?? (p.json || p.alertsOnly ? JSON.stringify(alertJson(a)) : formatAlertLine(a)));
     }
@@ -665,6 +713,7 @@ async function analyzeWith(
     emitCommandRecords(f.events.commands);
     final = f;
   }
+  if (agg) emitRecords(agg.flush());
   if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
   if (!notCapture) {
     const capture = an.summary();

@@ -64,6 +64,7 @@ export interface StreamAnomalyInput {
 const SUPERSEDES: Record<string, string[]> = {
   'cmd.invalid-cause': ['valid.cot-not-allowed', 'valid.cot-direction'],
   'cmd.broadcast': ['valid.broadcast'],
+  'sys.reset-process': ['sys.restart'],
 };
 
 /**

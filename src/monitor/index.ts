@@ -17,4 +17,5 @@ export * from './from-capture.js';
 export * from './proxy.js';
 export * from './detector-thread.js';
 export * from './json-output.js';
+export * from './aggregate.js';
 export * from './file-transfers.js';

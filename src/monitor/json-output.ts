@@ -6,6 +6,7 @@
  */
 import type { CommandRecord } from './commands.js';
 import type { InventorySummary, IoaSummary, MasterSummary, StationSummary } from './inventory.js';
+import type { AlertAggregate } from './aggregate.js';
 import type { Alert } from './types.js';
 
 /**
@@ -23,6 +24,8 @@ export function isoFromEpochMs(ms: number): string {
 
 /** An {@link Alert} with its time as ISO text. */
 export type AlertJson = Omit<Alert, 'ts'> & { ts: string };
+/** An {@link AlertAggregate} with its times as ISO text. */
+export type AlertAggregateJson = Omit<AlertAggregate, 'firstSeen' | 'lastSeen'> & { firstSeen: string; lastSeen: string };
 /** A {@link CommandRecord} with its time as ISO text (latencies stay milliseconds). */
 export type CommandJson = Omit<CommandRecord, 'ts'> & { kind: 'command'; ts: string };
 
@@ -38,6 +41,11 @@ export type InventoryJson = Omit<InventorySummary, 'start' | 'end' | 'stations' 
 /** JSON form of an alert (`{"kind":"alert",...,"ts":"2013-07-04T06:23:17.528631Z",...}`). */
 export function alertJson(a: Alert): AlertJson {
   return { ...a, ts: isoFromEpochMs(a.ts) };
+}
+
+/** JSON form of an aggregation record (`{"kind":"alert-aggregate",...,"count":37,"firstSeen":"…Z",...}`). */
+export function alertAggregateJson(a: AlertAggregate): AlertAggregateJson {
+  return { ...a, firstSeen: isoFromEpochMs(a.firstSeen), lastSeen: isoFromEpochMs(a.lastSeen) };
 }
 
 /** JSON form of a command record, with `kind: "command"` first. */

@@ -139,6 +139,9 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'flood.startdt': { severity: 'medium', mitre: 'T0814', description: 'STARTDT flood (reconnect storm)' },
   'sys.reset-process': { severity: 'critical', mitre: 'T0816', description: 'reset process command from a new source or a non-master' },
   'sys.clock-sync-unexpected': { severity: 'high', mitre: 'T0855', description: 'clock synchronisation from a new source or a non-master' },
+  'sys.restart': { severity: 'medium', mitre: 'T0816', description: 'reset process command (C_RP_NA_1 act) from a known master (from any other source: sys.reset-process)' },
+  'param.change': { severity: 'medium', mitre: 'T0836', description: 'parameter of measured values changed (P_ME_NA_1/NB_1/NC_1 act: threshold, smoothing, limits)' },
+  'param.deactivation': { severity: 'high', mitre: 'T0878', description: 'parameter activation switched off (P_AC_NA_1 deact): the station stops applying limits or stops cyclic/periodic transmission' },
   // TCP streams the capture layer cannot follow as the receiver reads them (detector.ts)
   'stream.desync': { severity: 'high', mitre: 'T0830', description: 'two copies of TCP bytes the receiver had not acknowledged differ: what the station read cannot be told (evasion by a decoy segment, or a damaged capture)' },
   'stream.out-of-window': { severity: 'medium', mitre: 'T0830', description: 'TCP data the receiver drops (before its acknowledged sequence with other bytes, or beyond its window): not decoded; decoys or capture damage' },
@@ -385,7 +388,19 @@ export class BehaviourRules {
     if (bc && (isProcessCommand(asdu.typeId) || asdu.typeId === 105 || (asdu.typeId >= 110 && asdu.typeId <= 113))) {
       out.push(makeAlert(o, 'cmd.broadcast', 'high', `${tn} sent to the broadcast common address`, ev, 'T0855'));
     }
+    if (asdu.typeId === 113 && asdu.cot === 8) {
+      const qpa = asdu.objects[0]?.qpa;
+      out.push(makeAlert(o, 'param.deactivation', 'high', `parameter activation off (P_AC_NA_1 deact, QPA ${String(qpa)}) for IOA ${String(asdu.objects[0]?.ioa)} at ${station} from ${mh}`, { ...ev, ioa: asdu.objects[0]?.ioa ?? null, qpa: cmdValue(qpa) }, 'T0878'));
+    }
     if (asdu.cot !== 6 && asdu.cot !== 5) return;
+    if (asdu.typeId >= 110 && asdu.typeId <= 112) {
+      for (const obj of asdu.objects) {
+        out.push(makeAlert(o, 'param.change', 'medium', `${tn} from ${mh} sets a parameter of IOA ${obj.ioa} (CA ${asdu.ca}) at ${station} to ${JSON.stringify(cmdValue(obj.value))}`, { ...ev, ioa: obj.ioa, value: cmdValue(obj.value) }, 'T0836'));
+      }
+    }
+    if (asdu.typeId === 105 && asdu.cot === 6) {
+      out.push(makeAlert(o, 'sys.restart', 'medium', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) from ${mh} to ${station}`, { ...ev, qrp: cmdValue(asdu.objects[0]?.qrp) }, 'T0816'));
+    }
 
     // sweeps over common addresses (any command, read, interrogation)
     if (!bc) {

@@ -13,9 +13,9 @@ test('--json: one parseable object per APDU, nothing else on stdout', async () =
   const r = await run(['x.pcap', '--json'], FKIE);
   assert.equal(r.code, 0);
   const all = r.out.trim().split('\n').map((l) => JSON.parse(l));
-  // APDU objects have no `kind`; alerts (kind "alert") are interleaved, one summary comes last
+  // APDU objects have no `kind`; alerts (kind "alert", and "alert-aggregate" for repeats) are interleaved, one summary comes last
   assert.equal(all[all.length - 1].kind, 'summary');
-  assert.ok(all.every((o) => o.kind === undefined || o.kind === 'alert' || o === all[all.length - 1]));
+  assert.ok(all.every((o) => o.kind === undefined || o.kind === 'alert' || o.kind === 'alert-aggregate' || o === all[all.length - 1]));
   const objs = all.filter((o) => o.kind === undefined);
   assert.equal(objs.length, 115);
   assert.equal(objs[0].frame, 4);

@@ -416,6 +416,24 @@ test('sys.reset-process and sys.clock-sync-unexpected from new sources or statio
   fires(r, 'sys.clock-sync-unexpected');
 });
 
+test('sys.restart (T0816) on a reset process from the known master; param.change (T0836) and param.deactivation (T0878)', () => {
+  const r = run((cap) => {
+    const c = opened(cap);
+    c.i('m', { typeId: 105, cot: 6, objects: [{ ioa: 0, qrp: 1 }] });
+    c.i('m', { typeId: 112, cot: 6, objects: [{ ioa: 3001, value: 250.5, kpa: 3, lpc: false, pop: false }] });
+    c.i('m', { typeId: 113, cot: 8, objects: [{ ioa: 3001, qpa: 3 }] });
+  });
+  assert.equal(fires(r, 'sys.restart').mitre, 'T0816');
+  assert.ok(!rulesOf(r.alerts).includes('sys.reset-process'), show(r.alerts));
+  const p = fires(r, 'param.change');
+  assert.equal(p.mitre, 'T0836');
+  assert.equal(p.evidence.ioa, 3001);
+  assert.equal(p.evidence.value, 250.5);
+  const d = fires(r, 'param.deactivation');
+  assert.equal(d.mitre, 'T0878');
+  assert.equal(d.evidence.qpa, 3);
+});
+
 test('disabled rules are silenced by id or prefix', () => {
   const r = run((cap) => {
     const c = opened(cap);

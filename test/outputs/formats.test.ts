@@ -124,7 +124,7 @@ function validateEcs(doc: Record<string, unknown>): string[] {
 }
 
 async function counts(name: string): Promise<{ apdus: number; alerts: number }> {
-  const r = await runAnalyzeOn([name, '--json'], readCapture(name));
+  const r = await runAnalyzeOn([name, '--json', '--no-aggregate'], readCapture(name));
   const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { kind?: string });
   return { apdus: lines.filter((l) => l.kind === undefined).length, alerts: lines.filter((l) => l.kind === 'alert').length };
 }

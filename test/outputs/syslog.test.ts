@@ -22,7 +22,7 @@ const CAPTURE = 'fkie_epf_iec104.pcap';
 const RFC5424 = /^<(\d{1,3})>1 (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z) ([\x21-\x7e]{1,255}) iec104 ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) (\[iec104@32473(?: [a-z]+="(?:[^"\\\]]|\\["\\\]])*")+\]) ([\s\S]*)$/;
 
 async function alertsOf(): Promise<Alert[]> {
-  const r = await runAnalyzeOn([CAPTURE, '--alerts'], readCapture(CAPTURE));
+  const r = await runAnalyzeOn([CAPTURE, '--alerts', '--no-aggregate'], readCapture(CAPTURE));
   return r.out.trim().split('\n').map((l) => JSON.parse(l) as Alert);
 }
 
@@ -152,7 +152,7 @@ test('--syslog tls://: the collector certificate is verified against ?ca=', asyn
       await expectFrames(c.url, c);
       // another CA: refused, counted, the analysis unaffected
       const bad = c.url.replace(/\?ca=.*$/, `?ca=${encodeURIComponent(pki.otherCa.cert)}`);
-      const r = await runAnalyzeOn([CAPTURE, '--no-summary', '--alerts', '--syslog', bad], readCapture(CAPTURE));
+      const r = await runAnalyzeOn([CAPTURE, '--no-summary', '--alerts', '--no-aggregate', '--syslog', bad], readCapture(CAPTURE));
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /syslog: .*certificate/i);
     } finally {
@@ -168,7 +168,7 @@ test('--syslog to a closed port: the analysis completes (exit 0), the error is r
   const port = await new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as { port: number }).port)));
   await new Promise((r) => s.close(r));
   const t0 = Date.now();
-  const r = await runAnalyzeOn([CAPTURE, '--alerts', '--syslog', `tcp://127.0.0.1:${port}`], readCapture(CAPTURE));
+  const r = await runAnalyzeOn([CAPTURE, '--alerts', '--no-aggregate', '--syslog', `tcp://127.0.0.1:${port}`], readCapture(CAPTURE));
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err.match(/syslog:/g)?.length, 1, r.err);
   assert.match(r.err, /ECONNREFUSED/);
