@@ -130,6 +130,8 @@ export type {
 } from './master/redundancy-group.js';
 export { IEC104_PORT, parseHostPort, tcpConnector } from './master/tcp.js';
 export type { TcpConnectorOptions } from './master/tcp.js';
+export { AlertAggregator, DEFAULT_AGGREGATE_WINDOW_MS } from './monitor/aggregate.js';
+export type { AggregateOptions, AlertAggregate, AlertRecord } from './monitor/aggregate.js';
 export {
   BaselineEnforcer, BaselineLearner, DEFAULT_BASELINE_TOLERANCE, MIN_PERIOD_INTERVALS, PERIOD_AGREEMENT,
   agreedPeriod, baselineToYaml, formatRanges, inferPolicy, learnBaseline, parseBaselineYaml,
@@ -161,8 +163,10 @@ export type {
   InventoryConfig, InventorySummary, IoaSummary, MasterSummary, PeriodSummary, RenderInventoryOptions,
   StationSummary, TestfrSummary,
 } from './monitor/inventory.js';
-export { alertJson, commandJson, inventoryJson, isoFromEpochMs } from './monitor/json-output.js';
-export type { AlertJson, CommandJson, InventoryJson } from './monitor/json-output.js';
+export {
+  alertAggregateJson, alertJson, commandJson, inventoryJson, isoFromEpochMs,
+} from './monitor/json-output.js';
+export type { AlertAggregateJson, AlertJson, CommandJson, InventoryJson } from './monitor/json-output.js';
 export {
   POLICY_DOCUMENT_LIMITS, PolicyChecker, PolicyError, certificateSubjectMatches, parseAddressMatch,
   parseDistinguishedName, parsePolicy, typeToken, validatePolicy,
