@@ -33,7 +33,8 @@ options:
   --duration S   seconds of live spontaneous data to show at the end (default 5)
   --config FILE  station configuration (default: the bundled examples/substation.yaml)
 ${UI_HELP}
-                    with --ui the demo stays live (until Ctrl-C, or --duration S)
+                    with --ui the demo stays live (until Ctrl-C, or --duration S;
+                    60 s when stdout is not a terminal)
 
 example:
   $ npm start            # same as: iec104 demo --ui 8104 (open the printed URL)
@@ -60,7 +61,9 @@ export const command: CliCommand = {
       process.stderr.write(`iec104 demo: ${(e as Error).message}\n`);
       return 2;
     }
-    let duration = ui.ui && !argv.includes('--duration') ? Infinity : 5;
+    // with the workbench the demo stays live until Ctrl-C on a terminal; run from a script (no
+    // terminal on stdout) it ends by itself after a minute, so `npm start` never hangs a pipeline
+    let duration = ui.ui && !argv.includes('--duration') ? (process.stdout.isTTY ? Infinity : 60) : 5;
     let config = defaultConfigPath();
     for (let i = 0; i < argv.length; i++) {
       if (argv[i] === '--duration') {
