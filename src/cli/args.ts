@@ -165,13 +165,19 @@ export function targetArg(positionals: readonly string[], port: string | undefin
   return { ...hostPortArg(positionals[0], defaultPort), defaultPort };
 }
 
-/** {@link parseHostPort} with a {@link UsageError} for a bad address. */
-export function hostPortArg(text: string, defaultPort: number): { host: string; port: number } {
+/** Run `f`: whatever it throws becomes a {@link UsageError} with the same message (option parsing, addresses, TLS flags). */
+export function asUsage<T>(f: () => T): T {
   try {
-    return parseHostPort(text, defaultPort);
+    return f();
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/** {@link parseHostPort} with a {@link UsageError} for a bad address. */
+export function hostPortArg(text: string, defaultPort: number): { host: string; port: number } {
+  return asUsage(() => parseHostPort(text, defaultPort));
 }
 
 /** Parse a positive number option (may be fractional). */
@@ -209,12 +215,7 @@ export interface ValidateTlsCliValues extends TlsCliValues {
  * failure is still reported (`authorized: false`, `authorizationError`).
  */
 export function tlsArgs(v: ValidateTlsCliValues): tls.ConnectionOptions | undefined {
-  let cfg: TlsConfig | undefined;
-  try {
-    cfg = tlsConfigFromArgs(v);
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const cfg = asUsage(() => tlsConfigFromArgs(v));
   if (!cfg) {
     if (v.servername !== undefined || v.insecure) throw new UsageError('--servername and --insecure need --tls');
     return undefined;

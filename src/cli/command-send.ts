@@ -17,7 +17,7 @@ import { IEC104_PORT, tcpConnector } from '../master/tcp.js';
 import { AuditLog } from '../transport/audit-log.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { COMMAND_VALUE_OPTIONS, TLS_CLI_OPTIONS, UsageError, intArg, joinNegativeValues, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { COMMAND_VALUE_OPTIONS, TLS_CLI_OPTIONS, UsageError, intArg, joinNegativeValues, targetArg, tlsConfigFromArgs, tlsHelp, asUsage } from './args.js';
 
 const HELP = `usage: iec104 command HOST[:PORT] --ca N [--ioa N] COMMAND [options]
 
@@ -221,9 +221,8 @@ function parseValue(kind: CommandKind, text: string): boolean | number {
 /** Parse `iec104 command` arguments. Throws {@link UsageError}. */
 export function parseCommandArgs(argv: string[]): CommandArgs {
   const args = joinNegativeValues(argv);
-  let v;
-  try {
-    v = parseArgs({
+  const v = asUsage(() =>
+    parseArgs({
       args,
       allowPositionals: true,
       strict: true,
@@ -258,10 +257,8 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
         'parameter-activation': { type: 'string' },
         ...TLS_CLI_OPTIONS,
       },
-    });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+    }),
+  );
   const o = v.values;
   const tls = tlsConfigFromArgs(o);
   const hp = targetArg(v.positionals, o.port, tls !== undefined);

@@ -2,7 +2,7 @@
  * `iec104 connect HOST[:PORT]`: connect as controlling station, STARTDT, general interrogation,
  * then show the data live (a redrawn table on a terminal, appended lines otherwise, or JSON lines).
  */
-import { TLS_CLI_OPTIONS, UsageError, intArg, hostPortArg, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { TLS_CLI_OPTIONS, UsageError, intArg, hostPortArg, targetArg, tlsConfigFromArgs, tlsHelp, asUsage } from './args.js';
 import { parseArgs } from 'node:util';
 import type { Asdu } from '../codec/asdu.js';
 import { typeInfo, typeName } from '../codec/type-table.js';
@@ -126,9 +126,8 @@ const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Parse `iec104 connect` arguments. Throws {@link UsageError}. */
 export function parseConnectArgs(argv: string[]): ConnectArgs {
-  let v;
-  try {
-    v = parseArgs({
+  const v = asUsage(() =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -151,10 +150,8 @@ export function parseConnectArgs(argv: string[]): ConnectArgs {
         standby: { type: 'string', multiple: true },
         ...TLS_CLI_OPTIONS,
       },
-    });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+    }),
+  );
   const o = v.values;
   const tls = tlsConfigFromArgs(o);
   const hp = targetArg(v.positionals, o.port, tls !== undefined);

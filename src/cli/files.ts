@@ -14,7 +14,7 @@ import { ControllingStation } from '../master/master.js';
 import { IEC104_PORT, tcpConnector } from '../master/tcp.js';
 import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
-import { TLS_CLI_OPTIONS, UsageError, intArg, targetArg, tlsConfigFromArgs, tlsHelp } from './args.js';
+import { TLS_CLI_OPTIONS, UsageError, intArg, targetArg, tlsConfigFromArgs, tlsHelp, asUsage } from './args.js';
 
 const HELP = `usage: iec104 files HOST[:PORT] --ca N [--get IOA -o PATH | --put PATH --ioa N] [options]
 
@@ -92,9 +92,8 @@ export const FILES_EXIT = { OK: 0, USAGE: 2, REFUSED: 3, TIMEOUT: 4, CONNECTION:
 
 /** Parse `iec104 files` arguments. Throws {@link UsageError}. */
 export function parseFilesArgs(argv: string[]): FilesArgs {
-  let v;
-  try {
-    v = parseArgs({
+  const v = asUsage(() =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -115,10 +114,8 @@ export function parseFilesArgs(argv: string[]): FilesArgs {
         'log-level': { type: 'string' },
         ...TLS_CLI_OPTIONS,
       },
-    });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+    }),
+  );
   const o = v.values;
   const tls = tlsConfigFromArgs(o);
   const hp = targetArg(v.positionals, o.port, tls !== undefined);
