@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { cotName } from '../codec/cause.js';
-import { typeName } from '../codec/type-table.js';
+import { typeName, timedVariantOf } from '../codec/type-table.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type LogLevel, createLogger, nullLogger } from '../log.js';
 import type { Connector } from '../master/connection.js';
@@ -499,7 +499,7 @@ export async function runCommandSend(argv: string[], io: CommandSendIo): Promise
     requestTimeout: a.timeout,
     terminationTimeout: a.timeout,
   });
-  const typeId = a.time ? a.typeId + 13 : a.typeId;
+  const typeId = a.time ? (timedVariantOf(a.typeId) ?? a.typeId) : a.typeId;
   const type = typeName(typeId);
   const what = [type, `CA ${a.ca}`, a.kind !== 'system' || a.ioa !== 0 || a.system?.kind === 'read' ? `IOA ${a.ioa}` : '', valueText(a), a.deactivate ? '(deactivation)' : ''].filter(Boolean).join(' ');
   const base: Record<string, unknown> = { type, typeId, ca: a.ca, ioa: a.ioa, value: a.value, select: a.select, until: a.until };
@@ -582,7 +582,7 @@ function send(master: ControllingStation, a: CommandArgs, wallClock: () => Date)
       if (a.qu !== undefined) obj.qu = a.qu;
       if (a.ql !== undefined) obj.ql = a.ql;
       if (a.time) obj.time = cp56FromDate(wallClock());
-      return master.deactivate(a.time ? a.typeId + 13 : a.typeId, a.ca, a.ioa, obj);
+      return master.deactivate(a.time ? (timedVariantOf(a.typeId) ?? a.typeId) : a.typeId, a.ca, a.ioa, obj);
     }
     const opts: CommandOptions = { until: a.until, sbo: a.select, time: a.time };
     if (a.qu !== undefined) opts.qu = a.qu;

@@ -17,7 +17,7 @@ import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotName, isAnswerCause } from '../codec/cause.js';
 import type { CodecOptions } from '../codec/options.js';
 import { cp56FieldProblems, cp56ToDate, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName } from '../codec/type-table.js';
+import { typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkCloseCode, LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
 import { isNullLogger, type Logger } from '../log.js';
@@ -848,7 +848,7 @@ export class StationSession {
       }
       return;
     }
-    if (cp.type !== (req.typeId >= 58 ? req.typeId - 13 : req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
+    if (cp.type !== (untimedVariantOf(req.typeId) ?? req.typeId)) return this.refuseCommand(req, obj, cmd, `object takes ${typeName(cp.type)}`);
     if (typeof cmd.value === 'number' && !Number.isFinite(cmd.value) && !cp.allowNonFinite) {
       // issue 11: a NaN or infinite set-point is refused unless the object is configured to take it
       const why = `set-point value ${cmd.value} is not a finite number (allowNonFinite is off for this object)`;

@@ -13,7 +13,7 @@ import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
 import { type CodecOptions, resolveOptions } from '../codec/options.js';
 import { cp56ToDate, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName } from '../codec/type-table.js';
+import { typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { Link } from '../link/link.js';
 import { resolveLinkParameters } from '../link/params.js';
@@ -391,7 +391,7 @@ export class ControlledStation implements SessionHost {
     if (mode !== 'direct' && mode !== 'sbo' && mode !== 'both') throw new StationError(`mode must be direct, sbo or both, got ${JSON.stringify(c.mode)}`);
     const fb = c.behaviour?.feedback;
     if (fb && !this.db.get(fb.ca ?? c.ca, fb.ioa)) throw new StationError(`feedback point CA ${fb.ca ?? c.ca} IOA ${fb.ioa} is not configured`);
-    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: c.type >= 58 ? c.type - 13 : c.type, mode, name: c.name, behaviour: { ...c.behaviour }, allowNonFinite: c.allowNonFinite === true });
+    this.commandPoints.set(key, { ca: c.ca, ioa: c.ioa, kind, type: untimedVariantOf(c.type) ?? c.type, mode, name: c.name, behaviour: { ...c.behaviour }, allowNonFinite: c.allowNonFinite === true });
   }
 
   // ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotShortName } from '../codec/cause.js';
 import { cp56FromDate, formatCp56, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName, TypeId } from '../codec/type-table.js';
+import { typeInfo, typeName, TypeId, untimedVariantOf, isProcessCommand } from '../codec/type-table.js';
 
 /** A value in a specification is not usable. */
 export class SpecError extends Error {
@@ -193,7 +193,7 @@ export function buildAsdu(spec: CommandSpec, now?: () => Date): Asdu {
     const directory = typeId === 122 && obj.action === 0;
     return { ...base, cot: spec.cot === undefined ? (directory ? COT.REQUEST : 13) : base.cot, negative: typeId === 120 ? false : base.negative, objects: [obj] };
   }
-  const family = typeId >= 58 && typeId <= 64 ? typeId - 13 : typeId;
+  const family = isProcessCommand(typeId) ? (untimedVariantOf(typeId) ?? typeId) : typeId;
   const name = typeName(typeId);
   switch (family) {
     case 45:
