@@ -102,6 +102,8 @@ export class Link {
   private unacked = 0;
   /** Received I-frames not yet acknowledged by us. */
   private rcvUnacked = 0;
+  /** An S-frame was sent for w frames during the current `receive()` call (a burst). */
+  private burstAcked = false;
   /** Ring of tags of unacknowledged sent I-frames, oldest at `head`. */
   private readonly tags: unknown[];
   /** Ring of send times, parallel to `tags`. */
@@ -179,6 +181,7 @@ export class Link {
     if (!this.opened) this.open();
     if (this.receiving) throw new LinkUsageError('receive() called re-entrantly from a link event handler');
     this.receiving = true;
+    this.burstAcked = false;
     this.rxNow = this.clock.now();
     this.c.bytesIn += bytes.length;
     try {
@@ -192,7 +195,9 @@ export class Link {
       this.ev.drain?.();
       if (this.isClosed()) return;
     }
-    if (this.rcvUnacked >= this.w || (this.rcvUnacked > 0 && this.st === 'stopping')) this.sendS();
+    // after a burst that needed an S-frame for w frames, the rest of the chunk is acknowledged too
+    // (earlier than w allows, never later): the sender gets its whole window back at once
+    if (this.rcvUnacked >= this.w || (this.rcvUnacked > 0 && (this.st === 'stopping' || this.burstAcked))) this.sendS();
     this.schedule();
   }
 
@@ -371,7 +376,10 @@ export class Link {
     this.ev.asdu(asdu, frame);
     // at the latest after w I-frames (clause 5.5): acknowledged right after the w-th frame's
     // handler (which may have piggy-backed it on an I-frame), never later in a long chunk
-    if (this.rcvUnacked >= this.w && !this.isClosed()) this.sendS();
+    if (this.rcvUnacked >= this.w && !this.isClosed()) {
+      this.sendS();
+      this.burstAcked = true;
+    }
   }
 
   /** Process N(R). Returns false when the link closed. */

@@ -179,14 +179,19 @@ test('L11 S-frame as soon as w received I-frames are unacknowledged, also inside
     assert.deepEqual(h.take(), []);
     h.feed(I(2, 0));
     assert.deepEqual(h.take(), [sHex(3)]);
-    // one chunk with 5 frames: acknowledged after the 3rd (w), the 2 left wait for t2 or more frames
+    // one chunk with 5 frames: acknowledged after the 3rd (w); the 2 left of that burst are
+    // acknowledged at the end of the chunk (earlier than w requires), so the sender gets its window back
     h.link.receive(Buffer.concat([I(3, 0), I(4, 0), I(5, 0), I(6, 0), I(7, 0)]));
-    assert.deepEqual(h.take(), [sHex(6)], role);
-    assert.equal(h.link.snapshot().receivedUnacknowledged, 2);
+    assert.deepEqual(h.take(), [sHex(6), sHex(8)], role);
+    assert.equal(h.link.snapshot().receivedUnacknowledged, 0);
     // 12 frames in one chunk with w = 3 (what a capture of `iec104 command` showed with w = 8):
     // never more than w unacknowledged
     h.link.receive(Buffer.concat(Array.from({ length: 12 }, (_, i) => I(8 + i, 0))));
-    assert.deepEqual(h.take(), [sHex(9), sHex(12), sHex(15), sHex(18)], role);
+    assert.deepEqual(h.take(), [sHex(11), sHex(14), sHex(17), sHex(20)], role);
+    assert.equal(h.link.snapshot().receivedUnacknowledged, 0);
+    // a chunk shorter than w that needed no S-frame waits for t2 or more frames, as before
+    h.link.receive(Buffer.concat([I(20, 0), I(21, 0)]));
+    assert.deepEqual(h.take(), [], role);
     assert.equal(h.link.snapshot().receivedUnacknowledged, 2);
   }
 });
