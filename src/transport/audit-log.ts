@@ -162,7 +162,13 @@ function makeWriter(s: AuditSink): Writer {
   if ('file' in s) {
     const ws: WriteStream = createWriteStream(s.file, { flags: 'a', mode: 0o640 });
     ws.on('error', () => {});
-    return { write: (l) => void ws.write(l + '\n'), close: () => new Promise<void>((res) => ws.end(() => res())) };
+    // close() resolves once the descriptor is closed ('close'), not merely flushed ('finish')
+    const close = (): Promise<void> => new Promise<void>((res) => {
+      if (ws.closed) return res();
+      ws.once('close', () => res());
+      ws.end();
+    });
+    return { write: (l) => void ws.write(l + '\n'), close };
   }
   return syslogWriter(s.syslog);
 }
