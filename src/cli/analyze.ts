@@ -23,7 +23,7 @@ import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import { basename } from 'node:path';
 import type { CliCommand } from './command.js';
-import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import { startUi, takeUiFlagsOrUsage, UI_HELP, type UiFlags } from './ui.js';
 import type { Workbench } from '../web/server.js';
 import { analyzeCaptureForView } from '../web/capture-view.js';
 import { OutBuffer } from './out-buffer.js';
@@ -493,13 +493,8 @@ async function serveCaptureUi(p: Parsed, io: AnalyzeIo, ui: UiFlags, policy: Pol
 /** Run `analyze` with the given streams; resolves to the exit code. */
 export async function runAnalyze(argvIn: string[], io: AnalyzeIo): Promise<number> {
   const argv = [...argvIn];
-  let ui: UiFlags;
-  try {
-    ui = takeUiFlags(argv);
-  } catch (e) {
-    io.stderr.write(`iec104 analyze: ${(e as Error).message}\n\nRun 'iec104 analyze --help' for usage.\n`);
-    return 2;
-  }
+  const ui = takeUiFlagsOrUsage(argv, 'analyze', io.stderr);
+  if (!ui) return 2;
   const p = parseArgs(argv);
   if (typeof p === 'string') {
     io.stderr.write(`iec104 analyze: ${p}\n\nRun 'iec104 analyze --help' for usage.\n`);

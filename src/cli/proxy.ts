@@ -14,7 +14,7 @@ import { DEFAULT_TLS_PORT, type TlsConfig, TlsConfigError } from '../transport/t
 import { TlsSecurity } from '../transport/tls-verify.js';
 import { UsageError } from './args.js';
 import type { CliCommand } from './command.js';
-import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
+import { startUi, takeUiFlagsOrUsage, UI_HELP } from './ui.js';
 import type { Workbench } from '../web/server.js';
 
 const HELP = `usage: iec104 proxy --listen [HOST:]PORT --upstream HOST[:PORT] [--policy FILE] [--enforce] [options]
@@ -284,13 +284,8 @@ export interface ProxyIo {
 /** Run `proxy`; resolves to the exit code when it stops. */
 export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   const argv = [...argvIn];
-  let ui: UiFlags;
-  try {
-    ui = takeUiFlags(argv);
-  } catch (e) {
-    io.stderr.write(`iec104 proxy: ${(e as Error).message}\n\nRun 'iec104 proxy --help' for usage.\n`);
-    return 2;
-  }
+  const ui = takeUiFlagsOrUsage(argv, 'proxy', io.stderr);
+  if (!ui) return 2;
   const a = parseProxyArgs(argv);
   if (typeof a === 'string') {
     io.stderr.write(`iec104 proxy: ${a}\n\nRun 'iec104 proxy --help' for usage.\n`);

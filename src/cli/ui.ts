@@ -40,6 +40,20 @@ export function takeUiFlags(argv: string[]): UiFlags {
   return out;
 }
 
+/**
+ * {@link takeUiFlags} for a command's runner: a bad `--ui` value is written to `stderr` as the
+ * command's usage error (`iec104 NAME: … Run 'iec104 NAME --help' for usage.`) and gives undefined
+ * (the caller exits 2).
+ */
+export function takeUiFlagsOrUsage(argv: string[], name: string, stderr: { write(s: string): unknown }): UiFlags | undefined {
+  try {
+    return takeUiFlags(argv);
+  } catch (e) {
+    stderr.write(`iec104 ${name}: ${(e as Error).message}\n\nRun 'iec104 ${name} --help' for usage.\n`);
+    return undefined;
+  }
+}
+
 /** Start the workbench when `--ui` was given; prints where it listens. */
 export async function startUi(flags: UiFlags, sources: Omit<WorkbenchOptions, 'host' | 'port' | 'commands'>): Promise<Workbench | undefined> {
   if (!flags.ui) return undefined;
