@@ -301,3 +301,8 @@ export { decodeAnswer, layerOf, parseHexText, rowFromPointValue, rowFromStationP
 export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, PointRow } from './web/model.js';
 export { WorkbenchError, isLoopback, parseUiAddress, startWorkbench } from './web/server.js';
 export type { CommandRequest, Workbench, WorkbenchOptions } from './web/server.js';
+export {
+  FLEET_ENVELOPE_VERSION, FLEET_KINDS, FleetEnvelopeError, FleetNameError, checkFleetName, decodeEnvelope,
+  encodeEnvelope, makeEnvelope, mqttTopic, natsSubject,
+} from './fleet/envelope.js';
+export type { FleetEnvelope, FleetKind } from './fleet/envelope.js';
