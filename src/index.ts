@@ -90,8 +90,9 @@ export {
 } from './codec/time.js';
 export type { Cp24Time, Cp56Time } from './codec/time.js';
 export {
-  TypeId, allTypes, causeAllowed, familyOf, isControlType, isFileType, isMonitorType, isParameterType,
-  isProcessCommand, isSystemCommand, timedVariantOf, typeInfo, typeName, untimedVariantOf,
+  TYPE_ID_NOT_USED, TypeId, allTypes, causeAllowed, directionOf, familyOf, isAnsweredByActTerm, isControlType, isFileType,
+  isMeasuredValueParameter, isMonitorType, isParameterType, isProcessCommand, isSingleObjectType, isSystemCommand,
+  isTypeIdNumber, qualifierOf, timedVariantOf, typeInfo, typeName, untimedVariantOf,
 } from './codec/type-table.js';
 export type { Direction, QualifierKind, TypeCategory, TypeFamily, TypeInfo } from './codec/type-table.js';
 export { Link, LinkUsageError } from './link/link.js';

@@ -259,9 +259,12 @@ for (const [id, name, d] of SECURITY) def(id, name, d, 'security', [], [3, 5, 6,
 
 linkVariants();
 
+// the rows by type identification 0..255: an array read instead of a Map lookup on hot paths (one per APDU)
+const BY_ID: Array<TypeInfo | undefined> = Array.from({ length: 256 }, (_, t) => TABLE.get(t));
+
 /** The row for a type identification, or undefined for reserved and private types. */
 export function typeInfo(typeId: number): TypeInfo | undefined {
-  return TABLE.get(typeId);
+  return typeId >>> 0 === typeId && typeId < 256 ? BY_ID[typeId] : undefined;
 }
 
 /** Every defined type, in ascending order. */
@@ -294,12 +297,24 @@ export const TypeId = Object.freeze(Object.fromEntries([...TABLE.values()].map((
 
 // ---- named predicates: callers ask the table, nobody counts type identifications
 
+/**
+ * Type identification 0, "not used" by the standard. Some stations end an interrogation with an
+ * ACT_TERM of type 0 and no object: masters and tools tolerate it and say so.
+ */
+export const TYPE_ID_NOT_USED = 0;
+
+/** Whether `n` can be written as a type identification: an integer 1..255 (one octet; 0 is not used), defined or not. */
+export function isTypeIdNumber(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= 255;
+}
+
 // one flag byte per type identification, so the predicates cost an array read on hot paths
-const F_PROCESS = 1, F_CONTROL = 2, F_MONITOR = 4, F_SYSTEM = 8, F_PARAMETER = 16, F_FILE = 32;
-const FLAGS = new Uint8Array(256);
+const F_PROCESS = 1, F_CONTROL = 2, F_MONITOR = 4, F_SYSTEM = 8, F_PARAMETER = 16, F_FILE = 32, F_SINGLE = 64, F_TERM = 128, F_QPM = 256;
+const FLAGS = new Uint16Array(256);
 for (const t of TABLE.values()) {
   FLAGS[t.id] = (t.processCommand ? F_PROCESS : 0) | (t.direction === 'control' ? F_CONTROL : 0) | (t.direction === 'monitor' ? F_MONITOR : 0)
-    | (t.category === 'system-control' ? F_SYSTEM : 0) | (t.category === 'parameter' ? F_PARAMETER : 0) | (t.category === 'file' ? F_FILE : 0);
+    | (t.category === 'system-control' ? F_SYSTEM : 0) | (t.category === 'parameter' ? F_PARAMETER : 0) | (t.category === 'file' ? F_FILE : 0)
+    | (t.singleObject ? F_SINGLE : 0) | (t.terminated ? F_TERM : 0) | (t.qualifier === 'QPM' ? F_QPM : 0);
 }
 const flag = (typeId: number, f: number): boolean => (FLAGS[typeId & 0xff] & f) !== 0 && typeId >>> 0 === typeId && typeId < 256;
 
@@ -335,6 +350,31 @@ export function isParameterType(typeId: number): boolean {
 /** Whether `typeId` belongs to file transfer (F_*: 120–127). */
 export function isFileType(typeId: number): boolean {
   return flag(typeId, F_FILE);
+}
+
+/** Whether an ASDU of `typeId` carries exactly one information object: commands, system commands, parameters, end of initialisation, file services but the directory (F_DR_TA_1). */
+export function isSingleObjectType(typeId: number): boolean {
+  return flag(typeId, F_SINGLE);
+}
+
+/** Whether an activation of `typeId` may be ended by the station with ACT_TERM (COT 10): process commands, interrogation, counter interrogation. */
+export function isAnsweredByActTerm(typeId: number): boolean {
+  return flag(typeId, F_TERM);
+}
+
+/** Whether `typeId` is a parameter of measured value (P_ME_NA_1, P_ME_NB_1, P_ME_NC_1: the types carrying QPM). */
+export function isMeasuredValueParameter(typeId: number): boolean {
+  return flag(typeId, F_QPM);
+}
+
+/** Which way `typeId` travels (see {@link Direction}), or undefined for reserved and private types. */
+export function directionOf(typeId: number): Direction | undefined {
+  return TABLE.get(typeId)?.direction;
+}
+
+/** The qualifier `typeId`'s objects carry (see {@link QualifierKind}), or undefined for reserved and private types. */
+export function qualifierOf(typeId: number): QualifierKind | undefined {
+  return TABLE.get(typeId)?.qualifier;
 }
 
 /** The CP56Time2a variant of a type (`C_SC_NA_1` → `C_SC_TA_1`, `M_SP_TA_1` → `M_SP_TB_1`), itself when it has one, or undefined. */

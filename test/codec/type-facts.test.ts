@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  allTypes, causeAllowed, familyOf, isControlType, isFileType, isMonitorType, isParameterType, isProcessCommand,
-  isSystemCommand, timedVariantOf, TypeId, typeInfo, untimedVariantOf,
+  allTypes, causeAllowed, directionOf, familyOf, isAnsweredByActTerm, isControlType, isFileType, isMeasuredValueParameter,
+  isMonitorType, isParameterType, isProcessCommand, isSingleObjectType, isSystemCommand, isTypeIdNumber, qualifierOf,
+  timedVariantOf, TYPE_ID_NOT_USED, TypeId, typeInfo, untimedVariantOf,
 } from '../../src/codec/type-table.js';
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
@@ -99,4 +100,48 @@ test('causes per direction: a master activates and deactivates, a station confir
   assert.equal(causeAllowed(122, 13, 'control'), true);
   assert.equal(causeAllowed(122, 13, 'monitor'), true, 'file transfer goes both ways');
   assert.equal(causeAllowed(250, 3, 'monitor'), false);
+});
+
+test('single-object types: commands, system commands, parameters, end of initialisation, file services but the directory', () => {
+  const single = [...range(45, 51), ...range(58, 64), 70, ...range(100, 107), ...range(110, 113), ...range(120, 125), 127];
+  for (let t = 0; t < 256; t++) assert.equal(isSingleObjectType(t), single.includes(t), `single object ${t}`);
+  assert.equal(isSingleObjectType(TypeId.F_DR_TA_1), false, 'a directory lists many files');
+  for (const bad of [-45, 45.5, 256 + 45]) assert.equal(isSingleObjectType(bad), false, String(bad));
+});
+
+test('answered by ACT_TERM: process commands, interrogation and counter interrogation only', () => {
+  const term = [...range(45, 51), ...range(58, 64), 100, 101];
+  for (let t = 0; t < 256; t++) assert.equal(isAnsweredByActTerm(t), term.includes(t), `ACT_TERM ${t}`);
+  assert.equal(isAnsweredByActTerm(54), false, 'private types inside the command range are not commands');
+});
+
+test('parameters of measured value are P_ME_NA_1, P_ME_NB_1, P_ME_NC_1 (not the parameter activation)', () => {
+  for (let t = 0; t < 256; t++) assert.equal(isMeasuredValueParameter(t), t >= 110 && t <= 112, `QPM ${t}`);
+});
+
+test('direction and qualifier of a type by id, undefined for reserved and private ids', () => {
+  assert.equal(directionOf(1), 'monitor');
+  assert.equal(directionOf(70), 'monitor');
+  assert.equal(directionOf(45), 'control');
+  assert.equal(directionOf(113), 'control');
+  assert.equal(directionOf(122), 'both');
+  assert.equal(directionOf(54), undefined);
+  assert.equal(qualifierOf(59), 'QU');
+  assert.equal(qualifierOf(63), 'QL');
+  assert.equal(qualifierOf(1), 'none');
+  assert.equal(qualifierOf(300), undefined);
+});
+
+test('a type identification is one octet 1..255; 0 is "not used"; typeInfo answers undefined outside the table', () => {
+  assert.equal(TYPE_ID_NOT_USED, 0);
+  assert.equal(isTypeIdNumber(0), false);
+  assert.equal(isTypeIdNumber(1), true);
+  assert.equal(isTypeIdNumber(54), true, 'private types are type identifications too');
+  assert.equal(isTypeIdNumber(255), true);
+  assert.equal(isTypeIdNumber(256), false);
+  assert.equal(isTypeIdNumber(1.5), false);
+  assert.equal(isTypeIdNumber(Number.NaN), false);
+  for (const bad of [-1, 0, 45.5, 256, 256 + 45, Number.NaN, 1e9]) assert.equal(typeInfo(bad), undefined, String(bad));
+  assert.equal(typeInfo(45)?.name, 'C_SC_NA_1');
+  assert.equal(typeInfo(127)?.name, 'F_SC_NB_1');
 });
