@@ -5,12 +5,15 @@
  * objects, rate and period changes become `baseline.*` alerts.
  */
 import { stringify as toYaml } from 'yaml';
-import { TypeId, typeName } from '../codec/type-table.js';
+import { TypeId, isSystemCommand, qualifierOf, typeName } from '../codec/type-table.js';
 import { PeriodTracker, median } from './inventory.js';
 import { type PolicyDocument, type AllowDocument, type Policy, PolicyError, parsePolicy } from './policy.js';
 import { RoleTracker, type RoleOptions, isTrackedCommandType } from './roles.js';
 import { type Alert, type ObservedApdu, type Observation, hostOf, makeAlert } from './types.js';
 import { BoundedMap } from './window.js';
+
+/** The periodic activities a baseline learns the interval of: interrogation, counter interrogation, clock synchronisation. */
+const PERIODIC_TYPES = [TypeId.C_IC_NA_1, TypeId.C_CI_NA_1, TypeId.C_CS_NA_1];
 
 /** What a station looked like during learning. */
 export interface BaselineStation {
@@ -189,13 +192,13 @@ export class BaselineLearner {
     let causes = s.types.get(asdu.typeId);
     if (!causes) s.types.set(asdu.typeId, (causes = new Set()));
     causes.add(asdu.cot);
-    if (!(asdu.typeId >= 100 && asdu.typeId <= 107) && asdu.ca !== 0xffff) {
+    if (!isSystemCommand(asdu.typeId) && asdu.ca !== 0xffff) {
       let objs = s.objects.get(asdu.ca);
       if (!objs) s.objects.set(asdu.ca, (objs = new Set()));
       for (const obj of asdu.objects) if (objs.size < this.maxObjects) objs.add(obj.ioa);
     }
     if (o.dir !== 'master→station' || !isTrackedCommandType(asdu.typeId) || asdu.cot !== 6) return;
-    const per = asdu.typeId === 100 ? s.gi : asdu.typeId === 101 ? s.ci : asdu.typeId === 103 ? s.cs : undefined;
+    const per = asdu.typeId === TypeId.C_IC_NA_1 ? s.gi : asdu.typeId === TypeId.C_CI_NA_1 ? s.ci : asdu.typeId === TypeId.C_CS_NA_1 ? s.cs : undefined;
     if (per) {
       let p = per.get(mh);
       if (!p) per.set(mh, (p = new PeriodTracker()));
@@ -261,8 +264,9 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+/** Single, double and regulating step commands (the commands carrying QU): their value is a state, not a set-point. */
 function isBinaryCommand(typeId: number): boolean {
-  return typeId === 45 || typeId === 46 || typeId === 47 || typeId === 58 || typeId === 59 || typeId === 60;
+  return qualifierOf(typeId) === 'QU';
 }
 
 /** Learn a baseline from a whole stream of observations. */
@@ -388,7 +392,7 @@ export class BaselineEnforcer {
       out.push(makeAlert(o, 'baseline.new-master', 'high', `${mh} talks to ${o.station}; learned masters: ${[...s.masters].join(', ') || 'none'}`, { station: o.station, master: mh, learned: [...s.masters] }, 'T0849'));
     }
     if (o.apdu?.apci.format === 'U' && o.apdu.apci.uFunction === 'STARTDT_ACT') {
-      for (const t of [100, 101, 103]) this.periods.delete(`${o.station}|${mh}|${t}`);
+      for (const t of PERIODIC_TYPES) this.periods.delete(`${o.station}|${mh}|${t}`);
     }
     const asdu = o.apdu?.asdu;
     if (!asdu) return out;
@@ -417,7 +421,7 @@ export class BaselineEnforcer {
     } else if (!causes.has(asdu.cot) && this.once(`cause|${o.station}|${asdu.typeId}|${asdu.cot}`)) {
       out.push(makeAlert(o, 'baseline.new-cause', 'low', `${tn} with cause ${asdu.cot} never seen at ${o.station} while learning`, ev));
     }
-    if (tol.newIoas && asdu.ca !== 0xffff && !(asdu.typeId >= 100 && asdu.typeId <= 107)) {
+    if (tol.newIoas && asdu.ca !== 0xffff && !isSystemCommand(asdu.typeId)) {
       const ranges = s.objects.get(asdu.ca);
       for (const obj of asdu.objects) {
         const known = ranges?.some(([a, b]) => obj.ioa >= a && obj.ioa <= b) ?? false;
@@ -427,7 +431,7 @@ export class BaselineEnforcer {
       }
     }
     if (cmd && asdu.cot === 6) {
-      const base = asdu.typeId === 100 ? s.base.periods.interrogationMs : asdu.typeId === 101 ? s.base.periods.counterInterrogationMs : asdu.typeId === 103 ? s.base.periods.clockSyncMs : undefined;
+      const base = asdu.typeId === TypeId.C_IC_NA_1 ? s.base.periods.interrogationMs : asdu.typeId === TypeId.C_CI_NA_1 ? s.base.periods.counterInterrogationMs : asdu.typeId === TypeId.C_CS_NA_1 ? s.base.periods.clockSyncMs : undefined;
       if (base !== undefined) {
         const key = `${o.station}|${mh}|${asdu.typeId}`;
         const p = this.periods.get(key);
@@ -454,7 +458,7 @@ export class BaselineEnforcer {
   tick(now: number): Alert[] {
     const out: Alert[] = [];
     for (const [addr, s] of this.st) {
-      for (const [t, base] of [[100, s.base.periods.interrogationMs], [101, s.base.periods.counterInterrogationMs], [103, s.base.periods.clockSyncMs]] as Array<[number, number | undefined]>) {
+      for (const [t, base] of [[TypeId.C_IC_NA_1, s.base.periods.interrogationMs], [TypeId.C_CI_NA_1, s.base.periods.counterInterrogationMs], [TypeId.C_CS_NA_1, s.base.periods.clockSyncMs]] as Array<[number, number | undefined]>) {
         if (base === undefined) continue;
         for (const m of s.masters) {
           const p = this.periods.get(`${addr}|${m}|${t}`);

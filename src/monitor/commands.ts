@@ -3,7 +3,7 @@
  * 100–107, parameters 110–113), matched with the station's answers, with outcome and latencies
  * measured in capture time.
  */
-import { typeName } from '../codec/type-table.js';
+import { TypeId, isAnsweredByActTerm, typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { float32Number } from '../codec/float32-text.js';
 import { hasFloat32Value } from '../codec/json-view.js';
@@ -90,11 +90,6 @@ export interface CommandStats {
 }
 
 const QUAL_KEYS = ['qu', 'ql', 'qoi', 'qcc', 'rqt', 'frz', 'qrp', 'kpa', 'lpc', 'pop', 'qpa'];
-/** Types that send ACT_TERM after execution (when the device does). */
-function expectsTerm(typeId: number): boolean {
-  return (typeId >= 45 && typeId <= 64) || typeId === 100 || typeId === 101;
-}
-
 function json(v: unknown): JsonValue {
   if (v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
@@ -191,7 +186,7 @@ export class CommandTracker {
     const a = o.apdu?.asdu;
     if (!a || !o.dir) return;
     if (o.dir === 'master→station') {
-      if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === 102 && a.cot === 5))) return;
+      if (!isTrackedCommandType(a.typeId) || !(a.cot === 6 || a.cot === 8 || (a.typeId === TypeId.C_RD_NA_1 && a.cot === 5))) return;
       let open = this.open.get(o.flow);
       if (!open) this.open.set(o.flow, (open = { byKey: new Map(), size: 0 }));
       for (const obj of a.objects) {
@@ -221,13 +216,13 @@ export class CommandTracker {
     if (!open || open.size === 0) return;
     for (const obj of a.objects) {
       // read commands are answered by the data itself (cause 5, any monitor type)
-      const key = objectKey(a.cot === 5 && a.typeId !== 102 ? 102 : a.typeId, a.ca, obj.ioa);
+      const key = objectKey(a.cot === 5 && a.typeId !== TypeId.C_RD_NA_1 ? TypeId.C_RD_NA_1 : a.typeId, a.ca, obj.ioa);
       const q = open.byKey.get(key);
       if (q === undefined) continue;
-      if (q[0].typeId === 102) {
+      if (q[0].typeId === TypeId.C_RD_NA_1) {
         const rec = q[0];
-        if (a.cot === 5 && !a.negative && a.typeId !== 102) this.confirm(rec, o, true, undefined);
-        else if (a.typeId === 102 && (a.negative || a.cot >= 44)) this.confirm(rec, o, false, a.negative ? 'P/N=1' : `${cotShortName(a.cot)} (${a.cot})`);
+        if (a.cot === 5 && !a.negative && a.typeId !== TypeId.C_RD_NA_1) this.confirm(rec, o, true, undefined);
+        else if (a.typeId === TypeId.C_RD_NA_1 && (a.negative || a.cot >= 44)) this.confirm(rec, o, false, a.negative ? 'P/N=1' : `${cotShortName(a.cot)} (${a.cot})`);
         else continue;
         this.remove(open, key, q, 0);
         done.push(this.close(rec, rec.outcome));
@@ -245,7 +240,7 @@ export class CommandTracker {
         const rec = q[i];
         const neg = a.negative || a.cot >= 44;
         this.confirm(rec, o, !neg, neg ? (a.cot >= 44 ? `${cotShortName(a.cot)} (${a.cot})` : `P/N=1 ${cotShortName(a.cot)}`) : undefined);
-        if (neg || !expectsTerm(rec.typeId) || rec.cot === 8 || rec.select === true) {
+        if (neg || !isAnsweredByActTerm(rec.typeId) || rec.cot === 8 || rec.select === true) {
           this.remove(open, key, q, i);
           done.push(this.close(rec, rec.outcome));
         }

@@ -5,11 +5,8 @@
  * it ended (completed, refused, failed, aborted, incomplete) with its duration in capture time.
  */
 import { Afq, fileChecksum, fileErrorName, Lsq, Scq } from '../codec/file-transfer.js';
-import { typeInfo } from '../codec/type-table.js';
+import { TypeId, isFileType } from '../codec/type-table.js';
 import type { Observation } from './types.js';
-
-/** Whether a type identification is a file-transfer type (from the type table, as an array). */
-const IS_FILE = Uint8Array.from({ length: 256 }, (_, t) => (typeInfo(t)?.category === 'file' ? 1 : 0));
 
 /** How an observed transfer ended. */
 export type FileTransferOutcome = 'completed' | 'refused' | 'failed' | 'aborted' | 'incomplete';
@@ -76,9 +73,9 @@ export class FileTransferTracker {
   observe(o: Observation): void {
     if (o.ts - this.lastSweep >= 1000 && this.open.size > 0) this.sweep(o.ts);
     const a = o.apdu?.asdu;
-    if (a === undefined || IS_FILE[a.typeId & 0xff] === 0 || a.typeId > 255 || o.dir === undefined) return;
+    if (a === undefined || !isFileType(a.typeId) || o.dir === undefined) return;
     const obj = a.objects[0];
-    if (obj === undefined || a.typeId === 126) return;
+    if (obj === undefined || a.typeId === TypeId.F_DR_TA_1) return;
     const fromMaster = o.dir === 'master→station';
     const key = `${o.flow}|${a.ca}|${obj.ioa}`;
     let t = this.open.get(key);
@@ -94,25 +91,25 @@ export class FileTransferTracker {
       this.open.set(key, t);
     };
     if (fromMaster && !a.negative && a.cot === 13) {
-      if (a.typeId === 127 || (a.typeId === 122 && obj.action === Scq.SELECT_FILE)) return start('download', null);
-      if (a.typeId === 120) return start('upload', Number(obj.length));
+      if (a.typeId === TypeId.F_SC_NB_1 || (a.typeId === TypeId.F_SC_NA_1 && obj.action === Scq.SELECT_FILE)) return start('download', null);
+      if (a.typeId === TypeId.F_FR_NA_1) return start('upload', Number(obj.length));
     }
     if (!t) return;
     t.lastTs = o.ts;
     const r = t.rec;
     if (a.negative || a.cot >= 44) return this.close(key, t, 'refused', `${fromMaster ? 'master' : 'station'} answered negatively (cause ${a.cot}${a.negative ? ', P/N=1' : ''})`, o);
     switch (a.typeId) {
-      case 120:
+      case TypeId.F_FR_NA_1:
         if (obj.negative === true) return this.close(key, t, 'refused', 'negative file ready', o);
         if (r.direction === 'download') r.length = Number(obj.length);
         return;
-      case 121:
+      case TypeId.F_SR_NA_1:
         t.sectionSum = 0;
         return;
-      case 122:
+      case TypeId.F_SC_NA_1:
         if (obj.action === Scq.DEACTIVATE_FILE) return this.close(key, t, 'aborted', `file deactivated by the ${fromMaster ? 'master' : 'station'}`, o);
         return;
-      case 125: {
+      case TypeId.F_SG_NA_1: {
         const seg = obj.segment;
         if (seg instanceof Uint8Array) {
           r.octets += seg.length;
@@ -120,14 +117,14 @@ export class FileTransferTracker {
         }
         return;
       }
-      case 123: {
+      case TypeId.F_LS_NA_1: {
         const lsq = Number(obj.lsq);
         if (lsq === Lsq.FILE_TRANSFER_DEACTIVATED || lsq === Lsq.SECTION_TRANSFER_DEACTIVATED) return this.close(key, t, 'aborted', 'ended with deactivation', o);
         if (lsq === Lsq.SECTION_TRANSFER && Number(obj.checksum) !== t.sectionSum) r.checksumMismatches++;
         if (lsq === Lsq.FILE_TRANSFER && Number(obj.checksum) !== t.fileSum) r.checksumMismatches++;
         return;
       }
-      case 124: {
+      case TypeId.F_AF_NA_1: {
         const ack = Number(obj.ack);
         if (ack === Afq.SECTION_POSITIVE) {
           r.sections++;

@@ -4,7 +4,7 @@
  * alive. Built incrementally from observations; memory is bounded per station.
  */
 import type { ObservedFileTransfer } from './file-transfers.js';
-import { typeName } from '../codec/type-table.js';
+import { TypeId, isControlType, typeName } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { float32Number } from '../codec/float32-text.js';
 import { hasFloat32Value } from '../codec/json-view.js';
@@ -475,14 +475,15 @@ export class Inventory {
     if (fromMaster) {
       st.iTo++;
       if (asdu.cot === 6) {
-        const per = asdu.typeId === 100 ? st.gi : asdu.typeId === 101 ? st.ci : asdu.typeId === 103 ? st.cs : undefined;
+        const per = asdu.typeId === TypeId.C_IC_NA_1 ? st.gi : asdu.typeId === TypeId.C_CI_NA_1 ? st.ci : asdu.typeId === TypeId.C_CS_NA_1 ? st.cs : undefined;
         if (per) {
           let p = per.get(mh);
           if (!p) per.set(mh, (p = new PeriodTracker(this.config.maxIntervals)));
           p.add(o.ts);
         }
       }
-      if ((asdu.typeId >= 45 && asdu.typeId <= 64) || (asdu.typeId >= 100 && asdu.typeId <= 113)) {
+      // commands the master sent: the control-direction types of the table (not the private 52–57)
+      if (isControlType(asdu.typeId)) {
         if (asdu.cot === 6 || asdu.cot === 8) m.commands++;
       }
       return fc;

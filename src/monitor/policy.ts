@@ -26,7 +26,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
-import { TypeId, typeInfo, typeName } from '../codec/type-table.js';
+import { TypeId, allTypes, isParameterType, isProcessCommand, isSystemCommand, typeInfo, typeName } from '../codec/type-table.js';
 import { float32Number, formatFloat32 } from '../codec/float32-text.js';
 import { hasFloat32Value } from '../codec/json-view.js';
 import { isTrackedCommandType } from './roles.js';
@@ -312,10 +312,12 @@ export function certificateSubjectMatches(entry: string, subject: string): boole
 // validation
 
 const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const typesWhere = (p: (typeId: number) => boolean): number[] => allTypes().map((t) => t.id).filter(p);
+/** The type groups a policy may name: process commands (45–51, 58–64), system commands (100–107), parameters (110–113), as the table says. */
 const TYPE_GROUPS: Record<string, number[]> = {
-  commands: [45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64],
-  system: [100, 101, 102, 103, 104, 105, 106, 107],
-  parameters: [110, 111, 112, 113],
+  commands: typesWhere(isProcessCommand),
+  system: typesWhere(isSystemCommand),
+  parameters: typesWhere(isParameterType),
 };
 TYPE_GROUPS['*'] = [...TYPE_GROUPS.commands, ...TYPE_GROUPS.system, ...TYPE_GROUPS.parameters];
 

@@ -18,6 +18,9 @@ export function isReplyCause(cot: number): boolean {
   return cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47);
 }
 
+/** Whether `v` is an integer 0 ≤ v < `limit` (fits its field of the packed key). */
+const fits = (v: number, limit: number): boolean => v >>> 0 === v && v < limit;
+
 /** @internal Key of a (type, common address, IOA) triple, from {@link objectKey}. */
 export type ObjectKey = number | string;
 
@@ -27,7 +30,7 @@ export type ObjectKey = number | string;
  * `type/ca/ioa` for values outside their fields, so keys never collide.
  */
 export function objectKey(typeId: number, ca: number, ioa: number): ObjectKey {
-  if (typeId >>> 0 === typeId && typeId < 0x100 && ca >>> 0 === ca && ca < 0x10000 && ioa >>> 0 === ioa && ioa < 0x1000000) {
+  if (fits(typeId, 0x100) && fits(ca, 0x10000) && fits(ioa, 0x1000000)) {
     return typeId * 0x10000000000 + ca * 0x1000000 + ioa;
   }
   return `${typeId}/${ca}/${ioa}`;

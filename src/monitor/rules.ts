@@ -3,7 +3,7 @@
  * id the monitor emits. All thresholds live in one object, {@link DEFAULT_RULE_CONFIG}; all rate
  * windows are measured in capture time.
  */
-import { typeName } from '../codec/type-table.js';
+import { isMeasuredValueParameter, isParameterType, typeInfo, typeName } from '../codec/type-table.js';
 import { isTrackedCommandType, isProcessCommand } from './roles.js';
 import { type Alert, type JsonValue, type Observation, type Severity, hostOf, makeAlert } from './types.js';
 import { BoundedMap, DistinctWindow, type LruEntry, RateWindow, type SeenNode } from './window.js';
@@ -325,7 +325,8 @@ export class BehaviourRules {
     let wasMaster = true;
     let wasStationOnly = false;
     let wasCommander = true;
-    if (fromMaster && asdu !== undefined && (asdu.typeId === 105 || asdu.typeId === 103)) {
+    const family = asdu === undefined ? undefined : typeInfo(asdu.typeId)?.family;
+    if (fromMaster && (family === 'reset-process' || family === 'clock-sync')) {
       wasMaster = this.masterHosts.has(mh);
       wasStationOnly = this.stationHosts.has(mh) && !wasMaster;
       // a reset needs a master that sent an I-frame before (STARTDT alone does not count: every
@@ -378,27 +379,27 @@ export class BehaviourRules {
     }
 
     if (!isTrackedCommandType(asdu.typeId)) return;
-    const isRead = asdu.typeId === 102;
+    const isRead = family === 'read';
     const okCause = isRead ? asdu.cot === 5 : asdu.cot === 6 || asdu.cot === 8;
     if (!okCause) {
       out.push(makeAlert(o, 'cmd.invalid-cause', 'high', `${tn} sent by the master with cause ${asdu.cot} (commands use ${isRead ? '5 (request)' : '6 (act) or 8 (deact)'})`, { ...ev, cot: asdu.cot }, 'T0855'));
       return;
     }
     const bc = asdu.ca === 0xffff;
-    if (bc && (isProcessCommand(asdu.typeId) || asdu.typeId === 105 || (asdu.typeId >= 110 && asdu.typeId <= 113))) {
+    if (bc && (isProcessCommand(asdu.typeId) || family === 'reset-process' || isParameterType(asdu.typeId))) {
       out.push(makeAlert(o, 'cmd.broadcast', 'high', `${tn} sent to the broadcast common address`, ev, 'T0855'));
     }
-    if (asdu.typeId === 113 && asdu.cot === 8) {
+    if (family === 'parameter-activation' && asdu.cot === 8) {
       const qpa = asdu.objects[0]?.qpa;
       out.push(makeAlert(o, 'param.deactivation', 'high', `parameter activation off (P_AC_NA_1 deact, QPA ${String(qpa)}) for IOA ${String(asdu.objects[0]?.ioa)} at ${station} from ${mh}`, { ...ev, ioa: asdu.objects[0]?.ioa ?? null, qpa: cmdValue(qpa) }, 'T0878'));
     }
     if (asdu.cot !== 6 && asdu.cot !== 5) return;
-    if (asdu.typeId >= 110 && asdu.typeId <= 112) {
+    if (isMeasuredValueParameter(asdu.typeId)) {
       for (const obj of asdu.objects) {
         out.push(makeAlert(o, 'param.change', 'medium', `${tn} from ${mh} sets a parameter of IOA ${obj.ioa} (CA ${asdu.ca}) at ${station} to ${JSON.stringify(cmdValue(obj.value))}`, { ...ev, ioa: obj.ioa, value: cmdValue(obj.value) }, 'T0836'));
       }
     }
-    if (asdu.typeId === 105 && asdu.cot === 6) {
+    if (family === 'reset-process' && asdu.cot === 6) {
       out.push(makeAlert(o, 'sys.restart', 'medium', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) from ${mh} to ${station}`, { ...ev, qrp: cmdValue(asdu.objects[0]?.qrp) }, 'T0816'));
     }
 
@@ -409,7 +410,7 @@ export class BehaviourRules {
         out.push(makeAlert(o, 'recon.ca-sweep', 'medium', `${mh} addressed ${w.size} common addresses of ${station} within ${c.caSweep.windowMs} ms`, { ...ev, commonAddresses: w.keys().map(Number) }, 'T0846'));
       }
     }
-    if (asdu.typeId === 100 && this.flowRate(fk, R_GI, 'flood.gi', pair, c.giFlood).add(o.ts)) {
+    if (family === 'interrogation' && this.flowRate(fk, R_GI, 'flood.gi', pair, c.giFlood).add(o.ts)) {
       out.push(makeAlert(o, 'flood.gi', 'medium', `more than ${c.giFlood.count} interrogations from ${mh} to ${station} within ${c.giFlood.windowMs} ms`, { ...ev, count: c.giFlood.count + 1, windowMs: c.giFlood.windowMs }, 'T0814'));
     }
     if (isRead) {
@@ -423,15 +424,16 @@ export class BehaviourRules {
         }
       }
     }
-    if (asdu.typeId === 105) {
+    if (family === 'reset-process') {
       const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : !wasCommander ? 'a source that sent no command or request before' : undefined;
       if (why) out.push(makeAlert(o, 'sys.reset-process', 'critical', `reset process command (QRP ${String(asdu.objects[0]?.qrp)}) to ${station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0816'));
     }
-    if (asdu.typeId === 103) {
+    if (family === 'clock-sync') {
       const why = wasStationOnly ? 'a host seen only as a station' : !wasMaster ? 'a source never seen before' : undefined;
       if (why) out.push(makeAlert(o, 'sys.clock-sync-unexpected', 'high', `clock synchronisation of ${station} from ${why} (${mh})`, { ...ev, reason: why }, 'T0855'));
     }
-    if (asdu.typeId === 100 || asdu.typeId === 101 || asdu.typeId === 102 || asdu.typeId === 103 || asdu.typeId === 104 || asdu.typeId === 107) return;
+    // interrogations, read, clock sync and test are no commands to the process (reset and delay acquisition count)
+    if (family === 'interrogation' || family === 'counter-interrogation' || family === 'read' || family === 'clock-sync' || family === 'test') return;
 
     // process commands, reset, parameters
     if (this.flowRate(fk, R_BURST, 'cmd.burst', pair, c.commandBurst).add(o.ts)) {

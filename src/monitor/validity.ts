@@ -7,13 +7,11 @@
  * reserved bits of SIQ/DIQ/QDS/QDP/SEP/SPE/OCI/SCO, invalid DCO/RCO, NaN/infinity floats,
  * CP56Time2a field ranges and reserved bits, test pattern, segment length, file qualifiers).
  */
-import { type TypeInfo, typeInfo, typeName } from '../codec/type-table.js';
+import { type TypeInfo, TypeId, typeInfo, typeName } from '../codec/type-table.js';
 import type { Asdu } from '../codec/asdu.js';
 import type { CodecWarning } from '../codec/errors.js';
 import { type Alert, type Observation, type Severity, makeAlert } from './types.js';
 
-/** The type table by type identification 0..255 (an array read instead of a Map lookup per APDU). */
-const TYPE_INFO: Array<TypeInfo | undefined> = Array.from({ length: 256 }, (_, t) => typeInfo(t));
 
 /** Rule ids and severities for decode errors, by codec error code. */
 const ERROR_RULES: Record<string, [string, Severity, string]> = {
@@ -67,24 +65,23 @@ function warningAlert(o: Observation, w: CodecWarning, a: Asdu): Alert {
   return makeAlert(o, rule, sev, `${typeName(a.typeId)}: ${w.message}`, { code: w.code, field: w.field, offset: w.offset, typeId: a.typeId, cot: a.cot, ca: a.ca });
 }
 
-/** Types that carry exactly one information object (commands, system commands, parameters, most file services, end of initialisation). */
-function singleObjectType(typeId: number): boolean {
-  return (typeId >= 45 && typeId <= 64) || typeId === 70 || (typeId >= 100 && typeId <= 113) || (typeId >= 120 && typeId <= 125) || typeId === 127;
-}
-
-/** Causes a master may send with a control-direction type. */
-function masterCauseOk(typeId: number, cot: number): boolean {
-  if (typeId === 102) return cot === 5;
-  if (typeId >= 120) return cot === 13 || cot === 5;
+/**
+ * Causes a master may send with a control-direction type (`info`): a read is a request (5), the
+ * others are activated or deactivated (6, 8). More tolerant than the table's control causes on
+ * purpose: the monitor accepts a deactivation of any command (clock sync included) from the master.
+ */
+function masterCauseOk(info: TypeInfo, cot: number): boolean {
+  if (info.family === 'read') return cot === 5;
+  if (info.category === 'file') return cot === 13 || cot === 5;
   return cot === 6 || cot === 8;
 }
 
-/** Causes a station may send with a control-direction type. */
-function stationCauseOk(typeId: number, cot: number): boolean {
+/** Causes a station may send with a control-direction type (`info`). */
+function stationCauseOk(info: TypeInfo, cot: number): boolean {
   if (cot === 7 || cot === 9 || cot === 10 || (cot >= 44 && cot <= 47)) return true;
-  if (cot === 3 && (typeId === 103 || typeId === 106)) return true; // spontaneous clock / delay information
-  if (cot >= 20 && cot <= 36 && typeId >= 110 && typeId <= 112) return true; // parameters returned by interrogation
-  return typeId >= 120 && cot === 13;
+  if (cot === 3 && (info.family === 'clock-sync' || info.family === 'delay-acquisition')) return true; // spontaneous clock / delay information
+  if (cot >= 20 && cot <= 36 && info.qualifier === 'QPM') return true; // parameters returned by interrogation
+  return info.category === 'file' && cot === 13;
 }
 
 /**
@@ -108,37 +105,37 @@ export function validityInto(o: Observation, out: Alert[]): void {
   if (!a) return;
   // W_IEC101_ONLY_TYPE is the codec's side of valid.iec101-only, raised below from the type table
   if (a.warnings !== undefined) for (const w of a.warnings) if (w.code !== 'W_IEC101_ONLY_TYPE') out.push(warningAlert(o, w, a));
-  const info = a.typeId >>> 0 === a.typeId && a.typeId < 256 ? TYPE_INFO[a.typeId] : typeInfo(a.typeId);
+  const info = typeInfo(a.typeId);
   if (!info || info.raw) return;
   const n = a.objects.length;
   const file = info.category === 'file';
-  const perObject = a.typeId === 70 || (a.typeId >= 110 && a.typeId <= 112) || file;
+  const perObject = info.family === 'end-of-initialization' || info.qualifier === 'QPM' || file;
   // the common case (monitor data from the station, commands from the master) raises nothing
-  if (!(n > 1 && singleObjectType(a.typeId)) && !(a.sq && n === 1) && !info.iec101Only && !perObject) {
+  if (!(n > 1 && info.singleObject) && !(a.sq && n === 1) && !info.iec101Only && !perObject) {
     if (!o.dir) return;
     if (info.direction === 'monitor' ? o.dir !== 'master→station' : info.direction !== 'control') return;
-    if (info.direction === 'control' && (o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot))) return;
+    if (info.direction === 'control' && (o.dir === 'master→station' ? masterCauseOk(info, a.cot) : stationCauseOk(info, a.cot))) return;
   }
   const ev = { typeId: a.typeId, cot: a.cot, ca: a.ca };
-  if (n > 1 && singleObjectType(a.typeId)) {
+  if (n > 1 && info.singleObject) {
     out.push(makeAlert(o, 'valid.count-not-allowed', 'medium', `${info.name} carries ${n} information objects; it is defined with one`, { ...ev, count: n }));
   }
-  if (a.sq && n === 1 && info.sqAllowed && a.typeId !== 126) {
+  if (a.sq && n === 1 && info.sqAllowed && a.typeId !== TypeId.F_DR_TA_1) {
     out.push(makeAlert(o, 'valid.sq-single', 'low', `${info.name} with SQ=1 and a single object`, ev));
   }
   if (info.iec101Only) {
     out.push(makeAlert(o, 'valid.iec101-only', 'low', `${info.name} is defined for IEC 60870-5-101 only`, ev));
   }
   if (perObject) for (const obj of a.objects) {
-    if (a.typeId === 70 && typeof obj.cause === 'number' && obj.cause >= 3 && obj.cause < 32) {
+    if (info.family === 'end-of-initialization' && typeof obj.cause === 'number' && obj.cause >= 3 && obj.cause < 32) {
       out.push(makeAlert(o, 'valid.coi-reserved', 'low', `cause of initialisation ${obj.cause} is reserved`, { ...ev, coi: obj.cause }));
     }
-    if (a.typeId >= 110 && a.typeId <= 112 && (obj.lpc === true || obj.pop === true)) {
+    if (info.qualifier === 'QPM' && (obj.lpc === true || obj.pop === true)) {
       out.push(makeAlert(o, 'valid.qpm-unused', 'low', `parameter qualifier with ${obj.lpc ? 'LPC' : 'POP'}=1 (technically valid, not used)`, { ...ev, ioa: obj.ioa, lpc: obj.lpc === true, pop: obj.pop === true }));
     }
     const fq = file ? fileQualifierProblem(a.typeId, obj, a.cot) : undefined;
     if (fq) out.push(makeAlert(o, 'valid.file-qualifier', 'low', `${info.name}: ${fq}`, { ...ev, ioa: obj.ioa }));
-    if (a.typeId === 125 && obj.segment instanceof Uint8Array && obj.segment.length === 0) {
+    if (a.typeId === TypeId.F_SG_NA_1 && obj.segment instanceof Uint8Array && obj.segment.length === 0) {
       out.push(makeAlert(o, 'valid.segment-length', 'low', 'file segment with length of segment 0', { ...ev, ioa: obj.ioa }));
     }
   }
@@ -147,7 +144,7 @@ export function validityInto(o: Observation, out: Alert[]): void {
     if (info.direction === 'monitor' && o.dir === 'master→station') {
       out.push(makeAlert(o, 'valid.type-direction', 'high', `monitor-direction type ${info.name} sent by the master`, { ...ev, direction: o.dir }, 'T0856'));
     } else if (info.direction === 'control') {
-      const ok = o.dir === 'master→station' ? masterCauseOk(a.typeId, a.cot) : stationCauseOk(a.typeId, a.cot);
+      const ok = o.dir === 'master→station' ? masterCauseOk(info, a.cot) : stationCauseOk(info, a.cot);
       if (!ok) {
         const who = o.dir === 'master→station' ? 'master' : 'station';
         const sev: Severity = o.dir === 'station→master' && (a.cot === 6 || a.cot === 8) ? 'high' : 'medium';
@@ -166,32 +163,32 @@ function fileDirectionInto(o: Observation, a: Asdu, info: TypeInfo, ev: { typeId
   const dir = o.dir ?? 'master→station';
   const fromMaster = dir === 'master→station';
   if (!fromMaster && a.cot >= 44 && a.cot <= 47) return;
-  if (fromMaster ? a.typeId === 126 : a.typeId === 127) {
+  if (fromMaster ? a.typeId === TypeId.F_DR_TA_1 : a.typeId === TypeId.F_SC_NB_1) {
     out.push(makeAlert(o, 'valid.type-direction', 'high', `${info.name} sent by the ${fromMaster ? 'master' : 'station'} (${fromMaster ? 'a directory comes from the station' : 'a query log comes from the master'})`, { ...ev, direction: dir }, 'T0856'));
     return;
   }
-  const ok = a.typeId === 126 ? a.cot === 3 || a.cot === 5 : a.typeId === 122 && a.cot === 5 ? fromMaster : a.cot === 13;
+  const ok = a.typeId === TypeId.F_DR_TA_1 ? a.cot === 3 || a.cot === 5 : a.typeId === TypeId.F_SC_NA_1 && a.cot === 5 ? fromMaster : a.cot === 13;
   if (!ok) out.push(makeAlert(o, 'valid.cot-direction', 'medium', `${info.name} with cause ${a.cot} is not valid from the ${fromMaster ? 'master' : 'station'}`, { ...ev, direction: dir }));
 }
 
 function fileQualifierProblem(typeId: number, obj: Record<string, unknown>, cot = 13): string | undefined {
   const num = (k: string): number => (typeof obj[k] === 'number' ? (obj[k] as number) : 0);
-  if (typeId !== 126 && !(typeId === 122 && cot === 5) && obj.file === 0) return 'name of file 0 is not used';
-  if ((typeId === 121 || typeId === 125) && obj.section === 0) return 'name of section 0 is not used (sections are 1..255)';
+  if (typeId !== TypeId.F_DR_TA_1 && !(typeId === TypeId.F_SC_NA_1 && cot === 5) && obj.file === 0) return 'name of file 0 is not used';
+  if ((typeId === TypeId.F_SR_NA_1 || typeId === TypeId.F_SG_NA_1) && obj.section === 0) return 'name of section 0 is not used (sections are 1..255)';
   switch (typeId) {
-    case 120:
+    case TypeId.F_FR_NA_1:
       return num('frq') > 0 && num('frq') < 64 ? `file ready qualifier ${num('frq')} is reserved` : undefined;
-    case 121:
+    case TypeId.F_SR_NA_1:
       return num('srq') > 0 && num('srq') < 64 ? `section ready qualifier ${num('srq')} is reserved` : undefined;
-    case 122:
+    case TypeId.F_SC_NA_1:
       if (num('action') > 7) return `select and call qualifier action ${num('action')} is reserved`;
       return num('error') > 5 ? `select and call qualifier error ${num('error')} is reserved` : undefined;
-    case 123:
+    case TypeId.F_LS_NA_1:
       return num('lsq') === 0 || (num('lsq') > 4 && num('lsq') < 128) ? `last section/segment qualifier ${num('lsq')} is ${num('lsq') === 0 ? 'not used' : 'reserved'}` : undefined;
-    case 124:
+    case TypeId.F_AF_NA_1:
       if (num('ack') === 0 || num('ack') > 4) return `acknowledge qualifier ${num('ack')} is ${num('ack') === 0 ? 'not used' : 'reserved'}`;
       return num('error') > 5 ? `acknowledge qualifier error ${num('error')} is reserved` : undefined;
-    case 126:
+    case TypeId.F_DR_TA_1:
       return num('status') > 0 && num('status') < 16 ? `status of file ${num('status')} is reserved` : undefined;
     default:
       return undefined;
