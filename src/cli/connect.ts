@@ -5,7 +5,7 @@
 import { TLS_CLI_OPTIONS, UsageError, intArg, hostPortArg, targetArg, tlsConfigFromArgs, tlsHelp, asUsage } from './args.js';
 import { parseArgs } from 'node:util';
 import type { Asdu } from '../codec/asdu.js';
-import { typeInfo, typeName } from '../codec/type-table.js';
+import { TYPE_ID_NOT_USED, typeInfo, typeName } from '../codec/type-table.js';
 import { toJsonValue } from '../codec/json-view.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type LogLevel, createLogger, nullLogger } from '../log.js';
@@ -401,7 +401,7 @@ function runView(
       if (!args.gi) return;
       src.interrogation(args.ca, args.qoi).then(
         (r) => {
-          if (r.termination?.typeId === 0) status('interrogation terminated by an ACT_TERM of type ID 0 without object (non-standard; tolerated)');
+          if (r.termination?.typeId === TYPE_ID_NOT_USED) status('interrogation terminated by an ACT_TERM of type ID 0 without object (non-standard; tolerated)');
           status(`interrogation terminated: ${r.objects.length} objects (${rttText(r.rtt)})`);
           record({ outcome: 'terminated', objects: r.objects.length, rtt: r.rtt });
         },
@@ -423,7 +423,7 @@ function runView(
 
 /** A confirmation (ACT_CON, DEACT_CON or a refusal 44..47) or a termination (ACT_TERM) the station sent. */
 function answerKind(a: Asdu): 'confirmation' | 'termination' | undefined {
-  const control = typeInfo(a.typeId)?.direction === 'control' || (a.typeId === 0 && a.objects.length === 0);
+  const control = typeInfo(a.typeId)?.direction === 'control' || (a.typeId === TYPE_ID_NOT_USED && a.objects.length === 0);
   if (!control) return undefined;
   if (a.cot === COT.ACTIVATION_TERMINATION) return 'termination';
   if (a.cot === COT.ACTIVATION_CON || a.cot === COT.DEACTIVATION_CON || (a.cot >= COT.UNKNOWN_TYPE && a.cot <= COT.UNKNOWN_IOA)) return 'confirmation';

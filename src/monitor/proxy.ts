@@ -27,10 +27,10 @@
 import type net from 'node:net';
 import type { Asdu } from '../codec/asdu.js';
 import { decodeApdu } from '../codec/apdu.js';
-import { typeInfo } from '../codec/type-table.js';
+import { TypeId, typeInfo } from '../codec/type-table.js';
 import type { CodecOptions } from '../codec/options.js';
 import type { Link } from '../link/link.js';
-import type { LinkCloseReason, LinkParameters } from '../link/types.js';
+import { DEFAULT_LINK_PARAMETERS, type LinkCloseReason, type LinkParameters } from '../link/types.js';
 import { type Logger, nullLogger } from '../log.js';
 import { type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { bindLink, connectTcp, listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
@@ -311,7 +311,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
             if (why.length > 0) {
               stats.blocked++;
               const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
-              alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === 100 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
+              alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === TypeId.C_IC_NA_1 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
               emit(alerts);
               // the mirror of act / deact; an ASDU with any other cause gets "unknown cause" (45)
               toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : asdu.cot === 6 ? 7 : 45, negative: true });
@@ -338,7 +338,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           },
         });
         toDown.target = down;
-        const t0 = opts.params?.t0 ?? 30_000;
+        const t0 = opts.params?.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
         (upSec ? connectTls(opts.upstream.host, opts.upstream.port, upSec, { t0, logger: log }) : connectTcp(opts.upstream.host, opts.upstream.port, { t0 })).then(
           (socket) => {
             if (closed) {

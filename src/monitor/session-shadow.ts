@@ -6,8 +6,18 @@
  * Captures that start mid-session are tolerated: the first sequence numbers seen in each direction
  * are learned, not flagged. A connection whose first APDU is STARTDT act is taken as fresh
  * (both sequences start at 0).
+ *
+ * Why this is not built on {@link Link} (src/link/link.ts): a `Link` is one end of a connection. It
+ * owns one V(S)/V(R) pair, runs its timers on a {@link Clock}, writes the frames the rules demand
+ * (S-frames, TESTFR con) and closes at the first violation. The shadow watches both ends at once
+ * from outside: it keeps the state of both directions, never sends, measures time from capture
+ * time stamps, learns the sequence numbers of a capture that starts mid-session instead of
+ * refusing them, and keeps following a connection after a violation so that every later one is
+ * reported too. Only the parameters are shared: the defaults below are the link's one definition,
+ * {@link DEFAULT_LINK_PARAMETERS}.
  */
 import { seqDistance } from '../codec/apci.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 import { type ObjectKey, isProcessCommand, objectKey } from './roles.js';
 import { type Alert, type JsonValue, type Observation, makeAlert } from './types.js';
 
@@ -35,10 +45,10 @@ export interface LinkConfig {
 
 /** Default link rules. */
 export const DEFAULT_LINK_CONFIG: Readonly<LinkConfig> = Object.freeze({
-  k: 12,
-  w: 8,
-  t1Ms: 15000,
-  t3Ms: 20000,
+  k: DEFAULT_LINK_PARAMETERS.k,
+  w: DEFAULT_LINK_PARAMETERS.w,
+  t1Ms: DEFAULT_LINK_PARAMETERS.t1,
+  t3Ms: DEFAULT_LINK_PARAMETERS.t3,
   checkKeepAlive: true,
   sboSelectTimeoutMs: 60000,
   maxSboObjects: 1024,

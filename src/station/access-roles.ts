@@ -15,7 +15,7 @@
  * log, a command record with outcome `rejected`.
  */
 import type { Asdu } from '../codec/asdu.js';
-import { typeName } from '../codec/type-table.js';
+import { TypeId, familyOf, isParameterType, isTypeIdNumber, isProcessCommand, typeName, untimedVariantOf } from '../codec/type-table.js';
 import { AddressAllowList, normalizeAddress } from '../transport/access-control.js';
 import { normalizeFingerprint } from '../transport/tls-config.js';
 
@@ -112,9 +112,10 @@ export class AccessRoleError extends Error {
  */
 export function isStateChangingCommand(asdu: Pick<Asdu, 'typeId' | 'objects'>): boolean {
   const t = asdu.typeId;
-  if (t >= 45 && t <= 64) return true;
-  if (t === 103 || t === 105 || t === 106 || (t >= 110 && t <= 113)) return true;
-  if (t === 101) return asdu.objects.some((o) => Number(o.frz ?? 0) !== 0);
+  if (isProcessCommand(t) || isParameterType(t)) return true;
+  const family = familyOf(t);
+  if (family === 'clock-sync' || family === 'reset-process' || family === 'delay-acquisition') return true;
+  if (t === TypeId.C_CI_NA_1) return asdu.objects.some((o) => Number(o.frz ?? 0) !== 0);
   return false;
 }
 
@@ -138,7 +139,7 @@ function checkScopes(scopes: unknown, path: string): void {
     const p = `${path}[${i}]`;
     if (typeof s !== 'object' || s === null) throw new AccessRoleError(p, 'expected a mapping');
     s.types?.forEach((t, j) => {
-      if (!Number.isInteger(t) || t < 1 || t > 255) throw new AccessRoleError(`${p}.types[${j}]`, `expected a type identification 1..255, got ${JSON.stringify(t)}`);
+      if (!isTypeIdNumber(t)) throw new AccessRoleError(`${p}.types[${j}]`, `expected a type identification 1..255, got ${JSON.stringify(t)}`);
     });
     s.ca?.forEach((c, j) => {
       if (!Number.isInteger(c) || c < 0 || c > 0xffff) throw new AccessRoleError(`${p}.ca[${j}]`, `expected a common address 0..65535, got ${JSON.stringify(c)}`);
@@ -242,7 +243,8 @@ export class AccessRoles {
     if (grant.role === 'monitor') return `${who} may not send ${typeName(asdu.typeId)}`;
     if (!grant.commands) return undefined;
     const t = asdu.typeId;
-    const base = t >= 58 && t <= 64 ? t - 13 : t;
+    // a grant naming the untimed command also covers its CP56Time2a variant
+    const base = isProcessCommand(t) ? (untimedVariantOf(t) ?? t) : t;
     const ok = grant.commands.some((s) =>
       (!s.types || s.types.includes(t) || s.types.includes(base)) &&
       (!s.ca || s.ca.includes(asdu.ca)) &&

@@ -12,6 +12,7 @@
  */
 import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotName } from '../codec/cause.js';
+import { isProcessCommand } from '../codec/type-table.js';
 import type { AuditLog, CommandAuditRecord } from '../transport/audit-log.js';
 import { isStateChangingCommand } from './access-roles.js';
 import { answerKind } from './session.js';
@@ -32,7 +33,6 @@ interface PendingCommand {
   reason?: string;
 }
 
-const isProcess = (t: number): boolean => t >= 45 && t <= 64;
 
 function valueOf(o: InformationObject): unknown {
   if (o.value !== undefined) return o.value;
@@ -106,7 +106,7 @@ export class CommandAuditTrail {
       if (!p) return;
       if (a.negative) return this.done(p, 'rejected', p.reason ?? 'negative confirmation');
       if (p.select) return this.done(p, 'selected');
-      if (isProcess(p.typeId)) {
+      if (isProcessCommand(p.typeId)) {
         p.awaitingTerm = true;
         p.confirmedWall = this.o.wall();
         return;

@@ -38,6 +38,7 @@
 import { parse as parseYaml } from 'yaml';
 import { checkDocument, DocumentLimitError, type DocumentLimits } from '../document-limits.js';
 import { typeInfo, TypeId } from '../codec/type-table.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 import { commandKindOf, type CommandBehaviour, type CommandFeedback, type CommandMode, type CommandPointConfig } from './commands.js';
 import { MONITOR_POINT_TYPES, normalizeQuality, normalizeValue, type PointConfig, PointError, type PointKind, resolvePointTypes } from './point-database.js';
 import type { EndOfInitializationMode, StationOptions } from './station.js';
@@ -501,9 +502,9 @@ function stationSection(v: unknown, path: string): StationOptions {
     s.link = {};
     for (const k of ['k', 'w'] as const) if (l[k] !== undefined) s.link[k] = int(l[k], `${lp}.${k}`, 1, 32767);
     for (const k of ['t0', 't1', 't2', 't3'] as const) if (l[k] !== undefined) s.link[k] = num(l[k], `${lp}.${k}`, 1);
-    const k = s.link.k ?? 12;
+    const k = s.link.k ?? DEFAULT_LINK_PARAMETERS.k;
     if (s.link.w !== undefined && s.link.w > k) throw new StationConfigError(`${lp}.w`, `w (${s.link.w}) must not exceed k (${k})`);
-    const t1 = s.link.t1 ?? 15_000;
+    const t1 = s.link.t1 ?? DEFAULT_LINK_PARAMETERS.t1;
     if (s.link.t2 !== undefined && s.link.t2 >= t1) throw new StationConfigError(`${lp}.t2`, `t2 (${s.link.t2}) must be less than t1 (${t1})`);
   }
   for (const k of ['cyclicPeriodMs', 'backgroundPeriodMs', 'selectTimeoutMs', 'maxCommandAgeMs'] as const) {

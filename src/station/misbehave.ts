@@ -21,6 +21,7 @@
  */
 import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
+import { isProcessCommand } from '../codec/type-table.js';
 import type { LinkParameters } from '../link/types.js';
 
 /** TEST-ONLY deliberate misbehaviours of the controlled station (see the table in this module). */
@@ -95,5 +96,5 @@ export function slowAckDelay(p: LinkParameters, m: StationMisbehaviour | undefin
 /** Whether the session must not send `asdu` (`noActTerm`: ACT_TERM; `noActCon`: ACT_CON of process commands). */
 export function misbehaviourWithholds(m: StationMisbehaviour, asdu: Asdu): boolean {
   if (m.noActTerm && asdu.cot === COT.ACTIVATION_TERMINATION) return true;
-  return m.noActCon === true && asdu.cot === COT.ACTIVATION_CON && ((asdu.typeId >= 45 && asdu.typeId <= 51) || (asdu.typeId >= 58 && asdu.typeId <= 64));
+  return m.noActCon === true && asdu.cot === COT.ACTIVATION_CON && isProcessCommand(asdu.typeId);
 }

@@ -11,7 +11,7 @@
 import type { InformationObject } from '../codec/asdu.js';
 import type { OutputCircuits, ProtectionQuality, Quality, StartEvents } from '../codec/elements.js';
 import { cp56FromDate, type Cp24Time, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName } from '../codec/type-table.js';
+import { allTypes, typeInfo, typeName } from '../codec/type-table.js';
 
 /** Kind of value a point holds, derived from its type identification. */
 export type PointKind =
@@ -120,26 +120,31 @@ interface Family {
   event: number;
 }
 
-const FAMILIES: Family[] = [
-  { kind: 'single', static: 1, timed: [2, 30], event: 30 },
-  { kind: 'double', static: 3, timed: [4, 31], event: 31 },
-  { kind: 'step', static: 5, timed: [6, 32], event: 32 },
-  { kind: 'bitstring', static: 7, timed: [8, 33], event: 33 },
-  { kind: 'normalized', static: 9, timed: [10, 34], event: 34 },
-  { kind: 'scaled', static: 11, timed: [12, 35], event: 35 },
-  { kind: 'float', static: 13, timed: [14, 36], event: 36 },
-  { kind: 'counter', static: 15, timed: [16, 37], event: 37 },
-  { kind: 'packed-single', static: 20, timed: [], event: 20 },
-  { kind: 'normalized-no-quality', static: 21, timed: [], event: 21 },
-  { kind: 'protection-event', timed: [17, 38], event: 38 },
-  { kind: 'protection-start', timed: [18, 39], event: 39 },
-  { kind: 'protection-output', timed: [19, 40], event: 40 },
-];
-const FAMILY_OF = new Map<number, Family>();
-for (const f of FAMILIES) {
-  if (f.static !== undefined) FAMILY_OF.set(f.static, f);
-  for (const t of f.timed) FAMILY_OF.set(t, f);
+/**
+ * The point families, from the type table: the process information and protection types of the
+ * monitor direction grouped by their CP56Time2a variant (or, without one, by themselves). The
+ * untimed member is the static type, the time-tagged members (CP24 then CP56) the event types,
+ * the CP56Time2a variant the default event type. M_ME_ND_1 (normalized without quality) is its own
+ * kind.
+ */
+function pointFamilies(): Map<number, Family> {
+  const byKey = new Map<number, Family>();
+  const of = new Map<number, Family>();
+  for (const t of allTypes()) {
+    if (t.raw || t.direction !== 'monitor' || (t.category !== 'process-monitor' && t.category !== 'protection')) continue;
+    const key = t.timedVariant ?? t.id;
+    let f = byKey.get(key);
+    if (!f) {
+      const noQuality = t.family === 'normalized' && !t.fields.some((e) => e.ie === 'QDS');
+      byKey.set(key, (f = { kind: (noQuality ? 'normalized-no-quality' : t.family) as PointKind, timed: [], event: t.timedVariant ?? t.id }));
+    }
+    if (t.timeTag === 'none') f.static = t.id;
+    else f.timed.push(t.id);
+    of.set(t.id, f);
+  }
+  return of;
 }
+const FAMILY_OF = pointFamilies();
 
 /** Monitor type identifications a point may be configured with (1..21 except 17..19 as static, 30..40). */
 export const MONITOR_POINT_TYPES: readonly number[] = Object.freeze([...FAMILY_OF.keys()].sort((a, b) => a - b));

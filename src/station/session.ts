@@ -17,7 +17,7 @@ import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotName, isAnswerCause } from '../codec/cause.js';
 import type { CodecOptions } from '../codec/options.js';
 import { cp56FieldProblems, cp56ToDate, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
+import { TypeId, allTypes, typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { LinkCloseCode, LinkCloseReason, LinkSnapshot, LinkState } from '../link/types.js';
 import { isNullLogger, type Logger } from '../log.js';
@@ -189,13 +189,13 @@ interface Execution {
   cancelled: boolean;
 }
 
-const SYSTEM_IOA0 = new Set([100, 101, 103, 104, 105, 107]);
-const BROADCAST_TYPES = new Set([100, 101, 103, 105]);
+const SYSTEM_IOA0 = new Set<number>([TypeId.C_IC_NA_1, TypeId.C_CI_NA_1, TypeId.C_CS_NA_1, TypeId.C_TS_NA_1, TypeId.C_RP_NA_1, TypeId.C_TS_TA_1]);
+const BROADCAST_TYPES = new Set<number>([TypeId.C_IC_NA_1, TypeId.C_CI_NA_1, TypeId.C_CS_NA_1, TypeId.C_RP_NA_1]);
 const INCOMING_CAUSES: Record<number, readonly number[]> = {
-  100: [6, 8], 101: [6], 102: [5], 103: [6], 104: [6], 105: [6], 107: [6],
-  110: [6], 111: [6], 112: [6], 113: [6, 8],
+  [TypeId.C_IC_NA_1]: [6, 8], [TypeId.C_CI_NA_1]: [6], [TypeId.C_RD_NA_1]: [5], [TypeId.C_CS_NA_1]: [6], [TypeId.C_TS_NA_1]: [6], [TypeId.C_RP_NA_1]: [6], [TypeId.C_TS_TA_1]: [6],
+  [TypeId.P_ME_NA_1]: [6], [TypeId.P_ME_NB_1]: [6], [TypeId.P_ME_NC_1]: [6], [TypeId.P_AC_NA_1]: [6, 8],
 };
-for (const t of [45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64]) INCOMING_CAUSES[t] = [6, 8];
+for (const t of allTypes()) if (t.processCommand) INCOMING_CAUSES[t.id] = [6, 8];
 
 /** Events that may share one ASDU: same type, CA and cause. */
 const sameAsdu = (a: { typeId: number; ca: number; cot: number }, b: { typeId: number; ca: number; cot: number }): boolean => a.typeId === b.typeId && a.ca === b.ca && a.cot === b.cot;
@@ -329,7 +329,7 @@ export class StationSession {
         const ei = this.host.endOfInitializationPerConnection();
         if (ei) {
           for (const ca of this.host.db.commonAddresses()) {
-            this.enqueue(this.responses, { asdu: { typeId: 70, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
+            this.enqueue(this.responses, { asdu: { typeId: TypeId.M_EI_NA_1, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
           }
         }
       }
@@ -587,17 +587,17 @@ export class StationSession {
     if (obj === undefined || req.objects.length !== 1) return this.negative(req, COT.UNKNOWN_IOA, `${req.objects.length} information objects (expected 1)`);
     if (SYSTEM_IOA0.has(t) && obj.ioa !== 0) return this.negative(req, COT.UNKNOWN_IOA, `IOA ${obj.ioa} (system commands use IOA 0)`);
     switch (t) {
-      case 100: for (const ca of cas) this.interrogation(req, ca, obj); return;
-      case 101: for (const ca of cas) this.counterInterrogation(req, ca, obj); return;
-      case 102: return this.read(req, obj);
-      case 103: return this.clockSync(req, cas, obj);
-      case 104:
-      case 107:
+      case TypeId.C_IC_NA_1: for (const ca of cas) this.interrogation(req, ca, obj); return;
+      case TypeId.C_CI_NA_1: for (const ca of cas) this.counterInterrogation(req, ca, obj); return;
+      case TypeId.C_RD_NA_1: return this.read(req, obj);
+      case TypeId.C_CS_NA_1: return this.clockSync(req, cas, obj);
+      case TypeId.C_TS_NA_1:
+      case TypeId.C_TS_TA_1:
         this.counters.testCommands++;
         return this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
-      case 105: return this.resetProcess(req, cas, obj);
-      case 110: case 111: case 112: return this.parameterMeasured(req, obj);
-      case 113: return this.parameterActivation(req, obj);
+      case TypeId.C_RP_NA_1: return this.resetProcess(req, cas, obj);
+      case TypeId.P_ME_NA_1: case TypeId.P_ME_NB_1: case TypeId.P_ME_NC_1: return this.parameterMeasured(req, obj);
+      case TypeId.P_AC_NA_1: return this.parameterActivation(req, obj);
       default:
         if (isCommandType(t)) return this.command(req, obj);
         return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
@@ -805,7 +805,7 @@ export class StationSession {
     if (!(qpa === 1 && obj.ioa === 0) && !this.host.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
     this.counters.parameters++;
     const activate = req.cot === COT.ACTIVATION;
-    const ok = qpa >= 1 && qpa <= 3 && this.host.parameter({ typeId: 113, ca: req.ca, ioa: obj.ioa, qpa, activate, sessionId: this.id });
+    const ok = qpa >= 1 && qpa <= 3 && this.host.parameter({ typeId: TypeId.P_AC_NA_1, ca: req.ca, ioa: obj.ioa, qpa, activate, sessionId: this.id });
     if (ok) this.host.db.activations.set(`${req.ca}:${obj.ioa}:${qpa}`, activate);
     this.reply({ asdu: mirrorAsdu(req, activate ? COT.ACTIVATION_CON : COT.DEACTIVATION_CON, !ok) });
   }

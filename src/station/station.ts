@@ -13,7 +13,7 @@ import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
 import { type CodecOptions, resolveOptions } from '../codec/options.js';
 import { cp56ToDate, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
+import { TypeId, typeInfo, typeName, untimedVariantOf } from '../codec/type-table.js';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
 import { Link } from '../link/link.js';
 import { resolveLinkParameters } from '../link/params.js';
@@ -450,7 +450,7 @@ export class ControlledStation implements SessionHost {
 
   /** Queue M_EI_NA_1 (end of initialisation) for every common address. */
   raiseEndOfInitialization(cause = 0, localChange = false): void {
-    for (const ca of this.db.commonAddresses()) this.raise({ ca, typeId: 70, cot: COT.INITIALIZED, object: { ioa: 0, cause, localChange } });
+    for (const ca of this.db.commonAddresses()) this.raise({ ca, typeId: TypeId.M_EI_NA_1, cot: COT.INITIALIZED, object: { ioa: 0, cause, localChange } });
   }
 
   /** Live connections. */

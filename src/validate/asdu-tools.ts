@@ -5,7 +5,8 @@
 import type { Asdu, InformationObject } from '../codec/asdu.js';
 import { COT, cotShortName } from '../codec/cause.js';
 import { cp56FromDate, formatCp56, type Cp56Time } from '../codec/time.js';
-import { typeInfo, typeName, TypeId, untimedVariantOf, isProcessCommand } from '../codec/type-table.js';
+import { isTypeIdNumber, typeInfo, typeName, TypeId } from '../codec/type-table.js';
+import { commandKindOf } from '../codec/command.js';
 
 /** A value in a specification is not usable. */
 export class SpecError extends Error {
@@ -16,7 +17,7 @@ export class SpecError extends Error {
 
 /** Type identification from a number or a mnemonic (`C_SC_NA_1`, case-insensitive). */
 export function parseTypeId(x: unknown): number {
-  if (typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= 255) return x;
+  if (typeof x === 'number' && isTypeIdNumber(x)) return x;
   if (typeof x === 'string') {
     const t = x.trim();
     if (/^\d+$/.test(t)) return parseTypeId(Number(t));
@@ -117,32 +118,32 @@ function fileObject(typeId: number, spec: CommandSpec, obj: InformationObject, n
   if (spec.action !== undefined) {
     action = typeof spec.action === 'string' && SCQ_NAMES[spec.action] !== undefined ? SCQ_NAMES[spec.action] : num(spec.action, `${name} action`);
   }
-  obj.file = spec.file ?? (typeId === 122 && action === 0 ? 0 : 1);
-  if (typeId !== 120 && typeId !== 126 && typeId !== 127) obj.section = spec.section ?? 0;
+  obj.file = spec.file ?? (typeId === TypeId.F_SC_NA_1 && action === 0 ? 0 : 1);
+  if (typeId !== TypeId.F_FR_NA_1 && typeId !== TypeId.F_DR_TA_1 && typeId !== TypeId.F_SC_NB_1) obj.section = spec.section ?? 0;
   switch (typeId) {
-    case 120:
+    case TypeId.F_FR_NA_1:
       obj.length = spec.length ?? 0;
       obj.frq = 0;
       obj.negative = spec.negative ?? false;
       break;
-    case 121:
+    case TypeId.F_SR_NA_1:
       obj.length = spec.length ?? 0;
       obj.srq = 0;
       obj.notReady = false;
       break;
-    case 122:
+    case TypeId.F_SC_NA_1:
       obj.action = action;
       obj.error = spec.error ?? 0;
       break;
-    case 123:
+    case TypeId.F_LS_NA_1:
       obj.lsq = spec.lsq ?? 1;
       obj.checksum = spec.checksum ?? 0;
       break;
-    case 124:
+    case TypeId.F_AF_NA_1:
       obj.ack = spec.ack ?? 1;
       obj.error = spec.error ?? 0;
       break;
-    case 125: {
+    case TypeId.F_SG_NA_1: {
       const v = spec.segment ?? [];
       let octets: number[];
       if (typeof v === 'string') {
@@ -154,7 +155,7 @@ function fileObject(typeId: number, spec: CommandSpec, obj: InformationObject, n
       obj.segment = Uint8Array.from(octets);
       break;
     }
-    case 127:
+    case TypeId.F_SC_NB_1:
       obj.start = parseTimeTag(spec.time ?? 'now-1h', now);
       obj.stop = parseTimeTag('now', now);
       break;
@@ -190,19 +191,19 @@ export function buildAsdu(spec: CommandSpec, now?: () => Date): Asdu {
   const obj: InformationObject = { ioa: spec.ioa ?? 0 };
   if (info.category === 'file') {
     fileObject(typeId, spec, obj, now);
-    const directory = typeId === 122 && obj.action === 0;
-    return { ...base, cot: spec.cot === undefined ? (directory ? COT.REQUEST : 13) : base.cot, negative: typeId === 120 ? false : base.negative, objects: [obj] };
+    const directory = typeId === TypeId.F_SC_NA_1 && obj.action === 0;
+    return { ...base, cot: spec.cot === undefined ? (directory ? COT.REQUEST : 13) : base.cot, negative: typeId === TypeId.F_FR_NA_1 ? false : base.negative, objects: [obj] };
   }
-  const family = isProcessCommand(typeId) ? (untimedVariantOf(typeId) ?? typeId) : typeId;
   const name = typeName(typeId);
-  switch (family) {
-    case 45:
+  // process commands by kind (timed or not), the system commands by type
+  switch (commandKindOf(typeId) ?? typeId) {
+    case 'single':
       obj.value = onOff(spec.value ?? true, name);
       obj.select = spec.select ?? false;
       obj.qu = spec.qu ?? 0;
       break;
-    case 46:
-    case 47: {
+    case 'double':
+    case 'regulating': {
       const v = spec.value ?? 'on';
       const t = typeof v === 'string' ? v.toLowerCase() : v;
       obj.value = t === 'on' || t === 'higher' || t === true ? 2 : t === 'off' || t === 'lower' || t === false ? 1 : num(v, `${name} value`);
@@ -210,27 +211,27 @@ export function buildAsdu(spec: CommandSpec, now?: () => Date): Asdu {
       obj.qu = spec.qu ?? 0;
       break;
     }
-    case 48:
-    case 49:
-    case 50:
+    case 'setpoint-normalized':
+    case 'setpoint-scaled':
+    case 'setpoint-float':
       obj.value = num(spec.value ?? 0, `${name} value`);
       obj.select = spec.select ?? false;
       obj.ql = spec.ql ?? 0;
       break;
-    case 51:
+    case 'bitstring':
       obj.value = num(spec.value ?? 0, `${name} value`) >>> 0;
       break;
-    case 100:
+    case TypeId.C_IC_NA_1:
       obj.qoi = spec.qualifier ?? 20;
       break;
-    case 101:
+    case TypeId.C_CI_NA_1:
       obj.rqt = spec.qualifier ?? 5;
       obj.frz = 0;
       break;
-    case 105:
+    case TypeId.C_RP_NA_1:
       obj.qrp = spec.qualifier ?? 1;
       break;
-    case 107:
+    case TypeId.C_TS_TA_1:
       obj.counter = spec.qualifier ?? 0;
       break;
     default:

@@ -8,6 +8,14 @@
  *
  * Connecting goes through the transport's {@link connectTcp} (bounded by t0); TLS is layered on
  * the connected socket so that the TCP connect and the TLS handshake are timed separately.
+ *
+ * Why this is not a {@link Link} in a raw mode: the conformance and robustness tests need to break
+ * the rules on purpose (wrong N(S), an acknowledgement of frames never sent, withheld
+ * acknowledgements, frames after STOPDT) and to watch the peer's reaction, while `Link` is built so
+ * that it cannot send a wrong frame and closes at the first wrong frame it receives. A raw mode
+ * would put a second, rule-free path through every branch of the link; keeping the small
+ * V(S)/V(R) bookkeeping here keeps the link's guarantees simple. The defaults (t0, w, t2) are the
+ * link's one definition, {@link DEFAULT_LINK_PARAMETERS}.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -19,6 +27,7 @@ import { ApduSplitter } from '../codec/frame-splitter.js';
 import { type CodecOptions, resolveOptions } from '../codec/options.js';
 import { type Clock, type TimerHandle } from '../clock.js';
 import { connectTcp } from '../transport/tcp-link.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 
 /** Where to connect. */
 export interface Target {
@@ -194,7 +203,7 @@ export function tlsSessionInfo(s: tls.TLSSocket): TlsSessionInfo {
  */
 export async function openStream(target: Target, opts: OpenStreamOptions = {}): Promise<OpenedStream> {
   const clock = opts.clock ?? refClock;
-  const t0 = opts.t0 ?? 30_000;
+  const t0 = opts.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
   const start = clock.now();
   let socket: Duplex;
   try {
@@ -332,8 +341,8 @@ export class TestConnection {
     this.codec = resolveOptions(opts.codec);
     this.autoAck = opts.autoAck ?? true;
     this.answerTestfr = opts.answerTestfr ?? true;
-    this.w = opts.w ?? 8;
-    this.t2 = opts.t2 ?? 10_000;
+    this.w = opts.w ?? DEFAULT_LINK_PARAMETERS.w;
+    this.t2 = opts.t2 ?? DEFAULT_LINK_PARAMETERS.t2;
     this.maxFrames = opts.maxFrames ?? 100_000;
     this.onFrameCb = opts.onFrame;
     this.openedAt = this.clock.now();

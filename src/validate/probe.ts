@@ -7,7 +7,8 @@
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { COT, cotName, cotShortName } from '../codec/cause.js';
-import { typeName } from '../codec/type-table.js';
+import { TypeId, typeName } from '../codec/type-table.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 import type { Clock } from '../clock.js';
 import { classifyTlsCode, tlsAlertName } from '../transport/tls-verify.js';
 import { buildAsdu } from './asdu-tools.js';
@@ -169,8 +170,8 @@ const CLOSED_AFTER_ACCEPT =
  */
 export async function probe(opts: ProbeOptions): Promise<ProbeResult> {
   const clock = opts.clock ?? refClock;
-  const t0 = opts.t0 ?? 30_000;
-  const t1 = opts.t1 ?? 15_000;
+  const t0 = opts.t0 ?? DEFAULT_LINK_PARAMETERS.t0;
+  const t1 = opts.t1 ?? DEFAULT_LINK_PARAMETERS.t1;
   const steps: ProbeStep[] = [];
   const result = (outcome: ProbeOutcome, diagnosis?: string, extra: Partial<ProbeResult> = {}): ProbeResult => {
     for (const name of ['connect', 'tls', 'startdt', 'testfr', 'interrogation'] as ProbeStepName[]) {
@@ -260,10 +261,10 @@ export async function probe(opts: ProbeOptions): Promise<ProbeResult> {
       const timeout = opts.interrogation.timeout ?? 30_000;
       interrogation = { ca, objects: 0, asdus: 0, byType: {} };
       t = clock.now();
-      const asdu = buildAsdu({ type: 100, ca, qualifier: opts.interrogation.qoi ?? 20 });
+      const asdu = buildAsdu({ type: TypeId.C_IC_NA_1, ca, qualifier: opts.interrogation.qoi ?? 20 });
       conn.inbox.length = 0;
       conn.sendAsdu(asdu);
-      const con = await conn.takeAsdu((a) => a.typeId === 100 && (a.cot === COT.ACTIVATION_CON || a.negative || a.cot >= 44), timeout);
+      const con = await conn.takeAsdu((a) => a.typeId === TypeId.C_IC_NA_1 && (a.cot === COT.ACTIVATION_CON || a.negative || a.cot >= 44), timeout);
       if (!con) {
         steps.push({ step: 'interrogation', status: 'failed', ms: clock.now() - t, detail: conn.closed ? 'the station closed the connection' : `no ACT_CON within ${timeout} ms` });
         return result('interrogation-failed', conn.closed ? 'the station closed the connection on the interrogation command.' : `the station did not confirm the interrogation of CA ${ca}.`, { ...tlsInfo, interrogation });
@@ -277,7 +278,7 @@ export async function probe(opts: ProbeOptions): Promise<ProbeResult> {
       }
       const term = await conn.until(() => {
         for (let x = conn.inbox.shift(); x; x = conn.inbox.shift()) {
-          if (x.asdu.typeId === 100) {
+          if (x.asdu.typeId === TypeId.C_IC_NA_1) {
             if (x.asdu.cot === COT.ACTIVATION_TERMINATION) return x;
             continue;
           }

@@ -6,6 +6,8 @@
 import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Asdu } from '../codec/asdu.js';
+import { TypeId } from '../codec/type-table.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 import type { Clock } from '../clock.js';
 import { type AsduPattern, buildAsdu, type CommandSpec, describeAsdu, describePattern, matchAsdu, type ValuePattern } from './asdu-tools.js';
 import { ConnectFailure, delay, formatTarget, parseTarget, refClock, type Target, TestConnection } from './connection.js';
@@ -190,7 +192,7 @@ export async function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): 
         if (!target) throw new StepFailure('no target: give --target HOST[:PORT] or target: in the scenario');
         const stepT0 = step.t0 !== undefined ? num(resolveTemplate(step.t0, ctx.vars), 't0') : opts.t0 ?? 10_000;
         try {
-          ctx.conn = await TestConnection.connect(target, { clock, t0: stepT0, tls: opts.tls, connect: opts.connect, w: opts.w ?? 8, t2: opts.t2 ?? 1000 });
+          ctx.conn = await TestConnection.connect(target, { clock, t0: stepT0, tls: opts.tls, connect: opts.connect, w: opts.w ?? DEFAULT_LINK_PARAMETERS.w, t2: opts.t2 ?? 1000 });
         } catch (e) {
           if (e instanceof ConnectFailure) throw new StepFailure(diagnoseConnectFailure(e, stepT0).diagnosis);
           throw e;
@@ -220,7 +222,7 @@ export async function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): 
         const c = need();
         const ca = int(resolveTemplate(step.ca, ctx.vars), 'ca');
         const qoi = step.qoi !== undefined ? int(resolveTemplate(step.qoi, ctx.vars), 'qoi') : 20;
-        c.sendAsdu(buildAsdu({ type: 100, ca, qualifier: qoi }, now));
+        c.sendAsdu(buildAsdu({ type: TypeId.C_IC_NA_1, ca, qualifier: qoi }, now));
         return `C_IC_NA_1 act CA ${ca} QOI ${qoi} sent`;
       }
       case 'send': {

@@ -22,7 +22,8 @@ import { encodeUFrame } from '../codec/apci.js';
 import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
 import { encodeIFrame } from '../codec/apdu.js';
-import { typeInfo } from '../codec/type-table.js';
+import { TypeId, familyOf, typeInfo } from '../codec/type-table.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
 import type { Clock } from '../clock.js';
 import { buildAsdu, describeAsdu, isMirrorOf } from './asdu-tools.js';
 import { ConnectFailure, delay, formatTarget, refClock, type Target, TestConnection } from './connection.js';
@@ -178,10 +179,10 @@ class Harness {
   constructor(readonly o: SuiteOptions) {
     this.clock = o.clock ?? refClock;
     this.ca = o.ca ?? 1;
-    this.k = o.peer?.k ?? 12;
-    this.w = o.peer?.w ?? 8;
-    this.t1 = o.peer?.t1 ?? 15_000;
-    this.t2 = o.peer?.t2 ?? 10_000;
+    this.k = o.peer?.k ?? DEFAULT_LINK_PARAMETERS.k;
+    this.w = o.peer?.w ?? DEFAULT_LINK_PARAMETERS.w;
+    this.t1 = o.peer?.t1 ?? DEFAULT_LINK_PARAMETERS.t1;
+    this.t2 = o.peer?.t2 ?? DEFAULT_LINK_PARAMETERS.t2;
     const t = o.timing ?? {};
     this.tm = {
       t0: t.t0 ?? 10_000,
@@ -233,15 +234,15 @@ class Harness {
   }
 
   command(ioa: number, opts: { select?: boolean; time?: unknown; type?: number } = {}): Asdu {
-    const type = opts.type ?? 45;
+    const type = opts.type ?? TypeId.C_SC_NA_1;
     const on = this.o.commandValue ?? true;
-    const value = type === 46 || type === 59 ? (on ? 'on' : 'off') : on;
+    const value = familyOf(type) === 'double' ? (on ? 'on' : 'off') : on;
     return buildAsdu({ type, ca: this.ca, ioa, value, select: opts.select ?? false, ...(opts.time !== undefined ? { time: opts.time } : {}) }, () => this.now());
   }
 
   /** A command to the select-before-operate point. */
   sbo(select: boolean): Asdu {
-    return this.command(this.o.ioaSbo!, { select, type: this.o.sboType === 'double' ? 46 : 45 });
+    return this.command(this.o.ioaSbo!, { select, type: this.o.sboType === 'double' ? TypeId.C_DC_NA_1 : TypeId.C_SC_NA_1 });
   }
 
   /** A clean session works: connect, STARTDT con, TESTFR con. Retries twice (the station may still be releasing the previous connection). */
@@ -325,7 +326,7 @@ const CONFORMANCE: Check[] = [
     async run(h) {
       const c = await h.session();
       try {
-        const asdu = buildAsdu({ type: 100, ca: h.ca, qualifier: 20 });
+        const asdu = buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 });
         const t = h.clock.now();
         const con = await h.request(c, asdu);
         if (!con) return fail(c.closed ? 'the station closed the connection' : `no ACT_CON within ${h.tm.answer} ms`);
@@ -336,7 +337,7 @@ const CONFORMANCE: Check[] = [
         const term = await c.until(() => {
           for (let x = c.inbox.shift(); x; x = c.inbox.shift()) {
             const a = x.asdu;
-            if (a.typeId === 100) {
+            if (a.typeId === TypeId.C_IC_NA_1) {
               if (a.cot === COT.ACTIVATION_TERMINATION) return a;
               continue;
             }
@@ -368,8 +369,8 @@ const CONFORMANCE: Check[] = [
         // an interrogation plus k + 4 read commands: every request is answered with at least
         // one I-frame (data or a negative mirror), so the station has more than k to send
         const ioa = h.o.ioaRead ?? h.firstIoa ?? h.o.ioaSingle?.[0] ?? 1;
-        c.sendAsdu(buildAsdu({ type: 100, ca: h.ca, qualifier: 20 }));
-        for (let i = 0; i < h.k + 4; i++) c.sendAsdu(buildAsdu({ type: 102, ca: h.ca, ioa, cot: COT.REQUEST }));
+        c.sendAsdu(buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 }));
+        for (let i = 0; i < h.k + 4; i++) c.sendAsdu(buildAsdu({ type: TypeId.C_RD_NA_1, ca: h.ca, ioa, cot: COT.REQUEST }));
         // collect until the station falls silent; acknowledge well before its t1 runs out
         await c.waitQuiet(h.tm.settle, Math.max(h.tm.settle, Math.floor(h.t1 / 2)));
         const n = c.maxPeerOutstanding;
@@ -395,7 +396,7 @@ const CONFORMANCE: Check[] = [
       try {
         const ioa = h.o.ioaRead ?? h.firstIoa ?? h.o.ioaSingle?.[0] ?? 1;
         const t = h.clock.now();
-        for (let i = 0; i < h.w; i++) c.sendAsdu(buildAsdu({ type: 102, ca: h.ca, ioa, cot: COT.REQUEST }));
+        for (let i = 0; i < h.w; i++) c.sendAsdu(buildAsdu({ type: TypeId.C_RD_NA_1, ca: h.ca, ioa, cot: COT.REQUEST }));
         const prompt = await c.waitAcknowledged(h.tm.margin);
         if (prompt) return pass(`${h.w} read commands (C_RD_NA_1 IOA ${ioa}) acknowledged after ${ms(h.clock.now() - t)}`);
         if (c.closed) return fail('the station closed the connection');
@@ -414,7 +415,7 @@ const CONFORMANCE: Check[] = [
     async run(h) {
       const c = await h.session({ autoAck: false });
       try {
-        c.sendAsdu(buildAsdu({ type: 100, ca: h.ca, qualifier: 20 }));
+        c.sendAsdu(buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 }));
         const first = await c.waitFrame((f) => f.apdu?.apci.format === 'I', h.tm.answer, 0);
         if (!first) return skip(c.closed ? 'the station closed the connection before sending an I-frame' : 'the station sent no I-frame to leave unacknowledged');
         const limit = h.t1 + h.tm.margin;
@@ -434,12 +435,12 @@ const CONFORMANCE: Check[] = [
     COT.UNKNOWN_TYPE, false, (h) => ({ asdu: buildAsdu({ type: h.o.unknownType ?? 24, ca: h.ca, ioa: 0 }) })),
   refusalCheck('C08', 'refuses an unknown cause of transmission with COT 45',
     'C_IC_NA_1 with cause 5 (request), which the type does not allow, is mirrored with COT 45 (unknown cause of transmission) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
-    COT.UNKNOWN_CAUSE, false, (h) => ({ asdu: buildAsdu({ type: 100, ca: h.ca, cot: COT.REQUEST, qualifier: 20 }) })),
+    COT.UNKNOWN_CAUSE, false, (h) => ({ asdu: buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, cot: COT.REQUEST, qualifier: 20 }) })),
   refusalCheck('C09', 'refuses an unknown common address with COT 46',
     'an interrogation of a common address the station does not have is mirrored with COT 46 (unknown common address of ASDU) and P/N=1 (IEC 60870-5-101 clause 7.2.3)',
     COT.UNKNOWN_CA, false, (h) => {
       const ca = h.o.unknownCa ?? (h.ca >= 65534 ? 1 : h.ca + 1);
-      return { asdu: buildAsdu({ type: 100, ca, qualifier: 20 }), what: `CA ${ca}` };
+      return { asdu: buildAsdu({ type: TypeId.C_IC_NA_1, ca, qualifier: 20 }), what: `CA ${ca}` };
     }),
   refusalCheck('C10', 'refuses a command to an unknown IOA with COT 47',
     'a single command to an information object address the station does not have is mirrored with COT 47 (unknown information object address) and P/N=1; a positive confirmation means it accepts commands for objects it does not have (IEC 60870-5-101 clause 7.2.3)',
@@ -511,7 +512,7 @@ const CONFORMANCE: Check[] = [
       const c = await h.session();
       try {
         const t = h.clock.now();
-        const a = await h.request(c, buildAsdu({ type: 103, ca: h.ca, ioa: 0, time: h.now() }));
+        const a = await h.request(c, buildAsdu({ type: TypeId.C_CS_NA_1, ca: h.ca, ioa: 0, time: h.now() }));
         if (!a) return fail(c.closed ? 'the station closed the connection' : `no answer within ${h.tm.answer} ms`);
         if (a.negative || a.cot !== COT.ACTIVATION_CON) return fail(`answered ${describeAsdu(a)}`);
         return pass(`ACT_CON after ${ms(h.clock.now() - t)}`);
@@ -529,8 +530,8 @@ const CONFORMANCE: Check[] = [
       if (ioa === undefined) return skip('no single-command point given (--ioa-single)');
       const c = await h.session();
       try {
-        await h.request(c, buildAsdu({ type: 103, ca: h.ca, ioa: 0, time: h.now() }));
-        const a = await h.request(c, h.command(ioa, { type: 58, time: h.now() }));
+        await h.request(c, buildAsdu({ type: TypeId.C_CS_NA_1, ca: h.ca, ioa: 0, time: h.now() }));
+        const a = await h.request(c, h.command(ioa, { type: TypeId.C_SC_TA_1, time: h.now() }));
         h.freshTimedOk = !!a && !a.negative && a.cot === COT.ACTIVATION_CON;
         if (!h.freshTimedOk) return fail(`answered ${reply(a)}`);
         return pass(describeAsdu(a!));
@@ -550,7 +551,7 @@ const CONFORMANCE: Check[] = [
       const c = await h.session();
       try {
         const age = h.tm.staleAge;
-        const a = await h.request(c, h.command(ioa, { type: 58, time: new Date(h.now().getTime() - age) }));
+        const a = await h.request(c, h.command(ioa, { type: TypeId.C_SC_TA_1, time: new Date(h.now().getTime() - age) }));
         if (!a) return c.closed ? fail('the station closed the connection') : pass(`ignored (no ACT_CON within ${h.tm.answer} ms) for a time tag ${ms(age)} old`);
         if (a.negative) return pass(`refused: ${describeAsdu(a)}`);
         return fail(`accepted a command ${ms(age)} old: ${describeAsdu(a)}`);
@@ -622,7 +623,7 @@ function flood(id: string, title: string, expectation: string, kind: 'testfr' | 
           sent = n;
         } else {
           const ioa = h.o.ioaRead ?? h.firstIoa ?? 1;
-          for (; sent < n && !c.closed && h.clock.now() - t < h.tm.floodMs; sent++) c.sendAsdu(buildAsdu({ type: 102, ca: h.ca, ioa, cot: COT.REQUEST }));
+          for (; sent < n && !c.closed && h.clock.now() - t < h.tm.floodMs; sent++) c.sendAsdu(buildAsdu({ type: TypeId.C_RD_NA_1, ca: h.ca, ioa, cot: COT.REQUEST }));
         }
         await c.waitQuiet(h.tm.settle, h.tm.floodMs);
         if (c.closed) outcome = pass(`closed after ${ms(c.closed.at - t)} (${sent} frames sent)`);
@@ -682,7 +683,7 @@ const ROBUSTNESS: Check[] = [
     started: false,
     accept: 'close-or-ignore',
     send: (c, h) => {
-      const a = buildAsdu({ type: 100, ca: h.ca, qualifier: 20 });
+      const a = buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 });
       c.sendAsdu(a);
       return a;
     },
@@ -690,7 +691,7 @@ const ROBUSTNESS: Check[] = [
   violation('R07', 'I-frame with an out-of-sequence N(S)', 'the station closes the connection (clause 5.1: a received N(S) other than the expected V(R) is a sequence error, and the connection is closed)', {
     started: true,
     accept: 'close',
-    send: (c, h) => (c.sendAsdu(buildAsdu({ type: 100, ca: h.ca, qualifier: 20 }), { ns: 5 }), undefined),
+    send: (c, h) => (c.sendAsdu(buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 }), { ns: 5 }), undefined),
   }),
   violation('R08', 'N(R) acknowledging frames never sent', 'the station closes the connection (clause 5.1: an N(R) outside the range of sent, unacknowledged I-frames is a sequence error)', {
     started: true,
@@ -701,7 +702,7 @@ const ROBUSTNESS: Check[] = [
     started: true,
     accept: 'close-or-refuse',
     send: (c, h) => {
-      const a = buildAsdu({ type: 100, ca: h.ca, qualifier: 20 });
+      const a = buildAsdu({ type: TypeId.C_IC_NA_1, ca: h.ca, qualifier: 20 });
       const full = encodeIFrame(c.vs, c.vr, a);
       const cut = full.slice(0, full.length - 1);
       cut[1] = cut.length - 2;

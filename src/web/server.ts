@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { decodeApdu } from '../codec/apdu.js';
-import { typeName } from '../codec/type-table.js';
+import { TYPE_ID_NOT_USED, familyOf, isProcessCommand, typeName } from '../codec/type-table.js';
 import type { Asdu } from '../codec/asdu.js';
 import type { ControllingStation } from '../master/master.js';
 import { NegativeConfirmationError, RequestTimeoutError } from '../master/errors.js';
@@ -114,7 +114,6 @@ export function parseUiAddress(text: string): { host: string; port: number } {
   return { host: m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1', port };
 }
 
-const COMMAND_TYPES = new Set([45, 46, 47, 48, 49, 50, 51, 58, 59, 60, 61, 62, 63, 64]);
 
 function publicDir(): string {
   const candidates = [fileURLToPath(new URL('./public/', import.meta.url)), fileURLToPath(new URL('../../src/web/public/', import.meta.url))];
@@ -304,7 +303,7 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
     let watch: ((a: Asdu) => void) | undefined;
     if (req.step !== 'select') {
       watch = (a: Asdu): void => {
-        if (a.ca === req.ca && a.cot === 10 && a.objects.some((x) => x.ioa === req.ioa) && (a.typeId === req.typeId || a.typeId === 0)) {
+        if (a.ca === req.ca && a.cot === 10 && a.objects.some((x) => x.ioa === req.ioa) && (a.typeId === req.typeId || a.typeId === TYPE_ID_NOT_USED)) {
           row.actTermMs = clock.now() - t0;
           termWatch.delete(watch!);
           update();
@@ -524,15 +523,14 @@ function checkCommand(r: CommandRequest): string | undefined {
   if (typeof r !== 'object' || r === null) return 'body: expected {ca, ioa, typeId, value, step}';
   if (!Number.isInteger(r.ca) || r.ca < 0 || r.ca > 65535) return 'ca: an integer 0..65535';
   if (!Number.isInteger(r.ioa) || r.ioa < 0 || r.ioa > 16777215) return 'ioa: an integer 0..16777215';
-  if (!COMMAND_TYPES.has(r.typeId)) return 'typeId: a process command type (45..51, 58..64)';
+  if (!isProcessCommand(r.typeId)) return 'typeId: a process command type (45..51, 58..64)';
   if (!['direct', 'select', 'execute', 'sbo'].includes(r.step)) return "step: 'direct', 'select', 'execute' or 'sbo'";
   if (typeof r.value !== 'number' && typeof r.value !== 'boolean') return 'value: a number or a boolean';
   return undefined;
 }
 
 function commandValue(r: CommandRequest): boolean | number {
-  const base = r.typeId >= 58 ? r.typeId - 13 : r.typeId;
-  if (base === 45) return r.value === true || r.value === 1;
+  if (familyOf(r.typeId) === 'single') return r.value === true || r.value === 1;
   return Number(r.value);
 }
 
