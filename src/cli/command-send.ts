@@ -4,7 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { cotName } from '../codec/cause.js';
-import { typeName, timedVariantOf } from '../codec/type-table.js';
+import { TYPE_ID_NOT_USED, TypeId, typeName, timedVariantOf } from '../codec/type-table.js';
+import { COMMAND_KINDS, type CommandKind, commandTypeFor } from '../codec/command.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type LogLevel, createLogger, nullLogger } from '../log.js';
 import type { Connector } from '../master/connection.js';
@@ -114,17 +115,23 @@ exit codes:
   4  timeout: no confirmation (or termination, or read response) in time
   5  connection failure (refused, t0 elapsed, STARTDT not confirmed, connection lost)`;
 
-/** The process command kinds of the CLI. */
-export type CommandKind = 'single' | 'double' | 'step' | 'setpoint-normalized' | 'setpoint-scaled' | 'setpoint-float' | 'bitstring';
-const KINDS: CommandKind[] = ['single', 'double', 'step', 'setpoint-normalized', 'setpoint-scaled', 'setpoint-float', 'bitstring'];
+/** The process command kinds: the codec's one {@link CommandKind} (re-exported for the CLI's callers). */
+export type { CommandKind };
+/** The command-line flag of each kind: `--step` names the regulating step command (kind `regulating`). */
+const FLAG_OF: Record<CommandKind, string> = {
+  single: 'single', double: 'double', regulating: 'step', 'setpoint-normalized': 'setpoint-normalized', 'setpoint-scaled': 'setpoint-scaled', 'setpoint-float': 'setpoint-float', bitstring: 'bitstring',
+};
+const KIND_OF_FLAG = new Map<string, CommandKind>(COMMAND_KINDS.map((k) => [FLAG_OF[k], k]));
+const KINDS: string[] = COMMAND_KINDS.map((k) => FLAG_OF[k]);
 /** The system and parameter command kinds of the CLI. */
 export type SystemKind =
   | 'read' | 'clock-sync' | 'interrogation' | 'counter-interrogation' | 'test-command' | 'reset-process'
   | 'parameter-normalized' | 'parameter-scaled' | 'parameter-float' | 'parameter-activation';
 const SYSTEM_KINDS: SystemKind[] = ['read', 'clock-sync', 'interrogation', 'counter-interrogation', 'test-command', 'reset-process', 'parameter-normalized', 'parameter-scaled', 'parameter-float', 'parameter-activation'];
 const SYSTEM_TYPE: Record<SystemKind, number> = {
-  read: 102, 'clock-sync': 103, interrogation: 100, 'counter-interrogation': 101, 'test-command': 107, 'reset-process': 105,
-  'parameter-normalized': 110, 'parameter-scaled': 111, 'parameter-float': 112, 'parameter-activation': 113,
+  read: TypeId.C_RD_NA_1, 'clock-sync': TypeId.C_CS_NA_1, interrogation: TypeId.C_IC_NA_1, 'counter-interrogation': TypeId.C_CI_NA_1,
+  'test-command': TypeId.C_TS_TA_1, 'reset-process': TypeId.C_RP_NA_1, 'parameter-normalized': TypeId.P_ME_NA_1,
+  'parameter-scaled': TypeId.P_ME_NB_1, 'parameter-float': TypeId.P_ME_NC_1, 'parameter-activation': TypeId.P_AC_NA_1,
 };
 const FRZ: Record<string, number> = { read: 0, freeze: 1, 'freeze-reset': 2, reset: 3 };
 const KPA: Record<string, number> = { threshold: 1, smoothing: 2, low: 3, high: 4 };
@@ -162,7 +169,7 @@ export interface CommandArgs {
   ioa: number;
   /** The process command kind, or `system` (see {@link CommandArgs.system}). */
   kind: CommandKind | 'system';
-  /** The value as sent: boolean (single), 1/2 (double OFF/ON, step LOWER/HIGHER), or a number (0 for system commands). */
+  /** The value as sent: boolean (single), 1/2 (double OFF/ON, regulating step LOWER/HIGHER), or a number (0 for system commands). */
   value: boolean | number;
   /** Base type identification (45..51), or the system/parameter type (100..113). */
   typeId: number;
@@ -185,19 +192,17 @@ export interface CommandArgs {
   audit?: string;
 }
 
-const BASE_TYPE: Record<CommandKind, number> = { single: 45, double: 46, step: 47, 'setpoint-normalized': 48, 'setpoint-scaled': 49, 'setpoint-float': 50, bitstring: 51 };
-
 function parseValue(kind: CommandKind, text: string): boolean | number {
   const t = text.trim().toLowerCase();
   const fail = (what: string): never => {
-    throw new UsageError(`--${kind} expects ${what}, not '${text}'`);
+    throw new UsageError(`--${FLAG_OF[kind]} expects ${what}, not '${text}'`);
   };
   switch (kind) {
     case 'single':
       return t === 'on' || t === '1' ? true : t === 'off' || t === '0' ? false : fail('on or off');
     case 'double':
       return t === 'on' ? 2 : t === 'off' ? 1 : fail('on or off');
-    case 'step':
+    case 'regulating':
       return t === 'higher' ? 2 : t === 'lower' ? 1 : fail('higher or lower');
     case 'setpoint-normalized': {
       const n = Number(t);
@@ -273,22 +278,22 @@ export function parseCommandArgs(argv: string[]): CommandArgs {
   if (level0 !== undefined && !['debug', 'info', 'warn', 'error'].includes(level0)) throw new UsageError('--log-level must be one of debug, info, warn, error');
   if ((SYSTEM_KINDS as string[]).includes(given[0])) return systemArgs(given[0] as SystemKind, o, hp, ca, ioaArg, tls);
   for (const f of ['group', 'kpa', 'lpc', 'pop', 'no-time'] as const) if (o[f] !== undefined) throw new UsageError(`--${f} does not apply to --${given[0]}`);
-  const kind = given[0] as CommandKind;
+  const kind = KIND_OF_FLAG.get(given[0]) as CommandKind;
   const ioa = ioaArg;
   if (ioa === undefined) throw new UsageError('--ioa is required');
   const until = o.until ?? 'actcon';
   if (o.deactivate && (o.select || o.until === 'actterm')) throw new UsageError('--deactivate cannot be combined with --select or --until actterm (a deactivation ends at DEACT_CON)');
   if (o.select && kind === 'bitstring') throw new UsageError('--select does not apply to --bitstring (no S/E bit)');
   const qu = intArg('qu', o.qu, 0, 31);
-  if (qu !== undefined && kind !== 'single' && kind !== 'double' && kind !== 'step') throw new UsageError('--qu applies to --single, --double and --step');
+  if (qu !== undefined && kind !== 'single' && kind !== 'double' && kind !== 'regulating') throw new UsageError('--qu applies to --single, --double and --step');
   const ql = intArg('ql', o.ql, 0, 127);
   if (ql !== undefined && !kind.startsWith('setpoint-')) throw new UsageError('--ql applies to the --setpoint-* commands');
   const level = o['log-level'];
   if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level must be one of debug, info, warn, error');
   const a: CommandArgs = {
     host: hp.host, port: hp.port, ca, ioa, kind,
-    value: parseValue(kind, o[kind] as string),
-    typeId: BASE_TYPE[kind],
+    value: parseValue(kind, o[given[0] as keyof typeof o] as string),
+    typeId: commandTypeFor(kind, false),
     select: o.select ?? false,
     time: o.time ?? false,
     deactivate: o.deactivate ?? false,
@@ -374,7 +379,7 @@ function systemArgs(kind: SystemKind, o: ParsedValues, hp: { host: string; port:
     }
     case 'test-command':
       sys.timeTag = !o['no-time'];
-      if (!sys.timeTag) typeId = 104;
+      if (!sys.timeTag) typeId = TypeId.C_TS_NA_1;
       break;
     case 'reset-process':
       sys.qrp = namedInt('reset-process', text, QRP, 1, 255);
@@ -452,7 +457,7 @@ function valueText(a: CommandArgs): string {
     case 'single':
     case 'double':
       return a.kind === 'single' ? (a.value ? 'ON' : 'OFF') : a.value === 2 ? 'ON' : 'OFF';
-    case 'step':
+    case 'regulating':
       return a.value === 2 ? 'HIGHER' : 'LOWER';
     case 'bitstring':
       return `0x${(a.value as number).toString(16).padStart(8, '0').toUpperCase()}`;
@@ -554,7 +559,7 @@ export async function runCommandSend(argv: string[], io: CommandSendIo): Promise
     }
     if ('objects' in r) {
       const lines = a.json ? [] : r.objects.map((p) => `  ${pointCells(p).filter((c, i) => i !== 6 || c !== '').join('  ')}`);
-      const term = r.termination?.typeId === 0 ? ' (terminated by an ACT_TERM of type ID 0 without object: non-standard, tolerated)' : '';
+      const term = r.termination?.typeId === TYPE_ID_NOT_USED ? ' (terminated by an ACT_TERM of type ID 0 without object: non-standard, tolerated)' : '';
       return out(EXIT.POSITIVE, [`positive: ${what}: ${r.objects.length} objects${term}; ${rtts(r.rtt)}`, ...lines].join('\n'), {
         outcome: 'positive', rtt: r.rtt, objects: r.objects.map(pointToJson),
       });

@@ -8,14 +8,15 @@ import type { Duplex } from 'node:stream';
 import type { Asdu } from '../codec/asdu.js';
 import { COT, cotShortName } from '../codec/cause.js';
 import { typeName } from '../codec/type-table.js';
+import { DEFAULT_LINK_PARAMETERS } from '../link/types.js';
+import { type CommandKind, commandTypeFor } from '../codec/command.js';
 import type { Clock } from '../clock.js';
 import { buildAsdu, isMirrorOf, matchValue } from './asdu-tools.js';
 import { delay, formatTarget, refClock, type Target, TestConnection } from './connection.js';
 
 /** Command families `measure` can send. */
-export type MeasureKind = 'single' | 'double' | 'setpoint-normalized' | 'setpoint-scaled' | 'setpoint-float';
+export type MeasureKind = Extract<CommandKind, 'single' | 'double' | 'setpoint-normalized' | 'setpoint-scaled' | 'setpoint-float'>;
 
-const BASE: Record<MeasureKind, number> = { single: 45, double: 46, 'setpoint-normalized': 48, 'setpoint-scaled': 49, 'setpoint-float': 50 };
 
 /** Options of {@link measure}. */
 export interface MeasureOptions {
@@ -150,7 +151,7 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
   const timeout = o.timeout ?? 5000;
   const termTimeout = o.termTimeout ?? timeout;
   const fbTimeout = o.feedbackTimeout ?? timeout;
-  const typeId = BASE[o.kind] + (o.timeTag ? 13 : 0);
+  const typeId = commandTypeFor(o.kind, o.timeTag === true);
   const res: MeasureResult = {
     target: formatTarget(o.target), ca: o.ca, ioa: o.ioa, typeId, typeName: typeName(typeId), startedAt: now().toISOString(), durationMs: 0,
     attempted: 0, sent: 0, selects: 0, waitTerm: o.waitTerm ?? true, actTermAwaited: 0,
@@ -159,7 +160,7 @@ export async function measure(o: MeasureOptions): Promise<MeasureResult> {
   const start = clock.now();
   let conn: TestConnection;
   try {
-    conn = await TestConnection.connect(o.target, { clock, t0: o.t0 ?? 10_000, tls: o.tls, connect: o.connect, w: 8, t2: 500 });
+    conn = await TestConnection.connect(o.target, { clock, t0: o.t0 ?? 10_000, tls: o.tls, connect: o.connect, w: DEFAULT_LINK_PARAMETERS.w, t2: 500 });
   } catch (e) {
     res.error = `cannot connect: ${e instanceof Error ? e.message : String(e)}`;
     return res;
