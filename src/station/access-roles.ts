@@ -94,9 +94,11 @@ export class AccessRoleError extends Error {
 }
 
 /**
- * Whether a request changes state and so needs the `control` role: process commands (45..64),
- * clock synchronisation (103), reset process (105), delay acquisition (106), parameters
- * (110..113), and counter interrogations that freeze or reset (101 with FRZ 1..3).
+ * Whether a request changes state and so needs the `control` role: process commands (45..51,
+ * 58..64, as the type table says; the private types 52..57 are refused by the station as unknown
+ * types before any role check), clock synchronisation (103), reset process (105), delay
+ * acquisition (106), parameters (110..113), and counter interrogations that freeze or reset (101
+ * with FRZ 1..3).
  *
  * @example
  * ```ts
