@@ -100,6 +100,10 @@ export class TcpDirection {
   private rcvRight = 0;
   /** The receiver acknowledged a sequence number inside this stream: sequence numbers are real. */
   private proven = false;
+  /** The receiver acknowledged at least one data octet of this connection (not only the SYN). */
+  private ackedData = false;
+  /** Acknowledgements of the SYN alone (ISN + 1) the receiver sent after data of this direction was delivered. */
+  private staleAcks = 0;
   /** Segments the receiver would drop that were not decoded. */
   outOfWindow = 0;
   /** Times the stream could not be followed (contradicting copies of unacknowledged bytes). */
@@ -134,6 +138,11 @@ export class TcpDirection {
    * scaled). Called for every segment of the other direction that has the ACK flag.
    */
   peerAck(ack: number, windowBytes: number, meta: SegmentMeta): void {
+    if (this.isn !== undefined && this.started) {
+      const fromSyn = (ack - this.isn - 1) | 0;
+      if (fromSyn > 0 && fromSyn < FAR) this.ackedData = true;
+      else if (fromSyn === 0 && this.delivered > 0) this.staleAcks++;
+    }
     if (this.rcvAck === undefined || (((ack - this.rcvAck) | 0) > 0 && ((ack - this.rcvAck) | 0) < FAR)) this.rcvAck = ack;
     else if (((ack - this.rcvAck) | 0) < 0) return; // an older acknowledgement (reordered)
     const right = (ack + Math.max(0, windowBytes)) >>> 0;
@@ -193,7 +202,8 @@ export class TcpDirection {
    */
   segment(seq: number, flags: number, payload: Uint8Array, payloadLen: number, meta: SegmentMeta): void {
     if (flags & TCP_SYN) {
-      if (this.isn !== undefined && this.isn === seq) return; // retransmitted SYN
+      // a retransmitted SYN; the same ISN after data is a new connection of a peer that restarts its numbers
+      if (this.isn !== undefined && this.isn === seq && this.delivered === 0 && this.ooo.length === 0 && this.suspects.length === 0) return;
       if (this.started && (this.delivered > 0 || this.ooo.length > 0 || this.suspects.length > 0)) this.finish(meta, 'syn');
       this.reset();
       this.isn = seq;
@@ -248,6 +258,8 @@ export class TcpDirection {
     this.rcvAck = undefined;
     this.rcvRight = 0;
     this.proven = false;
+    this.ackedData = false;
+    this.staleAcks = 0;
   }
 
   private finish(meta: SegmentMeta | undefined, reason: StreamEndReason): void {
@@ -310,7 +322,7 @@ export class TcpDirection {
       const ov = Math.min(-rel, payload.length);
       const cmp = this.compare(rel, payload, ov);
       if (cmp === 'differs') {
-        if (this.proven) {
+        if (this.proven && !this.frozenAfterHandshake(seq, lastSeq)) {
           this.desync(seq, payload, ov, meta);
           return;
         }
@@ -376,6 +388,21 @@ export class TcpDirection {
       this.contig = 0;
       this.drain(meta);
     }
+  }
+
+  /**
+   * A generator that wrote a correct handshake and then never advanced its numbers: every data
+   * segment so far carried the sequence number ISN + 1, and the receiver, after data was delivered,
+   * still acknowledged only the SYN (a real TCP acknowledges what it read, and answers carry that
+   * acknowledgement). The handshake's "proof" of the sequence numbers is withdrawn and the direction
+   * is read in arrival order. A decoy right after the handshake, before the receiver sent anything,
+   * is still a desync.
+   */
+  private frozenAfterHandshake(seq: number, lastSeq: number): boolean {
+    if (seq !== lastSeq || this.advanced || this.ackedData || this.staleAcks === 0 || this.isn === undefined) return false;
+    if (seq !== ((this.isn + 1) >>> 0)) return false;
+    this.proven = false;
+    return true;
   }
 
   /**
