@@ -19,6 +19,7 @@ import { observedFromRecord } from '../monitor/from-capture.js';
 import { formatFileTransfer, renderInventory } from '../monitor/inventory.js';
 import { type AlertAggregate, AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
 import { alertAggregateJson, alertJson, commandJson, type InventoryJson, inventoryJson } from '../monitor/json-output.js';
+import { formatIncidentLine, type Incident, IncidentCorrelator, incidentJson } from '../monitor/incidents.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import type { Alert, Severity } from '../monitor/types.js';
 import { basename } from 'node:path';
@@ -393,12 +394,12 @@ function issueLine(i: CaptureIssue): string {
 
 /** One line for an alert in the human output. */
 export function formatAlertLine(a: Alert): string {
-  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.message}`;
+  return `${String(a.frame).padStart(8)} ALERT ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${(a.techniques ?? [a.mitre]).join(',')}]` : ''}: ${a.message}`;
 }
 
 /** One line for an aggregation record in the human output. */
 export function formatAggregateLine(a: AlertAggregate): string {
-  return `${String(a.lastFrame).padStart(8)} ALERT×${a.count} ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${a.mitre}]` : ''}: ${a.count} times in frames ${a.firstFrame}–${a.lastFrame} over ${Math.round(a.lastSeen - a.firstSeen)} ms (window ${a.windowMs} ms): ${a.message}`;
+  return `${String(a.lastFrame).padStart(8)} ALERT×${a.count} ${a.severity} ${a.rule} ${a.src} → ${a.dst}${a.mitre ? ` [${(a.techniques ?? [a.mitre]).join(',')}]` : ''}: ${a.count} times in frames ${a.firstFrame}–${a.lastFrame} over ${Math.round(a.lastSeen - a.firstSeen)} ms (window ${a.windowMs} ms): ${a.message}`;
 }
 
 function ms(v: number | undefined): string {
@@ -440,7 +441,7 @@ export interface AnalyzeJsonSummary {
   kind: 'summary';
   capture: AnalyzeSummary;
   /** Alert counts by rule and by severity (absent with `--no-monitor`). */
-  alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number> };
+  alerts?: { total: number; byRule: Record<string, number>; bySeverity: Record<Severity, number>; incidents: number };
   /** The inventory, times as ISO 8601 text. */
   inventory?: InventoryJson;
   commands?: CommandStats[];
@@ -579,11 +580,22 @@ async function analyzeWith(
   // repeated alerts of one rule on one flow are folded into one record per window (--aggregate-window)
   // (the analyst outputs of a sensor keep every occurrence unless the window was asked for)
   const agg = p.aggregateMs !== undefined && (sensor === undefined || p.aggregateSet) ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
+  // alerts of one source or target across rules and flows, grouped into incidents (kill-chain view)
+  const inc = det || td ? new IncidentCorrelator() : undefined;
+  let incidentTotal = 0;
+  const emitIncidents = (list: Incident[]): void => {
+    incidentTotal += list.length;
+    if (showAlerts) for (const i of list) emitLine(p.json || p.alertsOnly ? JSON.stringify(incidentJson(i)) : formatIncidentLine(i));
+  };
   const emitAlerts = (alerts: Alert[]): void => {
     for (const a of alerts) {
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
+    }
+    if (inc && alerts.length) {
+      const ended = inc.push(alerts);
+      if (ended.length) emitIncidents(ended);
     }
     emitRecords(agg ? agg.push(alerts) : alerts);
   };
@@ -709,6 +721,7 @@ async function analyzeWith(
     final = f;
   }
   if (agg) emitRecords(agg.flush());
+  if (inc) emitIncidents(inc.flush());
   if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
   if (!notCapture) {
     const capture = an.summary();
@@ -718,7 +731,7 @@ async function analyzeWith(
         const sum: AnalyzeJsonSummary = { kind: 'summary', capture };
         if (sensorFinal?.live) sum.live = sensorFinal.live;
         if (final) {
-          sum.alerts = { total: alertTotal, byRule: counts, bySeverity };
+          sum.alerts = { total: alertTotal, byRule: counts, bySeverity, incidents: incidentTotal };
           sum.inventory = inventoryJson(final.inventory);
           sum.commands = final.commandStats;
         }
@@ -736,6 +749,7 @@ async function analyzeWith(
         if (liveLine) sumLine(liveLine);
         if (final) {
           sumLine(formatAlertCounts(counts, bySeverity));
+          sumLine(`incidents: ${incidentTotal === 0 ? 'none' : incidentTotal}`);
           sumLine(formatCommandStats(final.commandStats));
           sumLine(renderInventory(final.inventory));
         }
