@@ -73,6 +73,10 @@ ${UI_HELP}
                       {kind:"alert-aggregate", rule, count, firstSeen, lastSeen,
                       firstFrame, lastFrame, severity (highest), evidence (the first's)}
   --no-aggregate      print every alert occurrence
+                      Alerts of one source or target across rules and flows are also
+                      grouped into incidents, written after the alerts ({kind:"incident"}
+                      with sources, targets, rules, techniques and kill-chain phases
+                      discovery → collection → control; docs/detections.md)
   --no-monitor        decode only: no alerts, inventory or command tracking
   --threads 1|2|auto  2: run the monitor on a second thread (same output, about twice
                       as fast on a multi-core machine); auto (default): 2 for capture
