@@ -57,7 +57,8 @@ before(async () => {
   // an RTU behind the enforcing proxy, TLS on both legs
   rtu = createStation(STATION);
   const { port: rtuPort } = await rtu.listen({ host: '127.0.0.1', port: 0, tls: server });
-  proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: rtuPort }, policy: PROXY_POLICY, enforce: true, listenTls: server, upstreamTls: client });
+  proxy = await startProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: rtuPort }, policy: PROXY_POLICY, enforce: true, listenTls: server, upstreamTls: client,
+    onAlert: (a) => proxyWb?.addAlert(a) }); // as iec104 proxy --ui does
   proxyWb = await startWorkbench({ port: 0, proxy, title: 'proxy', flushMs: 100 });
   proxied = new ControllingStation({ connector: tcpConnector('127.0.0.1', proxy.port, { tls: client }), reconnect: false, requestTimeout: 5000, terminationTimeout: 5000 });
   await proxied.connect();
@@ -191,6 +192,30 @@ test('proxy --ui: points seen passing, commands forwarded and blocked, both legs
   await waitMatch(page, '#commands tr[data-step="execute"][data-outcome="positive"] td:nth-child(9)', 'ms'); // ACT_TERM latency of the execute
   await waitText(page, '#connections .conn[data-id="proxy-1 master leg"] dd.tls-fingerprint', pki.leaves.client.fingerprint256);
   await waitText(page, '#connections .conn[data-id="proxy-1 RTU leg"] dd.tls-fingerprint', pki.leaves.server.fingerprint256);
+  await waitMatch(page, '#alerts', 'proxy\\.command-blocked');
   await page.screenshot({ path: join(ARTIFACTS, 'workbench-proxy.png'), fullPage: true });
+  await page.close();
+});
+
+test('trend: a point picked in the table plots the values the page receives for it, live', async () => {
+  const page = await open(wb.url);
+  station.update(1, 2002, 49.5);
+  const cell = '#points .vrow[data-key="1:2002"] div:nth-child(5)';
+  await waitText(page, cell, '49.5');
+  await page.click('#points .vrow[data-key="1:2002"]');
+  await page.waitForSelector('#trend[data-key="1:2002"][data-samples="1"]', WAIT);
+  assert.match(await page.textContent('#trend-title') ?? '', /^CA 1 IOA 2002 \(M_ME_[A-Z]{2}_1\)$/);
+  const values = [50.25, 49.75, 51];
+  for (const v of values) {
+    station.update(1, 2002, v);
+    await waitText(page, cell, String(v));
+  }
+  await page.waitForSelector(`#trend[data-samples="${values.length + 1}"]`, WAIT);
+  const drawn = (await page.evaluate(`[...document.querySelectorAll('#value-trend circle')].map((c) => [Number(c.dataset.v), Number(c.getAttribute('cy'))])`)) as [number, number][];
+  assert.deepEqual(drawn.map(([v]) => v), [49.5, ...values], 'one point per value received, in order');
+  // higher values are drawn higher (smaller y), the lowest at the bottom of the plot
+  const byValue = [...drawn].sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < byValue.length; i++) assert.ok(byValue[i][1] < byValue[i - 1][1], `y of ${byValue[i][0]} above y of ${byValue[i - 1][0]}`);
+  await page.screenshot({ path: join(ARTIFACTS, 'workbench-trend.png'), fullPage: true });
   await page.close();
 });

@@ -113,7 +113,7 @@ const COLS = [
 ];
 const ROW_H = 22;
 
-function pointsTable(section) {
+function pointsTable(section, onPick) {
   const points = new Map();
   let sortKey = 'ioa', desc = false, filter = '';
   let view = [];
@@ -136,6 +136,12 @@ function pointsTable(section) {
   search.addEventListener('input', () => { filter = search.value.trim().toLowerCase(); dirtyView = true; schedule(); });
   section.append(h('h2', {}, 'Points', counter), h('div', { class: 'toolbar' }, search), grid);
   grid.addEventListener('scroll', () => schedule(true));
+  // a click on a row shows that point's trend
+  spacer.addEventListener('click', (e) => {
+    const row = e.target.closest?.('.vrow');
+    const p = row && points.get(row.dataset.key);
+    if (p && onPick) onPick(p);
+  });
 
   const cmp = (a, b) => {
     const x = sortKey === 'quality' ? (a.quality ?? []).join() : a[sortKey];
@@ -205,6 +211,75 @@ function pointsTable(section) {
     },
   };
 }
+
+/** A point's value as a number for the trend plot (ON/OFF as 1/0), or NaN. */
+function numericValue(text) {
+  if (text === 'ON') return 1;
+  if (text === 'OFF') return 0;
+  return /^-?\d/.test(text) ? parseFloat(text) : NaN;
+}
+
+/**
+ * Trend of one measured value: the values the page received for the point picked in the table
+ * (live updates arrive at most every flush period, so faster changes show as their latest value).
+ */
+function trendPanel(section) {
+  const title = h('small', { id: 'trend-title' }, 'click a point in the table');
+  const box = h('div', {});
+  section.append(h('h2', {}, 'Trend', title), box);
+  const MAX = 600;
+  let key = '';
+  let hist = [];
+  const draw = () => {
+    const { W, H, L, R, T, B } = { W: 1300, H: 170, L: 60, R: 1290, T: 10, B: 145 };
+    const svg = s('svg', { id: 'value-trend', viewBox: `0 0 ${W} ${H}`, class: 'plot' });
+    if (hist.length) {
+      const t0 = hist[0].t;
+      const t1 = Math.max(t0 + 1, hist[hist.length - 1].t);
+      let lo = Math.min(...hist.map((x) => x.v));
+      let hi = Math.max(...hist.map((x) => x.v));
+      if (hi === lo) { hi += 1; lo -= 1; }
+      svg.dataset.min = lo; svg.dataset.max = hi;
+      const xOf = (t) => L + ((t - t0) / (t1 - t0)) * (R - L);
+      const yOf = (v) => B - ((v - lo) / (hi - lo)) * (B - T);
+      svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
+      svg.append(s('text', { x: L - 6, y: B + 4, 'text-anchor': 'end', class: 'tick' }, `${round(lo)}`), s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end', class: 'tick' }, `${round(hi)}`));
+      svg.append(s('text', { x: L, y: B + 16, class: 'tick' }, fmtTime(t0)), s('text', { x: R, y: B + 16, 'text-anchor': 'end', class: 'tick' }, fmtTime(t1)));
+      if (hist.length > 1) svg.append(s('polyline', { points: hist.map((x) => `${xOf(x.t).toFixed(1)},${yOf(x.v).toFixed(1)}`).join(' '), fill: 'none', stroke: '#0f766e' }));
+      for (const x of hist) {
+        const c = s('circle', { cx: xOf(x.t).toFixed(2), cy: yOf(x.v).toFixed(2), r: 2.5, fill: '#0f766e', 'data-v': x.v, 'data-t': x.t });
+        c.append(s('title', {}, `${x.text} at ${fmtTime(x.t)}`));
+        svg.append(c);
+      }
+    }
+    box.replaceChildren(svg);
+    section.dataset.key = key;
+    section.dataset.samples = String(hist.length);
+  };
+  const push = (p) => {
+    const v = numericValue(p.value);
+    if (!Number.isFinite(v)) return false;
+    if (hist.length && hist[hist.length - 1].t === p.updated && hist[hist.length - 1].text === p.value) return false;
+    hist.push({ t: p.updated, v, text: p.value });
+    if (hist.length > MAX) hist.shift();
+    return true;
+  };
+  return {
+    pick(p) {
+      key = p.key;
+      hist = [];
+      title.textContent = `CA ${p.ca} IOA ${p.ioa}${p.name ? ` ${p.name}` : ''} (${p.type})${Number.isFinite(numericValue(p.value)) ? '' : ': not a number'}`;
+      push(p);
+      draw();
+    },
+    set(rows) {
+      if (!key) return;
+      let changed = false;
+      for (const p of rows) if (p.key === key && push(p)) changed = true;
+      if (changed) draw();
+    },
+  };
+}
 const QUALITY = { IV: 'invalid', NT: 'not topical', SB: 'substituted', BL: 'blocked', OV: 'overflow', EI: 'elapsed time invalid' };
 
 function connectionsPanel(section) {
@@ -216,7 +291,7 @@ function connectionsPanel(section) {
       const dl = h('dl', {});
       const add = (k, v, cls) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', {}, k), h('dd', { class: cls }, v)); };
       add('peer', c.peer);
-      add('data transfer', c.started ? 'STARTDT (started)' : 'STOPDT (stopped)');
+      if (c.vs !== null) add('data transfer', c.started ? 'STARTDT (started)' : 'STOPDT (stopped)');
       add('V(S) / V(R)', c.vs === null ? '' : `${c.vs} / ${c.vr}`);
       add('unacknowledged', c.unacknowledged);
       add('queued', c.queued);
@@ -290,7 +365,7 @@ function histogramSvg(g) {
   const yOf = (n) => B - (n / cMax) * (B - T);
   svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
   for (const [n, anchor] of [[0, 'end'], [cMax, 'end']]) svg.append(s('text', { x: L - 6, y: yOf(n) + 4, 'text-anchor': anchor, class: 'tick' }, String(n)));
-  for (const b of [0, nb / 2, nb]) svg.append(s('text', { x: xOf(b), y: B + 16, 'text-anchor': 'middle', class: 'tick' }, `${round(b * g.histogram.width)} ms`));
+  for (const [b, anchor] of [[0, 'start'], [nb / 2, 'middle'], [nb, 'end']]) svg.append(s('text', { x: xOf(b), y: B + 16, 'text-anchor': anchor, class: 'tick' }, `${round(b * g.histogram.width)} ms`));
   series.forEach(([k, label, color], si) => {
     g.histogram[k].forEach((n, b) => {
       if (!n) return;
@@ -446,11 +521,13 @@ async function livePage(main, info) {
   const side = h('section', {});
   const al = h('section', {});
   const lat = h('section', { class: 'wide', id: 'latency' });
-  main.append(conn, pts, side, al, lat);
+  const tr = h('section', { class: 'wide', id: 'trend' });
+  main.append(conn, pts, tr, side, al, lat);
   const setConnections = connectionsPanel(conn);
   const setGroups = groupsPanel(conn);
   const latency = latencyPanel(lat);
-  const table = pointsTable(pts);
+  const trend = trendPanel(tr);
+  const table = pointsTable(pts, (p) => trend.pick(p));
   side.append(h('h2', {}, 'Commands', h('small', {}, info.commands ? 'enabled (--ui-commands)' : 'read-only')));
   commandForm(side, info);
   const cmds = commandsTable('commands');
@@ -470,7 +547,11 @@ async function livePage(main, info) {
   const es = new EventSource('/api/events');
   es.addEventListener('open', () => { $('#status').textContent = 'live'; $('#status').classList.add('live'); });
   es.addEventListener('error', () => { $('#status').textContent = 'reconnecting…'; $('#status').classList.remove('live'); });
-  es.addEventListener('points', (e) => table.set(JSON.parse(e.data)));
+  es.addEventListener('points', (e) => {
+    const rows = JSON.parse(e.data);
+    table.set(rows);
+    trend.set(rows);
+  });
   es.addEventListener('connections', (e) => setConnections(JSON.parse(e.data)));
   es.addEventListener('alert', (e) => addAlert(JSON.parse(e.data)));
   es.addEventListener('command', (e) => { putCommand(JSON.parse(e.data)); latency.changed(); });
