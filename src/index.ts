@@ -176,7 +176,7 @@ export type {
   SubjectAttribute,
 } from './monitor/policy.js';
 export { startProxy } from './monitor/proxy.js';
-export type { ProxyOptions, ProxyStats, RunningProxy } from './monitor/proxy.js';
+export type { ProxyOptions, ProxySessionSnapshot, ProxyStats, ProxyTraffic, RunningProxy } from './monitor/proxy.js';
 export { RoleTracker, isReplyCause, isTrackedCommandType } from './monitor/roles.js';
 export type { RoleOptions } from './monitor/roles.js';
 export { BehaviourRules, DEFAULT_RULE_CONFIG, RULES } from './monitor/rules.js';
@@ -269,7 +269,7 @@ export {
   ACCESS_REFUSAL_CODES, SecurityEvents, TLS_REFUSAL_CODES, hasForwardSecrecy, tlsSessionInfo,
 } from './transport/security-events.js';
 export type {
-  AccessRefusalCode, ConnectionEndpoints, PeerCertificateInfo, SecurityCode, SecurityEvent,
+  AccessRefusalCode, ConnectionEndpoints, ConnectionTls, PeerCertificateInfo, SecurityCode, SecurityEvent,
   SecurityEventListener, TlsRefusalCode, TlsSessionEvent, TlsSessionInfo, TlsSessionListener,
 } from './transport/security-events.js';
 export {
@@ -298,7 +298,8 @@ export type {
 export { analyzeCaptureForView, captureApduHex } from './web/capture-view.js';
 export type { CaptureApduRow, CaptureView, CaptureViewOptions } from './web/capture-view.js';
 export { decodeAnswer, layerOf, parseHexText, rowFromPointValue, rowFromStationPoint } from './web/model.js';
-export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, PointRow } from './web/model.js';
+export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, GroupRow, PointRow, TlsRow } from './web/model.js';
+export type { LatencyAnswer, LatencyGroup, LatencyHistogram, LatencySample } from './web/latency.js';
 export { WorkbenchError, isLoopback, parseUiAddress, startWorkbench } from './web/server.js';
 export type { CommandRequest, Workbench, WorkbenchOptions } from './web/server.js';
 export {
