@@ -43,6 +43,12 @@ export interface StreamSink {
    * timeout or flow table full).
    */
   end(meta: SegmentMeta | undefined, reason: StreamEndReason): void;
+  /**
+   * A problem of the stream (gap, overlap, desync, ...), used when the {@link TcpDirection} was made
+   * without a `report` function (one object per direction instead of a closure: the analyser keeps
+   * thousands of flows).
+   */
+  issue?(i: CaptureIssue): void;
 }
 
 /** Why a direction ended. */
@@ -59,7 +65,7 @@ export interface ReassemblyOptions {
 /** Delivered bytes kept to compare retransmissions with. */
 export const HISTORY_BYTES = 4096;
 /** First size of the history ring (it grows to {@link HISTORY_BYTES} as the stream does). */
-const HISTORY_START = 256;
+const HISTORY_START = 64;
 /** Jumps further than this (either way) are not believed as TCP sequence numbers. */
 const FAR = 1 << 24;
 
@@ -119,7 +125,8 @@ export class TcpDirection {
 
   constructor(
     private readonly sink: StreamSink,
-    private readonly report: (i: CaptureIssue) => void,
+    /** Where issues go; when undefined, to `sink.issue`. */
+    private readonly report: ((i: CaptureIssue) => void) | undefined,
     /** Location data added to reports (flow index). */
     private readonly flow: number,
     opts: ReassemblyOptions = {},
@@ -192,8 +199,13 @@ export class TcpDirection {
     return this.mode === 'arrival';
   }
 
+  private emit(i: CaptureIssue): void {
+    if (this.report !== undefined) this.report(i);
+    else this.sink.issue?.(i);
+  }
+
   private warn(code: CaptureIssueCode, message: string, meta: SegmentMeta): void {
-    this.report(issue(code, message, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+    this.emit(issue(code, message, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
   }
 
   /**
@@ -441,7 +453,7 @@ export class TcpDirection {
    */
   private desync(seq: number, payload: Uint8Array, ov: number, meta: SegmentMeta): void {
     this.desyncs++;
-    this.report(issue('E_TCP_DESYNC', `segment at seq ${seq} carries other bytes than the first copy for ${ov} octets the receiver has not acknowledged: the stream the receiver sees cannot be told (evasion attempt or damaged capture); the contradicting copy is not decoded and decoding resynchronises`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+    this.emit(issue('E_TCP_DESYNC', `segment at seq ${seq} carries other bytes than the first copy for ${ov} octets the receiver has not acknowledged: the stream the receiver sees cannot be told (evasion attempt or damaged capture); the contradicting copy is not decoded and decoding resynchronises`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
     this.sink.gap(0, meta);
     this.contig = 0;
     if (ov < payload.length) {
@@ -508,7 +520,7 @@ export class TcpDirection {
           if (this.proven) {
             // neither copy is decoded: the hole stays until a retransmission or the end
             this.desyncs++;
-            this.report(issue('E_TCP_DESYNC', `two copies of out-of-order bytes at seq ${seq} differ before the receiver acknowledged them: the stream the receiver sees cannot be told (evasion attempt or damaged capture); neither copy is decoded`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+            this.emit(issue('E_TCP_DESYNC', `two copies of out-of-order bytes at seq ${seq} differ before the receiver acknowledged them: the stream the receiver sees cannot be told (evasion attempt or damaged capture); neither copy is decoded`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
             const drop = this.ooo.splice(i - 1, 1)[0];
             this.oooBytes -= drop.data.length;
           } else this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted out-of-order bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);
