@@ -36,7 +36,10 @@ const DEFAULT_PORT = { nats: 4222, mqtt: 1883 } as const;
  * Parses a broker URL; throws {@link FleetUrlError} naming `flag` (e.g. `--publish`).
  * @example
  * ```ts
- * parseBrokerUrl('mqtt://broker.example:1883?protocol=5', '--publish'); // {scheme:'mqtt', mqttVersion: 5, ...}
+ * import assert from 'node:assert/strict';
+ * import { parseBrokerUrl } from 'iec104';
+ * const u = parseBrokerUrl('mqtt://broker.example?protocol=5', '--publish');
+ * assert.deepEqual([u.scheme, u.port, u.mqttVersion], ['mqtt', 1883, 5]);
  * ```
  */
 export function parseBrokerUrl(text: string, flag: string): BrokerUrl {

@@ -14,9 +14,18 @@
  *
  * @example
  * ```ts
- * const pub = await FleetPublisher.open({ site: 'north', sensor: 'tap1', urls: [parseBrokerUrl('nats://127.0.0.1:4222', '--publish')], bufferDir: '/var/lib/iec104/fleet/tap1' });
- * pub.publish('alert', { rule: 'policy.command', severity: 'high' });
- * await pub.close({ drainMs: 5000 });
+ * import assert from 'node:assert/strict';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { FleetPublisher, parseBrokerUrl } from 'iec104';
+ * const pub = FleetPublisher.open({
+ *   site: 'north', sensor: 'tap1', bufferDir: mkdtempSync(join(tmpdir(), 'fleet-')), healthIntervalMs: 0,
+ *   urls: [parseBrokerUrl('nats://127.0.0.1:1', '--publish')], // no broker listens there
+ * });
+ * assert.equal(pub.publish('alert', { rule: 'policy.command', severity: 'high' }), 1);
+ * const health = await pub.close(); // the alert and the last health message wait on disk
+ * assert.equal(health.destinations[0].pending, 2);
  * ```
  *
  * @packageDocumentation
