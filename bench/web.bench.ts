@@ -42,7 +42,7 @@ export async function run(): Promise<BenchResult[]> {
     })()`);
     let v = 0;
     const timer = setInterval(() => {
-      for (let i = 0; i < 10; i++) station.update(1, 1 + Math.floor(Math.random() * N), (v = (v + 0.5) % 1000));
+      for (let i = 0; i < 10; i++) station.update(1, 2 + Math.floor(Math.random() * (N - 1)), (v = (v + 0.5) % 1000)); // IOA 1 carries the marker
     }, 10);
     // update-to-screen latency: the first row in view gets a marker value, timed until the page shows it
     const latencies: number[] = [];

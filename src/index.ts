@@ -177,7 +177,7 @@ export type {
   SubjectAttribute,
 } from './monitor/policy.js';
 export { startProxy } from './monitor/proxy.js';
-export type { ProxyOptions, ProxyStats, RunningProxy } from './monitor/proxy.js';
+export type { ProxyOptions, ProxySessionSnapshot, ProxyStats, ProxyTraffic, RunningProxy } from './monitor/proxy.js';
 export { RoleTracker, isReplyCause, isTrackedCommandType } from './monitor/roles.js';
 export type { RoleOptions } from './monitor/roles.js';
 export { BehaviourRules, DEFAULT_RULE_CONFIG, RULES } from './monitor/rules.js';
@@ -270,7 +270,7 @@ export {
   ACCESS_REFUSAL_CODES, SecurityEvents, TLS_REFUSAL_CODES, hasForwardSecrecy, tlsSessionInfo,
 } from './transport/security-events.js';
 export type {
-  AccessRefusalCode, ConnectionEndpoints, PeerCertificateInfo, SecurityCode, SecurityEvent,
+  AccessRefusalCode, ConnectionEndpoints, ConnectionTls, PeerCertificateInfo, SecurityCode, SecurityEvent,
   SecurityEventListener, TlsRefusalCode, TlsSessionEvent, TlsSessionInfo, TlsSessionListener,
 } from './transport/security-events.js';
 export {
@@ -299,7 +299,8 @@ export type {
 export { analyzeCaptureForView, captureApduHex } from './web/capture-view.js';
 export type { CaptureApduRow, CaptureView, CaptureViewOptions } from './web/capture-view.js';
 export { decodeAnswer, layerOf, parseHexText, rowFromPointValue, rowFromStationPoint } from './web/model.js';
-export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, PointRow } from './web/model.js';
+export type { AlertRow, CommandRow, ConnectionRow, DecodeAnswer, FieldLayer, GroupRow, PointRow, TlsRow } from './web/model.js';
+export type { LatencyAnswer, LatencyGroup, LatencyHistogram, LatencySample } from './web/latency.js';
 export { WorkbenchError, isLoopback, parseUiAddress, startWorkbench } from './web/server.js';
 export type { CommandRequest, Workbench, WorkbenchOptions } from './web/server.js';
 export {
@@ -307,3 +308,9 @@ export {
   encodeEnvelope, makeEnvelope, mqttTopic, natsSubject,
 } from './fleet/envelope.js';
 export type { FleetEnvelope, FleetKind } from './fleet/envelope.js';
+export { FleetUrlError, parseBrokerUrl } from './fleet/broker-url.js';
+export type { BrokerUrl } from './fleet/broker-url.js';
+export { FleetBufferError } from './fleet/disk-buffer.js';
+export { DEFAULT_BUFFER_BYTES, FleetPublisher } from './fleet/publisher.js';
+export type { FleetHealth, FleetPublisherOptions } from './fleet/publisher.js';
+export type { FleetTransport, TransportOptions } from './fleet/transports.js';

@@ -12,14 +12,14 @@
  */
 import { decodeApdu, type Apdu } from '../codec/apdu.js';
 import type { CodecError } from '../codec/errors.js';
-import { ApduSplitter } from '../codec/frame-splitter.js';
+import { ApduSplitter, type SplitterEvents } from '../codec/frame-splitter.js';
 import { apduJsonText, apduToJson, type ApduJson } from '../codec/json-view.js';
 import { octetsToHex } from '../codec/explain.js';
 import { type CodecOptions, IEC104_OPTIONS, resolveOptions } from '../codec/options.js';
 import { typeInfo } from '../codec/type-table.js';
 import { type CaptureIssue, type CaptureIssueCode, issue } from './issues.js';
 import { type IpDefragOptions, IpDefragmenter } from './ip-fragments.js';
-import { formatIp, formatEndpoint, LINKTYPE, PacketDecoder, type PacketSkip, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from './packet.js';
+import { formatIp, formatEndpoint, LINKTYPE, PacketDecoder, type PacketSkip, TCP_ACK, TCP_SYN } from './packet.js';
 import { type CaptureFormat, CaptureReader, type CapturedPacket, formatPacketTime } from './reader.js';
 import { type ReassemblyOptions, type SegmentMeta, type StreamEndReason, type StreamSink, TcpDirection } from './tcp-reassembly.js';
 import { parseTlsHello, type TlsInfo } from './tls.js';
@@ -231,17 +231,30 @@ interface ProbeChunk {
   dir: number;
 }
 
+/** First bytes of a flow whose kind is not decided yet (heuristic or TLS hello). */
+class Probe {
+  readonly chunks: ProbeChunk[] = [];
+  /** Bytes kept per direction. */
+  readonly len: [number, number] = [0, 0];
+}
+
+/*
+ * Per-flow memory matters: a port scan or a flood of one-segment connections fills the table
+ * (maxFlows, default 20,000). A flow followed as IEC 104 costs its Flow and FlowInfo, two
+ * TcpDirections and two FlowSides (prototype methods, no closures), a splitter only in a direction
+ * that carried IEC 104 bytes, and a history ring only in a direction that delivered bytes.
+ */
 class Flow {
   readonly info: FlowInfo;
   dirs: [TcpDirection, TcpDirection] | undefined;
-  splitters: [ApduSplitter, ApduSplitter] | undefined;
-  probe: ProbeChunk[] | undefined;
-  probeLen: [number, number] = [0, 0];
+  /** Made with `dirs`: the sinks of the two directions (each holds its splitter). */
+  sides: [FlowSide, FlowSide] | undefined;
+  /** Only while the kind is being decided. */
+  probe: Probe | undefined;
   /** Direction index (0: a→b, 1: b→a) in which the station sends. */
   stationDir: 0 | 1 | undefined;
-  closed: [boolean, boolean] = [false, false];
-  /** Directions ended by FIN since the connection began. */
-  finned: [boolean, boolean] = [false, false];
+  /** Directions ended by FIN since the connection began (bit 0: a→b, bit 1: b→a). */
+  finned = 0;
   /** Key (IPv4: ip*65536+port; IPv6: hex/port) of side a. */
   aKey: number | string = 0;
   /** Table keys: IPv4 lo/hi endpoint keys, or the IPv6 pair key. */
@@ -253,13 +266,50 @@ class Flow {
   next: Flow | undefined;
   /** Capture time of the last packet, seconds. */
   lastTs = 0;
-  /** Window-scale shift each side announced in its SYN: -2 no SYN seen, -1 SYN without the option. */
-  wscale: [number, number] = [-2, -2];
+  /** Window-scale shift each side (a, b) announced in its SYN: -2 no SYN seen, -1 SYN without the option. */
+  wscaleA = -2;
+  wscaleB = -2;
   /** The connection ended (FIN both ways or RST): reassembly state freed until a new SYN. */
   released = false;
   releasePending = false;
   constructor(info: FlowInfo) {
     this.info = info;
+  }
+}
+
+/**
+ * One direction of a flow: the sink of its reassembly, the receiver of its issues and the events
+ * of its splitter, in one small object whose methods live on the prototype (closures per flow cost
+ * several hundred bytes each, see {@link Flow}).
+ */
+class FlowSide implements StreamSink, SplitterEvents {
+  /** Made at the direction's first IEC 104 bytes. */
+  splitter: ApduSplitter | undefined;
+  constructor(
+    private readonly an: CaptureAnalyzer,
+    readonly flow: Flow,
+    readonly dir: 0 | 1,
+  ) {}
+  data(bytes: Uint8Array, meta: SegmentMeta): void {
+    this.an.sideData(this, bytes, meta);
+  }
+  gap(length: number, meta: SegmentMeta): void {
+    this.an.sideGap(this, length, meta);
+  }
+  end(meta: SegmentMeta | undefined, reason: StreamEndReason): void {
+    this.an.sideEnd(this, meta, reason);
+  }
+  issue(i: CaptureIssue): void {
+    this.an.sideIssue(this, i);
+  }
+  frame(apdu: Uint8Array): void {
+    this.an.sideFrame(this, apdu);
+  }
+  junk(bytes: Uint8Array, streamOffset: number): void {
+    this.an.sideJunk(this, bytes, streamOffset);
+  }
+  error(err: CodecError): void {
+    this.an.sideError(this, err);
   }
 }
 
@@ -470,22 +520,20 @@ export class CaptureAnalyzer {
     info.lastFrame = p.frame;
     info.payloadBytes[dir] += t.payloadLen;
     if (t.flags & TCP_SYN) {
-      flow.wscale[dir] = t.wscale;
+      if (dir === 0) flow.wscaleA = t.wscale;
+      else flow.wscaleB = t.wscale;
       if (flow.released) this.restart(flow);
     }
     const dirs = flow.dirs;
     if (dirs === undefined) return;
     if (t.flags & TCP_ACK) {
       // what this side acknowledges and accepts of the other direction (RFC 7323 window scaling)
-      const ws = flow.wscale;
-      const scale = t.flags & TCP_SYN ? 0 : ws[0] >= 0 && ws[1] >= 0 ? ws[dir] : ws[0] !== -2 && ws[1] !== -2 ? 0 : 14;
+      const wa = flow.wscaleA;
+      const wb = flow.wscaleB;
+      const scale = t.flags & TCP_SYN ? 0 : wa >= 0 && wb >= 0 ? (dir === 0 ? wa : wb) : wa !== -2 && wb !== -2 ? 0 : 14;
       dirs[1 - dir].peerAck(t.ack, t.window * 2 ** scale, m);
     }
     dirs[dir].segment(t.seq, t.flags, t.payload, t.payloadLen, m);
-    if (t.flags & (TCP_FIN | TCP_RST)) {
-      flow.closed[dir] = true;
-      if (t.flags & TCP_RST) flow.closed[1 - dir] = true;
-    }
     if (flow.releasePending) this.release(flow);
   }
 
@@ -547,7 +595,7 @@ export class CaptureAnalyzer {
   private release(f: Flow): void {
     f.releasePending = false;
     if (f.released) return;
-    if (f.splitters) for (const d of [0, 1]) this.dropPartial(f, d, this.lastMeta, 'the end of the connection');
+    if (f.sides) for (const d of [0, 1]) this.dropPartial(f, d, this.lastMeta, 'the end of the connection');
     f.released = true;
     this.table.closed++;
     this.freeState(f);
@@ -556,18 +604,16 @@ export class CaptureAnalyzer {
   private freeState(f: Flow): void {
     if (f.dirs) f.info.arrivalOrder ||= f.dirs[0].arrivalOrder || f.dirs[1].arrivalOrder;
     f.dirs = undefined;
-    f.splitters = undefined;
+    f.sides = undefined;
     f.probe = undefined;
-    f.probeLen = [0, 0];
   }
 
   /** A new SYN on a released flow: follow the new connection. */
   private restart(f: Flow): void {
     f.released = false;
-    f.closed = [false, false];
-    f.finned = [false, false];
+    f.finned = 0;
     if (f.info.kind === 'other') return;
-    if (f.info.kind !== 'iec104') f.probe = [];
+    if (f.info.kind !== 'iec104') f.probe = new Probe();
     this.makeDirections(f);
   }
 
@@ -636,19 +682,27 @@ export class CaptureAnalyzer {
     if (info.kind === 'iec104') {
       this.h.flow?.(this.snapshot(f));
     } else {
-      f.probe = [];
+      f.probe = new Probe();
     }
     this.makeDirections(f);
   }
 
   private makeDirections(f: Flow): void {
-    f.dirs = [new TcpDirection(this.sink(f, 0), (i) => this.streamIssue(f, 0, i), f.info.index, this.reassembly), new TcpDirection(this.sink(f, 1), (i) => this.streamIssue(f, 1, i), f.info.index, this.reassembly)];
+    const s0 = new FlowSide(this, f, 0);
+    const s1 = new FlowSide(this, f, 1);
+    f.sides = [s0, s1];
+    f.dirs = [new TcpDirection(s0, undefined, f.info.index, this.reassembly), new TcpDirection(s1, undefined, f.info.index, this.reassembly)];
   }
 
-  /** An issue of one direction's reassembly; anomalies also go to `streamAnomaly`. */
-  private streamIssue(f: Flow, dir: number, i: CaptureIssue): void {
+  /**
+   * An issue of one direction's reassembly; anomalies also go to `streamAnomaly`.
+   * @internal
+   */
+  sideIssue(side: FlowSide, i: CaptureIssue): void {
     this.issue(i);
     if ((i.code === 'E_TCP_DESYNC' || i.code === 'W_TCP_OUT_OF_WINDOW') && this.h.streamAnomaly) {
+      const f = side.flow;
+      const dir = side.dir;
       const m = this.meta;
       const from = dir === 0 ? f.info.a : f.info.b;
       const to = dir === 0 ? f.info.b : f.info.a;
@@ -666,72 +720,70 @@ export class CaptureAnalyzer {
     f.info.station = stationDir === 0 ? 'a' : 'b';
   }
 
-  /** The flow's splitters, made at its first IEC 104 bytes (a flow without payload never needs them). */
-  private splittersOf(f: Flow): [ApduSplitter, ApduSplitter] {
-    return (f.splitters ??= this.makeSplitters(f));
+  /** Push IEC 104 bytes of a direction into its splitter (made at the direction's first IEC 104 bytes). */
+  private split(f: Flow, dir: number, bytes: Uint8Array, meta: SegmentMeta): void {
+    const side = (f.sides ??= [new FlowSide(this, f, 0), new FlowSide(this, f, 1)])[dir];
+    this.cur = { flow: f, dir, meta };
+    (side.splitter ??= new ApduSplitter(side)).push(bytes);
+    this.cur = undefined;
   }
 
-  private makeSplitters(f: Flow): [ApduSplitter, ApduSplitter] {
-    const mk = (dir: number): ApduSplitter =>
-      new ApduSplitter({
-        frame: (bytes) => this.apdu(f, dir, bytes),
-        junk: (bytes, off) => {
-          const m = this.cur?.meta;
-          this.issue(issue('W_JUNK', `${bytes.length} octet(s) before a start byte 0x68 skipped`, { frame: m?.frame, flow: f.info.index, streamOffset: off }));
-        },
-        error: (e) => {
-          const m = this.cur?.meta;
-          this.issue(issue('E_APDU_LENGTH', e.message, { frame: m?.frame, flow: f.info.index, streamOffset: e.offset }));
-        },
-      });
-    return [mk(0), mk(1)];
+  /** @internal */
+  sideJunk(side: FlowSide, bytes: Uint8Array, off: number): void {
+    const m = this.cur?.meta;
+    this.issue(issue('W_JUNK', `${bytes.length} octet(s) before a start byte 0x68 skipped`, { frame: m?.frame, flow: side.flow.info.index, streamOffset: off }));
   }
 
-  private sink(f: Flow, dir: number): StreamSink {
-    return {
-      data: (bytes, meta) => {
-        if (f.info.kind === 'iec104') {
-          this.cur = { flow: f, dir, meta };
-          this.splittersOf(f)[dir].push(bytes);
-          this.cur = undefined;
-        } else if (f.probe) {
-          this.probeData(f, dir, bytes, meta);
-        }
-      },
-      gap: (len, meta) => {
-        if (f.splitters) this.dropPartial(f, dir, meta, len === 0 ? 'a contradiction in the TCP stream' : 'a gap in the TCP stream');
-      },
-      end: (meta, reason) => {
-        if (f.splitters) this.dropPartial(f, dir, meta, END_TEXT[reason]);
-        if (reason === 'eof' || reason === 'idle' || reason === 'evicted') return;
-        if (reason === 'fin') {
-          f.finned[dir] = true;
-          if (!f.finned[1 - dir]) return;
-        }
-        f.finned = [false, false];
-        if (f.info.kind === 'iec104') this.h.flowEnd?.(this.snapshot(f), reason);
-        if (reason !== 'syn') f.releasePending = true;
-      },
-    };
+  /** @internal */
+  sideError(side: FlowSide, e: CodecError): void {
+    const m = this.cur?.meta;
+    this.issue(issue('E_APDU_LENGTH', e.message, { frame: m?.frame, flow: side.flow.info.index, streamOffset: e.offset }));
+  }
+
+  /** @internal */
+  sideData(side: FlowSide, bytes: Uint8Array, meta: SegmentMeta): void {
+    const f = side.flow;
+    if (f.info.kind === 'iec104') this.split(f, side.dir, bytes, meta);
+    else if (f.probe) this.probeData(f, side.dir, bytes, meta);
+  }
+
+  /** @internal */
+  sideGap(side: FlowSide, len: number, meta: SegmentMeta): void {
+    this.dropPartial(side.flow, side.dir, meta, len === 0 ? 'a contradiction in the TCP stream' : 'a gap in the TCP stream');
+  }
+
+  /** @internal */
+  sideEnd(side: FlowSide, meta: SegmentMeta | undefined, reason: StreamEndReason): void {
+    const f = side.flow;
+    const dir = side.dir;
+    this.dropPartial(f, dir, meta, END_TEXT[reason]);
+    if (reason === 'eof' || reason === 'idle' || reason === 'evicted') return;
+    if (reason === 'fin') {
+      f.finned |= 1 << dir;
+      if (f.finned !== 3) return;
+    }
+    f.finned = 0;
+    if (f.info.kind === 'iec104') this.h.flowEnd?.(this.snapshot(f), reason);
+    if (reason !== 'syn') f.releasePending = true;
   }
 
   private dropPartial(f: Flow, dir: number, meta: SegmentMeta | undefined, why: string): void {
-    const n = f.splitters ? f.splitters[dir].reset() : 0;
+    const n = f.sides?.[dir].splitter?.reset() ?? 0;
     if (n > 0) this.issue(issue('W_TCP_PARTIAL_APDU', `incomplete APDU (${n} octets) dropped at ${why}`, { frame: meta?.frame, flow: f.info.index }));
   }
 
   private probeData(f: Flow, dir: number, bytes: Uint8Array, meta: SegmentMeta): void {
     const probe = f.probe!;
-    const room = PROBE_LIMIT - f.probeLen[dir];
+    const room = PROBE_LIMIT - probe.len[dir];
     if (room > 0) {
       const d = bytes.length > room ? bytes.slice(0, room) : bytes.slice();
-      probe.push({ data: d, meta: { frame: meta.frame, tsSec: meta.tsSec, tsNsec: meta.tsNsec, tsDigits: meta.tsDigits }, dir });
-      f.probeLen[dir] += d.length;
+      probe.chunks.push({ data: d, meta: { frame: meta.frame, tsSec: meta.tsSec, tsNsec: meta.tsNsec, tsDigits: meta.tsDigits }, dir });
+      probe.len[dir] += d.length;
     }
     if (f.info.kind === 'tls') {
       const tls = f.info.tls!;
       const got = parseTlsHello(this.probeBytes(f, dir), tls);
-      if ((got && tls.clientVersion !== undefined && tls.serverVersion !== undefined) || f.probeLen[0] + f.probeLen[1] >= 2 * PROBE_LIMIT) this.stopFlow(f);
+      if ((got && tls.clientVersion !== undefined && tls.serverVersion !== undefined) || probe.len[0] + probe.len[1] >= 2 * PROBE_LIMIT) this.stopFlow(f);
       return;
     }
     const verdict = this.judge(this.probeBytes(f, dir));
@@ -740,7 +792,7 @@ export class CaptureAnalyzer {
       f.info.detectedBy = 'heuristic';
       this.h.flow?.(this.snapshot(f));
       this.replay(f);
-    } else if (verdict === 'no' || f.probeLen[dir] >= PROBE_LIMIT) {
+    } else if (verdict === 'no' || probe.len[dir] >= PROBE_LIMIT) {
       f.info.kind = 'other';
       this.h.flow?.(this.snapshot(f));
       this.stopFlow(f);
@@ -748,9 +800,10 @@ export class CaptureAnalyzer {
   }
 
   private probeBytes(f: Flow, dir: number): Uint8Array {
-    const parts = f.probe!.filter((c) => c.dir === dir);
+    const probe = f.probe!;
+    const parts = probe.chunks.filter((c) => c.dir === dir);
     if (parts.length === 1) return parts[0].data;
-    const out = new Uint8Array(f.probeLen[dir]);
+    const out = new Uint8Array(probe.len[dir]);
     let o = 0;
     for (const c of parts) {
       out.set(c.data, o);
@@ -774,15 +827,10 @@ export class CaptureAnalyzer {
   }
 
   private replay(f: Flow): void {
-    const chunks = f.probe!;
+    const chunks = f.probe!.chunks;
     f.probe = undefined;
-    f.probeLen = [0, 0];
     chunks.sort((x, y) => x.meta.frame - y.meta.frame); // stable: keeps per-direction order
-    for (const c of chunks) {
-      this.cur = { flow: f, dir: c.dir, meta: c.meta };
-      this.splittersOf(f)[c.dir].push(c.data);
-      this.cur = undefined;
-    }
+    for (const c of chunks) this.split(f, c.dir, c.data, c.meta);
   }
 
   private stopFlow(f: Flow): void {
@@ -793,7 +841,8 @@ export class CaptureAnalyzer {
 
   private decideAtEnd(f: Flow): void {
     if (!f.probe) return;
-    const yes = [0, 1].some((d) => f.probeLen[d] > 0 && this.judge(this.probeBytes(f, d)) === 'yes');
+    const probe = f.probe;
+    const yes = [0, 1].some((d) => probe.len[d] > 0 && this.judge(this.probeBytes(f, d)) === 'yes');
     if (yes) {
       f.info.kind = 'iec104';
       f.info.detectedBy = 'heuristic';
@@ -807,7 +856,10 @@ export class CaptureAnalyzer {
     }
   }
 
-  private apdu(f: Flow, dir: number, bytes: Uint8Array): void {
+  /** One APDU from a direction's splitter. @internal */
+  sideFrame(side: FlowSide, bytes: Uint8Array): void {
+    const f = side.flow;
+    const dir = side.dir;
     const cur = this.cur!;
     const meta = cur.meta;
     const info = f.info;

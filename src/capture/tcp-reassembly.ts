@@ -43,6 +43,12 @@ export interface StreamSink {
    * timeout or flow table full).
    */
   end(meta: SegmentMeta | undefined, reason: StreamEndReason): void;
+  /**
+   * A problem of the stream (gap, overlap, desync, ...), used when the {@link TcpDirection} was made
+   * without a `report` function (one object per direction instead of a closure: the analyser keeps
+   * thousands of flows).
+   */
+  issue?(i: CaptureIssue): void;
 }
 
 /** Why a direction ended. */
@@ -59,7 +65,7 @@ export interface ReassemblyOptions {
 /** Delivered bytes kept to compare retransmissions with. */
 export const HISTORY_BYTES = 4096;
 /** First size of the history ring (it grows to {@link HISTORY_BYTES} as the stream does). */
-const HISTORY_START = 256;
+const HISTORY_START = 64;
 /** Jumps further than this (either way) are not believed as TCP sequence numbers. */
 const FAR = 1 << 24;
 
@@ -100,6 +106,10 @@ export class TcpDirection {
   private rcvRight = 0;
   /** The receiver acknowledged a sequence number inside this stream: sequence numbers are real. */
   private proven = false;
+  /** The receiver acknowledged at least one data octet of this connection (not only the SYN). */
+  private ackedData = false;
+  /** Acknowledgements of the SYN alone (ISN + 1) the receiver sent after data of this direction was delivered. */
+  private staleAcks = 0;
   /** Segments the receiver would drop that were not decoded. */
   outOfWindow = 0;
   /** Times the stream could not be followed (contradicting copies of unacknowledged bytes). */
@@ -115,7 +125,8 @@ export class TcpDirection {
 
   constructor(
     private readonly sink: StreamSink,
-    private readonly report: (i: CaptureIssue) => void,
+    /** Where issues go; when undefined, to `sink.issue`. */
+    private readonly report: ((i: CaptureIssue) => void) | undefined,
     /** Location data added to reports (flow index). */
     private readonly flow: number,
     opts: ReassemblyOptions = {},
@@ -134,6 +145,11 @@ export class TcpDirection {
    * scaled). Called for every segment of the other direction that has the ACK flag.
    */
   peerAck(ack: number, windowBytes: number, meta: SegmentMeta): void {
+    if (this.isn !== undefined && this.started) {
+      const fromSyn = (ack - this.isn - 1) | 0;
+      if (fromSyn > 0 && fromSyn < FAR) this.ackedData = true;
+      else if (fromSyn === 0 && this.delivered > 0) this.staleAcks++;
+    }
     if (this.rcvAck === undefined || (((ack - this.rcvAck) | 0) > 0 && ((ack - this.rcvAck) | 0) < FAR)) this.rcvAck = ack;
     else if (((ack - this.rcvAck) | 0) < 0) return; // an older acknowledgement (reordered)
     const right = (ack + Math.max(0, windowBytes)) >>> 0;
@@ -183,8 +199,13 @@ export class TcpDirection {
     return this.mode === 'arrival';
   }
 
+  private emit(i: CaptureIssue): void {
+    if (this.report !== undefined) this.report(i);
+    else this.sink.issue?.(i);
+  }
+
   private warn(code: CaptureIssueCode, message: string, meta: SegmentMeta): void {
-    this.report(issue(code, message, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+    this.emit(issue(code, message, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
   }
 
   /**
@@ -193,7 +214,8 @@ export class TcpDirection {
    */
   segment(seq: number, flags: number, payload: Uint8Array, payloadLen: number, meta: SegmentMeta): void {
     if (flags & TCP_SYN) {
-      if (this.isn !== undefined && this.isn === seq) return; // retransmitted SYN
+      // a retransmitted SYN; the same ISN after data is a new connection of a peer that restarts its numbers
+      if (this.isn !== undefined && this.isn === seq && this.delivered === 0 && this.ooo.length === 0 && this.suspects.length === 0) return;
       if (this.started && (this.delivered > 0 || this.ooo.length > 0 || this.suspects.length > 0)) this.finish(meta, 'syn');
       this.reset();
       this.isn = seq;
@@ -248,6 +270,8 @@ export class TcpDirection {
     this.rcvAck = undefined;
     this.rcvRight = 0;
     this.proven = false;
+    this.ackedData = false;
+    this.staleAcks = 0;
   }
 
   private finish(meta: SegmentMeta | undefined, reason: StreamEndReason): void {
@@ -310,7 +334,7 @@ export class TcpDirection {
       const ov = Math.min(-rel, payload.length);
       const cmp = this.compare(rel, payload, ov);
       if (cmp === 'differs') {
-        if (this.proven) {
+        if (this.proven && !this.frozenAfterHandshake(seq, lastSeq)) {
           this.desync(seq, payload, ov, meta);
           return;
         }
@@ -379,6 +403,21 @@ export class TcpDirection {
   }
 
   /**
+   * A generator that wrote a correct handshake and then never advanced its numbers: every data
+   * segment so far carried the sequence number ISN + 1, and the receiver, after data was delivered,
+   * still acknowledged only the SYN (a real TCP acknowledges what it read, and answers carry that
+   * acknowledgement). The handshake's "proof" of the sequence numbers is withdrawn and the direction
+   * is read in arrival order. A decoy right after the handshake, before the receiver sent anything,
+   * is still a desync.
+   */
+  private frozenAfterHandshake(seq: number, lastSeq: number): boolean {
+    if (seq !== lastSeq || this.advanced || this.ackedData || this.staleAcks === 0 || this.isn === undefined) return false;
+    if (seq !== ((this.isn + 1) >>> 0)) return false;
+    this.proven = false;
+    return true;
+  }
+
+  /**
    * Whether the receiver's TCP would drop this segment (sequence numbers proven): wholly before its
    * acknowledged sequence with other bytes than delivered (a keep-alive octet excepted), or starting
    * at or beyond the right edge of its window (a one-octet zero-window probe excepted). Reported, not decoded.
@@ -414,7 +453,7 @@ export class TcpDirection {
    */
   private desync(seq: number, payload: Uint8Array, ov: number, meta: SegmentMeta): void {
     this.desyncs++;
-    this.report(issue('E_TCP_DESYNC', `segment at seq ${seq} carries other bytes than the first copy for ${ov} octets the receiver has not acknowledged: the stream the receiver sees cannot be told (evasion attempt or damaged capture); the contradicting copy is not decoded and decoding resynchronises`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+    this.emit(issue('E_TCP_DESYNC', `segment at seq ${seq} carries other bytes than the first copy for ${ov} octets the receiver has not acknowledged: the stream the receiver sees cannot be told (evasion attempt or damaged capture); the contradicting copy is not decoded and decoding resynchronises`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
     this.sink.gap(0, meta);
     this.contig = 0;
     if (ov < payload.length) {
@@ -481,7 +520,7 @@ export class TcpDirection {
           if (this.proven) {
             // neither copy is decoded: the hole stays until a retransmission or the end
             this.desyncs++;
-            this.report(issue('E_TCP_DESYNC', `two copies of out-of-order bytes at seq ${seq} differ before the receiver acknowledged them: the stream the receiver sees cannot be told (evasion attempt or damaged capture); neither copy is decoded`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
+            this.emit(issue('E_TCP_DESYNC', `two copies of out-of-order bytes at seq ${seq} differ before the receiver acknowledged them: the stream the receiver sees cannot be told (evasion attempt or damaged capture); neither copy is decoded`, { frame: meta.frame, flow: this.flow, streamOffset: this.delivered }));
             const drop = this.ooo.splice(i - 1, 1)[0];
             this.oooBytes -= drop.data.length;
           } else this.warn('W_TCP_OVERLAP_DIFFERS', `retransmitted out-of-order bytes at seq ${seq} differ from the first copy (first copy kept)`, meta);

@@ -20,6 +20,7 @@ const MODULES: Record<string, string> = {
   learn: './learn.js',
   proxy: './proxy.js',
   files: './files.js',
+  collect: './collect.js',
 };
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = Object.fromEntries(
   Object.entries(MODULES).map(([name, file]) => [name, () => import(file) as Promise<{ command: CliCommand }>]),

@@ -6,7 +6,8 @@ import { parseHostPort } from '../master/tcp.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { proxyMetrics } from '../outputs/live-metrics.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
-import { alertJson } from '../monitor/json-output.js';
+import { alertAggregateJson, alertJson } from '../monitor/json-output.js';
+import { AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -39,6 +40,12 @@ ${UI_HELP}
   --block RULE           also block commands raising this rule (id or prefix ending in
                          '.' or '-', repeatable; default policy.)
   --alerts-file FILE     append alerts to FILE instead of standard output
+  --aggregate-window D   write an alert of one rule on one connection once per window D
+                         (500ms, 60s, 5min, 1h; default 60s): the first occurrence as
+                         raised, and when the window closes with repeats one record
+                         {kind:"alert-aggregate", rule, count, firstSeen, lastSeen, ...}
+                         (as iec104 analyze; --metrics and --ui count every occurrence)
+  --no-aggregate         write every alert occurrence
   --disable RULE         silence a rule id or prefix (repeatable)
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
   --log-level L          log to standard error from level L: debug, info, warn (default),
@@ -99,6 +106,8 @@ export interface ProxyArgs {
   enforce: boolean;
   block: string[];
   alertsFile?: string;
+  /** Alert aggregation window, ms; undefined: every occurrence (`--no-aggregate`). */
+  aggregateMs: number | undefined;
   metrics?: { host: string; port: number };
   disabled: string[];
   durationMs?: number;
@@ -146,12 +155,20 @@ function legTlsConfig(leg: 'listen' | 'upstream', f: LegTlsFlags): TlsConfig | u
   return cfg;
 }
 
+/** Milliseconds of `500ms`, `60s`, `5min`, `1h` (a bare number is seconds); undefined when not a duration. */
+function parseAggregateWindow(v: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|min|m|h)?$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, min: 60000, m: 60000, h: 3600000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'min' | 'm' | 'h'];
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Parse `proxy` arguments; a string is a usage error. */
 export function parseProxyArgs(argv: string[]): ProxyArgs | string {
   let listen: ProxyArgs['listen'] | undefined;
   let upstreamText: string | undefined;
   const legs = { listen: newLeg(), upstream: newLeg() };
-  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn' };
+  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn', aggregateMs: DEFAULT_AGGREGATE_WINDOW_MS };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -222,6 +239,16 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
       case '--enforce':
         a.enforce = true;
         break;
+      case '--no-aggregate':
+        a.aggregateMs = undefined;
+        break;
+      case '--aggregate-window': {
+        const v = val();
+        const ms = v === undefined ? undefined : parseAggregateWindow(v);
+        if (ms === undefined) return `--aggregate-window needs a duration such as 500ms, 60s, 5min or 1h, got '${v ?? ''}'`;
+        a.aggregateMs = ms;
+        break;
+      }
       case '--block':
       case '--disable': {
         const v = val();
@@ -314,13 +341,22 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   let metrics: MetricsServer | undefined;
   let countAlert: ((al: Alert) => void) | undefined;
   let wb: Workbench | undefined;
+  // repeated alerts of one rule on one connection: one record per window (as analyze); the
+  // metrics and the workbench see every occurrence
+  const agg = a.aggregateMs !== undefined ? new AlertAggregator({ windowMs: a.aggregateMs }) : undefined;
+  const writeRecords = (records: readonly AlertRecord[]): void => {
+    for (const r of records) {
+      const line = JSON.stringify(r.kind === 'alert-aggregate' ? alertAggregateJson(r) : alertJson(r)) + '\n'; // times as ISO 8601 UTC, as in analyze
+      if (a.alertsFile) appendFileSync(a.alertsFile, line);
+      else io.stdout.write(line);
+    }
+  };
   const write = (al: Alert): void => {
     countAlert?.(al);
     wb?.addAlert(al);
-    const line = JSON.stringify(alertJson(al)) + '\n'; // times as ISO 8601 UTC, as in analyze
-    if (a.alertsFile) appendFileSync(a.alertsFile, line);
-    else io.stdout.write(line);
+    writeRecords(agg ? agg.push([al]) : [al]);
   };
+
   // read and check the certificates, keys, CAs and CRLs before listening (exit 2 when unusable)
   let listenTls: TlsSecurity | undefined;
   let upstreamTls: TlsSecurity | undefined;
@@ -368,6 +404,9 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     io.stderr.write(`iec104 proxy: warning: the policy names certificateSubjects but --listen-tls is not set: every connection of a master whose entry requires a subject violates the policy (policy.certificate-subject)\n`);
   }
   io.stderr.write(`iec104 proxy: listening on ${a.listen.host ?? '0.0.0.0'}:${proxy.port}${listenTls ? ' (TLS)' : ''} -> ${a.upstream.host}:${a.upstream.port}${upstreamTls ? ' (TLS)' : ''}${a.enforce ? ' (enforcing)' : ' (monitor only)'}\n`);
+  // windows close by the wall clock (the proxy's alerts carry wall-clock times)
+  const aggTimer = agg ? setInterval(() => writeRecords(agg.advance(Date.now())), Math.max(100, Math.min(agg.windowMs, 5000))) : undefined;
+  aggTimer?.unref();
   const stopped =
     io.stopped?.(proxy) ??
     new Promise<void>((resolve) => {
@@ -382,6 +421,8 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     });
   await stopped;
   await proxy.close();
+  if (aggTimer) clearInterval(aggTimer);
+  if (agg) writeRecords(agg.flush());
   await metrics?.close();
   await wb?.close();
   const s = proxy.stats;

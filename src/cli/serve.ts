@@ -6,9 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { createLogger, type LogLevel } from '../log.js';
-import { type ListenFileConfig, StationConfigError, parseStationConfig, validateRolesConfig } from '../station/config.js';
+import { type ListenFileConfig, StationConfigError, parseRolesConfig, parseStationConfig } from '../station/config.js';
 import { activeMisbehaviours, MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from '../station/misbehave.js';
 import { startSimulations } from '../station/simulator.js';
 import { folderFiles, FolderFilesError } from '../station/file-folder.js';
@@ -347,14 +346,14 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
         return 2;
       }
       try {
-        Object.assign(cfg.station, validateRolesConfig(parseYaml(rolesText)));
+        // the same limits (size, depth, aliases) as the other loaders, before parsing
+        Object.assign(cfg.station, parseRolesConfig(rolesText, args.roles));
       } catch (e) {
         if (e instanceof StationConfigError) {
-          io.stderr.write(`${args.roles}: ${e.message}\n`);
+          io.stderr.write(`iec104 serve: ${e.message}\n`);
           return 2;
         }
-        io.stderr.write(`${args.roles}: not valid YAML/JSON: ${(e as Error).message}\n`);
-        return 2;
+        throw e;
       }
     }
   } catch (e) {

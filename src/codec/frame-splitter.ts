@@ -28,7 +28,11 @@ export interface SplitterEvents {
  * ```
  */
 export class ApduSplitter {
-  private readonly pending = new Uint8Array(MAX_APDU_LENGTH + 2);
+  /**
+   * The APDU being completed across chunks; made the first time one is split (a capture analyser
+   * keeps a splitter per followed direction, and most see whole APDUs or none).
+   */
+  private pending: Uint8Array | undefined;
   private pendingLen = 0;
   /** Total bytes consumed so far. */
   private offset = 0;
@@ -48,26 +52,27 @@ export class ApduSplitter {
   push(chunk: Uint8Array): void {
     let i = 0;
     const n = chunk.length;
-    // Finish an APDU started in an earlier chunk.
+    // Finish an APDU started in an earlier chunk (pendingLen > 0: `pending` exists).
+    const pending = this.pending!;
     while (this.pendingLen > 0 && i < n) {
       if (this.pendingLen === 1) {
         const len = chunk[i];
         if (len < MIN_APDU_LENGTH || len > MAX_APDU_LENGTH) {
           this.badLength(this.offset - 1, len);
           this.junkBytes += 1;
-          this.ev.junk?.(this.pending.subarray(0, 1), this.offset - 1);
+          this.ev.junk?.(pending.subarray(0, 1), this.offset - 1);
           this.pendingLen = 0;
           continue; // re-scan this byte as a possible start
         }
-        this.pending[1] = len;
+        pending[1] = len;
         this.pendingLen = 2;
         i++;
         this.offset++;
         continue;
       }
-      const need = this.pending[1] + 2 - this.pendingLen;
+      const need = pending[1] + 2 - this.pendingLen;
       const take = Math.min(need, n - i);
-      this.pending.set(chunk.subarray(i, i + take), this.pendingLen);
+      pending.set(chunk.subarray(i, i + take), this.pendingLen);
       this.pendingLen += take;
       i += take;
       this.offset += take;
@@ -75,7 +80,7 @@ export class ApduSplitter {
         const total = this.pendingLen;
         this.pendingLen = 0;
         this.frames++;
-        this.ev.frame(this.pending.subarray(0, total), this.offset - total);
+        this.ev.frame(pending.subarray(0, total), this.offset - total);
       }
     }
     while (i < n) {
@@ -89,7 +94,7 @@ export class ApduSplitter {
         continue;
       }
       if (i + 1 >= n) {
-        this.pending[0] = START_BYTE;
+        (this.pending ??= new Uint8Array(MAX_APDU_LENGTH + 2))[0] = START_BYTE;
         this.pendingLen = 1;
         this.offset += 1;
         return;
@@ -112,7 +117,7 @@ export class ApduSplitter {
         this.offset += total;
       } else {
         const rest = n - i;
-        this.pending.set(chunk.subarray(i, n), 0);
+        (this.pending ??= new Uint8Array(MAX_APDU_LENGTH + 2)).set(chunk.subarray(i, n), 0);
         this.pendingLen = rest;
         this.offset += rest;
         return;

@@ -8,6 +8,7 @@ import type { Asdu } from '../codec/asdu.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { LinkEvents, LinkOptions, LinkSnapshot } from '../link/types.js';
+import type { ConnectionTls } from '../transport/security-events.js';
 
 /** The part of `Link` (src/link/link.ts) the master uses. `Link` satisfies it structurally. */
 export interface MasterLink {
@@ -23,6 +24,8 @@ export interface MasterLink {
   close(): void;
   /** Live state for observability. */
   snapshot(): LinkSnapshot;
+  /** TLS facts of the connection, when the connector opened it with TLS. */
+  readonly tls?: ConnectionTls;
 }
 
 /** Everything a connector gets for one connection attempt. */

@@ -21,6 +21,7 @@ import { ConnectionLostError, MasterError, NegativeConfirmationError, type Reque
 import { PointImage, type PointValue, toPointValues } from './points.js';
 import type { AuditLog, CommandAuditRecord } from '../transport/audit-log.js';
 import { type DownloadOptions, type FileOperationOptions, type FileTransferResult, FileTransferClient, type RemoteFile, type UploadOptions } from './file-transfer.js';
+import type { ConnectionTls } from '../transport/security-events.js';
 
 // ------------------------------------------------------------------------------------------------
 // public types
@@ -222,6 +223,8 @@ export interface MasterSnapshot {
   /** Failed attempts since the last successful connection. */
   reconnectAttempt: number;
   counters: MasterCounters;
+  /** TLS facts of the current connection, when it is TLS. */
+  tls?: ConnectionTls;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -456,6 +459,7 @@ export class ControllingStation extends EventEmitter<ControllingStationEventMap>
   snapshot(): MasterSnapshot {
     const s: MasterSnapshot = { state: this._state, pending: this.pending.size, queued: this.queue.length, reconnectAttempt: this.attemptNo, counters: this.counters };
     if (this.link) s.link = this.link.snapshot();
+    if (this.link?.tls) s.tls = this.link.tls;
     return s;
   }
 

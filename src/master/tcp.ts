@@ -9,6 +9,7 @@ import type { TlsConfig } from '../transport/tls-config.js';
 import { connectTls, TlsRefusedError, TlsSecurity } from '../transport/tls-verify.js';
 import type { Connector } from './connection.js';
 import { MasterError } from './errors.js';
+import type { TLSSocket } from 'node:tls';
 
 /** IANA port of IEC 60870-5-104. */
 export const IEC104_PORT = 2404;
@@ -59,7 +60,9 @@ export function tcpConnector(host: string, port = IEC104_PORT, opts: TcpConnecto
       throw new MasterError('E_CONNECT_FAILED', `connection to ${host}:${port} given up`);
     }
     const { write: _write, ...events } = ctx.events;
-    return bindLink(socket, { ...ctx.linkOptions, maxWriteBuffer: opts.maxWriteBuffer }, events);
+    const link = bindLink(socket, { ...ctx.linkOptions, maxWriteBuffer: opts.maxWriteBuffer }, events);
+    // what the connection panel of the workbench shows: the session and the station's verified certificate
+    return security ? Object.assign(link, { tls: security.describeConnection(socket as TLSSocket) }) : link;
   };
 }
 

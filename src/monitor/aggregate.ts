@@ -15,6 +15,8 @@ export interface AlertAggregate {
   /** Highest severity among the occurrences. */
   severity: Severity;
   mitre?: string;
+  /** Every technique of the first occurrence (`Alert.techniques`), when more than one. */
+  techniques?: string[];
   /** The flow (`evidence.flow` of the alerts). */
   flow: string;
   src: string;
@@ -151,5 +153,6 @@ function summary(w: Open, windowMs: number): AlertAggregate {
     count: w.count, firstSeen: f.ts, lastSeen: w.last.ts, firstFrame: f.frame, lastFrame: w.last.frame, windowMs, message: f.message, evidence: f.evidence,
   };
   if (f.mitre) r.mitre = f.mitre;
+  if (f.techniques) r.techniques = f.techniques;
   return r;
 }

@@ -11,6 +11,8 @@ import { type Policy, PolicyChecker } from './policy.js';
 import { type FlowRoles, RoleTracker, type RoleOptions, directionOf } from './roles.js';
 import { BehaviourRules, type FlowKeys, type RuleConfig } from './rules.js';
 import { type FlowState, type LinkConfig, SessionShadow } from './session-shadow.js';
+import { type FlowSession, type SessionRuleConfig, SessionRules } from './sessions.js';
+import { tagTechniques } from './techniques.js';
 import { type Alert, type ObservedApdu, type Observation, makeAlert } from './types.js';
 import { validityInto } from './validity.js';
 
@@ -18,6 +20,8 @@ import { validityInto } from './validity.js';
 export interface DetectorOptions {
   link?: Partial<LinkConfig>;
   rules?: Partial<RuleConfig>;
+  /** Thresholds of the session rules (`session.keepalive-only`). */
+  sessions?: Partial<SessionRuleConfig>;
   commands?: Partial<CommandConfig>;
   inventory?: Partial<InventoryConfig>;
   roles?: Partial<RoleOptions>;
@@ -46,6 +50,7 @@ interface FlowContext {
   /** Tied to `roles` (reset with them). */
   keys: FlowKeys | undefined;
   inventory: InventoryFlow | undefined;
+  session: FlowSession | undefined;
 }
 
 /** A TCP stream anomaly reported by the capture layer (see {@link Detector.streamAnomaly}). */
@@ -80,6 +85,8 @@ export class Detector {
   /** File transfers (types 120..127) followed per flow and file. */
   readonly files: FileTransferTracker;
   readonly behaviour: BehaviourRules;
+  /** Session-level rules (`session.keepalive-only`). */
+  readonly sessions: SessionRules;
   readonly policy: PolicyChecker | undefined;
   readonly baseline: BaselineEnforcer | undefined;
   private readonly disabled: string[];
@@ -108,6 +115,7 @@ export class Detector {
     this.inventoryBuilder = new Inventory(opts.inventory);
     this.files = new FileTransferTracker();
     this.behaviour = new BehaviourRules(opts.rules);
+    this.sessions = new SessionRules(opts.sessions);
     this.policy = opts.policy ? new PolicyChecker(opts.policy) : undefined;
     const b = opts.baseline ?? opts.policy?.baseline;
     this.baseline = b ? new BaselineEnforcer(b, opts.tolerance) : undefined;
@@ -151,6 +159,11 @@ export class Detector {
     if (f === undefined || f.closed) f = ctx.shadow = this.shadow.flowState(o.flow, o.ts);
     this.shadow.observeInto(o, f, out);
     if (r !== undefined) this.behaviour.observeInto(o, (ctx.keys ??= this.behaviour.keysOf(o.flow, r.master, r.station)), out);
+    if (o.apdu !== undefined) {
+      let sf = ctx.session;
+      if (sf === undefined || sf.gone) sf = ctx.session = this.sessions.stateOf(o.flow, o.ts);
+      this.sessions.observeWith(o, sf, out);
+    }
     if (this.policy) for (const a of this.policy.observe(o)) out.push(a);
     if (this.baseline) for (const a of this.baseline.observe(o)) out.push(a);
     const buffered = this.buffered;
@@ -160,7 +173,7 @@ export class Detector {
     if (out.length === 0) return [];
     const alerts = out.slice();
     out.length = 0;
-    return this.filter(alerts);
+    return this.filter(alerts, o.apdu?.asdu?.typeId);
   }
 
   private context(flow: string): FlowContext {
@@ -168,7 +181,7 @@ export class Detector {
     if (last !== undefined && last.flow === flow) return last;
     let ctx = this.contexts.get(flow);
     if (ctx === undefined) {
-      ctx = { flow, roles: undefined, shadow: undefined, keys: undefined, inventory: undefined };
+      ctx = { flow, roles: undefined, shadow: undefined, keys: undefined, inventory: undefined, session: undefined };
       this.contexts.set(flow, ctx);
     }
     this.lastContext = ctx;
@@ -210,6 +223,7 @@ export class Detector {
     this.roles.forget(flow);
     this.inventoryBuilder.closeFlow(flow);
     this.behaviour.forgetFlow(flow);
+    this.sessions.closeFlow(flow);
     this.contexts.delete(flow);
     if (this.lastContext?.flow === flow) this.lastContext = undefined;
   }
@@ -218,8 +232,8 @@ export class Detector {
    * Flows each part holds state for (what {@link Detector.closeFlow} frees): for memory checks.
    * Without closes they are bounded by time (commands, session shadow timeouts) or by caps.
    */
-  flowState(): { contexts: number; roles: number; shadow: number; inventory: number; rules: number } {
-    return { contexts: this.contexts.size, roles: this.roles.flowCount, shadow: this.shadow.flowCount, inventory: this.inventoryBuilder.flowCount, rules: this.behaviour.flowCount };
+  flowState(): { contexts: number; roles: number; shadow: number; inventory: number; rules: number; sessions: number } {
+    return { contexts: this.contexts.size, roles: this.roles.flowCount, shadow: this.shadow.flowCount, inventory: this.inventoryBuilder.flowCount, rules: this.behaviour.flowCount, sessions: this.sessions.flowCount };
   }
 
   /** Completed command records since the last call. */
@@ -258,13 +272,16 @@ export class Detector {
     if (this.buffered.length > this.maxBuffered) this.buffered.splice(0, this.buffered.length - this.maxBuffered);
   }
 
-  private filter(alerts: Alert[]): Alert[] {
+  private filter(alerts: Alert[], typeId?: number): Alert[] {
     if (alerts.length === 0) return alerts;
     const enabled = this.disabled.length === 0 ? alerts : alerts.filter((a) => !this.isDisabled(a.rule));
     const drop = new Set<string>();
     for (const a of enabled) for (const d of SUPERSEDES[a.rule] ?? []) drop.add(d);
     const out = drop.size === 0 ? enabled : enabled.filter((a) => !drop.has(a.rule));
-    for (const a of out) this.counts.set(a.rule, (this.counts.get(a.rule) ?? 0) + 1);
+    for (const a of out) {
+      this.counts.set(a.rule, (this.counts.get(a.rule) ?? 0) + 1);
+      tagTechniques(a, typeId);
+    }
     return out;
   }
 

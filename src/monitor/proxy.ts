@@ -25,18 +25,20 @@
  * raised (the master sees an RTU that is down, not one that accepted data transfer and vanished).
  */
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Asdu } from '../codec/asdu.js';
 import { decodeApdu } from '../codec/apdu.js';
 import { TypeId, typeInfo } from '../codec/type-table.js';
 import type { CodecOptions } from '../codec/options.js';
 import type { Link } from '../link/link.js';
-import { DEFAULT_LINK_PARAMETERS, type LinkCloseReason, type LinkParameters } from '../link/types.js';
+import { DEFAULT_LINK_PARAMETERS, type LinkCloseReason, type LinkParameters, type LinkSnapshot } from '../link/types.js';
 import { type Logger, nullLogger } from '../log.js';
-import { type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
+import { type ConnectionTls, type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { bindLink, connectTcp, listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
 import type { TlsConfig } from '../transport/tls-config.js';
 import { connectTls, TlsSecurity } from '../transport/tls-verify.js';
 import { Detector, type DetectorOptions } from './detector.js';
+import type { CommandRecord } from './commands.js';
 import type { Policy } from './policy.js';
 import { isTrackedCommandType } from './roles.js';
 import { type Alert, type FlowDirection, type ObservedApdu, makeAlert } from './types.js';
@@ -101,6 +103,44 @@ export interface ProxyStats {
   refused: number;
 }
 
+/** One master connection through the proxy: both legs (see {@link RunningProxy.sessions}). */
+export interface ProxySessionSnapshot {
+  /** Flow id of the session (`proxy-N`), as in its alerts. */
+  flow: string;
+  /** The master's `ip:port`. */
+  master: string;
+  /** The RTU's `ip:port`. */
+  station: string;
+  /** The leg toward the master (the proxy in the controlled role). */
+  masterLink: LinkSnapshot;
+  /** The leg toward the RTU, once connected. */
+  stationLink?: LinkSnapshot;
+  /** TLS facts of the master leg (with `listenTls`). */
+  masterTls?: ConnectionTls;
+  /** TLS facts of the RTU leg (with `upstreamTls`). */
+  stationTls?: ConnectionTls;
+  /** ASDUs waiting toward each side (back-pressure). */
+  queued: { toStation: number; toMaster: number };
+}
+
+/** An ASDU the proxy passed on or blocked (see {@link RunningProxy.onTraffic}). */
+export interface ProxyTraffic {
+  /** Flow id of the session. */
+  flow: string;
+  master: string;
+  station: string;
+  direction: FlowDirection;
+  asdu: Asdu;
+  /** Frame number of the observation (as `CommandRecord.frame` of the command tracked from it). */
+  frame: number;
+  /** Wall time (ms since the epoch). */
+  ts: number;
+  /** Control-direction ASDUs from the master: forwarded to the RTU, or blocked (answered negatively by the proxy). */
+  verdict?: 'forwarded' | 'blocked';
+  /** The rules that blocked it. */
+  rules?: string[];
+}
+
 /** A running proxy. */
 export interface RunningProxy {
   /** The bound listening port. */
@@ -114,6 +154,12 @@ export interface RunningProxy {
   readonly security: SecurityEvents;
   /** Alert counts by rule. */
   alertCounts(): Record<string, number>;
+  /** The open sessions, both legs (link state, TLS, queues). */
+  sessions(): ProxySessionSnapshot[];
+  /** Be told of every ASDU passed on (both directions) or blocked; returns the unsubscribe function. */
+  onTraffic(listener: (t: ProxyTraffic) => void): () => void;
+  /** Commands the detector tracked to their end (outcome, ACT_CON/ACT_TERM latency) since the last call. */
+  takeCommands(): CommandRecord[];
   /** Stop listening and close every session. */
   close(): Promise<void>;
 }
@@ -195,7 +241,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const blockRules = opts.blockRules ?? ['policy.'];
   const limit = opts.queueLimit ?? 1024;
   const stats: ProxyStats = { connections: 0, open: 0, toStation: 0, toMaster: 0, blocked: 0, alerts: 0, paused: 0, refused: 0 };
-  const sessions = new Set<{ close(why: string): void }>();
+  const sessions = new Set<{ close(why: string): void; snapshot(): ProxySessionSnapshot }>();
+  const traffic = new Set<(t: ProxyTraffic) => void>();
+  const tell = (t: ProxyTraffic): void => {
+    for (const l of traffic) {
+      try {
+        l(t);
+      } catch (e) {
+        log.log('error', 'proxy.traffic_handler_error', `onTraffic listener threw: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  };
   let frameNo = 0;
   let sessionNo = 0;
   const extra = new Map<string, number>();
@@ -265,6 +321,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         const peerSubject = conn.peer ? conn.peer.subject : null;
         let up: Link | undefined;
         let upSocket: net.Socket | undefined;
+        let upTls: ConnectionTls | undefined;
+        const downTls: ConnectionTls | undefined = conn.tls && listenSec ? { session: conn.tls, ...(conn.peer ? { peer: conn.peer } : {}), ...listenSec.verificationOf(conn.peer !== undefined) } : undefined;
         let closed = false;
         const observe = (dir: FlowDirection, raw: Uint8Array, asdu?: Asdu): Alert[] => {
           const o: ObservedApdu = {
@@ -299,6 +357,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
             if (up && up.state !== 'closed') up.close(why);
             else if (upSocket && !up) upSocket.destroy();
           },
+          snapshot(): ProxySessionSnapshot {
+            return {
+              flow, master, station, masterLink: down.snapshot(), ...(up ? { stationLink: up.snapshot() } : {}), ...(downTls ? { masterTls: downTls } : {}),
+              ...(upTls ? { stationTls: upTls } : {}), queued: { toStation: toUp.q.length, toMaster: toDown.q.length },
+            };
+          },
         };
         sessions.add(session);
         const down: Link = conn.bind({
@@ -313,11 +377,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
               const o = { frame: frameNo, ts: now(), src: master, dst: station, flow };
               alerts.push(makeAlert(o, 'proxy.command-blocked', 'high', `${asdu.typeId === TypeId.C_IC_NA_1 ? 'interrogation' : 'command'} type ${asdu.typeId} to CA ${asdu.ca} IOA ${asdu.objects.map((x) => x.ioa).join(',')} blocked: ${why.map((a) => a.rule).join(', ')}`, { typeId: asdu.typeId, ca: asdu.ca, ioas: asdu.objects.map((x) => x.ioa), rules: why.map((a) => a.rule) }, 'T0855'));
               emit(alerts);
+              if (traffic.size) tell({ flow, master, station, direction: 'master→station', asdu, frame: frameNo, ts: now(), verdict: 'blocked', rules: why.map((a) => a.rule) });
               // the mirror of act / deact; an ASDU with any other cause gets "unknown cause" (45)
               toDown.push({ ...asdu, cot: asdu.cot === 8 ? 9 : asdu.cot === 6 ? 7 : 45, negative: true });
               return;
             }
             emit(alerts);
+            if (traffic.size) tell({ flow, master, station, direction: 'master→station', asdu, frame: frameNo, ts: now(), ...(isCommand ? { verdict: 'forwarded' as const } : {}) });
             stats.toStation++;
             toUp.push(asdu);
           },
@@ -346,9 +412,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
               return;
             }
             upSocket = socket;
+            if (upSec) upTls = upSec.describeConnection(socket as TLSSocket);
             up = bindLink(socket, { role: 'controlling', params: opts.params, codec: opts.codec }, {
               asdu(asdu, frame) {
                 emit(observe('station→master', frame, asdu));
+                if (traffic.size) tell({ flow, master, station, direction: 'station→master', asdu, frame: frameNo, ts: now() });
                 stats.toMaster++;
                 toDown.push(asdu);
               },
@@ -393,6 +461,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     port: server.port,
     stats,
     security,
+    sessions: () => [...sessions].map((s) => s.snapshot()),
+    onTraffic(listener) {
+      traffic.add(listener);
+      return () => void traffic.delete(listener);
+    },
+    takeCommands: () => det.takeCommands(),
     alertCounts: () => {
       const c: Record<string, number> = { ...det.alertCounts() };
       for (const [k, n] of extra) c[k] = n;

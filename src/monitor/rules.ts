@@ -116,9 +116,9 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'link.w-exceeded': { severity: 'low', description: 'more than w I-frames acknowledged at once' },
   'link.data-before-startdt': { severity: 'medium', description: 'I-frame after STARTDT act before STARTDT con' },
   'link.data-after-stopdt': { severity: 'medium', description: 'I-frame after STOPDT con' },
-  'link.t1-expired': { severity: 'medium', description: 'I-frame or U act unanswered longer than t1 (capture time)' },
+  'link.t1-expired': { severity: 'medium', mitre: 'T0815', description: 'I-frame or U act unanswered longer than t1 (capture time)' },
   'link.unsolicited-con': { severity: 'low', description: 'STARTDT/STOPDT/TESTFR con without act' },
-  'link.no-keepalive': { severity: 'low', description: 'connection silent longer than t3 + t1 with no TESTFR' },
+  'link.no-keepalive': { severity: 'low', mitre: 'T0815', description: 'connection silent longer than t3 + t1 with no TESTFR' },
   'link.sbo-order': { severity: 'medium', description: 'select-before-operate steps out of order' },
   'link.sbo-execute-without-select': { severity: 'high', mitre: 'T0855', description: 'execute of an SBO-operated object without a confirmed select' },
   'link.sbo-value-mismatch': { severity: 'high', mitre: 'T0855', description: 'execute value differs from the selected value' },
@@ -142,6 +142,8 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'sys.restart': { severity: 'medium', mitre: 'T0816', description: 'reset process command (C_RP_NA_1 act) from a known master (from any other source: sys.reset-process)' },
   'param.change': { severity: 'medium', mitre: 'T0836', description: 'parameter of measured values changed (P_ME_NA_1/NB_1/NC_1 act: threshold, smoothing, limits)' },
   'param.deactivation': { severity: 'high', mitre: 'T0878', description: 'parameter activation switched off (P_AC_NA_1 deact): the station stops applying limits or stops cyclic/periodic transmission' },
+  // sessions (sessions.ts)
+  'session.keepalive-only': { severity: 'medium', mitre: 'T0869', description: 'a connection open for long that carried only keep-alives (TESTFR, S-frames), no I-frame: a parked session or a channel (low when stopped with no active connection of the same pair)' },
   // TCP streams the capture layer cannot follow as the receiver reads them (detector.ts)
   'stream.desync': { severity: 'high', mitre: 'T0830', description: 'two copies of TCP bytes the receiver had not acknowledged differ: what the station read cannot be told (evasion by a decoy segment, or a damaged capture)' },
   'stream.out-of-window': { severity: 'medium', mitre: 'T0830', description: 'TCP data the receiver drops (before its acknowledged sequence with other bytes, or beyond its window): not decoded; decoys or capture damage' },
@@ -162,7 +164,7 @@ export const RULES: Readonly<Record<string, RuleInfo>> = Object.freeze({
   'baseline.new-cause': { severity: 'low', description: 'a known type with a cause never seen at this station' },
   'baseline.new-ioa': { severity: 'medium', mitre: 'T0861', description: 'an IOA never seen at this station (T0855 for commands)' },
   'baseline.rate-change': { severity: 'medium', mitre: 'T0814', description: 'I-frame rate per minute above the baseline by the tolerance factor' },
-  'baseline.period-change': { severity: 'medium', description: 'interrogation / clock-sync interval differs from the baseline by the tolerance factor' },
+  'baseline.period-change': { severity: 'medium', mitre: 'T0802', description: 'interrogation / clock-sync interval differs from the baseline by the tolerance factor' },
 });
 
 /**

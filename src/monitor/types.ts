@@ -78,8 +78,13 @@ export interface Alert {
   dst: string;
   /** Rule-specific facts (always includes `flow`). */
   evidence: { [key: string]: JsonValue };
-  /** MITRE ATT&CK for ICS technique id, when one fits. */
+  /** MITRE ATT&CK for ICS technique id, when one fits (the rule's primary technique). */
   mitre?: string;
+  /**
+   * Every ATT&CK for ICS technique the alert shows, `mitre` first, when there is more than one
+   * (e.g. `recon.ca-sweep`: T0846 and T0888); see `ALSO_TECHNIQUES`.
+   */
+  techniques?: string[];
 }
 
 /** An {@link ObservedApdu} with roles resolved (internal to the monitor, exported for custom rules). */

@@ -240,6 +240,39 @@ export function validateRolesConfig(doc: unknown): { roles?: RoleRule[]; default
   return rolesSection(root);
 }
 
+/**
+ * Limits of a roles file (`iec104 serve --roles`), checked before it is parsed: 4 MiB, nesting depth
+ * 64, 1000 YAML aliases (a roles file is a short list).
+ */
+export const ROLES_DOCUMENT_LIMITS: Readonly<DocumentLimits> = Object.freeze({ maxBytes: 4 * 1024 * 1024, maxDepth: 64, maxAliases: 1000 });
+
+/**
+ * Parse and validate a roles file (YAML or JSON, see {@link validateRolesConfig}) read from `file`.
+ * Like the other loaders it checks {@link ROLES_DOCUMENT_LIMITS} (or `limits`) before parsing. Throws
+ * {@link StationConfigError} whose message starts with `file`: a broken limit (code, line and column in
+ * the message, the {@link DocumentLimitError} as `cause`), a syntax error, or the path of an invalid value.
+ */
+export function parseRolesConfig(text: string, file: string, limits: Partial<DocumentLimits> = {}): { roles?: RoleRule[]; defaultRole?: DefaultRole } {
+  try {
+    checkDocument(text, file, { ...ROLES_DOCUMENT_LIMITS, ...limits });
+  } catch (e) {
+    if (e instanceof DocumentLimitError) throw new StationConfigError('', e.message, { cause: e });
+    throw e;
+  }
+  let doc: unknown;
+  try {
+    doc = text.trimStart().startsWith('{') ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new StationConfigError(file, `not valid YAML/JSON: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return validateRolesConfig(doc);
+  } catch (e) {
+    if (e instanceof StationConfigError) throw new StationConfigError(e.path ? `${file}: ${e.path}` : file, e.problem);
+    throw e;
+  }
+}
+
 /** Roles and default role (validated like `AccessRoles` does, with path-named errors). */
 function rolesSection(root: Obj): { roles?: RoleRule[]; defaultRole?: DefaultRole } {
   const out: { roles?: RoleRule[]; defaultRole?: DefaultRole } = {};
@@ -295,8 +328,10 @@ export class StationConfigError extends Error {
   constructor(
     readonly path: string,
     readonly problem: string,
+    /** What caused it, e.g. the {@link DocumentLimitError} of a hostile file. */
+    options?: { cause?: unknown },
   ) {
-    super(path ? `${path}: ${problem}` : problem);
+    super(path ? `${path}: ${problem}` : problem, options);
   }
 }
 

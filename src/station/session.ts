@@ -30,6 +30,7 @@ import { misbehaviourWithholds, type StationMisbehaviour } from './misbehave.js'
 import { maxObjects, packObjects } from './packing.js';
 import { type StationPoint, pointObject, type TimeTagOptions } from './point-database.js';
 import type { PointDatabase } from './point-database.js';
+import type { ConnectionTls } from '../transport/security-events.js';
 
 /** The part of `Link` (src/link/link.ts) a station session uses. `Link` satisfies it structurally. */
 export interface StationLink {
@@ -100,6 +101,8 @@ export interface SessionSnapshot {
   /** Depth of its group's event queue. */
   events: { pending: number; inFlight: number };
   counters: SessionCounters;
+  /** TLS facts of the connection (set by the station for connections of a TLS listener). */
+  tls?: ConnectionTls;
 }
 
 /** Parameters given to the clock synchronisation handler. */

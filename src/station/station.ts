@@ -21,7 +21,7 @@ import type { LinkCloseReason, LinkEvents, LinkOptions, LinkParameters } from '.
 import { type Logger, nullLogger } from '../log.js';
 import { listenTcp, type TcpLinkServer } from '../transport/tcp-link.js';
 import type { AuditLog } from '../transport/audit-log.js';
-import { type ConnectionEndpoints, type PeerCertificateInfo, type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
+import { type ConnectionEndpoints, type ConnectionTls, type PeerCertificateInfo, type SecurityEvent, SecurityEvents } from '../transport/security-events.js';
 import { normalizeAddress } from '../transport/access-control.js';
 import { DEFAULT_TLS_PORT, type TlsConfig } from '../transport/tls-config.js';
 import { TlsSecurity } from '../transport/tls-verify.js';
@@ -304,7 +304,7 @@ export class ControlledStation implements SessionHost {
   private readonly roles: AccessRoles | undefined;
   private readonly access = new Map<StationSession, SessionAccess>();
   /** Endpoints and audit log of the connections accepted by a listener (for budget records). */
-  private readonly endpoints = new Map<StationSession, { ep: ConnectionEndpoints; audit?: AuditLog; peer?: PeerCertificateInfo }>();
+  private readonly endpoints = new Map<StationSession, { ep: ConnectionEndpoints; audit?: AuditLog; peer?: PeerCertificateInfo; tls?: ConnectionTls }>();
   /** See {@link StationOptions.connectionBudget}. */
   readonly connectionBudget: number;
   /** Security events of every listener (TLS and access refusals) and role refusals (`E_ACCESS_ROLE`). */
@@ -467,7 +467,11 @@ export class ControlledStation implements SessionHost {
       selections: this.selections.size,
       queue: this.queueTotals(),
       redundancy: this.redundancy.stats(),
-      sessions: this.sessions().map((s) => s.snapshot()),
+      sessions: this.sessions().map((s) => {
+        const snap = s.snapshot();
+        const tls = this.endpoints.get(s)?.tls;
+        return tls ? { ...snap, tls } : snap;
+      }),
       connectionsAccepted: this.accepted,
     };
   }
@@ -649,7 +653,8 @@ export class ControlledStation implements SessionHost {
           const { session, events, log } = made;
           const identity: PeerIdentity = { address, port: conn.remotePort, ...(conn.peer ? { subject: conn.peer.subject, fingerprint256: conn.peer.fingerprint256 } : {}) };
           const acc = this.setupAccess(session, identity, audit, conn.socket.localPort ?? 0, conn.peer, events);
-          this.endpoints.set(session, { ep: { remoteAddress: address, remotePort: conn.remotePort, localPort: conn.socket.localPort ?? 0 }, ...(audit ? { audit } : {}), ...(conn.peer ? { peer: conn.peer } : {}) });
+          this.endpoints.set(session, { ep: { remoteAddress: address, remotePort: conn.remotePort, localPort: conn.socket.localPort ?? 0 }, ...(audit ? { audit } : {}), ...(conn.peer ? { peer: conn.peer } : {}),
+            ...(conn.tls && security ? { tls: { session: conn.tls, ...(conn.peer ? { peer: conn.peer } : {}), ...security.verificationOf(conn.peer !== undefined) } } : {}) });
           const link = conn.bind(acc.events, { logger: log.child({ component: 'link' }) });
           session.bind(acc.wrap(link));
         },

@@ -92,6 +92,22 @@ export interface TlsSessionInfo {
   forwardSecrecy: boolean;
 }
 
+/** TLS facts of one open, verified connection (for snapshots and the web workbench). */
+export interface ConnectionTls {
+  /** Negotiated version and suite (as at the handshake). */
+  session: TlsSessionInfo;
+  /** The peer's certificate, when it sent one (public data only). */
+  peer?: PeerCertificateInfo;
+  /**
+   * Result of the verification the connection passed, as a sentence: `verified: …` naming the
+   * checks made (chain to the trust anchors, key size, revocation list, allow-lists), or why the
+   * peer is unauthenticated (`no client certificate (not required)`).
+   */
+  verification: string;
+  /** Whether the peer was authenticated by a certificate. */
+  verified: boolean;
+}
+
 /** Whether a negotiated suite has forward secrecy (TLS 1.3: always; TLS 1.2: ECDHE/DHE key exchange). */
 export function hasForwardSecrecy(version: string, cipher: string): boolean {
   if (version === 'TLSv1.3') return true;

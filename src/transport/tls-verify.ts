@@ -19,6 +19,7 @@ import { type Clock, type TimerHandle, systemClock } from '../clock.js';
 import { type Logger, nullLogger } from '../log.js';
 import {
   type ConnectionEndpoints,
+  type ConnectionTls,
   type PeerCertificateInfo,
   SecurityEvents,
   type SecurityEvent,
@@ -480,6 +481,27 @@ export class TlsSecurity {
     if (w) ev.warning = w;
     this.events.session(ev);
     return ev;
+  }
+
+  /**
+   * The TLS facts of a connection that passed {@link verify}: negotiated session, the peer's
+   * certificate and which checks it passed (for snapshots; call after verification).
+   */
+  describeConnection(socket: tls.TLSSocket, peer?: PeerCertificateInfo): ConnectionTls {
+    const x = peer ? undefined : peerCertificateOf(socket);
+    const p = peer ?? (x ? describeCertificate(x) : undefined);
+    return { session: tlsSessionInfo(socket), ...(p ? { peer: p } : {}), ...this.verificationOf(p !== undefined) };
+  }
+
+  /** The verification sentence of {@link ConnectionTls} for a verified connection. */
+  verificationOf(peerPresent: boolean): Pick<ConnectionTls, 'verification' | 'verified'> {
+    if (!peerPresent) return { verified: false, verification: 'no peer certificate (not required by the configuration)' };
+    const c = this.config;
+    const checks = ['chain to a configured CA', 'validity dates', `key size (RSA ≥ ${c.minKeyBits.rsa}, EC ≥ ${c.minKeyBits.ec} bits)`];
+    if (c.crlSources.length || c.crl.length) checks.push('revocation list');
+    if (c.allowedFingerprints) checks.push('fingerprint allow-list');
+    if (c.peerSubjects) checks.push('subject allow-list');
+    return { verified: true, verification: `verified: ${checks.join(', ')}` };
   }
 
   /**

@@ -11,6 +11,7 @@ import { typeName } from '../codec/type-table.js';
 import type { CommandRecord, CommandStats } from '../monitor/commands.js';
 import { Detector, type DetectorOptions } from '../monitor/detector.js';
 import { observedFromRecord } from '../monitor/from-capture.js';
+import { type Incident, IncidentCorrelator } from '../monitor/incidents.js';
 import type { InventorySummary } from '../monitor/inventory.js';
 import type { Alert } from '../monitor/types.js';
 
@@ -37,6 +38,8 @@ export interface CaptureView {
   commands: CommandRecord[];
   commandStats: CommandStats[];
   alerts: Alert[];
+  /** Alerts grouped by source or target across rules and flows, with their kill-chain phases (`GET /api/capture`). */
+  incidents: Incident[];
   issues: CaptureIssue[];
   /** APDUs kept (at most `maxApdus`; `apdusTotal` counts all). */
   apdus: CaptureApduRow[];
@@ -95,7 +98,9 @@ export function analyzeCaptureForView(name: string, bytes: Uint8Array, opts: Cap
   an.end();
   alerts.push(...det.finish());
   commands.push(...det.takeCommands());
-  return { name, summary: an.summary(), inventory: det.inventory(), commands, commandStats: det.commandStatistics(), alerts, issues, apdus, apdusTotal: total, octets };
+  const correlator = new IncidentCorrelator();
+  const incidents = [...correlator.push(alerts), ...correlator.flush()];
+  return { name, summary: an.summary(), inventory: det.inventory(), commands, commandStats: det.commandStatistics(), alerts, incidents, issues, apdus, apdusTotal: total, octets };
 }
 
 /** Hex of one kept APDU, or undefined for an index out of range. */

@@ -6,5 +6,6 @@ export { startWorkbench, isLoopback, parseUiAddress, WorkbenchError, type Workbe
 export { analyzeCaptureForView, captureApduHex, type CaptureView, type CaptureViewOptions, type CaptureApduRow } from './capture-view.js';
 export {
   decodeAnswer, layerOf, parseHexText, rowFromPointValue, rowFromStationPoint,
-  type PointRow, type ConnectionRow, type CommandRow, type AlertRow, type DecodeAnswer, type FieldLayer,
+  type PointRow, type ConnectionRow, type CommandRow, type AlertRow, type DecodeAnswer, type FieldLayer, type GroupRow, type TlsRow,
 } from './model.js';
+export { latencyGroups, latencyHistogram, type LatencyAnswer, type LatencyGroup, type LatencyHistogram, type LatencySample } from './latency.js';

@@ -10,6 +10,7 @@ import type { Alert, JsonValue } from '../monitor/types.js';
 import { pointCells, qualityFlags } from '../master/format.js';
 import type { PointValue } from '../master/points.js';
 import type { LinkSnapshot } from '../link/types.js';
+import type { ConnectionTls } from '../transport/security-events.js';
 import { pointObject, type StationPoint } from '../station/point-database.js';
 
 /** One row of the points table. */
@@ -33,8 +34,8 @@ export interface PointRow {
   cause: string;
   /** Wall time of the last update, epoch ms. */
   updated: number;
-  /** Which side the row comes from. */
-  source: 'master' | 'station';
+  /** Which side the row comes from (`proxy`: seen passing through the proxy). */
+  source: 'master' | 'station' | 'proxy';
 }
 
 /** A point row from a value received by the master. `updated` is wall time. */
@@ -67,8 +68,13 @@ export function rowFromStationPoint(p: StationPoint): PointRow {
 
 /** One connection in the connection panel. */
 export interface ConnectionRow {
-  /** `station` (a master connected to our station), `master` (our connection to a station), `proxy`. */
+  /**
+   * `station` (a master connected to our station), `master` (our connection to a station), `proxy`
+   * (the proxy's listener, and each leg of each session: see `leg`).
+   */
   role: 'station' | 'master' | 'proxy';
+  /** For a proxy session: the leg toward the master or toward the RTU (station). */
+  leg?: 'master' | 'station';
   /** Connection id within its side. */
   id: string;
   /** Peer `ip:port`, when known. */
@@ -87,9 +93,72 @@ export interface ConnectionRow {
   group?: string;
   active?: boolean;
   /** TLS facts, when the connection is TLS. */
-  tls?: { version?: string; suite?: string; peerSubject?: string };
+  tls?: TlsRow;
   /** Counters (frames, bytes, requests…) as name → number. */
   counters: Record<string, number>;
+}
+
+/** TLS facts of a connection, flat for the connection panel. */
+export interface TlsRow {
+  /** `TLSv1.2`, `TLSv1.3`. */
+  version: string;
+  /** OpenSSL suite name. */
+  suite: string;
+  /** IANA suite name, when it differs. */
+  standardName?: string;
+  forwardSecrecy: boolean;
+  resumed: boolean;
+  /** The peer certificate (absent when the peer sent none). */
+  peerSubject?: string;
+  peerIssuer?: string;
+  /** SHA-256 fingerprint `AA:BB:…`. */
+  peerFingerprint?: string;
+  peerSerial?: string;
+  peerValidFrom?: string;
+  /** Expiry (`notAfter`), as the certificate says it. */
+  peerValidTo?: string;
+  /** Key type and size, e.g. `ec 256`. */
+  peerKey?: string;
+  /** Whether the peer was authenticated by its certificate. */
+  verified: boolean;
+  /** What was checked (`verified: chain to a configured CA, …`) or why not. */
+  verification: string;
+}
+
+/** A connection's TLS facts as a {@link TlsRow}. */
+export function tlsRow(t: ConnectionTls | undefined): TlsRow | undefined {
+  if (!t) return undefined;
+  const p = t.peer;
+  return {
+    version: t.session.version, suite: t.session.cipher, ...(t.session.standardName ? { standardName: t.session.standardName } : {}),
+    forwardSecrecy: t.session.forwardSecrecy, resumed: t.session.resumed,
+    ...(p ? { peerSubject: p.subject, peerIssuer: p.issuer, peerFingerprint: p.fingerprint256, peerSerial: p.serialNumber, peerValidFrom: p.validFrom, peerValidTo: p.validTo, peerKey: `${p.keyType} ${p.keyBits}` } : {}),
+    verified: t.verified, verification: t.verification,
+  };
+}
+
+/** One redundancy group of the station: its event queue depth and its connections. */
+export interface GroupRow {
+  name: string;
+  /** Whether the group (and its queue) outlives its connections. */
+  persistent: boolean;
+  /** Ids of its open connections (as `ConnectionRow.id` of role `station`). */
+  connections: string[];
+  /** Id of the active connection (the one receiving the events), if any. */
+  active?: string;
+  /** Queue capacity (events). */
+  capacity: number;
+  /** Events waiting to be sent. */
+  pending: number;
+  /** Events sent and not yet acknowledged. */
+  inFlight: number;
+  enqueued: number;
+  sent: number;
+  acknowledged: number;
+  requeued: number;
+  /** Events dropped on overflow. */
+  dropped: number;
+  takeovers: number;
 }
 
 /** Connection fields of a link snapshot. */
@@ -110,7 +179,7 @@ export interface CommandRow {
   value: JsonValue;
   /** `select`, `execute`, `select+execute` or `direct`. */
   step: string;
-  /** `pending`, `positive`, `negative`, `timeout`, `refused`, `no-answer`. */
+  /** `pending`, `positive`, `negative`, `timeout`, `refused`, `no-answer`; through the proxy also `forwarded` (outcome not yet known) and `blocked`. */
   outcome: string;
   /** Why, when not positive. */
   reason?: string;
@@ -118,8 +187,10 @@ export interface CommandRow {
   actConMs?: number;
   /** Request → ACT_TERM, ms. */
   actTermMs?: number;
-  /** Where it came from: `page`, `capture`, `proxy`. */
+  /** Where it came from: `page`, `capture`, `proxy`, `master` (sent by the master's own program, seen by its monitor). */
   origin: string;
+  /** The master that sent it (`ip:port`), through the proxy. */
+  peer?: string;
 }
 
 /** One alert (the monitor's {@link Alert}, as sent to the page). */

@@ -28,8 +28,10 @@ import { Detector } from '../monitor/detector.js';
 import type { Alert, JsonValue } from '../monitor/types.js';
 import { type CaptureView, captureApduHex } from './capture-view.js';
 import {
-  type CommandRow, type ConnectionRow, type PointRow, decodeAnswer, linkFields, parseHexText, rowFromPointValue, rowFromStationPoint,
+  type CommandRow, type ConnectionRow, type GroupRow, type PointRow, decodeAnswer, linkFields, parseHexText, rowFromPointValue, rowFromStationPoint, tlsRow,
 } from './model.js';
+import { latencyGroups } from './latency.js';
+import { watchProxy } from './proxy-view.js';
 
 /** Options of {@link startWorkbench}. */
 export interface WorkbenchOptions {
@@ -195,6 +197,19 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
 
   // --- live sources ---------------------------------------------------------------------------
   const cleanups: (() => void)[] = [];
+  // activations the page sent, per type:CA:IOA, not to be listed again when the master's monitor tracks them
+  const pageSent = new Map<string, number>();
+  const proxyView = proxy
+    ? watchProxy(proxy, {
+      point(row) {
+        points.set(row.key, row);
+        dirty.set(row.key, row);
+      },
+      command: addCommand,
+      commandUpdated: (row) => send('command', row),
+    }, now, nameOf, keep)
+    : undefined;
+  if (proxyView) cleanups.push(() => proxyView.close());
   const termWatch = new Set<(a: Asdu) => void>();
   if (master) {
     const onAsdu = (a: Asdu): void => {
@@ -221,7 +236,21 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
           ...(r.ok ? { apdu: r.value } : { error: { code: r.error.code, offset: r.error.offset, field: r.error.field, message: r.error.message } }),
         };
         for (const a of det.observe(obs)) addAlert(a);
-        det.takeCommands();
+        // commands the master's own program sent (the page's are listed already)
+        for (const c of det.takeCommands()) {
+          const key = `${c.typeId}:${c.ca}:${c.ioa}`;
+          const expected = pageSent.get(key) ?? 0;
+          if (expected > 0) {
+            if (expected === 1) pageSent.delete(key);
+            else pageSent.set(key, expected - 1);
+            continue;
+          }
+          addCommand({
+            ts: c.ts, ca: c.ca, ioa: c.ioa, typeId: c.typeId, type: c.typeName, value: c.value, step: c.select === null ? 'direct' : c.select ? 'select' : 'execute',
+            outcome: c.outcome, ...(c.negativeCause ? { reason: c.negativeCause } : {}), ...(c.conLatencyMs !== undefined ? { actConMs: c.conLatencyMs } : {}),
+            ...(c.termLatencyMs !== undefined ? { actTermMs: c.termLatencyMs } : {}), origin: 'master',
+          });
+        }
       };
       master.on('frame', onFrame);
       cleanups.push(() => master.off('frame', onFrame));
@@ -246,34 +275,57 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
     if (master) {
       const s = master.snapshot();
       const l = linkFields(s.link);
+      const tls = tlsRow(s.tls);
       rows.push({
         role: 'master', id: 'master', peer: masterPeer ?? '', state: s.state, started: s.state === 'started', vs: l.vs, vr: l.vr,
-        unacknowledged: l.unacknowledged, queued: s.queued, counters: { ...l.counters, ...numeric(s.counters), pending: s.pending },
+        unacknowledged: l.unacknowledged, queued: s.queued, ...(tls ? { tls } : {}), counters: { ...l.counters, ...numeric(s.counters), pending: s.pending },
       });
     }
     if (station) {
       const st = station.stats();
       for (const c of st.sessions) {
         const l = linkFields(c.link);
+        const tls = tlsRow(c.tls);
         rows.push({
           role: 'station', id: String(c.id), peer: c.remote ?? '', state: l.linkState, started: l.linkState === 'started', vs: l.vs, vr: l.vr,
-          unacknowledged: l.unacknowledged, queued: c.events.pending, group: c.group, active: c.servesEvents, counters: { ...l.counters, ...numeric(c.counters) },
+          unacknowledged: l.unacknowledged, queued: c.events.pending, group: c.group, active: c.servesEvents, ...(tls ? { tls } : {}), counters: { ...l.counters, ...numeric(c.counters) },
         });
       }
     }
     if (proxy) {
       rows.push({ role: 'proxy', id: 'proxy', peer: `:${proxy.port}`, state: 'listening', started: true, vs: null, vr: null, unacknowledged: null, queued: null, counters: numeric(proxy.stats) });
+      for (const p of proxy.sessions()) {
+        const legs = [['master', p.master, p.masterLink, p.masterTls, p.queued.toMaster], ['station', p.station, p.stationLink, p.stationTls, p.queued.toStation]] as const;
+        for (const [leg, peer, link, t, queued] of legs) {
+          const l = linkFields(link);
+          const tls = tlsRow(t);
+          rows.push({
+            role: 'proxy', leg, id: `${p.flow} ${leg === 'master' ? 'master leg' : 'RTU leg'}`, peer, state: l.linkState, started: l.linkState === 'started', vs: l.vs, vr: l.vr,
+            unacknowledged: l.unacknowledged, queued, ...(tls ? { tls } : {}), counters: l.counters,
+          });
+        }
+      }
     }
     return rows;
   };
   const masterPeer = o.masterPeer;
   let lastConnections = '';
+  const groups = (): GroupRow[] => {
+    if (!station) return [];
+    return station.stats().redundancy.groups.map((g) => ({
+      name: g.name, persistent: g.persistent, connections: g.connections.map(String), ...(g.active !== undefined ? { active: String(g.active) } : {}),
+      capacity: g.queue.capacity, pending: g.queue.pending, inFlight: g.queue.inFlight, enqueued: g.queue.enqueued, sent: g.queue.sent, acknowledged: g.queue.acknowledged,
+      requeued: g.queue.requeued, dropped: g.queue.dropped, takeovers: g.takeovers,
+    }));
+  };
+  let lastGroups = '';
 
   let timer: TimerHandle | undefined;
   let closed = false;
   const tick = (): void => {
     if (closed) return;
     pollStation();
+    proxyView?.poll();
     if (dirty.size) {
       send('points', [...dirty.values()]);
       dirty.clear();
@@ -282,6 +334,11 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
     if (c !== lastConnections) {
       lastConnections = c;
       if (clients.size) for (const cl of clients) cl.write(`event: connections\ndata: ${c}\n\n`);
+    }
+    const g = JSON.stringify(groups());
+    if (g !== lastGroups) {
+      lastGroups = g;
+      if (clients.size) for (const cl of clients) cl.write(`event: groups\ndata: ${g}\n\n`);
     }
     timer = clock.setTimeout(tick, flushMs);
   };
@@ -294,6 +351,8 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
     const bad = checkCommand(req);
     if (bad) throw new HttpError(400, bad);
     const value = commandValue(req);
+    const key = `${req.typeId}:${req.ca}:${req.ioa}`;
+    pageSent.set(key, (pageSent.get(key) ?? 0) + (req.step === 'sbo' ? 2 : 1));
     const t0 = clock.now();
     const row = addCommand({
       ts: now(), ca: req.ca, ioa: req.ioa, typeId: req.typeId, type: typeName(req.typeId), value: value as JsonValue,
@@ -428,6 +487,10 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
         return json(res, 200, alerts);
       case '/api/commands':
         return json(res, 200, commands);
+      case '/api/groups':
+        return json(res, 200, groups());
+      case '/api/latency':
+        return json(res, 200, latencyGroups(commands));
       case '/api/decode': {
         const hex = url.searchParams.get('hex') ?? '';
         const bytes = parseHexText(hex);
@@ -467,6 +530,7 @@ export async function startWorkbench(o: WorkbenchOptions = {}): Promise<Workbenc
   const events = (req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     res.write(`retry: 2000\nevent: connections\ndata: ${JSON.stringify(connections())}\n\n`);
+    if (station) res.write(`event: groups\ndata: ${JSON.stringify(groups())}\n\n`);
     clients.add(res);
     req.on('close', () => clients.delete(res));
   };

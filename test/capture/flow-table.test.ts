@@ -99,7 +99,7 @@ test('the monitor forgets evicted, idle and closed flows: per-flow state bounded
       record: (r, octets) => {
         det.observe(observedFromRecord(r, octets));
         const st = det.flowState();
-        peak = Math.max(peak, st.contexts, st.roles, st.shadow, st.inventory, st.rules);
+        peak = Math.max(peak, st.contexts, st.roles, st.shadow, st.inventory, st.rules, st.sessions);
       },
       flowEnd: (f) => det.closeFlow(String(f.index)),
     }, opts);
@@ -107,7 +107,7 @@ test('the monitor forgets evicted, idle and closed flows: per-flow state bounded
     an.end();
     const st = det.flowState();
     assert.ok(peak <= Math.max(live, 1) + 1, `per-flow state stayed bounded (peak ${peak})`);
-    assert.deepEqual(st, { contexts: live, roles: live, shadow: live, inventory: live, rules: live }, String(close));
+    assert.deepEqual(st, { contexts: live, roles: live, shadow: live, inventory: live, rules: live, sessions: live }, String(close));
     const inv = det.inventory();
     assert.equal(inv.stations[0].connections, 60, 'closed connections are still counted');
   }

@@ -202,3 +202,45 @@ test('generator that adds 1 to the sequence number per packet: arrival order, no
   assert.deepEqual(r.records.map(describe).sort(), ['1:U', '2:U', '3:I:100/6/0', '4:I:100/7/0', '4:I:13/3/100,101,102', '5:I:13/3/200,201', '5:I:100/10/0', '6:S'].sort());
   assert.ok(r.issues.some((i) => i.code === 'W_TCP_SEQ_FALLBACK'));
 });
+
+test('generator with a correct handshake whose numbers then stay at ISN + 1 (receiver acknowledging only the SYN): arrival order, no E_TCP_DESYNC', () => {
+  const t = dir();
+  t.d.segment(99, TCP_SYN, B(), 0, meta());
+  t.d.peerAck(100, 65535, meta()); // SYN-ACK
+  t.d.segment(100, TCP_ACK, B(1, 2, 3), 3, meta());
+  t.d.peerAck(100, 65535, meta()); // the receiver answers, still acknowledging the SYN alone
+  t.d.segment(100, TCP_ACK, B(4, 5), 2, meta());
+  t.d.peerAck(100, 65535, meta());
+  t.d.segment(100, TCP_ACK, B(6, 7, 8, 9), 4, meta());
+  assert.deepEqual(t.out, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(t.issues.map((i) => i.code), ['W_TCP_SEQ_FALLBACK']);
+  assert.equal(t.d.desyncs, 0);
+  assert.ok(t.d.arrivalOrder);
+});
+
+test('a decoy at ISN + 1 right after the handshake, before the receiver sent anything, is still a desync', () => {
+  const t = dir();
+  t.d.segment(99, TCP_SYN, B(), 0, meta());
+  t.d.peerAck(100, 65535, meta());
+  t.d.segment(100, TCP_ACK, B(1, 2, 3), 3, meta());
+  t.d.segment(100, TCP_ACK, B(9, 9, 9), 3, meta());
+  assert.equal(t.d.desyncs, 1);
+  assert.deepEqual(t.out, [1, 2, 3]);
+});
+
+test('a SYN with the same ISN after data is a new connection (a peer that restarts its numbers), not a retransmitted SYN', () => {
+  const t = dir();
+  t.d.segment(99, TCP_SYN, B(), 0, meta());
+  t.d.peerAck(100, 65535, meta());
+  t.d.segment(100, TCP_ACK, B(1, 2, 3), 3, meta());
+  t.d.peerAck(103, 65535, meta());
+  t.d.segment(99, TCP_SYN, B(), 0, meta()); // no FIN before it
+  t.d.segment(99, TCP_SYN, B(), 0, meta()); // retransmitted SYN of a connection without data yet: ignored
+  t.d.peerAck(100, 65535, meta());
+  t.d.segment(100, TCP_ACK, B(4, 5, 6), 3, meta());
+  t.d.segment(103, TCP_ACK, B(7), 1, meta());
+  assert.deepEqual(t.out, [1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(t.d.desyncs, 0);
+  assert.deepEqual(t.ends, ['syn']);
+  assert.deepEqual(t.issues, []);
+});

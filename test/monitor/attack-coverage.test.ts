@@ -63,3 +63,22 @@ test('benign synthetic sessions raise no alert, also without TCP handshake; froz
   const frozen = await alerts(benign(new SynthLink104({ handshake: false, frozenSeq: true })).pcap());
   assert.deepEqual(frozen.filter((x) => x.severity === 'high' || x.severity === 'critical').map((x) => x.rule), []);
 });
+
+test('frozen TCP sequence numbers after a correct handshake, and a peer that restarts its numbers on a new connection: no stream.desync, nothing high, every APDU decoded', async () => {
+  const cases: Array<[string, () => SynthLink104]> = [
+    ['frozen after handshake', () => benign(new SynthLink104({ frozenSeq: true }))],
+    ['restart, same ISN, FIN first', () => benign(benign(new SynthLink104()).restart())],
+    ['restart, same ISN, no FIN', () => benign(benign(new SynthLink104()).restart({ fin: false }))],
+    ['frozen, restart, no FIN', () => benign(benign(new SynthLink104({ frozenSeq: true })).restart({ fin: false }))],
+  ];
+  for (const [what, make] of cases) {
+    const l = make();
+    const r = await runAnalyzeOn(['cap', '--json', '--no-aggregate'], l.pcap());
+    const recs = r.out.trim().split('\n').map((x) => JSON.parse(x) as { kind: string; rule?: string; severity?: string; capture?: { apdus: { total: number } } });
+    assert.deepEqual(recs.filter((x) => x.kind === 'alert').map((x) => x.rule), [], what);
+    assert.doesNotMatch(r.err, /E_TCP_DESYNC/, what);
+    // every APDU the script wrote was decoded (one APDU per data segment)
+    const written = l.packets.length - (what.includes('restart') ? 6 : 3) - (what.includes('FIN first') ? 2 : 0);
+    assert.equal(recs.find((x) => x.kind === 'summary')?.capture?.apdus.total, written, what);
+  }
+});

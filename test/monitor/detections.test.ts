@@ -456,6 +456,20 @@ test('stream anomalies of the capture layer: stream.desync (high) and stream.out
   assert.deepEqual(new Detector({ disabled: ['stream.'] }).streamAnomaly({ ...base, code: 'E_TCP_DESYNC' }), []);
 });
 
+test('session.keepalive-only: a started connection with nothing but TESTFR for 12 minutes', () => {
+  const r = run((cap) => {
+    const c = new Conversation(cap).startdt();
+    for (let k = 0; k < 36; k++) {
+      cap.wait(20000);
+      c.testfr();
+    }
+  });
+  const a = fires(r, 'session.keepalive-only');
+  assert.equal(a.severity, 'medium');
+  assert.equal(a.mitre, 'T0869');
+  assert.equal(r.alerts.filter((x) => x.rule === 'session.keepalive-only').length, 1);
+});
+
 test('every validity, link and behaviour rule of the catalogue was shown firing', () => {
   const expected = Object.keys(RULES).filter((r) => !r.startsWith('policy.') && !r.startsWith('baseline.'));
   const missing = expected.filter((r) => !covered.has(r));

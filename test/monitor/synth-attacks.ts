@@ -13,7 +13,11 @@ export interface Synth104Options {
   station?: { ip: string; port: number };
   /** Write SYN / SYN-ACK / ACK first (default true). */
   handshake?: boolean;
-  /** Every segment of a side carries the same TCP sequence number (a broken generator). */
+  /**
+   * Every segment of a side carries the same TCP sequence number and acknowledgement (a broken
+   * generator): the initial sequence number without a handshake, ISN + 1 (what the handshake left)
+   * with one.
+   */
   frozenSeq?: boolean;
   /** Capture start, epoch ms (default 2024-03-04T10:00:00Z). */
   startMs?: number;
@@ -33,6 +37,9 @@ export class SynthLink104 {
   private readonly tcpSeq: Record<Side, number> = { m: 1000, s: 5000 };
   private readonly isn: Record<Side, number> = { m: 1000, s: 5000 };
   private readonly frozen: boolean;
+  /** Frozen sequence numbers (ISN without a handshake, ISN + 1 after one). */
+  private frozenAt: Record<Side, number> = { m: 1000, s: 5000 };
+  private shaking = false;
   /** N(S) next per side, and I-frames received per side. */
   readonly ns: Record<Side, number> = { m: 0, s: 0 };
   readonly nr: Record<Side, number> = { m: 0, s: 0 };
@@ -42,13 +49,38 @@ export class SynthLink104 {
     this.t = opts.startMs ?? Date.UTC(2024, 2, 4, 10, 0, 0);
     this.step = opts.stepMs ?? 5;
     this.frozen = opts.frozenSeq ?? false;
-    if (opts.handshake ?? true) {
-      this.seg('m', new Uint8Array(0), 0x02);
-      this.tcpSeq.m++;
-      this.seg('s', new Uint8Array(0), 0x12);
-      this.tcpSeq.s++;
-      this.seg('m', new Uint8Array(0), 0x10);
+    if (opts.handshake ?? true) this.handshake();
+  }
+
+  /** SYN / SYN-ACK / ACK from the initial sequence numbers (a frozen generator stays at ISN + 1 afterwards). */
+  private handshake(): void {
+    this.tcpSeq.m = this.isn.m;
+    this.tcpSeq.s = this.isn.s;
+    this.shaking = true;
+    this.seg('m', new Uint8Array(0), 0x02);
+    this.tcpSeq.m++;
+    this.seg('s', new Uint8Array(0), 0x12);
+    this.tcpSeq.s++;
+    this.seg('m', new Uint8Array(0), 0x10);
+    this.shaking = false;
+    this.frozenAt = { m: this.tcpSeq.m, s: this.tcpSeq.s };
+  }
+
+  /**
+   * The connection ends (FIN both ways) and a new one starts on the same ports with the same initial
+   * sequence numbers and a new handshake, N(S)/N(R) from 0 (STARTDT is the caller's): a generator
+   * (or a device) that restarts its numbers on every connection. `fin: false`: the old connection's end
+   * is not in the capture.
+   */
+  restart(opts: { fin?: boolean } = {}): this {
+    if (opts.fin ?? true) {
+      this.seg('m', new Uint8Array(0), 0x11);
+      this.seg('s', new Uint8Array(0), 0x11);
     }
+    this.wait(1000);
+    this.handshake();
+    this.ns.m = this.ns.s = this.nr.m = this.nr.s = 0;
+    return this;
   }
 
   private seg(side: Side, payload: Uint8Array, flags = 0x18): void {
@@ -56,8 +88,9 @@ export class SynthLink104 {
     const a = this.ends[side];
     const b = this.ends[other];
     this.t += this.step;
-    const seq = this.frozen ? this.isn[side] : this.tcpSeq[side];
-    const ack = this.frozen ? this.isn[other] : this.tcpSeq[other];
+    const frozen = this.frozen && !this.shaking;
+    const seq = frozen ? this.frozenAt[side] : this.tcpSeq[side];
+    const ack = frozen ? this.frozenAt[other] : this.tcpSeq[other];
     const us = Math.round(this.t * 1000);
     this.packets.push({ data: buildTcpPacket({ src: a.ip, dst: b.ip, sport: a.port, dport: b.port, seq, ack, flags, payload }), tsSec: Math.floor(us / 1e6), tsNsec: (us % 1e6) * 1000 });
     this.tcpSeq[side] = (this.tcpSeq[side] + payload.length) >>> 0;

@@ -113,7 +113,7 @@ const COLS = [
 ];
 const ROW_H = 22;
 
-function pointsTable(section) {
+function pointsTable(section, onPick) {
   const points = new Map();
   let sortKey = 'ioa', desc = false, filter = '';
   let view = [];
@@ -136,6 +136,12 @@ function pointsTable(section) {
   search.addEventListener('input', () => { filter = search.value.trim().toLowerCase(); dirtyView = true; schedule(); });
   section.append(h('h2', {}, 'Points', counter), h('div', { class: 'toolbar' }, search), grid);
   grid.addEventListener('scroll', () => schedule(true));
+  // a click on a row shows that point's trend
+  spacer.addEventListener('click', (e) => {
+    const row = e.target.closest?.('.vrow');
+    const p = row && points.get(row.dataset.key);
+    if (p && onPick) onPick(p);
+  });
 
   const cmp = (a, b) => {
     const x = sortKey === 'quality' ? (a.quality ?? []).join() : a[sortKey];
@@ -205,6 +211,75 @@ function pointsTable(section) {
     },
   };
 }
+
+/** A point's value as a number for the trend plot (ON/OFF as 1/0), or NaN. */
+function numericValue(text) {
+  if (text === 'ON') return 1;
+  if (text === 'OFF') return 0;
+  return /^-?\d/.test(text) ? parseFloat(text) : NaN;
+}
+
+/**
+ * Trend of one measured value: the values the page received for the point picked in the table
+ * (live updates arrive at most every flush period, so faster changes show as their latest value).
+ */
+function trendPanel(section) {
+  const title = h('small', { id: 'trend-title' }, 'click a point in the table');
+  const box = h('div', {});
+  section.append(h('h2', {}, 'Trend', title), box);
+  const MAX = 600;
+  let key = '';
+  let hist = [];
+  const draw = () => {
+    const { W, H, L, R, T, B } = { W: 1300, H: 170, L: 60, R: 1290, T: 10, B: 145 };
+    const svg = s('svg', { id: 'value-trend', viewBox: `0 0 ${W} ${H}`, class: 'plot' });
+    if (hist.length) {
+      const t0 = hist[0].t;
+      const t1 = Math.max(t0 + 1, hist[hist.length - 1].t);
+      let lo = Math.min(...hist.map((x) => x.v));
+      let hi = Math.max(...hist.map((x) => x.v));
+      if (hi === lo) { hi += 1; lo -= 1; }
+      svg.dataset.min = lo; svg.dataset.max = hi;
+      const xOf = (t) => L + ((t - t0) / (t1 - t0)) * (R - L);
+      const yOf = (v) => B - ((v - lo) / (hi - lo)) * (B - T);
+      svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
+      svg.append(s('text', { x: L - 6, y: B + 4, 'text-anchor': 'end', class: 'tick' }, `${round(lo)}`), s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end', class: 'tick' }, `${round(hi)}`));
+      svg.append(s('text', { x: L, y: B + 16, class: 'tick' }, fmtTime(t0)), s('text', { x: R, y: B + 16, 'text-anchor': 'end', class: 'tick' }, fmtTime(t1)));
+      if (hist.length > 1) svg.append(s('polyline', { points: hist.map((x) => `${xOf(x.t).toFixed(1)},${yOf(x.v).toFixed(1)}`).join(' '), fill: 'none', stroke: '#0f766e' }));
+      for (const x of hist) {
+        const c = s('circle', { cx: xOf(x.t).toFixed(2), cy: yOf(x.v).toFixed(2), r: 2.5, fill: '#0f766e', 'data-v': x.v, 'data-t': x.t });
+        c.append(s('title', {}, `${x.text} at ${fmtTime(x.t)}`));
+        svg.append(c);
+      }
+    }
+    box.replaceChildren(svg);
+    section.dataset.key = key;
+    section.dataset.samples = String(hist.length);
+  };
+  const push = (p) => {
+    const v = numericValue(p.value);
+    if (!Number.isFinite(v)) return false;
+    if (hist.length && hist[hist.length - 1].t === p.updated && hist[hist.length - 1].text === p.value) return false;
+    hist.push({ t: p.updated, v, text: p.value });
+    if (hist.length > MAX) hist.shift();
+    return true;
+  };
+  return {
+    pick(p) {
+      key = p.key;
+      hist = [];
+      title.textContent = `CA ${p.ca} IOA ${p.ioa}${p.name ? ` ${p.name}` : ''} (${p.type})${Number.isFinite(numericValue(p.value)) ? '' : ': not a number'}`;
+      push(p);
+      draw();
+    },
+    set(rows) {
+      if (!key) return;
+      let changed = false;
+      for (const p of rows) if (p.key === key && push(p)) changed = true;
+      if (changed) draw();
+    },
+  };
+}
 const QUALITY = { IV: 'invalid', NT: 'not topical', SB: 'substituted', BL: 'blocked', OV: 'overflow', EI: 'elapsed time invalid' };
 
 function connectionsPanel(section) {
@@ -216,17 +291,162 @@ function connectionsPanel(section) {
       const dl = h('dl', {});
       const add = (k, v, cls) => { if (v !== undefined && v !== null && v !== '') dl.append(h('dt', {}, k), h('dd', { class: cls }, v)); };
       add('peer', c.peer);
-      add('data transfer', c.started ? 'STARTDT (started)' : 'STOPDT (stopped)');
+      if (c.vs !== null) add('data transfer', c.started ? 'STARTDT (started)' : 'STOPDT (stopped)');
       add('V(S) / V(R)', c.vs === null ? '' : `${c.vs} / ${c.vr}`);
       add('unacknowledged', c.unacknowledged);
       add('queued', c.queued);
       if (c.group !== undefined) add('group', `${c.group}${c.active ? ' (active)' : ' (standby)'}`);
-      if (c.tls) add('TLS', [c.tls.version, c.tls.suite, c.tls.peerSubject].filter(Boolean).join(' · '));
+      if (c.tls) {
+        const t = c.tls;
+        add('TLS', `${t.version} · ${t.suite}${t.standardName ? ` (${t.standardName})` : ''}${t.forwardSecrecy ? '' : ' · no forward secrecy'}${t.resumed ? ' · resumed' : ''}`, 'tls-session');
+        add('peer subject', t.peerSubject, 'tls-subject');
+        add('issuer', t.peerIssuer, 'tls-issuer');
+        add('fingerprint', t.peerFingerprint, 'tls-fingerprint mono');
+        if (t.peerValidTo) add('expires', `${t.peerValidTo}${expiresIn(t.peerValidTo)}`, 'tls-expiry');
+        add('key', t.peerKey, 'tls-key');
+        add('verification', t.verification, `tls-verification ${t.verified ? 'ok' : 'warn'}`);
+      }
       const ctr = Object.entries(c.counters ?? {}).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ');
       add('counters', ctr, 'counters');
-      return h('div', { class: 'conn', 'data-role': c.role },
-        h('div', {}, h('b', {}, `${c.role} ${c.id}`), ' ', h('span', { class: `state ${c.started ? 'started' : c.state}` }, c.state)), dl);
+      return h('div', { class: 'conn', 'data-role': c.role, 'data-id': c.id },
+        h('div', {}, h('b', {}, c.role === 'proxy' && c.leg ? c.id : `${c.role} ${c.id}`), ' ', h('span', { class: `state ${c.started ? 'started' : c.state}` }, c.state)), dl);
     }));
+  };
+}
+
+/** ` (in 364 days)` / ` (expired 3 days ago)` for a certificate's notAfter text. */
+function expiresIn(text) {
+  const t = Date.parse(text);
+  if (!Number.isFinite(t)) return '';
+  const days = Math.round((t - Date.now()) / 86400000);
+  return days >= 0 ? ` (in ${days} day${days === 1 ? '' : 's'})` : ` (expired ${-days} day${days === -1 ? '' : 's'} ago)`;
+}
+
+/** The station's redundancy groups: event queue depth per group, its connections and the active one. */
+function groupsPanel(section) {
+  const body = h('tbody', {});
+  const wrap = h('div', { id: 'groups-box', hidden: true },
+    h('h3', {}, 'Redundancy groups (station event queues)'),
+    h('table', { id: 'groups' }, h('thead', {}, h('tr', {}, h('th', {}, 'group'), h('th', {}, 'connections'), h('th', {}, 'active'), h('th', { class: 'num' }, 'queued'),
+      h('th', { class: 'num' }, 'in flight'), h('th', { class: 'num' }, 'capacity'), h('th', { class: 'num' }, 'sent'), h('th', { class: 'num' }, 'acknowledged'), h('th', { class: 'num' }, 'dropped'), h('th', { class: 'num' }, 'takeovers'))), body));
+  section.append(wrap);
+  return (rows) => {
+    wrap.hidden = rows.length === 0;
+    body.replaceChildren(...rows.map((g) => h('tr', { 'data-group': g.name },
+      h('td', { class: 'mono' }, g.name + (g.persistent ? '' : ' (per connection)')), h('td', {}, g.connections.join(', ') || '—'), h('td', {}, g.active ?? '—'),
+      h('td', { class: 'num q-pending' }, g.pending), h('td', { class: 'num q-inflight' }, g.inFlight), h('td', { class: 'num' }, g.capacity), h('td', { class: 'num' }, g.sent),
+      h('td', { class: 'num' }, g.acknowledged), h('td', { class: `num${g.dropped ? ' warn' : ''}` }, g.dropped), h('td', { class: 'num' }, g.takeovers))));
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// command latency: histogram and trend (numbers from /api/latency, drawn here)
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+function s(tag, attrs, text) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+const SERIES = [['actCon', 'ACT_CON', '#1f77b4'], ['actTerm', 'ACT_TERM', '#ff7f0e']];
+const round = (v) => (v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
+/** Plot geometry shared by the page and the tests: W × H, plot area [L, R] × [T, B]. */
+const PLOT = { W: 600, H: 210, L: 46, R: 590, T: 10, B: 180 };
+
+function histogramSvg(g) {
+  const { W, H, L, R, T, B } = PLOT;
+  const svg = s('svg', { id: 'latency-hist', viewBox: `0 0 ${W} ${H}`, class: 'plot', 'data-width': g.histogram.width });
+  const nb = g.histogram.actCon.length;
+  const series = SERIES.filter(([k]) => g[k]);
+  const cMax = Math.max(1, ...series.flatMap(([k]) => g.histogram[k]));
+  svg.dataset.max = cMax;
+  const xOf = (b) => L + (b / nb) * (R - L);
+  const yOf = (n) => B - (n / cMax) * (B - T);
+  svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
+  for (const [n, anchor] of [[0, 'end'], [cMax, 'end']]) svg.append(s('text', { x: L - 6, y: yOf(n) + 4, 'text-anchor': anchor, class: 'tick' }, String(n)));
+  for (const [b, anchor] of [[0, 'start'], [nb / 2, 'middle'], [nb, 'end']]) svg.append(s('text', { x: xOf(b), y: B + 16, 'text-anchor': anchor, class: 'tick' }, `${round(b * g.histogram.width)} ms`));
+  series.forEach(([k, label, color], si) => {
+    g.histogram[k].forEach((n, b) => {
+      if (!n) return;
+      const slot = (xOf(b + 1) - xOf(b)) / series.length;
+      const r = s('rect', { x: (xOf(b) + si * slot).toFixed(2), y: yOf(n).toFixed(2), width: Math.max(1, slot - 1).toFixed(2), height: (B - yOf(n)).toFixed(2), fill: color, 'fill-opacity': 0.55, stroke: color, 'data-series': k, 'data-bin': b, 'data-n': n });
+      r.append(s('title', {}, `${label} ${round(b * g.histogram.width)}–${round((b + 1) * g.histogram.width)} ms: ${n} command${n === 1 ? '' : 's'}`));
+      svg.append(r);
+    });
+  });
+  svg.append(s('text', { x: (L + R) / 2, y: H - 2, 'text-anchor': 'middle', class: 'axis' }, 'latency from sending the command (ms) · commands per bin'));
+  return svg;
+}
+
+function trendSvg(g) {
+  const { W, H, L, R, T, B } = PLOT;
+  const svg = s('svg', { id: 'latency-trend', viewBox: `0 0 ${W} ${H}`, class: 'plot' });
+  const pts = g.samples;
+  const t0 = Math.min(...pts.map((p) => p.ts));
+  const t1 = Math.max(t0 + 1, ...pts.map((p) => p.ts));
+  const vMax = Math.max(1, ...pts.flatMap((p) => [p.actConMs ?? 0, p.actTermMs ?? 0])) * 1.05;
+  svg.dataset.max = vMax;
+  const xOf = (t) => L + ((t - t0) / (t1 - t0)) * (R - L);
+  const yOf = (v) => B - (v / vMax) * (B - T);
+  svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
+  svg.append(s('text', { x: L - 6, y: B + 4, 'text-anchor': 'end', class: 'tick' }, '0'), s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end', class: 'tick' }, `${round(vMax)}`));
+  svg.append(s('text', { x: L, y: B + 16, class: 'tick' }, fmtTime(t0)), s('text', { x: R, y: B + 16, 'text-anchor': 'end', class: 'tick' }, fmtTime(t1)));
+  for (const [k, label, color] of SERIES) {
+    const line = pts.filter((p) => p[`${k}Ms`] !== undefined);
+    if (line.length > 1) svg.append(s('polyline', { points: line.map((p) => `${xOf(p.ts).toFixed(1)},${yOf(p[`${k}Ms`]).toFixed(1)}`).join(' '), fill: 'none', stroke: color, 'stroke-opacity': 0.35 }));
+    for (const p of line) {
+      const c = s('circle', { cx: xOf(p.ts).toFixed(2), cy: yOf(p[`${k}Ms`]).toFixed(2), r: 3, fill: color, 'data-series': k, 'data-id': p.id, 'data-v': p[`${k}Ms`] });
+      c.append(s('title', {}, `${label} ${round(p[`${k}Ms`])} ms (${p.outcome}, ${fmtTime(p.ts)})`));
+      svg.append(c);
+    }
+  }
+  svg.append(s('text', { x: (L + R) / 2, y: H - 2, 'text-anchor': 'middle', class: 'axis' }, 'latency (ms) of each command over time'));
+  return svg;
+}
+
+function latencyPanel(section) {
+  const pick = h('select', { id: 'latency-group', hidden: true });
+  const stats = h('div', { id: 'latency-stats', class: 'muted' }, 'no command with a latency yet');
+  const plots = h('div', { class: 'plots' });
+  const legend = h('div', { class: 'legend' }, ...SERIES.map(([, label, color]) => h('span', { style: `border-left: 10px solid ${color}` }, label)));
+  section.append(h('h2', {}, 'Command latency', h('small', {}, 'ACT_CON and ACT_TERM per command type and point')), h('div', { class: 'toolbar' }, pick, legend), stats, plots);
+  let groups = [];
+  let chosen = '';
+  let pending = false;
+  const draw = () => {
+    const g = groups.find((x) => x.key === chosen) ?? groups[0];
+    if (!g) return;
+    chosen = g.key;
+    const st = (k, label) => (g[k] ? `${label} n=${g[k].count} p50 ${g[k].p50} p90 ${g[k].p90} max ${g[k].max} ms` : `${label} —`);
+    stats.textContent = `${g.key}: ${g.count} command${g.count === 1 ? '' : 's'}; ${st('actCon', 'ACT_CON')}; ${st('actTerm', 'ACT_TERM')}`;
+    stats.classList.remove('muted');
+    plots.replaceChildren(histogramSvg(g), trendSvg(g));
+    section.dataset.group = g.key;
+    section.dataset.drawn = String(g.count);
+  };
+  pick.addEventListener('change', () => { chosen = pick.value; draw(); });
+  const refresh = async () => {
+    pending = false;
+    const ans = await api('/api/latency');
+    groups = ans.groups.filter((g) => g.actCon || g.actTerm);
+    pick.hidden = groups.length === 0;
+    const keys = groups.map((g) => g.key).join('\n');
+    if (pick.dataset.keys !== keys) {
+      pick.dataset.keys = keys;
+      pick.replaceChildren(...groups.map((g) => h('option', { value: g.key }, g.point ? `${g.type} at CA ${g.point.ca} IOA ${g.point.ioa}` : `${g.type} (all points)`)));
+    }
+    if (groups.some((g) => g.key === chosen)) pick.value = chosen;
+    draw();
+  };
+  return {
+    refresh,
+    /** Called on each command event: re-read the numbers at most every 300 ms. */
+    changed() {
+      if (pending) return;
+      pending = true;
+      setTimeout(refresh, 300);
+    },
   };
 }
 
@@ -242,15 +462,16 @@ function alertsTable(id) {
 }
 
 function commandRow(c) {
-  return h('tr', { 'data-id': c.id },
+  return h('tr', { 'data-id': c.id, 'data-step': c.step, 'data-origin': c.origin, 'data-outcome': c.outcome },
     h('td', {}, fmtTime(c.ts)), h('td', { class: 'mono' }, c.type), h('td', { class: 'num' }, c.ca), h('td', { class: 'num' }, c.ioa),
     h('td', { class: 'mono' }, JSON.stringify(c.value)), h('td', {}, c.step), h('td', { class: `out-${c.outcome}` }, c.outcome),
-    h('td', { class: 'num' }, fmtMs(c.actConMs)), h('td', { class: 'num' }, fmtMs(c.actTermMs)), h('td', { style: 'white-space:normal' }, c.reason ?? ''));
+    h('td', { class: 'num' }, fmtMs(c.actConMs)), h('td', { class: 'num' }, fmtMs(c.actTermMs)), h('td', { style: 'white-space:normal' }, c.reason ?? ''),
+    h('td', { class: 'mono' }, [c.origin, c.peer].filter(Boolean).join(' ')));
 }
 function commandsTable(id) {
   const body = h('tbody', { id });
   const table = h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'time'), h('th', {}, 'type'), h('th', { class: 'num' }, 'CA'), h('th', { class: 'num' }, 'IOA'),
-    h('th', {}, 'value'), h('th', {}, 'step'), h('th', {}, 'outcome'), h('th', { class: 'num' }, 'ACT_CON'), h('th', { class: 'num' }, 'ACT_TERM'), h('th', {}, 'reason'))), body);
+    h('th', {}, 'value'), h('th', {}, 'step'), h('th', {}, 'outcome'), h('th', { class: 'num' }, 'ACT_CON'), h('th', { class: 'num' }, 'ACT_TERM'), h('th', {}, 'reason'), h('th', {}, 'from'))), body);
   return { table, body };
 }
 
@@ -299,9 +520,14 @@ async function livePage(main, info) {
   const pts = h('section', { class: 'wide' });
   const side = h('section', {});
   const al = h('section', {});
-  main.append(conn, pts, side, al);
+  const lat = h('section', { class: 'wide', id: 'latency' });
+  const tr = h('section', { class: 'wide', id: 'trend' });
+  main.append(conn, pts, tr, side, al, lat);
   const setConnections = connectionsPanel(conn);
-  const table = pointsTable(pts);
+  const setGroups = groupsPanel(conn);
+  const latency = latencyPanel(lat);
+  const trend = trendPanel(tr);
+  const table = pointsTable(pts, (p) => trend.pick(p));
   side.append(h('h2', {}, 'Commands', h('small', {}, info.commands ? 'enabled (--ui-commands)' : 'read-only')));
   commandForm(side, info);
   const cmds = commandsTable('commands');
@@ -315,20 +541,28 @@ async function livePage(main, info) {
     const old = cmds.body.querySelector(`tr[data-id="${c.id}"]`);
     if (old) old.replaceWith(commandRow(c));
     else cmds.body.prepend(commandRow(c));
+    while (cmds.body.children.length > 500) cmds.body.lastChild.remove();
   };
 
   const es = new EventSource('/api/events');
   es.addEventListener('open', () => { $('#status').textContent = 'live'; $('#status').classList.add('live'); });
   es.addEventListener('error', () => { $('#status').textContent = 'reconnecting…'; $('#status').classList.remove('live'); });
-  es.addEventListener('points', (e) => table.set(JSON.parse(e.data)));
+  es.addEventListener('points', (e) => {
+    const rows = JSON.parse(e.data);
+    table.set(rows);
+    trend.set(rows);
+  });
   es.addEventListener('connections', (e) => setConnections(JSON.parse(e.data)));
   es.addEventListener('alert', (e) => addAlert(JSON.parse(e.data)));
-  es.addEventListener('command', (e) => putCommand(JSON.parse(e.data)));
+  es.addEventListener('command', (e) => { putCommand(JSON.parse(e.data)); latency.changed(); });
+  es.addEventListener('groups', (e) => setGroups(JSON.parse(e.data)));
   const [points, connections, alertList, commandList] = await Promise.all([api('/api/points'), api('/api/connections'), api('/api/alerts'), api('/api/commands')]);
   table.set(points);
   setConnections(connections);
   for (const a of alertList) addAlert(a);
   for (const c of commandList) putCommand(c);
+  if (info.sources.station) setGroups(await api('/api/groups'));
+  await latency.refresh();
 }
 
 // ------------------------------------------------------------------------------------------------
