@@ -231,7 +231,7 @@ function trendPanel(section) {
   let key = '';
   let hist = [];
   const draw = () => {
-    const { W, H, L, R, T, B } = { W: 1300, H: 170, L: 60, R: 1290, T: 10, B: 145 };
+    const { W, H, L, R, T, B } = { W: 1300, H: 170, L: 70, R: 1290, T: 10, B: 145 };
     const svg = s('svg', { id: 'value-trend', viewBox: `0 0 ${W} ${H}`, class: 'plot' });
     if (hist.length) {
       const t0 = hist[0].t;
@@ -243,7 +243,7 @@ function trendPanel(section) {
       const xOf = (t) => L + ((t - t0) / (t1 - t0)) * (R - L);
       const yOf = (v) => B - ((v - lo) / (hi - lo)) * (B - T);
       svg.append(s('line', { x1: L, x2: R, y1: B, y2: B, stroke: '#334155' }), s('line', { x1: L, x2: L, y1: T, y2: B, stroke: '#334155' }));
-      svg.append(s('text', { x: L - 6, y: B + 4, 'text-anchor': 'end', class: 'tick' }, `${round(lo)}`), s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end', class: 'tick' }, `${round(hi)}`));
+      svg.append(s('text', { x: L - 6, y: B + 4, 'text-anchor': 'end', class: 'tick' }, `${Number(lo.toPrecision(6))}`), s('text', { x: L - 6, y: T + 8, 'text-anchor': 'end', class: 'tick' }, `${Number(hi.toPrecision(6))}`));
       svg.append(s('text', { x: L, y: B + 16, class: 'tick' }, fmtTime(t0)), s('text', { x: R, y: B + 16, 'text-anchor': 'end', class: 'tick' }, fmtTime(t1)));
       if (hist.length > 1) svg.append(s('polyline', { points: hist.map((x) => `${xOf(x.t).toFixed(1)},${yOf(x.v).toFixed(1)}`).join(' '), fill: 'none', stroke: '#0f766e' }));
       for (const x of hist) {
@@ -414,10 +414,13 @@ function latencyPanel(section) {
   let groups = [];
   let chosen = '';
   let pending = false;
+  // first choice: the command type with the most commands (then one with ACT_TERM)
+  const busiest = () => [...groups].filter((g) => !g.point).sort((a, b) => b.count - a.count || Number(!!b.actTerm) - Number(!!a.actTerm))[0];
   const draw = () => {
-    const g = groups.find((x) => x.key === chosen) ?? groups[0];
+    const g = groups.find((x) => x.key === chosen) ?? busiest() ?? groups[0];
     if (!g) return;
     chosen = g.key;
+    pick.value = g.key;
     const st = (k, label) => (g[k] ? `${label} n=${g[k].count} p50 ${g[k].p50} p90 ${g[k].p90} max ${g[k].max} ms` : `${label} —`);
     stats.textContent = `${g.key}: ${g.count} command${g.count === 1 ? '' : 's'}; ${st('actCon', 'ACT_CON')}; ${st('actTerm', 'ACT_TERM')}`;
     stats.classList.remove('muted');
