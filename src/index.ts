@@ -158,6 +158,10 @@ export type {
 export { monitorCapture, observedFromRecord } from './monitor/from-capture.js';
 export type { CaptureMonitorResult } from './monitor/from-capture.js';
 export {
+  DEFAULT_INCIDENT_WINDOW_MS, IncidentCorrelator, alertPhase, formatIncidentLine, incidentJson,
+} from './monitor/incidents.js';
+export type { Incident, IncidentJson, IncidentOptions, IncidentPhase } from './monitor/incidents.js';
+export {
   DEFAULT_INVENTORY_CONFIG, Inventory, PeriodTracker, formatFileTransfer, median, renderInventory,
 } from './monitor/inventory.js';
 export type {
@@ -184,6 +188,10 @@ export { BehaviourRules, DEFAULT_RULE_CONFIG, RULES } from './monitor/rules.js';
 export type { DistinctThreshold, RateThreshold, RuleConfig, RuleInfo } from './monitor/rules.js';
 export { DEFAULT_LINK_CONFIG, SessionShadow } from './monitor/session-shadow.js';
 export type { LinkConfig } from './monitor/session-shadow.js';
+export { DEFAULT_SESSION_RULE_CONFIG, SessionRules } from './monitor/sessions.js';
+export type { SessionRuleConfig } from './monitor/sessions.js';
+export { ALSO_TECHNIQUES, PHASES, phaseOf, ruleTechniques, tagTechniques } from './monitor/techniques.js';
+export type { Phase } from './monitor/techniques.js';
 export { hostOf, makeAlert, portOf } from './monitor/types.js';
 export type {
   Alert, FlowDirection, Observation, ObservedApdu, ObservedError, Severity,

@@ -8,6 +8,7 @@ import { proxyMetrics } from '../outputs/live-metrics.js';
 import { type Policy, PolicyError, parsePolicy } from '../monitor/policy.js';
 import { alertAggregateJson, alertJson } from '../monitor/json-output.js';
 import { AlertAggregator, type AlertRecord, DEFAULT_AGGREGATE_WINDOW_MS } from '../monitor/aggregate.js';
+import { type Incident, IncidentCorrelator, incidentJson } from '../monitor/incidents.js';
 import { type RunningProxy, startProxy } from '../monitor/proxy.js';
 import type { Alert } from '../monitor/types.js';
 import { createLogger, type LogLevel } from '../log.js';
@@ -46,6 +47,9 @@ ${UI_HELP}
                          {kind:"alert-aggregate", rule, count, firstSeen, lastSeen, ...}
                          (as iec104 analyze; --metrics and --ui count every occurrence)
   --no-aggregate         write every alert occurrence
+Alerts of one source or target across rules and connections are also grouped into
+incidents ({kind:"incident"}, kill-chain phases; written 10 minutes after their last alert,
+or when the proxy stops).
   --disable RULE         silence a rule id or prefix (repeatable)
   --duration MS          stop after MS milliseconds (default: run until Ctrl-C)
   --log-level L          log to standard error from level L: debug, info, warn (default),
@@ -344,9 +348,10 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   // repeated alerts of one rule on one connection: one record per window (as analyze); the
   // metrics and the workbench see every occurrence
   const agg = a.aggregateMs !== undefined ? new AlertAggregator({ windowMs: a.aggregateMs }) : undefined;
-  const writeRecords = (records: readonly AlertRecord[]): void => {
+  const incidents = new IncidentCorrelator();
+  const writeRecords = (records: readonly (AlertRecord | Incident)[]): void => {
     for (const r of records) {
-      const line = JSON.stringify(r.kind === 'alert-aggregate' ? alertAggregateJson(r) : alertJson(r)) + '\n'; // times as ISO 8601 UTC, as in analyze
+      const line = JSON.stringify(r.kind === 'alert-aggregate' ? alertAggregateJson(r) : r.kind === 'incident' ? incidentJson(r) : alertJson(r)) + '\n'; // times as ISO 8601 UTC, as in analyze
       if (a.alertsFile) appendFileSync(a.alertsFile, line);
       else io.stdout.write(line);
     }
@@ -355,6 +360,7 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     countAlert?.(al);
     wb?.addAlert(al);
     writeRecords(agg ? agg.push([al]) : [al]);
+    writeRecords(incidents.push([al]));
   };
 
   // read and check the certificates, keys, CAs and CRLs before listening (exit 2 when unusable)
@@ -405,8 +411,12 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   }
   io.stderr.write(`iec104 proxy: listening on ${a.listen.host ?? '0.0.0.0'}:${proxy.port}${listenTls ? ' (TLS)' : ''} -> ${a.upstream.host}:${a.upstream.port}${upstreamTls ? ' (TLS)' : ''}${a.enforce ? ' (enforcing)' : ' (monitor only)'}\n`);
   // windows close by the wall clock (the proxy's alerts carry wall-clock times)
-  const aggTimer = agg ? setInterval(() => writeRecords(agg.advance(Date.now())), Math.max(100, Math.min(agg.windowMs, 5000))) : undefined;
-  aggTimer?.unref();
+  const aggTimer = setInterval(() => {
+    const now = Date.now();
+    if (agg) writeRecords(agg.advance(now));
+    writeRecords(incidents.advance(now));
+  }, Math.max(100, Math.min(agg?.windowMs ?? 5000, 5000)));
+  aggTimer.unref();
   const stopped =
     io.stopped?.(proxy) ??
     new Promise<void>((resolve) => {
@@ -421,8 +431,9 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     });
   await stopped;
   await proxy.close();
-  if (aggTimer) clearInterval(aggTimer);
+  clearInterval(aggTimer);
   if (agg) writeRecords(agg.flush());
+  writeRecords(incidents.flush());
   await metrics?.close();
   await wb?.close();
   const s = proxy.stats;

@@ -18,4 +18,7 @@ export * from './proxy.js';
 export * from './detector-thread.js';
 export * from './json-output.js';
 export * from './aggregate.js';
+export * from './incidents.js';
+export * from './sessions.js';
+export * from './techniques.js';
 export * from './file-transfers.js';

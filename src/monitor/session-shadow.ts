@@ -77,6 +77,11 @@ interface Side {
   /** U act sent by this side and not yet confirmed. */
   uPending: { fn: string; ts: number; frame: number; src: string; dst: string } | undefined;
   kExceeded: boolean;
+  /**
+   * This side sent an APDU in this capture. A peer never seen (a one-way capture, or a tap that
+   * saw one direction) cannot be said to have left anything unanswered or unsent.
+   */
+  seen: boolean;
 }
 
 type DtState = 'unknown' | 'pending-start' | 'started' | 'pending-stop' | 'stopped';
@@ -192,7 +197,7 @@ class RecentSeqs {
 }
 
 function newSide(replayMemory: number): Side {
-  return { nextSend: undefined, lastAck: undefined, pending: [], recent: new RecentSeqs(replayMemory), uPending: undefined, kExceeded: false };
+  return { nextSend: undefined, lastAck: undefined, pending: [], recent: new RecentSeqs(replayMemory), uPending: undefined, kExceeded: false, seen: false };
 }
 
 function jsonValue(v: unknown): JsonValue {
@@ -257,6 +262,7 @@ export class SessionShadow {
     if (!a) return;
     const me = this.side(f, o.src);
     const peer = this.side(f, o.dst);
+    me.seen = true;
     switch (a.apci.format) {
       case 'U':
         this.onU(o, f, me, peer, a.apci.uFunction, first, out);
@@ -265,7 +271,9 @@ export class SessionShadow {
         this.onAck(o, me, peer, a.apci.recvSeq, out);
         break;
       case 'I': {
-        if (f.dt === 'stopped') {
+        if (!peer.seen) {
+          // the other direction is not in the capture: the STARTDT/STOPDT answers cannot be known
+        } else if (f.dt === 'stopped') {
           out.push(makeAlert(o, 'link.data-after-stopdt', 'medium', 'I-frame sent after STOPDT con (data transfer stopped)', { sendSeq: a.apci.sendSeq }));
         } else if (f.dt === 'pending-start') {
           out.push(makeAlert(o, 'link.data-before-startdt', 'medium', 'I-frame sent after STARTDT act but before STARTDT con', { sendSeq: a.apci.sendSeq }));
@@ -289,9 +297,10 @@ export class SessionShadow {
     this.lastTick = now;
     for (const [flow, f] of this.flows) {
       // the sides in map order: the two cached ones are the first two inserted
+      // (an I-frame or act is unanswered only if its receiver was seen sending at all)
       if (f.sides.size <= 2) {
-        if (f.side0 !== undefined) this.expire(flow, f.side0, now, out);
-        if (f.side1 !== undefined) this.expire(flow, f.side1, now, out);
+        if (f.side0 !== undefined && f.side1?.seen === true) this.expire(flow, f.side0, now, out);
+        if (f.side1 !== undefined && f.side0?.seen === true) this.expire(flow, f.side1, now, out);
       } else for (const s of f.sides.values()) this.expire(flow, s, now, out);
     }
   }
@@ -341,6 +350,13 @@ export class SessionShadow {
 
   private onU(o: Observation, f: FlowState, me: Side, peer: Side, fn: string, first: boolean, out: Alert[]): void {
     if (fn.endsWith('_ACT')) {
+      const u = me.uPending;
+      if (u !== undefined && u.fn === fn && fn !== 'TESTFR_ACT' && !peer.seen && o.ts - u.ts > this.config.t1Ms) {
+        // the peer never sent anything (so the tick did not judge the act), but the sender repeats
+        // its STARTDT/STOPDT: the sender itself says it went unanswered (TESTFR repeats by design)
+        out.push(makeAlert({ frame: u.frame, ts: u.ts + this.config.t1Ms, src: u.src, dst: u.dst, flow: o.flow }, 'link.t1-expired', 'medium',
+          `${u.fn} not confirmed within t1 (${this.config.t1Ms} ms)`, { uFunction: u.fn, sentTs: u.ts, t1Ms: this.config.t1Ms }));
+      }
       me.uPending = { fn, ts: o.ts, frame: o.frame, src: o.src, dst: o.dst };
       if (fn === 'STARTDT_ACT') {
         if (first) {
@@ -358,7 +374,8 @@ export class SessionShadow {
     const act = fn.replace('_CON', '_ACT');
     if (peer.uPending?.fn === act) {
       peer.uPending = undefined;
-    } else {
+    } else if (peer.seen) {
+      // (a peer never seen in the capture may have sent the act where the capture did not look)
       out.push(makeAlert(o, 'link.unsolicited-con', 'low', `${fn} without a preceding ${act}`, { uFunction: fn }));
     }
     if (fn === 'STARTDT_CON') f.dt = 'started';
@@ -408,7 +425,7 @@ export class SessionShadow {
   /** `me` sent N(R) = nr, acknowledging `peer`'s I-frames. */
   private onAck(o: Observation, me: Side, peer: Side, nr: number, out: Alert[]): void {
     const c = this.config;
-    if (peer.nextSend !== undefined) {
+    if (peer.nextSend !== undefined && peer.seen) {
       const ahead = seqDistance(nr, peer.nextSend);
       if (ahead !== 0 && ahead < HALF) {
         out.push(makeAlert(o, 'link.ack-unsent', 'high', `N(R)=${nr} acknowledges I-frames the peer never sent (its next N(S) is ${peer.nextSend})`, { recvSeq: nr, peerNextSend: peer.nextSend }, 'T0830'));

@@ -50,7 +50,7 @@ export function ecsAlert(a: Alert, o: EcsOptions = {}): Record<string, unknown> 
     observer: observer(o),
     iec104: { alert: { severity: f.severity, frame: f.frame, flow: f.flow ?? null, evidence: JSON.parse(f.evidenceJson) as unknown } },
   };
-  if (f.mitre) d.threat = { framework: 'MITRE ATT&CK', technique: { id: [f.mitre] } };
+  if (f.mitre) d.threat = { framework: 'MITRE ATT&CK', technique: { id: f.techniques ?? [f.mitre] } };
   return d;
 }
 

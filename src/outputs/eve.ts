@@ -43,7 +43,7 @@ export function eveAlert(a: Alert, _o: EveOptions = {}): Record<string, unknown>
   e.app_proto = 'iec104';
   if (f.frame > 0) e.pcap_cnt = f.frame;
   const tags = [f.rule];
-  if (f.mitre) tags.push(`mitre:${f.mitre}`);
+  if (f.mitre) for (const t of f.techniques ?? [f.mitre]) tags.push(`mitre:${t}`);
   e.alert = {
     action: 'allowed',
     gid: 1,

@@ -126,6 +126,8 @@ export interface AlertFields {
   severity: Severity;
   message: string;
   mitre?: string;
+  /** Every technique of the alert, primary first (`Alert.techniques`), when more than one. */
+  techniques?: string[];
   frame: number;
   /** The evidence as compact JSON. */
   evidenceJson: string;
@@ -147,6 +149,7 @@ export function alertFields(a: Alert): AlertFields {
     evidenceJson: JSON.stringify(a.evidence),
   };
   if (a.mitre) f.mitre = a.mitre;
+  if (a.techniques) f.techniques = a.techniques;
   return f;
 }
 

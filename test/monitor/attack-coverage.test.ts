@@ -82,3 +82,18 @@ test('frozen TCP sequence numbers after a correct handshake, and a peer that res
     assert.equal(recs.find((x) => x.kind === 'summary')?.capture?.apdus.total, written, what);
   }
 });
+
+test('a capture of one direction only (a one-way tap): no alert on benign traffic (before: link.ack-unsent high on every S-frame, t1 and STARTDT rules), attacks still seen', async () => {
+  const session = (only: 'm' | 's'): SynthLink104 => {
+    const l = new SynthLink104({ only }).start().gi(6);
+    for (let k = 0; k < 40; k++) l.wait(5000).spont(300, k).s('m');
+    l.command({ typeId: 45, objects: [{ ioa: 2001, value: true, select: false, qu: 0 }] }, { term: true });
+    // an idle link: TESTFR every t3 (repeated acts whose answers a one-way capture cannot see)
+    for (let k = 0; k < 4; k++) l.wait(20000).u('m', 'TESTFR_ACT').u('s', 'TESTFR_CON');
+    return l;
+  };
+  for (const only of ['m', 's'] as const) assert.deepEqual((await alerts(session(only).pcap())).map((x) => x.rule), [], `only ${only}`);
+  const attack = session('m');
+  for (let i = 0; i < 8; i++) attack.command({ typeId: 45, objects: [{ ioa: 2001, value: i % 2 === 0, select: false, qu: 0 }] }).wait(500);
+  assert.deepEqual((await alerts(attack.pcap())).map((x) => x.rule), ['cmd.toggle']);
+});

@@ -29,7 +29,9 @@ async function learn(pcap: Uint8Array): Promise<string> {
   return out;
 }
 
-const rulesOf = (out: string): string[] => [...new Set(out.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { rule: string }).rule))].sort();
+/** Rule ids of the alert records (incident records, which group several rules, left out). */
+const rulesOf = (out: string): string[] =>
+  [...new Set(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind: string; rule: string }).filter((r) => r.kind !== 'incident').map((r) => r.rule))].sort();
 
 /** Build a capture: normal traffic first, then `attack`. */
 async function capture(attack?: (lab: EngineLab) => Promise<void>): Promise<Uint8Array> {

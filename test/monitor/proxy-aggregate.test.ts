@@ -1,7 +1,8 @@
 /**
  * `iec104 proxy` folds repeated alerts like `iec104 analyze`: one alert per rule and connection
  * per window, then an `alert-aggregate` record with the count (when the window closes, or when the
- * proxy stops); `--no-aggregate` writes every occurrence.
+ * proxy stops); `--no-aggregate` writes every occurrence. Alerts across rules are grouped into
+ * incidents as in analyze.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,8 @@ interface Rec {
   kind: string;
   rule: string;
   count?: number;
+  sources?: string[];
+  order?: string[];
 }
 
 /** Run the proxy CLI with `flags`; the master sends three GIs; `during` may wait for output before the proxy stops. */
@@ -45,10 +48,13 @@ async function proxyRun(flags: string[], during?: (out: () => string) => Promise
   return out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
 }
 
-test('proxy CLI: repeated alerts of one rule on one connection are one alert and one alert-aggregate record (count 3) by default; --no-aggregate writes all three', async () => {
+test('proxy CLI: repeated alerts of one rule on one connection are one alert and one alert-aggregate record (count 3) by default, the unknown master is an incident; --no-aggregate writes all three', async () => {
   const agg = await proxyRun([]);
   const notAllowed = agg.filter((r) => r.rule === 'policy.command-not-allowed');
   assert.deepEqual(notAllowed.map((r) => [r.kind, r.count]), [['alert', undefined], ['alert-aggregate', 3]], JSON.stringify(agg));
+  // the unknown master's alerts across rules are one incident, written when the proxy stops
+  const incidents = agg.filter((r) => r.kind === 'incident');
+  assert.deepEqual(incidents.map((r) => [r.sources, r.order]), [[['127.0.0.1'], ['access', 'collection']]], JSON.stringify(agg));
   const every = await proxyRun(['--no-aggregate']);
   assert.deepEqual(every.filter((r) => r.rule === 'policy.command-not-allowed').map((r) => r.kind), ['alert', 'alert', 'alert']);
   assert.equal(every.filter((r) => r.kind === 'alert-aggregate').length, 0);

@@ -19,6 +19,8 @@ export interface Synth104Options {
    * with one.
    */
   frozenSeq?: boolean;
+  /** Write only the packets this side sends (a capture that saw one direction, e.g. a one-way tap). */
+  only?: 'm' | 's';
   /** Capture start, epoch ms (default 2024-03-04T10:00:00Z). */
   startMs?: number;
   /** Capture time between frames, ms (default 5). */
@@ -37,6 +39,7 @@ export class SynthLink104 {
   private readonly tcpSeq: Record<Side, number> = { m: 1000, s: 5000 };
   private readonly isn: Record<Side, number> = { m: 1000, s: 5000 };
   private readonly frozen: boolean;
+  private readonly only: Side | undefined;
   /** Frozen sequence numbers (ISN without a handshake, ISN + 1 after one). */
   private frozenAt: Record<Side, number> = { m: 1000, s: 5000 };
   private shaking = false;
@@ -49,6 +52,7 @@ export class SynthLink104 {
     this.t = opts.startMs ?? Date.UTC(2024, 2, 4, 10, 0, 0);
     this.step = opts.stepMs ?? 5;
     this.frozen = opts.frozenSeq ?? false;
+    this.only = opts.only;
     if (opts.handshake ?? true) this.handshake();
   }
 
@@ -92,7 +96,7 @@ export class SynthLink104 {
     const seq = frozen ? this.frozenAt[side] : this.tcpSeq[side];
     const ack = frozen ? this.frozenAt[other] : this.tcpSeq[other];
     const us = Math.round(this.t * 1000);
-    this.packets.push({ data: buildTcpPacket({ src: a.ip, dst: b.ip, sport: a.port, dport: b.port, seq, ack, flags, payload }), tsSec: Math.floor(us / 1e6), tsNsec: (us % 1e6) * 1000 });
+    if (this.only === undefined || this.only === side) this.packets.push({ data: buildTcpPacket({ src: a.ip, dst: b.ip, sport: a.port, dport: b.port, seq, ack, flags, payload }), tsSec: Math.floor(us / 1e6), tsNsec: (us % 1e6) * 1000 });
     this.tcpSeq[side] = (this.tcpSeq[side] + payload.length) >>> 0;
   }
 

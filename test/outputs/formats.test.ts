@@ -302,3 +302,12 @@ test('formats with the monitor on its own thread: the same lines in the same ord
     }
   }
 });
+
+test('an alert with several ATT&CK techniques (Alert.techniques): ECS threat.technique.id and EVE mitre tags list them all, primary first', () => {
+  const a: Alert = { ...NASTY, rule: 'recon.ca-sweep', mitre: 'T0846', techniques: ['T0846', 'T0888'] };
+  const d = ecsAlert(a);
+  assert.deepEqual(validateEcs(d), []);
+  assert.deepEqual((d.threat as { technique: { id: string[] } }).technique.id, ['T0846', 'T0888']);
+  const e = eveAlert(a);
+  assert.deepEqual((e.alert as { metadata: { tag: string[] } }).metadata.tag, ['recon.ca-sweep', 'mitre:T0846', 'mitre:T0888']);
+});
