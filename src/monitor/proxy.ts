@@ -39,6 +39,7 @@ import type { TlsConfig } from '../transport/tls-config.js';
 import { connectTls, TlsSecurity } from '../transport/tls-verify.js';
 import { Detector, type DetectorOptions } from './detector.js';
 import type { CommandRecord } from './commands.js';
+import type { InventorySummary } from './inventory.js';
 import type { Policy } from './policy.js';
 import { isTrackedCommandType } from './roles.js';
 import { type Alert, type FlowDirection, type ObservedApdu, makeAlert } from './types.js';
@@ -62,6 +63,10 @@ export interface ProxyOptions {
   detector?: Omit<DetectorOptions, 'policy'>;
   /** Every alert (detector alerts and `proxy.command-blocked`). */
   onAlert?: (a: Alert) => void;
+  /** Commands tracked to their end (outcome, latencies), as the detector completes them. */
+  onCommands?: (cs: CommandRecord[]) => void;
+  /** Every ASDU forwarded or blocked, with its direction, the RTU's and the master's endpoints and the time. */
+  onAsdu?: (asdu: Asdu, o: { direction: FlowDirection; station: string; master: string; ts: number }) => void;
   /** APCI parameters of both legs. */
   params?: Partial<LinkParameters>;
   codec?: Partial<CodecOptions>;
@@ -160,6 +165,8 @@ export interface RunningProxy {
   onTraffic(listener: (t: ProxyTraffic) => void): () => void;
   /** Commands the detector tracked to their end (outcome, ACT_CON/ACT_TERM latency) since the last call. */
   takeCommands(): CommandRecord[];
+  /** What the proxy's monitor has seen: stations, masters, CAs, IOAs. */
+  inventory(): InventorySummary;
   /** Stop listening and close every session. */
   close(): Promise<void>;
 }
@@ -335,7 +342,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
             if (!r.ok) return [];
             o.apdu = r.value;
           }
-          return det.observe(o);
+          const alerts = det.observe(o);
+          if (opts.onCommands) {
+            const cs = det.takeCommands();
+            if (cs.length) opts.onCommands(cs);
+          }
+          if (asdu) opts.onAsdu?.(asdu, { direction: dir, station, master, ts: o.ts });
+          return alerts;
         };
         // nothing from the master is read (so its STARTDT act is not confirmed) until the RTU
         // connection is up; resumed on connect, closed when the RTU cannot be reached
@@ -472,6 +485,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       for (const [k, n] of extra) c[k] = n;
       return c;
     },
+    inventory: () => det.inventory(),
     async close() {
       clearInterval(timer);
       for (const s of [...sessions]) s.close('proxy closed');
