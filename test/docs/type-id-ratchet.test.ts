@@ -18,8 +18,6 @@ const REMAINING: Record<string, number> = {
   'src/cli/analyze.ts': 1,
   'src/cli/command-send.ts': 1,
   'src/cli/connect.ts': 2,
-  'src/master/format.ts': 2,
-  'src/master/master.ts': 2,
   'src/monitor/baseline.ts': 5,
   'src/monitor/commands.ts': 6,
   'src/monitor/file-transfers.ts': 4,
