@@ -120,8 +120,9 @@ export { ControllingStation } from './master/master.js';
 export type {
   CommandOptions, CommandResult, ControllingStationEventMap, ControllingStationOptions, DoubleCommandValue,
   InterrogationResult, MasterCounters, MasterSnapshot, MasterState, ReadResult, RequestOptions,
-  RequestResult, RoundTrip, StepCommandValue,
-} from './master/master.js';
+  RequestResult, RoundTrip, SendOptions, StepCommandValue,
+} from './master/types.js';
+export { MasterRequests } from './master/request-helpers.js';
 export { PointImage, isMonitorData, toPointValues } from './master/points.js';
 export type { PointValue, PointValueType } from './master/points.js';
 export { RedundancyGroup } from './master/redundancy-group.js';

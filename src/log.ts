@@ -89,3 +89,30 @@ export function createLogger(opts: LoggerOptions = {}, base: Record<string, unkn
     },
   };
 }
+
+/**
+ * A line sink that gathers the lines of one event-loop turn and writes them as one chunk after the
+ * turn's I/O (`setImmediate`). Writing to stderr is synchronous for files, pipes and terminals on
+ * Linux: a line written in the middle of a command's processing delayed its ACT_CON by a system
+ * call (the station's command path, BENCHMARKS.md); batched, the log goes out after the answer.
+ * `flush()` writes what is gathered at once (call it before exiting).
+ */
+export function batchedLines(write: (chunk: string) => void): { write(line: string): void; flush(): void } {
+  let lines: string[] = [];
+  let scheduled: ReturnType<typeof setImmediate> | undefined;
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (lines.length === 0) return;
+    const chunk = lines.join('\n') + '\n';
+    lines = [];
+    write(chunk);
+  };
+  return {
+    write(line) {
+      lines.push(line);
+      scheduled ??= setImmediate(flush);
+    },
+    flush,
+  };
+}

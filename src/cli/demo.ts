@@ -120,7 +120,7 @@ export const command: CliCommand = {
         master.on('asdu', onAsdu);
         setTimeout(() => resolve(undefined), 3000).unref();
       });
-      const open = await master.selectBeforeOperate(46, 1, 5031, { value: 1 }, { until: 'actterm' });
+      const open = await master.send(1, 5031, { kind: 'double', value: 1 }, { sbo: true, until: 'actterm' });
       say(`\nC_DC_NA_1 select+execute OFF to IOA 5031 (${nameOf({ ca: 1, ioa: 5031 })}): positive, ${rttText(open.rtt)}`);
       const fb = await feedback;
       say(fb ? `  feedback: IOA 1031 ${fb.type} = ${valueText(fb)} (cause 11, ${cotName(11)})` : '  feedback: none within 3 s');

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type LogLevel } from '../log.js';
+import { batchedLines, createLogger, type LogLevel } from '../log.js';
 import { type ListenFileConfig, StationConfigError, parseRolesConfig, parseStationConfig } from '../station/config.js';
 import { activeMisbehaviours, MISBEHAVIOUR_NAMES, parseMisbehaviourList, type StationMisbehaviour } from '../station/misbehave.js';
 import { startSimulations } from '../station/simulator.js';
@@ -330,6 +330,19 @@ export interface ServeIo {
  * the exit code (0 stopped or valid, 1 cannot listen, 2 usage or configuration error).
  */
 export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
+  // log lines leave after the turn's I/O (answers first): see batchedLines
+  const logLines = batchedLines((chunk) => io.stderr.write(chunk));
+  const flushLog = (): void => logLines.flush();
+  process.once('exit', flushLog);
+  try {
+    return await serveWith(argvIn, io, logLines.write);
+  } finally {
+    flushLog();
+    process.off('exit', flushLog);
+  }
+}
+
+async function serveWith(argvIn: string[], io: ServeIo, writeLogLine: (line: string) => void): Promise<number> {
   const argv = [...argvIn];
   let ui: UiFlags;
   try {
@@ -385,7 +398,7 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
     }
     throw e;
   }
-  const logger = createLogger({ level: args.level, format: args.format, write: (l) => io.stderr.write(l + '\n') });
+  const logger = createLogger({ level: args.level, format: args.format, write: writeLogLine });
   const auditTarget = args.audit ?? cfg.audit;
   // with --publish, the audit records of commands are published too (once the publisher is open)
   let fleet: FleetSensor | undefined;

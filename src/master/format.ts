@@ -2,14 +2,14 @@
  * Text and JSON views of received values and request outcomes (used by the CLIs).
  */
 import { COI, R32, formatF32 } from '../codec/elements.js';
-import { TypeId, typeInfo } from '../codec/type-table.js';
+import { TypeId, familyOf, isMonitorType, typeInfo } from '../codec/type-table.js';
 import { cotShortName } from '../codec/cause.js';
 import { type JsonValue, cp56Iso, hasFloat32Value, toJsonValue } from '../codec/json-view.js';
 import { float32Number } from '../codec/float32-text.js';
 import type { Cp24Time, Cp56Time } from '../codec/time.js';
 import type { ProtectionQuality, Quality } from '../codec/elements.js';
 import type { PointValue } from './points.js';
-import type { RoundTrip } from './master.js';
+import type { RoundTrip } from './types.js';
 
 /** One received object as a JSON line: `{ca, ioa, type, typeId, value, quality, time, cot}`. */
 export interface PointJson {
@@ -70,8 +70,9 @@ function valueOf(p: PointValue): unknown {
 export function valueText(p: PointValue): string {
   const v = p.value;
   if (typeof v === 'boolean') return v ? 'ON' : 'OFF';
-  if ((p.typeId === 3 || p.typeId === 4 || p.typeId === 31) && typeof v === 'number') return ['INTERMEDIATE', 'OFF', 'ON', 'INDETERMINATE'][v] ?? String(v);
-  if (p.typeId === 7 || p.typeId === 8 || p.typeId === 33) return `0x${(v as number).toString(16).padStart(8, '0')}`;
+  const family = isMonitorType(p.typeId) ? familyOf(p.typeId) : undefined; // M_DP_*, M_BO_*
+  if (family === 'double' && typeof v === 'number') return ['INTERMEDIATE', 'OFF', 'ON', 'INDETERMINATE'][v] ?? String(v);
+  if (family === 'bitstring') return `0x${(v as number).toString(16).padStart(8, '0')}`;
   if (p.typeId === TypeId.M_EI_NA_1) return endOfInitText(p.object);
   if (v === undefined) return JSON.stringify(toJsonValue(valueOf(p)));
   if (typeof v === 'number') return typeInfo(p.typeId)?.fields.includes(R32) ? formatF32(v) : String(v);

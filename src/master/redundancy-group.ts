@@ -9,18 +9,17 @@
  * active, then STARTDT on the target). Requests go to the active connection. Commands are never
  * repeated: a command open when its connection fails rejects with `ConnectionLostError`, one open
  * at a manual switchover with `E_NOT_CONNECTED` (data transfer stopped). The failed connection
- * reconnects in the background (back-off) and rejoins as a standby.
+ * reconnects in the background (back-off) and rejoins as a standby. The request methods are those
+ * of every controlling station (request-helpers.ts), sent through the active member.
  */
-import { EventEmitter } from 'node:events';
 import type { Asdu } from '../codec/asdu.js';
 import { type Logger, nullLogger } from '../log.js';
 import { Channel } from './channel.js';
 import type { Connector } from './connection.js';
 import { MasterError } from './errors.js';
-import {
-  type CommandOptions, type CommandResult, ControllingStation, type ControllingStationOptions, type DoubleCommandValue, type InterrogationResult, type MasterState,
-  type ReadResult, type RequestOptions, type RequestResult, type StepCommandValue,
-} from './master.js';
+import { ControllingStation } from './master.js';
+import { MasterRequests, type RequestPort } from './request-helpers.js';
+import type { ControllingStationOptions, MasterState } from './types.js';
 
 /** One endpoint of a {@link RedundancyGroup}. */
 export interface RedundancyEndpoint {
@@ -81,7 +80,7 @@ export interface RedundancyGroupSnapshot {
  * await station.close();
  * ```
  */
-export class RedundancyGroup extends EventEmitter<RedundancyGroupEventMap> {
+export class RedundancyGroup extends MasterRequests<RedundancyGroupEventMap> {
   /** The members, one {@link ControllingStation} per endpoint (started with `startDt: false`). */
   readonly members: readonly ControllingStation[];
   /** Endpoint names. */
@@ -191,81 +190,13 @@ export class RedundancyGroup extends EventEmitter<RedundancyGroupEventMap> {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // requests: to the active member
+  // requests: the helpers of MasterRequests (interrogation, read, send, single, ...) go to the
+  // active member, never repeated on another one
 
-  private onActive<T>(f: (m: ControllingStation) => Promise<T>): Promise<T> {
+  /** @internal */
+  override requestPort(): RequestPort | MasterError {
     const m = this.active;
-    if (!m) return Promise.reject(new MasterError('E_NOT_CONNECTED', 'no active connection in the redundancy group'));
-    return f(m);
-  }
-
-  /** {@link ControllingStation.interrogation} on the active member. */
-  interrogation(ca: number, qoi = 20, opts: RequestOptions = {}): Promise<InterrogationResult> {
-    return this.onActive((m) => m.interrogation(ca, qoi, opts));
-  }
-  /** {@link ControllingStation.counterInterrogation} on the active member. */
-  counterInterrogation(ca: number, qcc: { rqt?: number; frz?: number } = {}, opts: RequestOptions = {}): Promise<InterrogationResult> {
-    return this.onActive((m) => m.counterInterrogation(ca, qcc, opts));
-  }
-  /** {@link ControllingStation.read} on the active member. */
-  read(ca: number, ioa: number, typeId?: number, opts: Omit<RequestOptions, 'until'> = {}): Promise<ReadResult> {
-    return this.onActive((m) => m.read(ca, ioa, typeId, opts));
-  }
-  /** {@link ControllingStation.clockSync} on the active member. */
-  clockSync(ca: number, date?: Date, opts: RequestOptions = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.clockSync(ca, date, opts));
-  }
-  /** {@link ControllingStation.testCommand} on the active member. */
-  testCommand(ca: number, opts: RequestOptions & { timeTag?: boolean } = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.testCommand(ca, opts));
-  }
-  /** {@link ControllingStation.parameter} on the active member. */
-  parameter(typeId: 110 | 111 | 112, ca: number, ioa: number, value: number, qpm: { kpa: number; lpc?: boolean; pop?: boolean }, opts: RequestOptions = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.parameter(typeId, ca, ioa, value, qpm, opts));
-  }
-  /** {@link ControllingStation.parameterActivation} on the active member. */
-  parameterActivation(ca: number, ioa: number, qpa: number, opts: RequestOptions & { deactivate?: boolean } = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.parameterActivation(ca, ioa, qpa, opts));
-  }
-  /** {@link ControllingStation.deactivate} on the active member (never repeated on another one). */
-  deactivate(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: Omit<RequestOptions, 'until'> = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.deactivate(typeId, ca, ioa, object, opts));
-  }
-  /** {@link ControllingStation.resetProcess} on the active member. */
-  resetProcess(ca: number, qrp = 1, opts: RequestOptions = {}): Promise<RequestResult> {
-    return this.onActive((m) => m.resetProcess(ca, qrp, opts));
-  }
-  /** {@link ControllingStation.command} on the active member (never repeated on another one). */
-  command(typeId: number, ca: number, ioa: number, object: Record<string, unknown>, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.command(typeId, ca, ioa, object, opts));
-  }
-  /** Single command on the active member. */
-  single(ca: number, ioa: number, value: boolean, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.single(ca, ioa, value, opts));
-  }
-  /** Double command on the active member. */
-  double(ca: number, ioa: number, value: DoubleCommandValue, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.double(ca, ioa, value, opts));
-  }
-  /** Regulating step command on the active member. */
-  regulatingStep(ca: number, ioa: number, value: StepCommandValue, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.regulatingStep(ca, ioa, value, opts));
-  }
-  /** Set-point (normalized) on the active member. */
-  setpointNormalized(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.setpointNormalized(ca, ioa, value, opts));
-  }
-  /** Set-point (scaled) on the active member. */
-  setpointScaled(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.setpointScaled(ca, ioa, value, opts));
-  }
-  /** Set-point (float) on the active member. */
-  setpointFloat(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.setpointFloat(ca, ioa, value, opts));
-  }
-  /** Bitstring command on the active member. */
-  bitstring(ca: number, ioa: number, value: number, opts: CommandOptions = {}): Promise<CommandResult> {
-    return this.onActive((m) => m.bitstring(ca, ioa, value, opts));
+    return m ? m.requestPort() : new MasterError('E_NOT_CONNECTED', 'no active connection in the redundancy group');
   }
 
   // ---------------------------------------------------------------------------------------------

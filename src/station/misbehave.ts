@@ -7,8 +7,9 @@
  * to operate anything: `createStation` logs a `warn` (`station.misbehave`) naming the flags, and
  * `iec104 serve` prints a warning on stderr.
  *
- * Every flag is interpreted here or at one marked line (`// misbehave (test-only)`) of
- * `session.ts` / `station.ts`:
+ * Every flag is interpreted here: {@link misbehaviourHooks} turns the flags into the test seam a
+ * station injects into its link parameters and sessions (`SessionTestHooks`); the production code
+ * of `session.ts` / `station.ts` knows no flag, only the seam:
  *
  * | flag | effect | caught by |
  * |---|---|---|
@@ -23,6 +24,7 @@ import type { Asdu } from '../codec/asdu.js';
 import { COT } from '../codec/cause.js';
 import { isProcessCommand } from '../codec/type-table.js';
 import type { LinkParameters } from '../link/types.js';
+import type { SessionTestHooks } from './session.js';
 
 /** TEST-ONLY deliberate misbehaviours of the controlled station (see the table in this module). */
 export interface StationMisbehaviour {
@@ -97,4 +99,33 @@ export function slowAckDelay(p: LinkParameters, m: StationMisbehaviour | undefin
 export function misbehaviourWithholds(m: StationMisbehaviour, asdu: Asdu): boolean {
   if (m.noActTerm && asdu.cot === COT.ACTIVATION_TERMINATION) return true;
   return m.noActCon === true && asdu.cot === COT.ACTIVATION_CON && isProcessCommand(asdu.typeId);
+}
+
+/**
+ * The test seam of a station: how it adjusts its link parameters, delays received ASDUs, and
+ * which deviations its sessions make. A correct station has none.
+ * @internal
+ */
+export interface StationTestHooks {
+  /** The link parameters the station's connections use, from the configured ones. */
+  linkParameters?(p: LinkParameters): LinkParameters;
+  /** How long a received ASDU waits before the session processes it (undefined: at once). */
+  receiveDelay?(p: LinkParameters): number | undefined;
+  /** Deviations of every session. */
+  session?: SessionTestHooks;
+}
+
+/** The test seam that makes a station misbehave as `m` says, or undefined when no flag is set. */
+export function misbehaviourHooks(m: StationMisbehaviour | undefined): StationTestHooks | undefined {
+  if (!m || activeMisbehaviours(m).length === 0) return undefined;
+  const session: SessionTestHooks = {};
+  if (m.noActTerm || m.noActCon) session.withhold = (asdu) => misbehaviourWithholds(m, asdu);
+  if (m.unknownIoaPositive) session.confirmUnknownCommandObject = true;
+  if (m.acceptStale) session.skipCommandAgeCheck = true;
+  if (m.ignoreSelect) session.skipSelectCheck = true;
+  return {
+    linkParameters: (p) => misbehavingLinkParameters(p, m),
+    receiveDelay: (p) => slowAckDelay(p, m),
+    session,
+  };
 }

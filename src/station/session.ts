@@ -26,7 +26,6 @@ import {
 } from './commands.js';
 import { type BudgetExceeded, type ConnectionMemory, MIN_DEFAULT_CONNECTION_BUDGET, queuedAsduBytes } from './budget.js';
 import { EventBatch, type EventQueue } from './event-queue.js';
-import { misbehaviourWithholds, type StationMisbehaviour } from './misbehave.js';
 import { maxObjects, packObjects } from './packing.js';
 import { type StationPoint, pointObject, type TimeTagOptions } from './point-database.js';
 import type { PointDatabase } from './point-database.js';
@@ -131,28 +130,46 @@ export interface ParameterRequest {
   sessionId: number;
 }
 
-/** What a session needs from its station. Implemented by `ControlledStation`. */
-export interface SessionHost {
-  readonly db: PointDatabase;
-  readonly queue: EventQueue;
+/** Fixed settings of the station that a session reads. */
+export interface SessionSettings {
   readonly clock: Clock;
   readonly codec: CodecOptions;
   readonly timeTags: TimeTagOptions;
   readonly sqMinRun: number | undefined;
-  readonly selectTimeoutMs: number;
   readonly maxCommandAgeMs: number;
+  /** Largest clock step (ms, either direction) a clock synchronisation may make; undefined = any. */
+  readonly maxClockStepMs?: number;
+  /** Memory budget of a connection's session queues, estimated bytes (see `budget.ts`); default 4 MiB. */
+  readonly connectionBudget?: number;
+}
+
+/** The station's process image and its time. */
+export interface SessionData {
+  readonly db: PointDatabase;
   /** Station time, ms since the epoch (wall time + clock synchronisation offset). */
   now(): number;
+}
+
+/** Process commands: the command objects, the handler, feedback, and the select-before-operate registry shared by all connections. */
+export interface SessionCommands {
   commandPoint(ca: number, ioa: number): CommandPoint | undefined;
   decide(cmd: StationCommand, cp: CommandPoint): CommandOutcome | undefined | Promise<CommandOutcome | undefined>;
   applyFeedback(cmd: StationCommand, outcome: CommandOutcome & { result: 'accept' }): void;
-  clockSync(req: ClockSyncRequest): boolean;
-  resetProcess(qrp: number, ca: number, sessionId: number): boolean;
-  parameter(req: ParameterRequest): boolean;
-  /** Selection (SBO) registry, shared by all connections. */
   selection(key: string): { cmd: StationCommand; sessionId: number } | undefined;
   select(key: string, cmd: StationCommand, sessionId: number): void;
   deselect(key: string): boolean;
+}
+
+/** System requests the station answers through its handlers (true: positive confirmation). */
+export interface SessionSystemRequests {
+  clockSync(req: ClockSyncRequest): boolean;
+  resetProcess(qrp: number, ca: number, sessionId: number): boolean;
+  parameter(req: ParameterRequest): boolean;
+}
+
+/** The station's part in a session's life: redundancy group, end of initialization, access control, budget, audit. */
+export interface SessionLifecycle {
+  /** Whether the session's redundancy group sends its events through this session now. */
   servesEvents(s: StationSession): boolean;
   sessionStarted(s: StationSession): void;
   sessionStopped(s: StationSession): void;
@@ -162,16 +179,40 @@ export interface SessionHost {
   authorize?(s: StationSession, req: Asdu): string | undefined;
   /** A request is refused for `why` (audit). */
   commandRefused?(s: StationSession, req: Asdu, why: string): void;
-  /** TEST-ONLY deliberate misbehaviour (see `misbehave.ts`); undefined for a correct station. */
-  readonly misbehave?: StationMisbehaviour;
-  /** File transfer (types 120..127), when the station offers or accepts files. */
-  readonly files?: { onAsdu(s: StationSession, req: Asdu): void };
-  /** Largest clock step (ms, either direction) a clock synchronisation may make; undefined = any. */
-  readonly maxClockStepMs?: number;
-  /** Memory budget of a connection's session queues, estimated bytes (see `budget.ts`); default 4 MiB. */
-  readonly connectionBudget?: number;
   /** The connection exceeded its budget and is being closed (log, security event, audit). */
   budgetExceeded?(s: StationSession, e: BudgetExceeded): void;
+}
+
+/**
+ * Deliberate deviations a test may inject into a session (misbehave.ts builds them from
+ * `StationOptions.misbehave`); a correct station has none.
+ * @internal
+ */
+export interface SessionTestHooks {
+  /** Whether the session must not send `asdu` at all. */
+  withhold?(asdu: Asdu): boolean;
+  /** Confirm a command to an object without command point positively (instead of cause 47). */
+  confirmUnknownCommandObject?: boolean;
+  /** Execute time-tagged commands whatever their age. */
+  skipCommandAgeCheck?: boolean;
+  /** Execute on a select-before-operate object without a valid select. */
+  skipSelectCheck?: boolean;
+}
+
+/**
+ * What a session needs from its station, in small parts (each one job). `ControlledStation` builds
+ * one for all its sessions.
+ */
+export interface SessionHost {
+  readonly settings: SessionSettings;
+  readonly data: SessionData;
+  readonly commands: SessionCommands;
+  readonly system: SessionSystemRequests;
+  readonly lifecycle: SessionLifecycle;
+  /** File transfer (types 120..127), when the station offers or accepts files. */
+  readonly files?: { onAsdu(s: StationSession, req: Asdu): void };
+  /** @internal */
+  readonly testHooks?: SessionTestHooks;
 }
 
 interface OutItem {
@@ -248,8 +289,12 @@ export class StationSession {
   private link: StationLink | undefined;
   /** False when logs are discarded: hot paths then skip building messages. */
   private readonly logOn: boolean;
-  /** TEST-ONLY misbehaviour flags (undefined for a correct station). */
-  private readonly mis: StationMisbehaviour | undefined;
+  /** Injected deviations (tests only; undefined for a correct station). */
+  private readonly hooks: SessionTestHooks | undefined;
+  private readonly settings: SessionSettings;
+  private readonly data: SessionData;
+  private readonly commands: SessionCommands;
+  private readonly lifecycle: SessionLifecycle;
   /** The event queue of the session's redundancy group. */
   readonly queue: EventQueue;
   /** Name of the session's redundancy group. */
@@ -269,15 +314,19 @@ export class StationSession {
     private readonly host: SessionHost,
     private readonly log: Logger,
     /** Remote address, when known. */
-    readonly remote?: string,
-    /** Its redundancy group's event queue and name (default: the host's `queue`, group `single`). */
-    events?: { queue: EventQueue; group: string },
+    readonly remote: string | undefined,
+    /** Its redundancy group's event queue and name. */
+    events: { queue: EventQueue; group: string },
   ) {
     this.logOn = !isNullLogger(log);
-    this.mis = host.misbehave;
-    this.queue = events?.queue ?? host.queue;
-    this.group = events?.group ?? 'single';
-    this.budget = host.connectionBudget ?? MIN_DEFAULT_CONNECTION_BUDGET;
+    this.hooks = host.testHooks;
+    this.settings = host.settings;
+    this.data = host.data;
+    this.commands = host.commands;
+    this.lifecycle = host.lifecycle;
+    this.queue = events.queue;
+    this.group = events.group;
+    this.budget = host.settings.connectionBudget ?? MIN_DEFAULT_CONNECTION_BUDGET;
   }
 
   /** Estimated memory held by this connection's session queues, against its budget (see `budget.ts`). */
@@ -311,7 +360,7 @@ export class StationSession {
       id: this.id,
       remote: this.remote,
       link: this.link!.snapshot(),
-      servesEvents: this.host.servesEvents(this),
+      servesEvents: this.lifecycle.servesEvents(this),
       group: this.group,
       queued: { responses: this.responses.length, background: this.background.length, memory: this.memory() },
       events: { pending: q.pending, inFlight: q.inFlight },
@@ -329,18 +378,18 @@ export class StationSession {
       this.started = true;
       if (!this.everStarted) {
         this.everStarted = true;
-        const ei = this.host.endOfInitializationPerConnection();
+        const ei = this.lifecycle.endOfInitializationPerConnection();
         if (ei) {
-          for (const ca of this.host.db.commonAddresses()) {
+          for (const ca of this.data.db.commonAddresses()) {
             this.enqueue(this.responses, { asdu: { typeId: TypeId.M_EI_NA_1, sq: false, cot: COT.INITIALIZED, negative: false, test: false, originator: 0, ca, objects: [{ ioa: 0, cause: ei.cause, localChange: ei.localChange }] } });
           }
         }
       }
-      this.host.sessionStarted(this);
+      this.lifecycle.sessionStarted(this);
       this.pump();
     } else if (this.started) {
       this.started = false;
-      this.host.sessionStopped(this);
+      this.lifecycle.sessionStopped(this);
     }
   }
 
@@ -365,7 +414,7 @@ export class StationSession {
     this.readsQueued.clear();
     this.started = false;
     this.log.log('info', 'station.session.closed', `connection closed: ${reason.code} ${reason.message}`, { code: reason.code, requeued: n });
-    this.host.sessionClosed(this, reason);
+    this.lifecycle.sessionClosed(this, reason);
   }
 
   /** Link `drain`. */
@@ -438,14 +487,14 @@ export class StationSession {
     // and putting back an event batch per raised event made a backlog cost O(events x window))
     if (this.blocked && !link.canSend) return false;
     const q = this.queue;
-    const serves = this.host.servesEvents(this);
+    const serves = this.lifecycle.servesEvents(this);
     const head = this.responses[0];
     if (head && (head.barrier === undefined || !serves || !q.hasPendingUpTo(head.barrier))) {
       this.dequeue(this.responses);
       return this.transmit(link, head, undefined);
     }
     if (serves && q.pending > 0) {
-      const batch = q.take(sameAsdu, maxObjects(q.peek()!.typeId, false, this.host.codec));
+      const batch = q.take(sameAsdu, maxObjects(q.peek()!.typeId, false, this.settings.codec));
       if (!batch) return false;
       const f = batch.events[0];
       const asdu: Asdu = { typeId: f.typeId, sq: false, cot: f.cot, negative: false, test: false, originator: 0, ca: f.ca, objects: batch.events.map((e) => e.object) };
@@ -498,7 +547,7 @@ export class StationSession {
   }
 
   private reply(item: OutItem): void {
-    if (this.mis && misbehaviourWithholds(this.mis, item.asdu)) { // misbehave (test-only): noActTerm, noActCon
+    if (this.hooks?.withhold?.(item.asdu)) { // an injected test deviation (misbehave.ts)
       item.sent?.();
       return;
     }
@@ -535,7 +584,7 @@ export class StationSession {
     const reason = `connection memory budget exceeded: ${total} bytes queued (responses ${this.responseBytes}, background ${this.backgroundBytes}) over the budget of ${this.budget}; the master asks for more than it acknowledges`;
     this.log.log('warn', 'station.budget.exceeded', reason, { queued: total, budget: this.budget, responses: this.responses.length, background: this.background.length });
     try {
-      this.host.budgetExceeded?.(this, { queued: total, budget: this.budget, reason });
+      this.lifecycle.budgetExceeded?.(this, { queued: total, budget: this.budget, reason });
     } finally {
       this.link?.close({ code: 'E_BUFFER_LIMIT', message: reason });
     }
@@ -550,7 +599,7 @@ export class StationSession {
     else if (cot === COT.UNKNOWN_CA) this.counters.unknownCa++;
     else if (cot === COT.UNKNOWN_IOA) this.counters.unknownIoa++;
     this.log.log('info', 'station.negative', `${typeName(req.typeId)} CA ${req.ca}: ${why} (COT ${cot})`, { typeId: req.typeId, ca: req.ca, cot: req.cot, reply: cot });
-    this.host.commandRefused?.(this, req, why);
+    this.lifecycle.commandRefused?.(this, req, why);
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
 
@@ -574,17 +623,17 @@ export class StationSession {
     const causes = INCOMING_CAUSES[t];
     if (!info || info.raw || !causes) return this.negative(req, COT.UNKNOWN_TYPE, 'type not supported by this station');
     if (!causes.includes(req.cot)) return this.negative(req, COT.UNKNOWN_CAUSE, `cause ${req.cot} not accepted for ${info.name}`);
-    const denied = this.host.authorize?.(this, req);
+    const denied = this.lifecycle.authorize?.(this, req);
     if (denied !== undefined) {
       this.counters.commandsRejected++;
-      this.host.commandRefused?.(this, req, denied);
+      this.lifecycle.commandRefused?.(this, req, denied);
       this.log.log('warn', 'station.command.denied', `${info.name} CA ${req.ca} refused: ${denied}`, { typeId: t, ca: req.ca, reason: denied });
       return this.reply({ asdu: mirrorAsdu(req, req.cot === COT.DEACTIVATION ? COT.DEACTIVATION_CON : COT.ACTIVATION_CON, true) });
     }
-    const broadcastCa = this.host.codec.caSize === 1 ? 0xff : 0xffff;
+    const broadcastCa = this.settings.codec.caSize === 1 ? 0xff : 0xffff;
     let cas: number[];
-    if (req.ca === broadcastCa && BROADCAST_TYPES.has(t)) cas = this.host.db.commonAddresses();
-    else if (this.host.db.hasCommonAddress(req.ca)) cas = [req.ca];
+    if (req.ca === broadcastCa && BROADCAST_TYPES.has(t)) cas = this.data.db.commonAddresses();
+    else if (this.data.db.hasCommonAddress(req.ca)) cas = [req.ca];
     else return this.negative(req, COT.UNKNOWN_CA, `common address ${req.ca} not configured`);
     const obj = req.objects[0];
     if (obj === undefined || req.objects.length !== 1) return this.negative(req, COT.UNKNOWN_IOA, `${req.objects.length} information objects (expected 1)`);
@@ -645,7 +694,7 @@ export class StationSession {
     this.interrogations.set(key, job);
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, qoi }]) });
     const group = qoi - 20;
-    const pts = this.host.db.points(ca).filter((p) => (group === 0 ? p.interrogation : p.groups.has(group)));
+    const pts = this.data.db.points(ca).filter((p) => (group === 0 ? p.interrogation : p.groups.has(group)));
     for (const a of this.pack(pts, qoi, ca, req)) this.reply({ asdu: a, job });
     this.reply({
       asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false, ca, [{ ioa: 0, qoi }]),
@@ -664,11 +713,11 @@ export class StationSession {
       if (p.staticType === undefined) continue;
       let l = byType.get(p.staticType);
       if (!l) byType.set(p.staticType, (l = []));
-      l.push(pointObject(p, p.staticType, this.host.timeTags));
+      l.push(pointObject(p, p.staticType, this.settings.timeTags));
     }
     const out: Asdu[] = [];
     for (const t of [...byType.keys()].sort((a, b) => a - b)) {
-      out.push(...packObjects(t, byType.get(t)!, { cot, ca, originator: req?.originator ?? 0, test: req?.test ?? false }, { codec: this.host.codec, sqMinRun: this.host.sqMinRun }));
+      out.push(...packObjects(t, byType.get(t)!, { cot, ca, originator: req?.originator ?? 0, test: req?.test ?? false }, { codec: this.settings.codec, sqMinRun: this.settings.sqMinRun }));
     }
     return out;
   }
@@ -689,9 +738,9 @@ export class StationSession {
     }
     this.counterRuns.add(key);
     this.counters.counterInterrogations++;
-    const counters = this.host.db.points(ca).filter((p) => p.kind === 'counter' && (rqt === 5 || p.counterGroup === rqt));
+    const counters = this.data.db.points(ca).filter((p) => p.kind === 'counter' && (rqt === 5 || p.counterGroup === rqt));
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false, ca, [{ ioa: 0, rqt, frz }]) });
-    const now = this.host.now();
+    const now = this.data.now();
     const cot = rqt === 5 ? COT.REQUESTED_COUNTER_GENERAL : COT.REQUESTED_COUNTER_GROUP_1 + rqt - 1;
     if (frz === 0) {
       const byType = new Map<number, InformationObject[]>();
@@ -699,10 +748,10 @@ export class StationSession {
         const type = p.type;
         let l = byType.get(type);
         if (!l) byType.set(type, (l = []));
-        l.push(pointObject(p, type, this.host.timeTags, p.frozen?.value ?? p.value, p.frozen?.time ?? now));
+        l.push(pointObject(p, type, this.settings.timeTags, p.frozen?.value ?? p.value, p.frozen?.time ?? now));
       }
       for (const t of [...byType.keys()].sort((a, b) => a - b)) {
-        for (const a of packObjects(t, byType.get(t)!, { cot, ca, originator: req.originator, test: req.test }, { codec: this.host.codec, sqMinRun: this.host.sqMinRun })) this.reply({ asdu: a });
+        for (const a of packObjects(t, byType.get(t)!, { cot, ca, originator: req.originator, test: req.test }, { codec: this.settings.codec, sqMinRun: this.settings.sqMinRun })) this.reply({ asdu: a });
       }
     } else {
       for (const p of counters) {
@@ -720,19 +769,19 @@ export class StationSession {
   /** Negative ACT_CON for a request of which one is already in progress on this connection. */
   private refuseBusy(req: Asdu, ca: number, why: string): void {
     this.log.log('info', 'station.request.busy', `${typeName(req.typeId)} refused: ${why}`, { typeId: req.typeId, ca, reason: why });
-    this.host.commandRefused?.(this, req, why);
+    this.lifecycle.commandRefused?.(this, req, why);
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, true, ca) });
   }
 
   // ---- read
 
   private read(req: Asdu, obj: InformationObject): void {
-    const p = this.host.db.get(req.ca, obj.ioa);
+    const p = this.data.db.get(req.ca, obj.ioa);
     const info = p?.staticType === undefined ? undefined : typeInfo(p.staticType);
     if (!p || !info || !info.causes.has(COT.REQUEST)) return this.negative(req, COT.UNKNOWN_IOA, `no readable point at IOA ${obj.ioa}`);
     this.counters.reads++;
     const key = `${req.ca}:${obj.ioa}`;
-    const objects = [pointObject(p, p.staticType!, this.host.timeTags)];
+    const objects = [pointObject(p, p.staticType!, this.settings.timeTags)];
     const queued = this.readsQueued.get(key);
     if (queued) {
       // the answer to an earlier read of the object is still queued: it answers this one too,
@@ -756,11 +805,11 @@ export class StationSession {
     const time = obj.time as Cp56Time;
     this.counters.clockSyncs++;
     let why = this.clockSyncProblem(time);
-    const date = why === undefined ? cp56ToDate(time, this.host.timeTags.utc) : undefined;
-    if (date && !this.host.clockSync({ time, date, ca: req.ca, sessionId: this.id })) why = 'refused by the clock synchronisation handler';
+    const date = why === undefined ? cp56ToDate(time, this.settings.timeTags.utc) : undefined;
+    if (date && !this.host.system.clockSync({ time, date, ca: req.ca, sessionId: this.id })) why = 'refused by the clock synchronisation handler';
     const ok = why === undefined;
     this.log.log(ok ? 'info' : 'warn', 'station.clock_sync', `clock synchronisation ${ok ? 'accepted' : 'refused'}: ${ok ? date!.toISOString() : why}`, { ok, ...(why ? { reason: why } : {}) });
-    if (!ok) this.host.commandRefused?.(this, req, why!);
+    if (!ok) this.lifecycle.commandRefused?.(this, req, why!);
     for (const ca of cas) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
   }
 
@@ -774,11 +823,11 @@ export class StationSession {
     if (time.invalid) return 'time flagged invalid (IV=1)';
     const bad = cp56FieldProblems(time);
     if (bad.length > 0) return `time out of range: ${bad.map(([f, m]) => `${f} ${m}`).join(', ')}`;
-    const t = cp56ToDate(time, this.host.timeTags.utc).getTime();
+    const t = cp56ToDate(time, this.settings.timeTags.utc).getTime();
     if (!Number.isFinite(t)) return 'time is not a valid date';
-    const max = this.host.maxClockStepMs;
+    const max = this.settings.maxClockStepMs;
     if (max !== undefined) {
-      const step = t - this.host.now();
+      const step = t - this.data.now();
       if (Math.abs(step) > max) return `clock step of ${step} ms exceeds maxClockStepMs (${max} ms)`;
     }
     return undefined;
@@ -788,7 +837,7 @@ export class StationSession {
     const qrp = Number(obj.qrp);
     this.counters.resets++;
     for (const ca of cas) {
-      const ok = qrp >= 1 && this.host.resetProcess(qrp, ca, this.id);
+      const ok = qrp >= 1 && this.host.system.resetProcess(qrp, ca, this.id);
       this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok, ca) });
     }
   }
@@ -796,20 +845,20 @@ export class StationSession {
   // ---- parameters
 
   private parameterMeasured(req: Asdu, obj: InformationObject): void {
-    if (!this.host.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
+    if (!this.data.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
     this.counters.parameters++;
-    const ok = this.host.parameter({ typeId: req.typeId, ca: req.ca, ioa: obj.ioa, value: Number(obj.value), kpa: Number(obj.kpa), sessionId: this.id });
-    if (ok) this.host.db.parameters.set(`${req.ca}:${obj.ioa}:${Number(obj.kpa)}`, { typeId: req.typeId, value: Number(obj.value), kpa: Number(obj.kpa), lpc: obj.lpc === true, pop: obj.pop === true });
+    const ok = this.host.system.parameter({ typeId: req.typeId, ca: req.ca, ioa: obj.ioa, value: Number(obj.value), kpa: Number(obj.kpa), sessionId: this.id });
+    if (ok) this.data.db.parameters.set(`${req.ca}:${obj.ioa}:${Number(obj.kpa)}`, { typeId: req.typeId, value: Number(obj.value), kpa: Number(obj.kpa), lpc: obj.lpc === true, pop: obj.pop === true });
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, !ok) });
   }
 
   private parameterActivation(req: Asdu, obj: InformationObject): void {
     const qpa = Number(obj.qpa);
-    if (!(qpa === 1 && obj.ioa === 0) && !this.host.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
+    if (!(qpa === 1 && obj.ioa === 0) && !this.data.db.get(req.ca, obj.ioa)) return this.negative(req, COT.UNKNOWN_IOA, `no point at IOA ${obj.ioa}`);
     this.counters.parameters++;
     const activate = req.cot === COT.ACTIVATION;
-    const ok = qpa >= 1 && qpa <= 3 && this.host.parameter({ typeId: TypeId.P_AC_NA_1, ca: req.ca, ioa: obj.ioa, qpa, activate, sessionId: this.id });
-    if (ok) this.host.db.activations.set(`${req.ca}:${obj.ioa}:${qpa}`, activate);
+    const ok = qpa >= 1 && qpa <= 3 && this.host.system.parameter({ typeId: TypeId.P_AC_NA_1, ca: req.ca, ioa: obj.ioa, qpa, activate, sessionId: this.id });
+    if (ok) this.data.db.activations.set(`${req.ca}:${obj.ioa}:${qpa}`, activate);
     this.reply({ asdu: mirrorAsdu(req, activate ? COT.ACTIVATION_CON : COT.DEACTIVATION_CON, !ok) });
   }
 
@@ -821,9 +870,9 @@ export class StationSession {
   // is used synchronously: ACT_CON and ACT_TERM leave in the same turn as the request.
 
   private command(req: Asdu, obj: InformationObject): void {
-    const cp = this.host.commandPoint(req.ca, obj.ioa);
+    const cp = this.commands.commandPoint(req.ca, obj.ioa);
     if (!cp) {
-      if (this.mis?.unknownIoaPositive) { // misbehave (test-only): confirm a command for an object that does not exist
+      if (this.hooks?.confirmUnknownCommandObject) { // an injected test deviation (misbehave.ts)
         this.reply({ asdu: mirrorAsdu(req, req.cot === COT.DEACTIVATION ? COT.DEACTIVATION_CON : COT.ACTIVATION_CON, false) });
         if (req.cot === COT.ACTIVATION && obj.select !== true) this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false) });
         return;
@@ -834,16 +883,16 @@ export class StationSession {
     const cmd = stationCommandFromObject(req.typeId, req.ca, obj, { sessionId: this.id, remote: this.remote, originator: req.originator });
     const key = `${req.ca}:${obj.ioa}`;
     if (req.cot === COT.DEACTIVATION) {
-      const sel = this.host.selection(key);
+      const sel = this.commands.selection(key);
       const ex = this.executing.get(key);
       if (ex) {
         ex.cancelled = true;
-        if (ex.timer) this.host.clock.clearTimeout(ex.timer);
+        if (ex.timer) this.settings.clock.clearTimeout(ex.timer);
         this.executing.delete(key);
         this.log.log('info', 'station.command.cancelled', `execution of CA ${req.ca} IOA ${obj.ioa} cancelled by deactivation`, { ca: req.ca, ioa: obj.ioa });
         this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false) });
       } else if (sel && sel.sessionId === this.id) {
-        this.host.deselect(key);
+        this.commands.deselect(key);
         this.log.log('info', 'station.command.deselected', `CA ${req.ca} IOA ${obj.ioa} deselected`, { ca: req.ca, ioa: obj.ioa });
         this.reply({ asdu: mirrorAsdu(req, COT.DEACTIVATION_CON, false) });
       } else {
@@ -855,29 +904,29 @@ export class StationSession {
     if (typeof cmd.value === 'number' && !Number.isFinite(cmd.value) && !cp.allowNonFinite) {
       // issue 11: a NaN or infinite set-point is refused unless the object is configured to take it
       const why = `set-point value ${cmd.value} is not a finite number (allowNonFinite is off for this object)`;
-      this.host.commandRefused?.(this, req, why);
+      this.lifecycle.commandRefused?.(this, req, why);
       return this.refuseCommand(req, obj, cmd, why);
     }
-    if (cmd.time !== undefined && !this.mis?.acceptStale) { // misbehave (test-only): acceptStale skips the age check
-      const stale = staleReason(cmd.time, this.host.now(), this.host.maxCommandAgeMs, this.host.timeTags.utc);
+    if (cmd.time !== undefined && !this.hooks?.skipCommandAgeCheck) { // (skipped only by an injected test deviation)
+      const stale = staleReason(cmd.time, this.data.now(), this.settings.maxCommandAgeMs, this.settings.timeTags.utc);
       if (stale) return this.refuseCommand(req, obj, cmd, stale);
     }
     if (this.executing.has(key) || this.deciding.has(key)) return this.refuseCommand(req, obj, cmd, 'object busy (previous command still executing)');
-    const sel = this.host.selection(key);
+    const sel = this.commands.selection(key);
     if (cmd.select) {
       if (cp.mode === 'direct') return this.refuseCommand(req, obj, cmd, 'object configured for direct execute only');
       if (sel && sel.sessionId !== this.id) return this.refuseCommand(req, obj, cmd, 'object selected by another connection');
     } else {
       if (sel) {
         if (sel.sessionId !== this.id) return this.refuseCommand(req, obj, cmd, 'object selected by another connection');
-        this.host.deselect(key);
+        this.commands.deselect(key);
         if (!sameCommand(sel.cmd, cmd)) return this.refuseCommand(req, obj, cmd, 'execute does not match the selected command (type, value, qualifier)');
-      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring' && !this.mis?.ignoreSelect) return this.refuseCommand(req, obj, cmd, 'object requires select before operate: no valid selection'); // misbehave (test-only): ignoreSelect
+      } else if (cp.mode === 'sbo' && cmd.kind !== 'bitstring' && !this.hooks?.skipSelectCheck) return this.refuseCommand(req, obj, cmd, 'object requires select before operate: no valid selection');
     }
     this.deciding.add(key);
     let r: CommandOutcome | undefined | Promise<CommandOutcome | undefined>;
     try {
-      r = this.host.decide(cmd, cp);
+      r = this.commands.decide(cmd, cp);
     } catch (e) {
       this.log.log('error', 'station.command.handler', `command handler threw: ${e instanceof Error ? e.message : String(e)}`, { error: e });
       r = { result: 'reject', reason: 'handler error' };
@@ -896,7 +945,7 @@ export class StationSession {
   /** Negative confirmation of a command (ACT_CON, or DEACT_CON for a deactivation). */
   private refuseCommand(req: Asdu, obj: InformationObject, cmd: StationCommand, why: string, cot: number = COT.ACTIVATION_CON): void {
     this.counters.commandsRejected++;
-    this.host.commandRefused?.(this, req, why);
+    this.lifecycle.commandRefused?.(this, req, why);
     this.log.log('info', 'station.command.refused', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} ${cmd.select ? 'select' : 'execute'} refused: ${why}`, { typeId: req.typeId, ca: req.ca, ioa: obj.ioa, select: cmd.select, reason: why });
     this.reply({ asdu: mirrorAsdu(req, cot, true) });
   }
@@ -912,7 +961,7 @@ export class StationSession {
       return;
     }
     if (cmd.select) {
-      this.host.select(key, cmd, this.id);
+      this.commands.select(key, cmd, this.id);
       if (this.logOn) this.log.log('info', 'station.command.selected', `${typeName(req.typeId)} CA ${req.ca} IOA ${obj.ioa} selected`, { ca: req.ca, ioa: obj.ioa, value: cmd.value });
       this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_CON, false) });
       this.pump();
@@ -923,7 +972,7 @@ export class StationSession {
     const ex: Execution = { timer: undefined, cancelled: false };
     this.executing.set(key, ex);
     const delay = o.delayMs ?? 0;
-    if (delay > 0) ex.timer = this.host.clock.setTimeout(() => this.commandExecuted(req, cmd, o, key, ex), delay);
+    if (delay > 0) ex.timer = this.settings.clock.setTimeout(() => this.commandExecuted(req, cmd, o, key, ex), delay);
     else this.commandExecuted(req, cmd, o, key, ex);
     this.pump();
   }
@@ -932,7 +981,7 @@ export class StationSession {
   private commandExecuted(req: Asdu, cmd: StationCommand, o: CommandOutcome & { result: 'accept' }, key: string, ex: Execution): void {
     if (ex.cancelled) return;
     this.executing.delete(key);
-    this.host.applyFeedback(cmd, o);
+    this.commands.applyFeedback(cmd, o);
     if (this.closed) return;
     this.reply({ asdu: mirrorAsdu(req, COT.ACTIVATION_TERMINATION, false), barrier: this.queue.lastSeq });
     this.pump();

@@ -28,7 +28,7 @@ import { TlsSecurity } from '../transport/tls-verify.js';
 import { type AccessGrant, AccessRoles, type DefaultRole, identityOf, type PeerIdentity, type RoleRule } from './access-roles.js';
 import { CommandAuditTrail } from './command-audit.js';
 import { type BudgetExceeded, defaultConnectionBudget } from './budget.js';
-import { activeMisbehaviours, misbehavingLinkParameters, slowAckDelay, type StationMisbehaviour } from './misbehave.js';
+import { activeMisbehaviours, misbehaviourHooks, type StationMisbehaviour, type StationTestHooks } from './misbehave.js';
 import {
   type CommandHandler, commandKindOf, type CommandOutcome, type CommandPoint, type CommandPointConfig, feedbackValue, type StationCommand,
 } from './commands.js';
@@ -150,6 +150,11 @@ export interface StationOptions {
    * set it on a station that operates anything.
    */
   misbehave?: StationMisbehaviour;
+  /**
+   * A test seam (link parameters, receive delay, session deviations); `misbehave` builds one.
+   * @internal
+   */
+  testHooks?: StationTestHooks;
   /** File transfer: a provider of files to download and/or a receiver of uploads (see `file-service.ts`, docs/files.md). */
   files?: StationFileOptions;
 }
@@ -268,7 +273,7 @@ export class StationError extends Error {
  * await station.close();
  * ```
  */
-export class ControlledStation implements SessionHost {
+export class ControlledStation {
   readonly db: PointDatabase;
   /**
    * The event queue of the single redundancy group (mode `single`); with `groups`, the first
@@ -289,6 +294,10 @@ export class ControlledStation implements SessionHost {
   /** TEST-ONLY misbehaviour flags (undefined for a correct station, also when every flag is false). */
   readonly misbehave: StationMisbehaviour | undefined;
   private readonly opts: StationOptions;
+  /** What every session of this station uses (session.ts: small parts, one job each). */
+  private readonly sessionHost: SessionHost;
+  /** The injected test seam (misbehave.ts), undefined for a correct station. */
+  private readonly testHooks: StationTestHooks | undefined;
   private readonly log: Logger;
   private readonly wall: () => number;
   private clockOffset = 0;
@@ -321,7 +330,9 @@ export class ControlledStation implements SessionHost {
     this.wall = options.time ?? Date.now;
     this.codec = resolveOptions(options.codec);
     this.misbehave = activeMisbehaviours(options.misbehave).length ? { ...options.misbehave } : undefined;
-    this.linkParameters = misbehavingLinkParameters(resolveLinkParameters(options.link), this.misbehave);
+    this.testHooks = options.testHooks ?? misbehaviourHooks(this.misbehave);
+    const linkParameters = resolveLinkParameters(options.link);
+    this.linkParameters = this.testHooks?.linkParameters?.(linkParameters) ?? linkParameters;
     this.timeTags = { utc: options.utc ?? true };
     this.sqMinRun = options.sqMinRun;
     this.selectTimeoutMs = nonNegative(options.selectTimeoutMs ?? 10_000, 'selectTimeoutMs');
@@ -357,6 +368,35 @@ export class ControlledStation implements SessionHost {
     (options.points ?? []).forEach((p, i) => this.wrap(() => this.db.add(p), `points[${i}] (CA ${p.ca} IOA ${p.ioa})`));
     (options.commands ?? []).forEach((c, i) => this.wrap(() => this.addCommand(c), `commands[${i}] (CA ${c.ca} IOA ${c.ioa})`));
     this.connectionBudget = options.connectionBudget ?? defaultConnectionBudget(this.db.size);
+    this.sessionHost = {
+      settings: this,
+      data: this,
+      commands: {
+        commandPoint: (ca, ioa) => this.commandPoints.get(`${ca}:${ioa}`),
+        decide: (cmd, cp) => this.decide(cmd, cp),
+        applyFeedback: (cmd, outcome) => this.applyFeedback(cmd, outcome),
+        selection: (key) => this.selections.get(key),
+        select: (key, cmd, sessionId) => this.select(key, cmd, sessionId),
+        deselect: (key) => this.deselect(key),
+      },
+      system: {
+        clockSync: (req) => this.clockSync(req),
+        resetProcess: (qrp, ca, sessionId) => this.resetProcess(qrp, ca, sessionId),
+        parameter: (req) => this.parameter(req),
+      },
+      lifecycle: {
+        servesEvents: (s) => this.groupOf.get(s)?.serves(s) ?? false,
+        sessionStarted: (s) => this.groupOf.get(s)?.started(s),
+        sessionStopped: (s) => this.groupOf.get(s)?.stopped(s),
+        sessionClosed: (s, reason) => this.sessionClosed(s, reason),
+        endOfInitializationPerConnection: () => this.endOfInitializationPerConnection(),
+        authorize: (s, req) => this.authorize(s, req),
+        commandRefused: (s, req, why) => this.commandRefused(s, req, why),
+        budgetExceeded: (s, e) => this.budgetExceeded(s, e),
+      },
+      files: this.files,
+      testHooks: this.testHooks?.session,
+    };
     if (this.eiMode === 'station') this.raiseEndOfInitialization(options.initializationCause ?? 0);
     const cyc = nonNegative(options.cyclicPeriodMs ?? 10_000, 'cyclicPeriodMs');
     if (cyc > 0 && this.db.points().some((p) => p.cyclic)) this.armCyclic(cyc);
@@ -509,14 +549,14 @@ export class ControlledStation implements SessionHost {
     }
     this.sessionSeq = id;
     const log = this.log.child({ conn: id, ...(remote ? { remote } : {}) });
-    const session = new StationSession(id, this, log, remote, { queue: group.queue, group: group.name });
+    const session = new StationSession(id, this.sessionHost, log, remote, { queue: group.queue, group: group.name });
     this.connections.add(session);
     this.groupOf.set(session, group);
     group.join(session);
     if (this.redundancy.mode !== 'single') log.log('info', 'station.redundancy.group', `connection ${id} in redundancy group ${group.name}`, { group: group.name });
     this.accepted++;
     log.log('info', 'station.session.open', `connection ${id} opened${remote ? ` from ${remote}` : ''}`, {});
-    const slow = slowAckDelay(this.linkParameters, this.misbehave); // misbehave (test-only): slowAcks answers only when t2 runs out
+    const slow = this.testHooks?.receiveDelay?.(this.linkParameters);
     return {
       session,
       log,
@@ -725,8 +765,7 @@ export class ControlledStation implements SessionHost {
     await Promise.all([...this.listeners].map((l) => l.close()));
   }
 
-  /** @internal */
-  authorize(s: StationSession, req: Asdu): string | undefined {
+  private authorize(s: StationSession, req: Asdu): string | undefined {
     if (!this.roles) return undefined;
     const a = this.access.get(s);
     const why = AccessRoles.check(a?.grant ?? this.roles.resolve(identityOf(s.remote)), req);
@@ -746,8 +785,7 @@ export class ControlledStation implements SessionHost {
     return grant.role === 'monitor' ? `role monitor${grant.name ? ` (${grant.name})` : ''} may not upload files` : undefined;
   }
 
-  /** @internal */
-  budgetExceeded(s: StationSession, e: BudgetExceeded): void {
+  private budgetExceeded(s: StationSession, e: BudgetExceeded): void {
     const known = this.endpoints.get(s);
     const id = identityOf(s.remote);
     const ev: SecurityEvent = {
@@ -758,21 +796,18 @@ export class ControlledStation implements SessionHost {
     (known ? known.audit : this.opts.audit)?.security(ev);
   }
 
-  /** @internal */
-  commandRefused(s: StationSession, req: Asdu, why: string): void {
+  private commandRefused(s: StationSession, req: Asdu, why: string): void {
     this.access.get(s)?.trail?.reason(req, why);
   }
 
   // ------------------------------------------------------------------------------------------
-  // SessionHost
+  // what the sessions ask of the station (through `sessionHost`)
 
-  /** @internal */
-  decide(cmd: StationCommand, cp: CommandPoint): CommandOutcome | undefined | Promise<CommandOutcome | undefined> {
+  private decide(cmd: StationCommand, cp: CommandPoint): CommandOutcome | undefined | Promise<CommandOutcome | undefined> {
     return this.opts.onCommand?.(cmd, cp);
   }
 
-  /** @internal */
-  applyFeedback(cmd: StationCommand, outcome: CommandOutcome & { result: 'accept' }): void {
+  private applyFeedback(cmd: StationCommand, outcome: CommandOutcome & { result: 'accept' }): void {
     const fb = outcome.feedback;
     if (!fb) return;
     const ca = fb.ca ?? cmd.ca;
@@ -790,16 +825,14 @@ export class ControlledStation implements SessionHost {
     }
   }
 
-  /** @internal */
-  clockSync(req: ClockSyncRequest): boolean {
+  private clockSync(req: ClockSyncRequest): boolean {
     const r = this.opts.onClockSync?.(req);
     if (r === false) return false;
     this.clockOffset = req.date.getTime() - this.wall();
     return true;
   }
 
-  /** @internal */
-  resetProcess(qrp: number, ca: number, sessionId?: number): boolean {
+  private resetProcess(qrp: number, ca: number, sessionId?: number): boolean {
     const r = this.opts.onResetProcess?.(qrp, ca);
     if (r === false) return false;
     if (qrp === 2) {
@@ -812,18 +845,11 @@ export class ControlledStation implements SessionHost {
     return true;
   }
 
-  /** @internal */
-  parameter(req: ParameterRequest): boolean {
+  private parameter(req: ParameterRequest): boolean {
     return this.opts.onParameter?.(req) !== false;
   }
 
-  /** @internal */
-  selection(key: string): { cmd: StationCommand; sessionId: number } | undefined {
-    return this.selections.get(key);
-  }
-
-  /** @internal */
-  select(key: string, cmd: StationCommand, sessionId: number): void {
+  private select(key: string, cmd: StationCommand, sessionId: number): void {
     this.deselect(key);
     const timer = this.clock.setTimeout(() => {
       if (this.selections.get(key)?.timer === timer) {
@@ -834,8 +860,7 @@ export class ControlledStation implements SessionHost {
     this.selections.set(key, { cmd, sessionId, timer });
   }
 
-  /** @internal */
-  deselect(key: string): boolean {
+  private deselect(key: string): boolean {
     const s = this.selections.get(key);
     if (!s) return false;
     this.clock.clearTimeout(s.timer);
@@ -843,23 +868,7 @@ export class ControlledStation implements SessionHost {
     return true;
   }
 
-  /** @internal */
-  servesEvents(s: StationSession): boolean {
-    return this.groupOf.get(s)?.serves(s) ?? false;
-  }
-
-  /** @internal */
-  sessionStarted(s: StationSession): void {
-    this.groupOf.get(s)?.started(s);
-  }
-
-  /** @internal */
-  sessionStopped(s: StationSession): void {
-    this.groupOf.get(s)?.stopped(s);
-  }
-
-  /** @internal */
-  sessionClosed(s: StationSession, _reason: LinkCloseReason): void {
+  private sessionClosed(s: StationSession, _reason: LinkCloseReason): void {
     this.connections.delete(s);
     this.files?.sessionClosed(s);
     this.endpoints.delete(s);
@@ -877,8 +886,7 @@ export class ControlledStation implements SessionHost {
     }
   }
 
-  /** @internal */
-  endOfInitializationPerConnection(): { cause: number; localChange: boolean } | undefined {
+  private endOfInitializationPerConnection(): { cause: number; localChange: boolean } | undefined {
     return this.eiMode === 'connection' ? { cause: this.opts.initializationCause ?? 0, localChange: false } : undefined;
   }
 

@@ -33,9 +33,6 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Remaining numeric type-ID comparisons per file (to be replaced by the type table's predicates). */
 const REMAINING: Record<string, number> = {
-  'src/master/format.ts': 2,
-  'src/master/master.ts': 15,
-  'src/master/redundancy-group.ts': 1,
 };
 
 /** Files whose `type` is not an IEC 104 type identification (pcap link types, TLS record types). */
