@@ -93,8 +93,8 @@ export function analyzeCaptureForView(name: string, bytes: Uint8Array, opts: Cap
   );
   an.push(bytes);
   an.end();
-  alerts.push(...det.finish());
-  commands.push(...det.takeCommands());
+  for (const a of det.finish()) alerts.push(a); // (loops: a capture may raise any number)
+  for (const c of det.takeCommands()) commands.push(c);
   return { name, summary: an.summary(), inventory: det.inventory(), commands, commandStats: det.commandStatistics(), alerts, issues, apdus, apdusTotal: total, octets };
 }
 
