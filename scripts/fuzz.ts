@@ -1,6 +1,6 @@
 /**
  * Long fuzz run of the codec, the link state machine and the capture side (npm run fuzz --
- * [--seed N] [--count N] [--full-every N] [--capture-every N]).
+ * [--seed N] [--count N] [--full-every N] [--capture-every N] [--hang-ms MS] [--watch-frame N]).
  *
  * Mutates the seed corpus (test/fixtures/tshark-vectors.json plus one sample per type) with bit
  * flips, truncation, length-octet and VSQ changes, SQ flips, splices and random frames, and feeds
@@ -48,6 +48,8 @@ const count = arg('count', 10_000_000);
 const fullEvery = Math.max(1, arg('full-every', 16));
 const captureEvery = Math.max(1, arg('capture-every', 256));
 const hangMs = arg('hang-ms', 1000);
+/** Print the CPU time and work of every step of this frame (to replay a slow step: same seed). */
+const watchFrame = arg('watch-frame', -1);
 
 /** Work units of the current run (see the header): a step's work is the difference across it. */
 let work = 0;
@@ -288,6 +290,7 @@ function timed(what: string, f: () => void): void {
   if (k === undefined) kinds.set(what, (k = { maxWork: -1, maxWorkMs: 0, maxWorkFrame: 0, steps: 0, totalWork: 0 }));
   k.steps++;
   k.totalWork += w;
+  if (frameIndex === watchFrame) console.log(`watched frame ${frameIndex}: ${what} step ${d.toFixed(3)} ms of CPU (user ${(u.user / 1000).toFixed(3)}, system ${(u.system / 1000).toFixed(3)}), work ${w}`);
   if (d > maxOpMs) {
     maxOpMs = d;
     maxOpAt = `${what} step of frame ${frameIndex}, work ${w}`;

@@ -63,7 +63,7 @@ export const SENSING_HELP = `live capture and outputs for analysts (docs/outputs
   --syslog URL        also send every alert to syslog (RFC 5424): udp://HOST[:514],
                       tcp://HOST[:601], tls://HOST[:6514][?ca=FILE], unix:///dev/log
   --syslog-format F   rfc5424 (default: structured data + text) | cef (CEF as the message)
-  --max-flows N       follow at most N TCP flows at once (default 100000); beyond, the
+  --max-flows N       follow at most N TCP flows at once (default 20000); beyond, the
                       least recently active flow is closed (W_FLOW_EVICTED): memory stays
                       bounded under floods of new connections
   --metrics [ADDR:]PORT

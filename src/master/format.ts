@@ -96,7 +96,9 @@ export function pointCells(p: PointValue): string[] {
 
 /** Lay out rows under a header, left-aligned columns separated by two spaces. */
 export function formatTable(header: readonly string[], rows: string[][]): string {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // widest cell per column (a loop, not Math.max(...): a table may have more rows than a call takes arguments)
+  const w = header.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < w.length; i++) w[i] = Math.max(w[i], (r[i] ?? '').length);
   const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

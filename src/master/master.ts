@@ -20,7 +20,6 @@ import { MasterRequests, type RequestPort } from './request-helpers.js';
 import { RequestTracker } from './request-tracker.js';
 import type { ControllingStationEventMap, ControllingStationOptions, MasterCounters, MasterSnapshot, MasterState } from './types.js';
 import { type DownloadOptions, type FileOperationOptions, type FileTransferResult, FileTransferClient, type RemoteFile, type UploadOptions } from './file-transfer.js';
-import type { ConnectionTls } from '../transport/security-events.js';
 
 export type {
   CommandOptions, CommandResult, ControllingStationEventMap, ControllingStationOptions, DoubleCommandValue, InterrogationResult,

@@ -521,7 +521,7 @@ export function validatePolicy(doc: unknown): Policy {
       const s = V.obj(sv, `stations[${si}]`);
       if (!s) return;
       V.unknownKeys(s, ['name', 'address', 'addresses'], `stations[${si}]`);
-      stations!.push(...parseAddresses(s, `stations[${si}]`, V));
+      for (const a of parseAddresses(s, `stations[${si}]`, V)) stations!.push(a);
     });
   }
   let baseline: Baseline | undefined;

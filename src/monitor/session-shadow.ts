@@ -140,8 +140,12 @@ function fingerprint(o: Observation): number {
  * new N(S) and that of the one it evicts (cap before it) are neighbours.
  */
 class RecentSeqs {
-  /** One array: the bucket counts at [0, 2 * half), then key and value of ring entry p at base + 2p and base + 2p + 1. */
-  private readonly a: Float64Array;
+  /**
+   * One array: the bucket counts at [0, 2 * half), then key and value of ring entry p at base + 2p
+   * and base + 2p + 1. Made at the first `set` (4 KB for the default memory; a flow that never
+   * carries an I-frame in this direction, e.g. one of a port scan's, never needs it).
+   */
+  private a: Float64Array | undefined;
   private readonly base: number;
   /** Half the buckets, and its log2. */
   private readonly half: number;
@@ -156,7 +160,6 @@ class RecentSeqs {
     this.shift = shift;
     this.half = 2 ** shift;
     this.base = 2 * this.half;
-    this.a = new Float64Array(this.base + 2 * this.len);
   }
   /** Bucket of key `k`: its low bits select a pair of neighbours, the next bit one of the pair. */
   private bucket(k: number): number {
@@ -164,23 +167,23 @@ class RecentSeqs {
   }
   private find(k: number): number {
     const a = this.a;
-    if (a[this.bucket(k)] === 0) return -1;
+    if (a === undefined || a[this.bucket(k)] === 0) return -1;
     const len = this.len;
     for (let i = 0, p = this.start; i < this.n; i++, p = p + 1 === len ? 0 : p + 1) if (a[this.base + 2 * p] === k) return p;
     return -1;
   }
   get(k: number): number | undefined {
     const p = this.find(k);
-    return p < 0 ? undefined : this.a[this.base + 2 * p + 1];
+    return p < 0 ? undefined : this.a![this.base + 2 * p + 1];
   }
   set(k: number, v: number): void {
     const p = this.find(k);
-    const a = this.a;
     if (p >= 0) {
-      a[this.base + 2 * p + 1] = v;
+      this.a![this.base + 2 * p + 1] = v;
       return;
     }
     if (this.cap <= 0) return;
+    const a = (this.a ??= new Float64Array(this.base + 2 * this.len));
     const len = this.len;
     if (this.n === this.cap) {
       a[this.bucket(a[this.base + 2 * this.start])]--;

@@ -206,7 +206,7 @@ export class EventQueue {
     for (const b of batches) {
       if (!this.inFlightBatches.delete(b)) continue;
       this.inFlightCount -= b.events.length;
-      events.push(...b.events);
+      for (const e of b.events) events.push(e);
     }
     if (events.length === 0) return 0;
     events.sort((a, b) => a.seq - b.seq);

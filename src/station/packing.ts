@@ -73,10 +73,13 @@ export function packObjects(typeId: number, objects: readonly InformationObject[
   const minRun = Math.max(2, o.sqMinRun ?? defaultMinRun(codec));
   let loose: InformationObject[] = [];
   const flushLoose = (force: boolean) => {
-    while (loose.length >= maxSq0 || (force && loose.length > 0)) {
-      out.push(asdu(typeId, false, h, loose.slice(0, maxSq0)));
-      loose = loose.slice(maxSq0);
+    // full ASDUs from the front; the rest is kept once (not re-sliced per ASDU: a long run would be quadratic)
+    let k = 0;
+    while (loose.length - k >= maxSq0 || (force && loose.length - k > 0)) {
+      out.push(asdu(typeId, false, h, loose.slice(k, k + maxSq0)));
+      k += maxSq0;
     }
+    if (k > 0) loose = loose.slice(k);
   };
   let i = 0;
   while (i < sorted.length) {
@@ -87,9 +90,9 @@ export function packObjects(typeId: number, objects: readonly InformationObject[
       for (let k = 0; k < run.length; k += maxSq1) {
         const chunk = run.slice(k, k + maxSq1);
         if (chunk.length >= minRun) out.push(asdu(typeId, true, h, chunk));
-        else loose.push(...chunk);
+        else for (const x of chunk) loose.push(x);
       }
-    } else loose.push(...run);
+    } else for (const x of run) loose.push(x); // (a loop: a run may be longer than a call takes arguments)
     flushLoose(false);
     i = j;
   }

@@ -717,7 +717,8 @@ export class StationSession {
     }
     const out: Asdu[] = [];
     for (const t of [...byType.keys()].sort((a, b) => a - b)) {
-      out.push(...packObjects(t, byType.get(t)!, { cot, ca, originator: req?.originator ?? 0, test: req?.test ?? false }, { codec: this.settings.codec, sqMinRun: this.settings.sqMinRun }));
+      // (a loop, not push(...): any number of points)
+      for (const a of packObjects(t, byType.get(t)!, { cot, ca, originator: req?.originator ?? 0, test: req?.test ?? false }, { codec: this.settings.codec, sqMinRun: this.settings.sqMinRun })) out.push(a);
     }
     return out;
   }

@@ -913,7 +913,8 @@ export class ControlledStation {
     for (const s of this.connections) {
       if (!s.isStarted) continue;
       const asdus: Asdu[] = [];
-      for (const ca of this.db.commonAddresses()) asdus.push(...s.pack(this.db.points(ca).filter(pick), cot, ca));
+      // (a loop, not push(...): a common address may hold more points than a call takes arguments)
+      for (const ca of this.db.commonAddresses()) for (const a of s.pack(this.db.points(ca).filter(pick), cot, ca)) asdus.push(a);
       if (asdus.length > 0 && !s.queueBackground(asdus)) this.log.log('debug', 'station.periodic.skipped', `connection ${s.id}: previous ${cot === COT.PERIODIC ? 'cyclic' : 'background'} data still queued, cycle skipped`, { conn: s.id });
     }
   }

@@ -47,7 +47,7 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
   const font = 'font-family="Helvetica, Arial, sans-serif"';
   const present = SERIES.filter((s) => values(r.samples, s.key).length > 0);
   const all = present.flatMap((s) => values(r.samples, s.key));
-  const maxLat = all.length ? Math.max(...all) : 1;
+  const maxLat = all.length ? maxOf(all, -Infinity) : 1;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${font} font-size="13">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
@@ -74,7 +74,7 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
     for (const v of values(r.samples, s.key)) c[Math.min(nb - 1, Math.floor(v / bw))]++;
     return c;
   });
-  const cMax = Math.max(1, ...counts.flat());
+  const cMax = maxOf(counts.flat(), 1);
   const yTicks = niceTicks(0, cMax, 5);
   const yMax = yTicks[yTicks.length - 1] || 1;
   const X = (v: number): number => left + (v / xMax) * pw;
@@ -102,7 +102,7 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
   const tTop = 430;
   const tBottom = H - 70;
   const th = tBottom - tTop;
-  const tMaxS = Math.max(0.001, ...r.samples.map((s) => s.at / 1000));
+  const tMaxS = maxOf(r.samples.map((s) => s.at / 1000), 0.001);
   const txTicks = niceTicks(0, tMaxS, 8);
   const txMax = txTicks[txTicks.length - 1] || 1;
   const tyTicks = niceTicks(0, maxLat * 1.05, 5);
@@ -161,4 +161,11 @@ export function measureSvg(r: MeasureResult, opts: { width?: number; height?: nu
   if (present.length === 0) out.push(`<text x="${(left + right) / 2}" y="${(hTop + hBottom) / 2}" text-anchor="middle" fill="#888">no latency measured</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
+}
+
+/** The largest of `values` and `start` (a loop: a run may have more samples than a call takes arguments). */
+function maxOf(values: readonly number[], start: number): number {
+  let m = start;
+  for (const v of values) if (v > m) m = v;
+  return m;
 }

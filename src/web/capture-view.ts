@@ -96,8 +96,8 @@ export function analyzeCaptureForView(name: string, bytes: Uint8Array, opts: Cap
   );
   an.push(bytes);
   an.end();
-  alerts.push(...det.finish());
-  commands.push(...det.takeCommands());
+  for (const a of det.finish()) alerts.push(a); // (loops: a capture may raise any number)
+  for (const c of det.takeCommands()) commands.push(c);
   const correlator = new IncidentCorrelator();
   const incidents = [...correlator.push(alerts), ...correlator.flush()];
   return { name, summary: an.summary(), inventory: det.inventory(), commands, commandStats: det.commandStatistics(), alerts, incidents, issues, apdus, apdusTotal: total, octets };
