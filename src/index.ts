@@ -306,3 +306,9 @@ export {
   encodeEnvelope, makeEnvelope, mqttTopic, natsSubject,
 } from './fleet/envelope.js';
 export type { FleetEnvelope, FleetKind } from './fleet/envelope.js';
+export { FleetUrlError, parseBrokerUrl } from './fleet/broker-url.js';
+export type { BrokerUrl } from './fleet/broker-url.js';
+export { FleetBufferError } from './fleet/disk-buffer.js';
+export { DEFAULT_BUFFER_BYTES, FleetPublisher } from './fleet/publisher.js';
+export type { FleetHealth, FleetPublisherOptions } from './fleet/publisher.js';
+export type { FleetTransport, TransportOptions } from './fleet/transports.js';

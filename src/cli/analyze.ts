@@ -27,6 +27,8 @@ import { startUi, takeUiFlagsOrUsage, UI_HELP, type UiFlags } from './ui.js';
 import type { Workbench } from '../web/server.js';
 import { analyzeCaptureForView } from '../web/capture-view.js';
 import { OutBuffer } from './out-buffer.js';
+import type { FleetSensor } from '../fleet/sensor.js';
+import { checkPublishArgs, closeFleetSensor, openFleetSensor, parsePublishArg, PUBLISH_HELP, type PublishArgs, publishArgs } from './publish.js';
 import { checkSensingArgs, formatLiveLine, parseSensingArg, SENSING_HELP, Sensor, type SensingArgs, sensingActive, type SensorFinal } from './sensing.js';
 
 const HELP = `usage: iec104 analyze FILE|- [--json] [--filter EXPR] [--port N ...] [options]
@@ -97,6 +99,10 @@ ${UI_HELP}
 
 ${SENSING_HELP}
 
+${PUBLISH_HELP}
+                        (analyze: --filter also limits the points and records published;
+                        alerts are published as raised, every occurrence)
+
 example:
   $ iec104 analyze capture.pcap --filter 'iec60870_104.type == 0'
        12 2013-07-04T06:23:17.333710Z 10.20.100.108:2404 → 10.20.102.1:46413 S→M I(1,1) C_IC_NA_1 actcon ca=10 0 qoi=20
@@ -104,6 +110,7 @@ example:
   $ tcpdump -i eth0 -w - 'tcp port 2404' | iec104 analyze - --json | jq .apdu.asdu.typeName
   $ iec104 analyze --interface eth0 --format eve --rotate 1h --rotate-dir /var/lib/iec104 \\
       --metrics 127.0.0.1:9464 --syslog udp://siem.example:514 >> eve.json
+  $ iec104 analyze --interface eth0 --alerts --publish nats://broker.example:4222 --site north
 
 Problems in the file (truncated records, bad blocks), in packets and in TCP streams (gaps,
 retransmissions with other bytes) are printed on stderr and counted in the summary; the
@@ -112,7 +119,7 @@ analysis goes on after each.
 exit codes:
   0  the capture was read (APDUs that did not decode do not count)
   1  the input could not be read, or is not a pcap / pcapng file (or the policy file
-     could not be read)
+     could not be read, or the --buffer-dir cannot be used)
   2  usage error (unknown option, bad value, bad filter expression, invalid policy)
   3  the capture file is damaged (truncated or bad records); what could be read was analysed
   4  alerts at or above --fail-on were raised (takes precedence over 3)
@@ -176,10 +183,12 @@ interface Parsed {
   threads: number;
   /** Live capture and analyst outputs. */
   sensing: SensingArgs;
+  /** Fleet publishing. */
+  publish: PublishArgs;
 }
 
 function parseArgs(argv: string[]): Parsed | string {
-  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], aggregateMs: DEFAULT_AGGREGATE_WINDOW_MS, threads: 0, sensing: { syslogBody: 'rfc5424' } };
+  const p: Parsed = { file: '', json: false, ports: [2404], tlsPorts: [19998], heuristic: true, codec: {}, summary: true, maxIssues: 20, monitor: true, alertsOnly: false, inventory: false, commands: false, disabled: [], aggregateMs: DEFAULT_AGGREGATE_WINDOW_MS, threads: 0, sensing: { syslogBody: 'rfc5424' }, publish: publishArgs() };
   const files: string[] = [];
   const intArg = (name: string, v: string | undefined, lo: number, hi: number): number | string => {
     if (v === undefined || !/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) return `${name} needs a number ${lo}..${hi}, got '${v ?? ''}'`;
@@ -293,6 +302,12 @@ function parseArgs(argv: string[]): Parsed | string {
         break;
       }
       default: {
+        const pr = parsePublishArg(argv, i, p.publish);
+        if (typeof pr === 'string') return pr;
+        if (pr !== undefined) {
+          i = pr;
+          break;
+        }
         const r = parseSensingArg(argv, i, p.sensing);
         if (typeof r === 'string') return r;
         if (r !== undefined) {
@@ -500,6 +515,15 @@ export async function runAnalyze(argvIn: string[], io: AnalyzeIo): Promise<numbe
     io.stderr.write(`iec104 analyze: ${p}\n\nRun 'iec104 analyze --help' for usage.\n`);
     return 2;
   }
+  const publishError = await checkPublishArgs(p.publish, 'analyze');
+  if (publishError !== undefined) {
+    io.stderr.write(`iec104 analyze: ${publishError}\n\nRun 'iec104 analyze --help' for usage.\n`);
+    return 2;
+  }
+  if (ui.ui && p.publish.urls.length) {
+    io.stderr.write(`iec104 analyze: --publish cannot be combined with --ui on a capture file\n`);
+    return 2;
+  }
   let policy: Policy | undefined;
   let policyText: string | undefined;
   if (p.policyFile !== undefined) {
@@ -542,12 +566,21 @@ export async function runAnalyze(argvIn: string[], io: AnalyzeIo): Promise<numbe
     }
     sensor = s;
   }
-  const td = p.monitor && threads === 2 ? new DetectorThread({ ...(policyText !== undefined ? { policyText } : {}), disabled: p.disabled, codec: p.codec, commands: showCommands || sensor?.wantsCommands === true, ...(io.threadBatchBytes ? { batchBytes: io.threadBatchBytes } : {}) }) : undefined;
+  const fleetLog = (l: string): unknown => io.stderr.write(`iec104 analyze: ${l}\n`);
+  const fleet = await openFleetSensor(p.publish, fleetLog);
+  if (typeof fleet === 'string') {
+    io.stderr.write(`iec104 analyze: ${fleet}\n`);
+    await sensor?.finish();
+    return 1;
+  }
+  const wantCommands = showCommands || sensor?.wantsCommands === true || fleet !== undefined;
+  const td = p.monitor && threads === 2 ? new DetectorThread({ ...(policyText !== undefined ? { policyText } : {}), disabled: p.disabled, codec: p.codec, commands: wantCommands, ...(io.threadBatchBytes ? { batchBytes: io.threadBatchBytes } : {}) }) : undefined;
   try {
-    return await analyzeWith(p, io, det, td, { showApdus, showAlerts, showCommands }, sensor);
+    return await analyzeWith(p, io, det, td, { showApdus, showAlerts, showCommands }, sensor, fleet);
   } finally {
     await td?.terminate();
     await sensor?.finish();
+    await closeFleetSensor(fleet, p.publish, fleetLog);
   }
 }
 
@@ -558,6 +591,7 @@ async function analyzeWith(
   td: DetectorThread | undefined,
   show: { showApdus: boolean; showAlerts: boolean; showCommands: boolean },
   sensor: Sensor | undefined,
+  fleet: FleetSensor | undefined,
 ): Promise<number> {
   const { showApdus, showAlerts, showCommands } = show;
   const failRank = p.failOn ? SEVERITIES.indexOf(p.failOn) : Infinity;
@@ -581,6 +615,7 @@ async function analyzeWith(
   const agg = p.aggregateMs !== undefined && (sensor === undefined || p.aggregateSet) ? new AlertAggregator({ windowMs: p.aggregateMs }) : undefined;
   const emitAlerts = (alerts: Alert[]): void => {
     for (const a of alerts) {
+      fleet?.alert(a);
       bySeverity[a.severity]++;
       alertTotal++;
       if (SEVERITIES.indexOf(a.severity) >= failRank) failed = true;
@@ -599,6 +634,7 @@ async function analyzeWith(
   };
   const emitCommandRecords = (recs: CommandRecord[]): void => {
     sensor?.commands(recs);
+    fleet?.commands(recs);
     if (!showCommands) return;
     for (const c of recs) emitLine(p.json ? JSON.stringify(commandJson(c)) : formatCommandLine(c));
   };
@@ -623,6 +659,7 @@ async function analyzeWith(
       record: (r, octets) => {
         sensor?.count(r, octets);
         const selected = !p.filter || p.filter(r);
+        if (selected) fleet?.record(r);
         const formatted = selected && showApdus ? sensor?.recordLine(r) : undefined;
         if (formatted !== undefined) {
           if (formatted !== '') out.line(formatted);
@@ -657,6 +694,13 @@ async function analyzeWith(
     { ports: p.ports, tlsPorts: p.tlsPorts, heuristic: p.heuristic, codec: p.codec, ...(p.sensing.maxFlows ? { maxFlows: p.sensing.maxFlows } : {}) },
   );
   sensor?.setSummary(() => an.summary());
+  fleet?.setCounters(() => {
+    const s = an.summary();
+    return { frames: s.frames, apdus: s.apdus.total, alerts: alertTotal, flowsActive: s.flowTable.active, flowsTotal: s.flowTable.total, captureBytes: bytes };
+  });
+  // the inventory as it grows (live captures): a delta at most every health interval of wall time
+  const inventoryEvery = p.publish.healthMs ?? 10_000;
+  let lastInventory = performance.now();
   const now = io.now ?? (() => performance.now());
   const progress = p.progress ?? io.progress ?? false;
   const t0 = now();
@@ -677,6 +721,10 @@ async function analyzeWith(
       }
       await out.flush();
       sensor?.flush();
+      if (fleet && det && inventoryEvery > 0 && performance.now() - lastInventory >= inventoryEvery) {
+        lastInventory = performance.now();
+        fleet.inventory(det.inventory());
+      }
       if (out.broken) return 0; // reader went away (e.g. | head)
       if (progress) {
         const t = now();
@@ -709,6 +757,7 @@ async function analyzeWith(
     final = f;
   }
   if (agg) emitRecords(agg.flush());
+  if (fleet && final) fleet.inventory(final.inventory);
   if (progressShown) io.stderr.write(`\r${fmtRate(bytes, an.summary().apdus.total, alertTotal, (now() - t0) / 1000)}\x1b[K\n`);
   if (!notCapture) {
     const capture = an.summary();
