@@ -55,7 +55,17 @@ async function startCollectorProcess(natsUrl: string, store: string, durable: st
   const url = /fleet view: (\S+)/.exec(out)![1];
   return {
     p,
-    stats: async () => (await (await fetch(new URL('/api/collector', url))).json()) as CollectorStats,
+    stats: async () => {
+      // a busy machine can outlast the server's keep-alive between two samples: retry a reset
+      for (let i = 0; ; i++) {
+        try {
+          return (await (await fetch(new URL('/api/collector', url))).json()) as CollectorStats;
+        } catch (e) {
+          if (i >= 5) throw e;
+          await sleep(200);
+        }
+      }
+    },
     stop: async () => {
       const done = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
