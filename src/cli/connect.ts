@@ -24,6 +24,7 @@ import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
 import type { Workbench } from '../web/server.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { masterMetrics } from '../outputs/live-metrics.js';
+import { checkPublishArgs, closeFleetSensor, openFleetSensor, PUBLISH_HELP, type PublishArgs, takePublishArgs } from './publish.js';
 
 const HELP = `usage: iec104 connect HOST[:PORT] [options]
 
@@ -71,8 +72,14 @@ ${UI_HELP}
 TLS:
 ${tlsHelp('--tls-ca')}
 
+${PUBLISH_HELP}
+                        (connect: every received point value, and health with the
+                        number of ASDUs received; no inventory, that comes from the
+                        passive monitor of analyze and proxy)
+
 example:
   $ iec104 connect 10.0.0.5 --ca 1
+  $ iec104 connect 10.0.0.5 --reconnect --lines --publish mqtt://broker.example --site north
   $ iec104 connect 10.0.0.5:2404 --json | jq 'select(.type == "M_ME_NC_1")'
   $ iec104 connect 10.0.0.5 --tls --cert client.crt --key client.key --tls-ca ca.crt
   $ iec104 connect 10.0.0.5 --standby 10.0.0.6 --reconnect
@@ -89,7 +96,7 @@ with a warning in the log (--log-level warn).
 
 exit codes:
   0  stopped (Ctrl-C or --duration)
-  1  the --metrics port could not be opened
+  1  the --metrics port could not be opened, or the --buffer-dir cannot be used
   2  usage error
   3  the interrogation was refused (negative confirmation, e.g. cause 46 unknown common
      address: a station that does not accept the broadcast address 65535 needs --ca N)
@@ -217,12 +224,21 @@ export async function runConnect(argvIn: string[], io: ConnectIo): Promise<numbe
   let args: ConnectArgs;
   const argv = [...argvIn];
   let ui: UiFlags;
+  let pub: PublishArgs | string;
   try {
     ui = takeUiFlags(argv);
+    pub = takePublishArgs(argv);
+    if (typeof pub === 'string') throw new UsageError(pub);
     args = parseConnectArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     io.stderr.write(`iec104 connect: ${e.message}\n\nRun 'iec104 connect --help' for usage.\n`);
+    return 2;
+  }
+  const publish = pub;
+  const publishError = await checkPublishArgs(publish, 'connect');
+  if (publishError !== undefined) {
+    io.stderr.write(`iec104 connect: ${publishError}\n\nRun 'iec104 connect --help' for usage.\n`);
     return 2;
   }
   const clock = io.clock ?? systemClock;
@@ -262,15 +278,37 @@ export async function runConnect(argvIn: string[], io: ConnectIo): Promise<numbe
       const m = await startMetricsEndpoint(args.metrics, (reg) => masterMetrics(reg, masters), (l) => io.stderr.write(`iec104 connect: ${l}\n`));
       if (typeof m === 'string') {
         io.stderr.write(`iec104 connect: ${m}\n`);
+        await wb?.close();
         return 1;
       }
       metrics = m;
+    }
+    const fleetLog = (l: string): unknown => io.stderr.write(`iec104 connect: ${l}\n`);
+    const fleet = await openFleetSensor(publish, fleetLog);
+    if (typeof fleet === 'string') {
+      io.stderr.write(`iec104 connect: ${fleet}\n`);
+      await metrics?.close();
+      await wb?.close();
+      return 1;
+    }
+    if (fleet) {
+      // received point values, each with the address of the endpoint that sent it
+      const names = [`${args.host}:${args.port}`, ...args.standby.map((e) => `${e.host}:${e.port}`)];
+      let asdus = 0;
+      masters.forEach((m, i) =>
+        m.on('asdu', (a: Asdu) => {
+          asdus++;
+          fleet.points(a, names[i] ?? names[0], Date.now());
+        }),
+      );
+      fleet.setCounters(() => ({ asdusReceived: asdus, connected: masters.filter((m) => m.snapshot().state === 'started').length }));
     }
     try {
       return await run();
     } finally {
       await metrics?.close();
       await wb?.close();
+      await closeFleetSensor(fleet, publish, fleetLog);
     }
   };
   if (args.standby.length > 0) {

@@ -16,6 +16,10 @@ import { UsageError } from './args.js';
 import type { CliCommand } from './command.js';
 import { startUi, takeUiFlagsOrUsage, UI_HELP } from './ui.js';
 import type { Workbench } from '../web/server.js';
+import type { Asdu } from '../codec/asdu.js';
+import type { CommandRecord } from '../monitor/commands.js';
+import type { FleetSensor } from '../fleet/sensor.js';
+import { checkPublishArgs, closeFleetSensor, openFleetSensor, parsePublishArg, PUBLISH_HELP, type PublishArgs, publishArgs } from './publish.js';
 
 const HELP = `usage: iec104 proxy --listen [HOST:]PORT --upstream HOST[:PORT] [--policy FILE] [--enforce] [options]
 
@@ -47,6 +51,11 @@ ${UI_HELP}
                          forwarded, alerts by rule and severity, blocked commands,
                          connections; docs/outputs.md)
   -h, --help             this text
+
+${PUBLISH_HELP}
+                        (proxy: point values from the RTU, alerts, commands with outcomes,
+                        inventory deltas at each health interval, health with the
+                        proxy's counters)
 
 A master's STARTDT act is confirmed only once the RTU connection is up. When the RTU cannot
 be reached, the master's connection is closed without STARTDT con, a warning is logged and a
@@ -108,6 +117,8 @@ export interface ProxyArgs {
   listenTls?: TlsConfig;
   /** `--upstream-tls ...`: mutual TLS toward the RTU. */
   upstreamTls?: TlsConfig;
+  /** Fleet publishing (`--publish ...`). */
+  publish: PublishArgs;
 }
 
 /** The TLS flags of one leg as given (`--listen-*` or `--upstream-*`). */
@@ -151,7 +162,7 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
   let listen: ProxyArgs['listen'] | undefined;
   let upstreamText: string | undefined;
   const legs = { listen: newLeg(), upstream: newLeg() };
-  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn' };
+  const a: Omit<ProxyArgs, 'listen' | 'upstream'> = { enforce: false, block: [], disabled: [], logLevel: 'warn', publish: publishArgs() };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -247,8 +258,12 @@ export function parseProxyArgs(argv: string[]): ProxyArgs | string {
         a.logLevel = v;
         break;
       }
-      default:
-        return `unknown argument '${k}'`;
+      default: {
+        const r = parsePublishArg(argv, i, a.publish);
+        if (typeof r === 'string') return r;
+        if (r === undefined) return `unknown argument '${k}'`;
+        i = r;
+      }
     }
   }
   if (!listen) return '--listen is required';
@@ -291,6 +306,11 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     io.stderr.write(`iec104 proxy: ${a}\n\nRun 'iec104 proxy --help' for usage.\n`);
     return 2;
   }
+  const publishError = await checkPublishArgs(a.publish, 'proxy');
+  if (publishError !== undefined) {
+    io.stderr.write(`iec104 proxy: ${publishError}\n\nRun 'iec104 proxy --help' for usage.\n`);
+    return 2;
+  }
   let policy: Policy | undefined;
   if (a.policyFile) {
     let text: string;
@@ -314,8 +334,11 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   let metrics: MetricsServer | undefined;
   let countAlert: ((al: Alert) => void) | undefined;
   let wb: Workbench | undefined;
+  let fleet: FleetSensor | undefined;
+  const fleetLog = (l: string): unknown => io.stderr.write(`iec104 proxy: ${l}\n`);
   const write = (al: Alert): void => {
     countAlert?.(al);
+    fleet?.alert(al);
     wb?.addAlert(al);
     const line = JSON.stringify(alertJson(al)) + '\n'; // times as ISO 8601 UTC, as in analyze
     if (a.alertsFile) appendFileSync(a.alertsFile, line);
@@ -344,9 +367,24 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     }
     metrics = m;
   }
+  const f = await openFleetSensor(a.publish, fleetLog);
+  if (typeof f === 'string') {
+    io.stderr.write(`iec104 proxy: ${f}\n`);
+    await metrics?.close();
+    return 1;
+  }
+  fleet = f;
   try {
     proxy = await startProxy({
       listen: a.listen, upstream: a.upstream, enforce: a.enforce, onAlert: write,
+      ...(fleet
+        ? {
+            onCommands: (cs: CommandRecord[]) => fleet?.commands(cs),
+            onAsdu: (asdu: Asdu, o: { direction: string; station: string; ts: number }) => {
+              if (o.direction === 'station→master') fleet?.points(asdu, o.station, o.ts);
+            },
+          }
+        : {}),
       logger: createLogger({ level: a.logLevel, format: 'pretty', write: (l) => io.stderr.write(l + '\n') }),
       ...(listenTls ? { listenTls } : {}), ...(upstreamTls ? { upstreamTls } : {}),
       detector: { disabled: a.disabled }, ...(policy ? { policy } : {}), ...(a.block.length ? { blockRules: ['policy.', ...a.block] } : {}),
@@ -354,6 +392,7 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   } catch (e) {
     io.stderr.write(`iec104 proxy: cannot listen on ${a.listen.host ?? '0.0.0.0'}:${a.listen.port}: ${e instanceof Error ? e.message : String(e)}\n`);
     await metrics?.close();
+    await closeFleetSensor(fleet, a.publish, fleetLog);
     return 1;
   }
   try {
@@ -362,7 +401,13 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
     io.stderr.write(`iec104 proxy: ${(e as Error).message}\n`);
     await proxy.close();
     await metrics?.close();
+    await closeFleetSensor(fleet, a.publish, fleetLog);
     return 1;
+  }
+  if (fleet) {
+    const running = proxy;
+    fleet.publisher.onHealthTick(() => fleet?.inventory(running.inventory()));
+    fleet.setCounters(() => ({ ...running.stats }));
   }
   if (!listenTls && policy?.masters.some((m) => m.certificateSubjects.length > 0)) {
     io.stderr.write(`iec104 proxy: warning: the policy names certificateSubjects but --listen-tls is not set: every connection of a master whose entry requires a subject violates the policy (policy.certificate-subject)\n`);
@@ -384,6 +429,8 @@ export async function runProxy(argvIn: string[], io: ProxyIo): Promise<number> {
   await proxy.close();
   await metrics?.close();
   await wb?.close();
+  fleet?.inventory(proxy.inventory());
+  await closeFleetSensor(fleet, a.publish, fleetLog);
   const s = proxy.stats;
   io.stderr.write(`iec104 proxy: ${s.connections} connection(s), ${s.toStation} ASDUs to the RTU, ${s.toMaster} to masters, ${s.blocked} blocked, ${s.refused} refused, ${s.alerts} alerts\n`);
   return 0;

@@ -115,6 +115,22 @@ export function parsePublishArg(argv: readonly string[], i: number, s: PublishAr
   }
 }
 
+/**
+ * Takes the publishing options out of `argv` (for the commands that parse the rest with
+ * `node:util` parseArgs): the options, or an error text.
+ */
+export function takePublishArgs(argv: string[]): PublishArgs | string {
+  const s = publishArgs();
+  for (let i = 0; i < argv.length; i++) {
+    const r = parsePublishArg(argv, i, s);
+    if (typeof r === 'string') return r;
+    if (r === undefined) continue;
+    argv.splice(i, r - i + 1);
+    i--;
+  }
+  return s;
+}
+
 /** The default sensor name: `<hostname>-<command>`, made a valid name. */
 export function defaultSensorName(command: string, host = hostname()): string {
   const n = `${host}-${command}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');

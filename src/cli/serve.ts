@@ -14,7 +14,7 @@ import { startSimulations } from '../station/simulator.js';
 import { folderFiles, FolderFilesError } from '../station/file-folder.js';
 import { createStation, type RedundancyStats, StationError, type StationListener, type StationListenOptions } from '../station/station.js';
 import { AccessRuleError } from '../transport/access-control.js';
-import { AuditLog } from '../transport/audit-log.js';
+import { AuditLog, type AuditSink, type CommandAuditRecord } from '../transport/audit-log.js';
 import { normalizeFingerprint, type TlsConfig, TlsConfigError } from '../transport/tls-config.js';
 import type { CliCommand } from './command.js';
 import { startUi, takeUiFlags, UI_HELP, type UiFlags } from './ui.js';
@@ -22,6 +22,8 @@ import type { Workbench } from '../web/server.js';
 import { tlsConfigFromArgs, tlsHelp } from './args.js';
 import { parseMetricsAddress, startMetricsEndpoint, type MetricsServer } from '../outputs/metrics.js';
 import { stationMetrics } from '../outputs/live-metrics.js';
+import type { FleetSensor } from '../fleet/sensor.js';
+import { checkPublishArgs, closeFleetSensor, openFleetSensor, parsePublishArg, PUBLISH_HELP, type PublishArgs, publishArgs } from './publish.js';
 
 const HELP = `usage: iec104 serve [CONFIG] [--host H] [--port N] [options]
 
@@ -73,6 +75,11 @@ ${UI_HELP}
                        octets in/out, commands, connections, event queue; docs/outputs.md)
   -h, --help           this text
 
+${PUBLISH_HELP}
+                        (serve: the station's point values as they change (checked every
+                        second), every command received with its outcome (the audit
+                        record), and health with the station's counters)
+
 TLS (the flags apply to the first listener of CONFIG; more listeners, e.g. 2404 and
 19998 at once, with listen: [...] in CONFIG):
 ${tlsHelp('--ca')}
@@ -94,7 +101,8 @@ Stop with Ctrl-C (SIGINT) or SIGTERM: connections are closed and the process exi
 
 exit codes:
   0  stopped by a signal, or --check found the configuration valid
-  1  the station could not start (port in use, permission denied)
+  1  the station could not start (port in use, permission denied), or the --buffer-dir
+     cannot be used
   2  usage error, or the configuration file is missing or invalid (the message names the
      path in the file, e.g. points[3].type)`;
 
@@ -133,10 +141,12 @@ interface Args {
   files?: string;
   filesUpload: boolean;
   metrics?: { host: string; port: number };
+  /** Fleet publishing (`--publish ...`). */
+  publish: PublishArgs;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], peerSubjects: [], crl: [], tlsFlags: {}, allow: [], filesUpload: false };
+  const a: Args = { publish: publishArgs(), check: false, simulate: true, level: 'info', format: process.stderr.isTTY ? 'pretty' : 'json', tls: false, ca: [], peerCerts: [], peerSubjects: [], crl: [], tlsFlags: {}, allow: [], filesUpload: false };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const val = (): string | undefined => argv[++i];
@@ -253,10 +263,17 @@ function parseArgs(argv: string[]): Args | string {
         a.format = v;
         break;
       }
-      default:
+      default: {
+        const r = parsePublishArg(argv, i, a.publish);
+        if (typeof r === 'string') return r;
+        if (r !== undefined) {
+          i = r;
+          break;
+        }
         if (x.startsWith('-')) return `unknown option '${x}'`;
         if (a.config) return `unexpected argument '${x}'`;
         a.config = x;
+      }
     }
   }
   if (!a.tls) {
@@ -327,6 +344,11 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
     io.stderr.write(`iec104 serve: ${args}\n\n${HELP}\n`);
     return 2;
   }
+  const publishError = await checkPublishArgs(args.publish, 'serve');
+  if (publishError !== undefined) {
+    io.stderr.write(`iec104 serve: ${publishError}\n\nRun 'iec104 serve --help' for usage.\n`);
+    return 2;
+  }
   const file = args.config ?? defaultConfigPath();
   let text: string;
   try {
@@ -366,7 +388,20 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
   }
   const logger = createLogger({ level: args.level, format: args.format, write: (l) => io.stderr.write(l + '\n') });
   const auditTarget = args.audit ?? cfg.audit;
-  const audit = auditTarget === undefined ? undefined : new AuditLog({ sink: auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) } });
+  // with --publish, the audit records of commands are published too (once the publisher is open)
+  let fleet: FleetSensor | undefined;
+  let fleetStation = 'local';
+  const sinks: AuditSink[] = [];
+  if (auditTarget !== undefined) sinks.push(auditTarget === '-' ? { write: (l) => io.stdout.write(l + '\n') } : { file: args.audit ? auditTarget : resolve(dirname(file), auditTarget) });
+  if (args.publish.urls.length) {
+    sinks.push({
+      write: (l) => {
+        const r = JSON.parse(l) as CommandAuditRecord & { kind: string; time: string };
+        if (r.kind === 'command') fleet?.stationCommand(r, fleetStation, Date.parse(r.time));
+      },
+    });
+  }
+  const audit = sinks.length ? new AuditLog({ sink: sinks }) : undefined;
   if (args.redundancy) cfg.station.redundancy = { mode: args.redundancy };
   if (args.maxClockStepMs !== undefined) cfg.station.maxClockStepMs = args.maxClockStepMs;
   if (args.misbehave) cfg.station.misbehave = { ...cfg.station.misbehave, ...args.misbehave };
@@ -481,6 +516,23 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
     await Promise.all([station.close(), audit?.close(), metrics?.close()]);
     return 1;
   }
+  const fleetLog = (l: string): unknown => io.stderr.write(`iec104 serve: ${l}\n`);
+  const f = await openFleetSensor(args.publish, fleetLog);
+  if (typeof f === 'string') {
+    io.stderr.write(`iec104 serve: ${f}\n`);
+    await Promise.all([station.close(), audit?.close(), metrics?.close(), wb?.close()]);
+    return 1;
+  }
+  fleet = f;
+  let pollPoints: NodeJS.Timeout | undefined;
+  if (fleet) {
+    const fs = fleet;
+    fleetStation = `${listeners[0]?.host ?? '0.0.0.0'}:${bound[0]?.port ?? 0}`;
+    fs.stationPoints(station.db.points(), fleetStation);
+    pollPoints = setInterval(() => fs.stationPoints(station.db.points(), fleetStation), 1000);
+    pollPoints.unref();
+    fs.setCounters(() => numericCounters(station.stats()));
+  }
   io.onListening?.(bound);
   const stopSims = args.simulate ? startSimulations(station, cfg.simulations, { logger: logger.child({ component: 'simulator' }) }) : () => {};
   // keep the process alive: station timers are unref'd, the server keeps the loop busy
@@ -488,13 +540,26 @@ export async function runServe(argvIn: string[], io: ServeIo): Promise<number> {
     const stop = (why: string): void => {
       logger.log('info', 'station.stopping', `${why}: closing`, {});
       stopSims();
+      clearInterval(pollPoints);
       station.close().then(
-        () => Promise.all([audit?.close(), metrics?.close(), wb?.close()]),
+        () => {
+          fleet?.stationPoints(station.db.points(), fleetStation);
+          return Promise.all([audit?.close(), metrics?.close(), wb?.close(), closeFleetSensor(fleet, args.publish, fleetLog)]);
+        },
       ).then(() => resolveExit(0), () => resolveExit(1));
     };
     if (io.signal?.aborted) stop('aborted');
     else io.signal?.addEventListener('abort', () => stop(typeof io.signal?.reason === 'string' ? io.signal.reason : 'stop requested'), { once: true });
   });
+}
+
+/** The numeric counters of the station's statistics (for the fleet health message). */
+function numericCounters(o: object, prefix = '', out: Record<string, number> = {}): Record<string, number> {
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number') out[prefix + k] = v;
+    else if (v && typeof v === 'object' && !Array.isArray(v) && prefix === '') numericCounters(v as object, `${k}.`, out);
+  }
+  return out;
 }
 
 /** The `serve` sub-command. */

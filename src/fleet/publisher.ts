@@ -120,6 +120,7 @@ export class FleetPublisher {
   private closed = false;
   private healthTimer: TimerHandle | undefined;
   private counters: (() => Record<string, number>) | undefined;
+  private tick: (() => void) | undefined;
   private readonly drainWaiters = new Set<() => void>();
   private lastSave = 0;
 
@@ -158,6 +159,11 @@ export class FleetPublisher {
   /** The sequence number of the next envelope. */
   get nextSeq(): number {
     return this.buffer.nextSeq;
+  }
+
+  /** Runs `fn` at every health period, before the health message (e.g. to publish an inventory delta). */
+  onHealthTick(fn: () => void): void {
+    this.tick = fn;
   }
 
   /** Adds sensor counters to every health message. */
@@ -229,6 +235,11 @@ export class FleetPublisher {
     const every = this.o.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
     if (every <= 0 || this.closed) return;
     this.healthTimer = this.clock.setTimeout(() => {
+      try {
+        this.tick?.();
+      } catch (e) {
+        this.o.log?.(`health tick failed: ${(e as Error).message}`);
+      }
       this.publish('health', this.health());
       this.buffer.saveState();
       this.armHealth();

@@ -22,6 +22,8 @@ import type { CommandRecord } from '../monitor/commands.js';
 import type { InventorySummary } from '../monitor/inventory.js';
 import { alertJson, commandJson, inventoryJson, isoFromEpochMs } from '../monitor/json-output.js';
 import type { Alert } from '../monitor/types.js';
+import { pointObject, type StationPoint } from '../station/point-database.js';
+import type { CommandAuditRecord } from '../transport/audit-log.js';
 import { type FleetHealth, FleetPublisher, type FleetPublisherOptions } from './publisher.js';
 
 /** Options of {@link FleetSensor.open}: the publisher's, and whether every APDU record is published. */
@@ -54,6 +56,7 @@ export interface InventoryDelta {
 /** See the module comment. */
 export class FleetSensor {
   private readonly seen = new Map<string, string>();
+  private readonly stationSeen = new WeakMap<StationPoint, { time: number; value: unknown; quality: unknown }>();
 
   private constructor(
     /** The publisher (health, drain, sequence numbers). */
@@ -83,6 +86,42 @@ export class FleetSensor {
       const body: PointBody = { ca: asdu.ca, ...o, typeId: asdu.typeId, typeName: typeName(asdu.typeId), cot: asdu.cot, cotName: cotName(asdu.cot), station, ts };
       this.publisher.publish('point', body);
     }
+  }
+
+  /**
+   * The points of a controlled station (`serve`): publishes those whose value, quality or time
+   * changed since the last call (all of them the first time), in the same shape as received points.
+   */
+  stationPoints(points: Iterable<StationPoint>, station: string): void {
+    for (const p of points) {
+      const was = this.stationSeen.get(p);
+      if (was && was.time === p.time && was.value === p.value && was.quality === p.quality) continue;
+      this.stationSeen.set(p, { time: p.time, value: p.value, quality: p.quality });
+      const typeId = p.staticType ?? p.eventType;
+      this.points({ typeId, sq: false, cot: 3, negative: false, test: false, originator: 0, ca: p.ca, objects: [pointObject(p, typeId)] }, station, p.time);
+    }
+  }
+
+  /**
+   * A command a controlled station (`serve`) received and what became of it (its audit record):
+   * `{kind:"command", ts, source, station, ca, ioa, typeId, typeName, value, outcome, reason?, timing?}`.
+   */
+  stationCommand(rec: CommandAuditRecord, station: string, tsMs: number): void {
+    const src = typeof rec.source === 'string' ? rec.source : `${rec.source.address}${rec.source.port !== undefined ? `:${rec.source.port}` : ''}`;
+    this.publisher.publish('command', {
+      kind: 'command',
+      ts: isoFromEpochMs(tsMs),
+      source: src,
+      station,
+      ca: rec.target.ca,
+      ioa: rec.target.ioa,
+      typeId: rec.target.typeId,
+      typeName: typeName(rec.target.typeId),
+      value: rec.value,
+      outcome: rec.outcome,
+      ...(rec.reason !== undefined ? { reason: rec.reason } : {}),
+      ...(rec.timing ? { timing: rec.timing } : {}),
+    });
   }
 
   /** An alert. */

@@ -37,6 +37,8 @@ import { bindLink, connectTcp, listenTcp, type TcpLinkServer } from '../transpor
 import type { TlsConfig } from '../transport/tls-config.js';
 import { connectTls, TlsSecurity } from '../transport/tls-verify.js';
 import { Detector, type DetectorOptions } from './detector.js';
+import type { CommandRecord } from './commands.js';
+import type { InventorySummary } from './inventory.js';
 import type { Policy } from './policy.js';
 import { isTrackedCommandType } from './roles.js';
 import { type Alert, type FlowDirection, type ObservedApdu, makeAlert } from './types.js';
@@ -60,6 +62,10 @@ export interface ProxyOptions {
   detector?: Omit<DetectorOptions, 'policy'>;
   /** Every alert (detector alerts and `proxy.command-blocked`). */
   onAlert?: (a: Alert) => void;
+  /** Commands tracked to their end (outcome, latencies), as the detector completes them. */
+  onCommands?: (cs: CommandRecord[]) => void;
+  /** Every ASDU forwarded or blocked, with its direction, the RTU's and the master's endpoints and the time. */
+  onAsdu?: (asdu: Asdu, o: { direction: FlowDirection; station: string; master: string; ts: number }) => void;
   /** APCI parameters of both legs. */
   params?: Partial<LinkParameters>;
   codec?: Partial<CodecOptions>;
@@ -114,6 +120,8 @@ export interface RunningProxy {
   readonly security: SecurityEvents;
   /** Alert counts by rule. */
   alertCounts(): Record<string, number>;
+  /** What the proxy's monitor has seen: stations, masters, CAs, IOAs. */
+  inventory(): InventorySummary;
   /** Stop listening and close every session. */
   close(): Promise<void>;
 }
@@ -277,7 +285,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
             if (!r.ok) return [];
             o.apdu = r.value;
           }
-          return det.observe(o);
+          const alerts = det.observe(o);
+          if (opts.onCommands) {
+            const cs = det.takeCommands();
+            if (cs.length) opts.onCommands(cs);
+          }
+          if (asdu) opts.onAsdu?.(asdu, { direction: dir, station, master, ts: o.ts });
+          return alerts;
         };
         // nothing from the master is read (so its STARTDT act is not confirmed) until the RTU
         // connection is up; resumed on connect, closed when the RTU cannot be reached
@@ -398,6 +412,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       for (const [k, n] of extra) c[k] = n;
       return c;
     },
+    inventory: () => det.inventory(),
     async close() {
       clearInterval(timer);
       for (const s of [...sessions]) s.close('proxy closed');

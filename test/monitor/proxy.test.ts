@@ -111,7 +111,7 @@ test('proxy: monitor-only mode forwards the forbidden command and still alerts; 
 });
 
 test('proxy CLI: arguments, usage errors, and a run that writes alerts as JSON lines', async () => {
-  assert.deepEqual(parseProxyArgs(['--listen', '127.0.0.1:0', '--upstream', 'rtu:2405']), { enforce: false, block: [], disabled: [], logLevel: 'warn', listen: { host: '127.0.0.1', port: 0 }, upstream: { host: 'rtu', port: 2405 } });
+  assert.deepEqual(parseProxyArgs(['--listen', '127.0.0.1:0', '--upstream', 'rtu:2405']), { enforce: false, block: [], disabled: [], logLevel: 'warn', publish: { urls: [], records: false }, listen: { host: '127.0.0.1', port: 0 }, upstream: { host: 'rtu', port: 2405 } });
   assert.equal((parseProxyArgs(['--listen', '2404', '--upstream', 'rtu', '--log-level', 'debug']) as { logLevel: string }).logLevel, 'debug');
   assert.match(String(parseProxyArgs(['--listen', '2404', '--upstream', 'rtu', '--log-level', 'loud'])), /--log-level needs debug, info, warn or error/);
   assert.equal(typeof parseProxyArgs(['--upstream', 'rtu']), 'string');
