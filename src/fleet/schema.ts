@@ -53,10 +53,9 @@ export const FLEET_MIGRATIONS: readonly FleetMigration[] = [
   },
   {
     version: 2,
-    name: 'sensor buffer depth and retention indexes',
+    name: 'sensor buffer depth, alert index',
     statements: [
       'ALTER TABLE sensors ADD COLUMN buffer_depth BIGINT NOT NULL DEFAULT 0',
-      'CREATE INDEX envelopes_site_kind ON envelopes (site, kind, received)',
       'CREATE INDEX alerts_last_seen ON alerts (last_seen)',
     ],
   },

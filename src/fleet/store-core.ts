@@ -31,11 +31,13 @@ function rows<T>(list: Array<Record<string, unknown>>): T[] {
   });
 }
 
-const UPSERT_SITE = `INSERT INTO sites (site, first_seen, last_seen, messages) VALUES (?, ?, ?, ?)
-  ON CONFLICT (site) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > sites.last_seen THEN excluded.last_seen ELSE sites.last_seen END,
+/** `INSERT … VALUES (…), (…)` for `n` rows of `cols` columns, with the conflict clause `tail`. */
+const multi = (head: string, cols: number, n: number, tail: string): string => `${head} VALUES ${Array.from({ length: n }, () => `(${Array.from({ length: cols }, () => '?').join(', ')})`).join(', ')} ${tail}`;
+const SITE_HEAD = 'INSERT INTO sites (site, first_seen, last_seen, messages)';
+const SITE_TAIL = `ON CONFLICT (site) DO UPDATE SET last_seen = CASE WHEN excluded.last_seen > sites.last_seen THEN excluded.last_seen ELSE sites.last_seen END,
   messages = sites.messages + excluded.messages`;
-const UPSERT_SENSOR = `INSERT INTO sensors (sensor, site, first_seen, last_seen, messages, max_seq, lag_ms, drops, health, buffer_depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (sensor) DO UPDATE SET site = excluded.site,
+const SENSOR_HEAD = 'INSERT INTO sensors (sensor, site, first_seen, last_seen, messages, max_seq, lag_ms, drops, health, buffer_depth)';
+const SENSOR_TAIL = `ON CONFLICT (sensor) DO UPDATE SET site = excluded.site,
   last_seen = CASE WHEN excluded.last_seen > sensors.last_seen THEN excluded.last_seen ELSE sensors.last_seen END,
   messages = sensors.messages + excluded.messages,
   lag_ms = CASE WHEN excluded.max_seq >= sensors.max_seq THEN excluded.lag_ms ELSE sensors.lag_ms END,
@@ -114,9 +116,13 @@ export class FleetStoreCore implements FleetStore {
         if (e.kind === 'health') s.health = healthOf(e.body) ?? s.health;
         sensors.set(e.sensor, s);
       }
-      for (const [site, n] of sites) await this.db.query(UPSERT_SITE, [site, received, received, n]);
-      for (const [sensor, s] of sensors) {
-        await this.db.query(UPSERT_SENSOR, [sensor, s.site, received, received, s.n, s.maxSeq, s.lag, s.health?.drops ?? 0, s.health?.text ?? null, s.health?.bufferDepth ?? 0]);
+      // one statement per table for the whole batch (keys are unique within it: aggregated above)
+      if (sites.size > 0) await this.db.query(multi(SITE_HEAD, 4, sites.size, SITE_TAIL), [...sites].flatMap(([site, n]) => [site, received, received, n]));
+      const sensorRows = [...sensors];
+      for (let i = 0; i < sensorRows.length; i += 100) {
+        const part = sensorRows.slice(i, i + 100);
+        const params = part.flatMap(([sensor, s]) => [sensor, s.site, received, received, s.n, s.maxSeq, s.lag, s.health?.drops ?? 0, s.health?.text ?? null, s.health?.bufferDepth ?? 0]);
+        await this.db.query(multi(SENSOR_HEAD, 10, part.length, SENSOR_TAIL), params);
       }
       return { stored: fresh.size, duplicates: batch.length - fresh.size, ignored };
     });

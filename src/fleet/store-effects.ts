@@ -124,6 +124,17 @@ function inventoryEffects(e: FleetEnvelope, b: Obj): Stmt[] {
     }
     for (const ca of cas) out.push({ sql: UPSERT_CA, params: [e.site, station, ca] });
   }
+  // the publisher's inventory deltas carry changed IOAs at the top level, each naming its station
+  for (const x of Array.isArray(b.ioas) ? b.ioas : []) {
+    if (!isObj(x) || int(x.ca) === undefined || int(x.ioa) === undefined || str(x.station) === '') continue;
+    const station = str(x.station);
+    const types = JSON.stringify(Array.isArray(x.types) ? x.types.filter((t) => typeof t === 'string') : []);
+    out.push(
+      { sql: UPSERT_STATION, params: [e.site, station, timeMs(x.firstSeen, e.ts), timeMs(x.lastSeen, e.ts)] },
+      { sql: UPSERT_IOA, params: [e.site, station, x.ca, x.ioa, types, int(x.count) ?? 0, timeMs(x.firstSeen, e.ts), timeMs(x.lastSeen, e.ts)] },
+      { sql: UPSERT_CA, params: [e.site, station, x.ca] },
+    );
+  }
   for (const m of Array.isArray(b.masters) ? b.masters : []) {
     if (!isObj(m)) continue;
     const master = str(m.host, str(m.master));
@@ -142,5 +153,10 @@ export function healthOf(body: unknown): { drops: number; bufferDepth: number; t
     }
     return 0;
   };
-  return { drops: pick('dropped', 'drops', 'droppedMessages'), bufferDepth: pick('bufferDepth', 'buffered', 'depth', 'pending'), text: JSON.stringify(body) };
+  let bufferDepth = pick('bufferDepth', 'buffered', 'depth', 'pending');
+  // the publisher's health: messages not yet acknowledged by its slowest destination
+  if (Array.isArray(body.destinations)) {
+    for (const d of body.destinations) if (isObj(d) && int(d.pending) !== undefined) bufferDepth = Math.max(bufferDepth, d.pending as number);
+  }
+  return { drops: pick('dropped', 'drops', 'droppedMessages'), bufferDepth, text: JSON.stringify(body) };
 }

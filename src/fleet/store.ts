@@ -3,14 +3,8 @@
  * (`postgres://…`, pg). The drivers are loaded only when a store of their kind is opened (dynamic
  * import), so a sensor that never collects never loads a database binding.
  *
- * @example
- * ```ts
- * import { openFleetStore } from './store.js';
- * const store = await openFleetStore('sqlite:/tmp/fleet.db');
- * await store.ingest([envelope]);
- * console.log(await store.sites());
- * await store.close();
- * ```
+ * Use: `const store = await openFleetStore('sqlite:fleet.db'); await store.ingest(envelopes);
+ * await store.sites(); await store.close();` (the collector does this; docs/fleet.md).
  */
 import type { FleetEnvelope } from './envelope.js';
 import { FleetStoreCore, type SqlDriver } from './store-core.js';
