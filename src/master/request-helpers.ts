@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { COT } from '../codec/cause.js';
 import { type Command, COMMAND_KINDS, commandFromObject, commandToObject, commandTypeFor, commandTypeId, isTimedCommandType } from '../codec/command.js';
 import { cp56FromDate } from '../codec/time.js';
-import { isProcessCommand, typeInfo, typeName } from '../codec/type-table.js';
+import { TypeId, isProcessCommand, typeInfo, typeName } from '../codec/type-table.js';
 import { MasterError } from './errors.js';
 import type { RefusalCode, RequestSpec, RequestStep } from './request-tracker.js';
 import type {
@@ -242,7 +242,7 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
       } catch (e) {
         return port.refuse('E_INVALID', (e as Error).message);
       }
-      return port.submit<InterrogationResult>({ typeId: 100, ca, ioa: 0, object: { qoi }, cot: COT.ACTIVATION, kind: 'interrogation', step: 'request', opts, dataCot: qoi });
+      return port.submit<InterrogationResult>({ typeId: TypeId.C_IC_NA_1, ca, ioa: 0, object: { qoi }, cot: COT.ACTIVATION, kind: 'interrogation', step: 'request', opts, dataCot: qoi });
     });
   }
 
@@ -262,7 +262,7 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
         return port.refuse('E_INVALID', (e as Error).message);
       }
       const dataCot = rqt === 5 ? COT.REQUESTED_COUNTER_GENERAL : rqt >= 1 && rqt <= 4 ? COT.REQUESTED_COUNTER_GENERAL + rqt : undefined;
-      return port.submit<InterrogationResult>({ typeId: 101, ca, ioa: 0, object: { rqt, frz }, cot: COT.ACTIVATION, kind: 'counter', step: 'request', opts, dataCot });
+      return port.submit<InterrogationResult>({ typeId: TypeId.C_CI_NA_1, ca, ioa: 0, object: { rqt, frz }, cot: COT.ACTIVATION, kind: 'counter', step: 'request', opts, dataCot });
     });
   }
 
@@ -271,12 +271,12 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
    * (of type `typeId` when given).
    */
   read(ca: number, ioa: number, typeId?: number, opts: Omit<RequestOptions, 'until'> = {}): Promise<ReadResult> {
-    return this.withPort((port) => port.submit<ReadResult>({ typeId: 102, ca, ioa, object: {}, cot: COT.REQUEST, kind: 'read', step: 'request', opts, readType: typeId }));
+    return this.withPort((port) => port.submit<ReadResult>({ typeId: TypeId.C_RD_NA_1, ca, ioa, object: {}, cot: COT.REQUEST, kind: 'read', step: 'request', opts, readType: typeId }));
   }
 
   /** Clock synchronisation (C_CS_NA_1) with `date` (default: the wall clock now). Resolves at ACT_CON. */
   clockSync(ca: number, date?: Date, opts: RequestOptions = {}): Promise<RequestResult> {
-    return this.withPort((port) => port.submit({ typeId: 103, ca, ioa: 0, object: { time: cp56FromDate(date ?? port.wallClock()) }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts }));
+    return this.withPort((port) => port.submit({ typeId: TypeId.C_CS_NA_1, ca, ioa: 0, object: { time: cp56FromDate(date ?? port.wallClock()) }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts }));
   }
 
   /**
@@ -286,9 +286,9 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
    */
   testCommand(ca: number, opts: RequestOptions & { timeTag?: boolean } = {}): Promise<RequestResult> {
     return this.withPort((port) => {
-      if (opts.timeTag === false) return port.submit({ typeId: 104, ca, ioa: 0, object: { pattern: 0x55aa }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
+      if (opts.timeTag === false) return port.submit({ typeId: TypeId.C_TS_NA_1, ca, ioa: 0, object: { pattern: 0x55aa }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
       const counter = port.nextTestCounter();
-      return port.submit({ typeId: 107, ca, ioa: 0, object: { counter, time: cp56FromDate(port.wallClock()) }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
+      return port.submit({ typeId: TypeId.C_TS_TA_1, ca, ioa: 0, object: { counter, time: cp56FromDate(port.wallClock()) }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
     });
   }
 
@@ -297,7 +297,7 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
    * 112 float) for the object `ioa`. `qpm.kpa`: 1 threshold, 2 smoothing factor, 3 low limit, 4 high
    * limit; `lpc` local parameter change, `pop` parameter not in operation. Resolves at ACT_CON.
    */
-  parameter(typeId: 110 | 111 | 112, ca: number, ioa: number, value: number, qpm: { kpa: number; lpc?: boolean; pop?: boolean }, opts: RequestOptions = {}): Promise<RequestResult> {
+  parameter(typeId: typeof TypeId.P_ME_NA_1 | typeof TypeId.P_ME_NB_1 | typeof TypeId.P_ME_NC_1, ca: number, ioa: number, value: number, qpm: { kpa: number; lpc?: boolean; pop?: boolean }, opts: RequestOptions = {}): Promise<RequestResult> {
     return this.withPort((port) => {
       if (typeInfo(typeId)?.qualifier !== 'QPM') return port.refuse('E_INVALID', `${typeName(typeId)} is not a parameter of measured values (P_ME_NA_1, P_ME_NB_1, P_ME_NC_1)`);
       try {
@@ -321,7 +321,7 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
       } catch (e) {
         return port.refuse('E_INVALID', (e as Error).message);
       }
-      return port.submit({ typeId: 113, ca, ioa, object: { qpa }, cot: opts.deactivate ? COT.DEACTIVATION : COT.ACTIVATION, kind: 'command', step: 'request', opts });
+      return port.submit({ typeId: TypeId.P_AC_NA_1, ca, ioa, object: { qpa }, cot: opts.deactivate ? COT.DEACTIVATION : COT.ACTIVATION, kind: 'command', step: 'request', opts });
     });
   }
 
@@ -346,7 +346,7 @@ export abstract class MasterRequests<T extends Record<keyof T, unknown[]>> exten
       } catch (e) {
         return port.refuse('E_INVALID', (e as Error).message);
       }
-      return port.submit({ typeId: 105, ca, ioa: 0, object: { qrp }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
+      return port.submit({ typeId: TypeId.C_RP_NA_1, ca, ioa: 0, object: { qrp }, cot: COT.ACTIVATION, kind: 'command', step: 'request', opts });
     });
   }
 }
