@@ -5,8 +5,9 @@
  * the {@link FleetSensor}. The fleet modules (and the broker clients behind them) are loaded only
  * when `--publish` is given.
  */
+import { createHash } from 'node:crypto';
 import { homedir, hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BrokerUrl } from '../fleet/broker-url.js';
 import type { FleetSensor } from '../fleet/sensor.js';
 
@@ -45,7 +46,8 @@ export const PUBLISH_HELP = `fleet publishing (docs/fleet.md):
                         deltas and a health message; at least once, in order, each message
                         with the de-duplication id <sensor>:<seq>
   --site NAME           site label of every message (required with --publish; A-Z a-z 0-9 _ -)
-  --sensor NAME         this sensor's name (default <hostname>-<command>); one per buffer
+  --sensor NAME         this sensor's name, unique in the fleet (default <hostname>-<command>-<site>,
+                        plus a hash of --buffer-dir when given); one per buffer
   --stream NAME         JetStream stream to use or create (default IEC104, subjects iec104.>)
   --publish-records     also publish every APDU record (the --json shape; high volume)
   --buffer-dir DIR      disk buffer: every message is written here before it is sent and
@@ -131,10 +133,18 @@ export function takePublishArgs(argv: string[]): PublishArgs | string {
   return s;
 }
 
-/** The default sensor name: `<hostname>-<command>`, made a valid name. */
-export function defaultSensorName(command: string, host = hostname()): string {
-  const n = `${host}-${command}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
-  return (n || command).slice(0, 64);
+/**
+ * The default sensor name: `<hostname>-<command>-<site>`, made a valid name; with an explicit
+ * `--buffer-dir`, `-<6 hex digits of its absolute path>` is added. The name is the first half of
+ * every de-duplication id (`<sensor>:<seq>`), so two sensors on one host (two proxies, one per
+ * site or both at one site with their own buffers) must never share it: JetStream and the
+ * collector would take the second one's messages for repeats of the first one's.
+ */
+export function defaultSensorName(command: string, site: string, bufferDir?: string, host = hostname()): string {
+  const n = `${host}-${command}-${site}`.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || command;
+  if (bufferDir === undefined) return n.slice(0, 64);
+  const tag = createHash('sha256').update(resolve(bufferDir)).digest('hex').slice(0, 6);
+  return `${n.slice(0, 57)}-${tag}`;
 }
 
 /** The default buffer directory of a sensor. */
@@ -178,7 +188,7 @@ export async function checkPublishArgs(s: PublishArgs, command: string): Promise
   if (s.site === undefined) return '--publish needs --site NAME (the site label of every message)';
   try {
     checkFleetName('site', s.site);
-    s.sensor ??= defaultSensorName(command);
+    s.sensor ??= defaultSensorName(command, s.site, s.bufferDir);
     checkFleetName('sensor', s.sensor);
     if (s.stream !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(s.stream)) return `--stream name ${JSON.stringify(s.stream)} must be 1-64 characters of A-Z a-z 0-9 _ -`;
     s.parsed = s.urls.map((u) => parseBrokerUrl(u, '--publish'));

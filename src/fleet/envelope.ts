@@ -30,7 +30,7 @@ export interface FleetEnvelope<B = unknown> {
   id: string;
   /** Site label (`--site`). */
   site: string;
-  /** Sensor identity: unique per sensor process/buffer directory (default `<hostname>-<command>`). */
+  /** Sensor identity: unique per sensor process/buffer directory (default `<hostname>-<command>-<site>`). */
   sensor: string;
   /** The sensor's message counter, from 1, increasing by one per message it publishes. */
   seq: number;
